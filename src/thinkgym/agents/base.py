@@ -1,0 +1,124 @@
+"""The `Policy` interface every agent implements, and `play_episode`, the loop that runs one.
+
+A policy is batched and text-in/text-out: it receives `Query` objects (the chat so far, plus what an
+env exposes to privileged policies) and returns one `Generation` each. Model-backed policies
+(transformers, OpenAI-compatible servers) read only ``messages``; `RandomPolicy` may read
+``valid_actions`` and `OraclePolicy` ``oracle_action`` — fields a real model never sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from thinkgym.core import Problem, TextEnv
+
+__all__ = ["Query", "Generation", "Policy", "Episode", "play_episode", "query_for"]
+
+
+@dataclass(frozen=True)
+class Query:
+    """One request to a policy: the conversation so far and the privileged hints an env offers."""
+
+    messages: tuple[dict[str, str], ...]
+    problem: Problem | None = None
+    valid_actions: tuple[str, ...] | None = None
+    oracle_action: str | None = None
+
+    @property
+    def prompt(self) -> str:
+        """The latest user message (what single-turn text policies answer)."""
+        for message in reversed(self.messages):
+            if message["role"] == "user":
+                return message["content"]
+        return ""
+
+
+@dataclass
+class Generation:
+    """A policy's answer to one `Query`.
+
+    ``error`` is set (and ``text`` empty) when the policy could not produce an answer (a server
+    down after retries, a timeout); callers record it instead of scoring a silent zero.
+    """
+
+    text: str
+    token_ids: list[int] | None = None
+    logprobs: list[float] | None = None
+    finish_reason: str | None = None  # "stop", "length" or "error"
+    latency_s: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    error: str | None = None
+
+
+class Policy:
+    """Batched text policy. Subclasses implement `generate`; `agenerate` defaults to a thread."""
+
+    name: str = "policy"
+    #: Whether the policy reads ``Query.oracle_action`` (so envs need to compute it).
+    wants_oracle: bool = False
+
+    def generate(self, queries: Sequence[Query]) -> list[Generation]:
+        raise TypeError(f"{type(self).__name__} must implement generate()")
+
+    async def agenerate(self, queries: Sequence[Query]) -> list[Generation]:
+        return await asyncio.to_thread(self.generate, list(queries))
+
+    def close(self) -> None:
+        """Release resources (servers, models); safe to call twice."""
+
+
+def query_for(env: TextEnv, policy: Policy | None = None) -> Query:
+    """The `Query` for the env's current state, with the hints the policy wants."""
+    wants_oracle = policy is None or policy.wants_oracle
+    valid = env.valid_actions()
+    return Query(
+        messages=tuple(dict(m) for m in env.messages),
+        problem=env.problem,
+        valid_actions=tuple(valid) if valid is not None else None,
+        oracle_action=env.oracle_action() if wants_oracle else None,
+    )
+
+
+@dataclass
+class Episode:
+    """A finished episode: actions, rewards, the last info, and the policy's generations."""
+
+    problem_id: str
+    actions: list[str] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)
+    generations: list[Generation] = field(default_factory=list)
+    terminated: bool = False
+    truncated: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+    @property
+    def total_reward(self) -> float:
+        return float(sum(self.rewards))
+
+
+def play_episode(
+    env: TextEnv, policy: Policy, *, seed: int | None = None, options: dict[str, Any] | None = None
+) -> Episode:
+    """Run one episode of ``policy`` in ``env`` (one query per turn) and return it."""
+    start = time.perf_counter()
+    _, info = env.reset(seed=seed, options=options)
+    episode = Episode(problem_id=info["problem_id"], info=info)
+    while True:
+        generation = policy.generate([query_for(env, policy)])[0]
+        episode.generations.append(generation)
+        _, reward, terminated, truncated, info = env.step(generation.text)
+        episode.actions.append(generation.text)
+        episode.rewards.append(float(reward))
+        episode.info = info
+        if terminated or truncated:
+            episode.terminated, episode.truncated = terminated, truncated
+            break
+    episode.wall_s = time.perf_counter() - start
+    return episode

@@ -1,0 +1,191 @@
+"""The one sandbox interface, from a laptop to a cluster: `Sandbox`, `Job`, `Limits`, `SandboxResult`.
+
+Every backend (``local`` fork-server, ``docker`` warm pool, later ``ray``) implements `Sandbox.run`;
+`map` and `arun` come for free (backends may override them with something faster). A result says
+which isolation layers were actually in force, so a caller can check instead of trusting.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+from thinkgym.errors import SandboxUnavailableError
+
+__all__ = ["Limits", "Job", "SandboxResult", "Sandbox", "Files"]
+
+#: Files to place in the job's private working directory: relative path -> text or bytes.
+Files = Mapping[str, "str | bytes"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource bounds of one job, all enforced from outside the job."""
+
+    wall_s: float = 10.0
+    cpu_s: float | None = None  # defaults to wall_s
+    memory_mb: int = 512
+    max_processes: int = 32
+    max_output_bytes: int = 1_000_000  # per stream (stdout, stderr)
+    max_file_mb: int = 16
+    max_open_files: int = 256
+
+    def __post_init__(self) -> None:
+        if self.wall_s <= 0:
+            raise ValueError("Limits.wall_s must be > 0")
+        if self.memory_mb <= 0 or self.max_processes <= 0 or self.max_output_bytes < 0 or self.max_file_mb < 0:
+            raise ValueError(f"Limits must be positive: {self}")
+
+    @property
+    def cpu_limit_s(self) -> float:
+        return self.cpu_s if self.cpu_s is not None else self.wall_s
+
+
+@dataclass(frozen=True)
+class Job:
+    """One program to run: Python source (``code``) or several files with an entry point."""
+
+    files: Files
+    entry: str = "main.py"
+    stdin: str | bytes = ""
+    argv: Sequence[str] = ()
+    limits: Limits = field(default_factory=Limits)
+    #: Paths (relative to the work dir) whose contents come back in `SandboxResult.files`.
+    collect: Sequence[str] = ()
+
+    @classmethod
+    def of(
+        cls,
+        code_or_files: str | Files,
+        *,
+        stdin: str | bytes = "",
+        argv: Sequence[str] = (),
+        limits: Limits | None = None,
+        entry: str = "main.py",
+        collect: Sequence[str] = (),
+    ) -> Job:
+        files = {entry: code_or_files} if isinstance(code_or_files, str) else dict(code_or_files)
+        if entry not in files:
+            raise ValueError(f"entry {entry!r} is not among the job's files {sorted(files)}")
+        return cls(files, entry, stdin, tuple(argv), limits or Limits(), tuple(collect))
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    """What happened to one job. ``exit_code`` is None when the job was killed before exiting."""
+
+    exit_code: int | None
+    stdout: str = ""
+    stderr: str = ""
+    timed_out: bool = False
+    out_of_memory: bool = False
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    #: Isolation layers that were actually in force for this job (e.g. "netns", "seccomp").
+    isolation: frozenset[str] = frozenset()
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    signal: int | None = None  # the signal that ended the job, if any
+    files: Mapping[str, bytes] = field(default_factory=dict)
+    #: Set when the sandbox itself failed (could not start the job); the job did not run.
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Exited 0 on its own, within limits. Never enough to call a test passed."""
+        return self.exit_code == 0 and not self.timed_out and not self.out_of_memory and self.error is None
+
+    def with_(self, **changes: object) -> SandboxResult:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+class Sandbox(abc.ABC):
+    """Runs untrusted code under `Limits` with the isolation layers a backend offers.
+
+    ``strict=True`` refuses to run (`SandboxUnavailableError`) when a layer listed in
+    ``required_layers`` is not available here; the message says how to get it.
+    """
+
+    #: Layers this backend tries to put in force.
+    layers: frozenset[str] = frozenset()
+
+    def __init__(self, *, strict: bool = False, required_layers: Iterable[str] | None = None):
+        self.strict = strict
+        self.required_layers = frozenset(required_layers) if required_layers is not None else self.layers
+
+    @abc.abstractmethod
+    def run_job(self, job: Job) -> SandboxResult:
+        """Run one job to completion (or to its limits) and report."""
+
+    @abc.abstractmethod
+    def available_layers(self) -> frozenset[str]:
+        """The isolation layers this backend can put in force on this machine."""
+
+    def missing_layers(self) -> dict[str, str]:
+        """Required layers that are unavailable here, each with how to get it."""
+        return {}
+
+    def check_strict(self) -> None:
+        """Raise when strict and a required layer is missing."""
+        if not self.strict:
+            return
+        missing = self.missing_layers()
+        if missing:
+            lines = "; ".join(f"{layer}: {how}" for layer, how in sorted(missing.items()))
+            raise SandboxUnavailableError(f"strict sandbox refused to run, missing isolation layers — {lines}")
+
+    def run(
+        self,
+        code_or_files: str | Files,
+        *,
+        stdin: str | bytes = "",
+        argv: Sequence[str] = (),
+        limits: Limits | None = None,
+        entry: str = "main.py",
+        collect: Sequence[str] = (),
+    ) -> SandboxResult:
+        """Run Python source (or a set of files with ``entry``) and report what happened."""
+        self.check_strict()
+        return self.run_job(Job.of(code_or_files, stdin=stdin, argv=argv, limits=limits, entry=entry, collect=collect))
+
+    def map(self, jobs: Iterable[Job], *, concurrency: int | None = None) -> list[SandboxResult]:
+        """Run many jobs concurrently; results come back in order."""
+        self.check_strict()
+        jobs = list(jobs)
+        if not jobs:
+            return []
+        workers = max(1, min(concurrency or self.default_concurrency(), len(jobs)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sandbox") as pool:
+            return list(pool.map(self.run_job, jobs))
+
+    async def arun(
+        self,
+        code_or_files: str | Files,
+        *,
+        stdin: str | bytes = "",
+        argv: Sequence[str] = (),
+        limits: Limits | None = None,
+        entry: str = "main.py",
+        collect: Sequence[str] = (),
+    ) -> SandboxResult:
+        """`run` for asyncio callers: the job runs off the event loop."""
+        self.check_strict()
+        job = Job.of(code_or_files, stdin=stdin, argv=argv, limits=limits, entry=entry, collect=collect)
+        return await asyncio.to_thread(self.run_job, job)
+
+    def default_concurrency(self) -> int:
+        import os
+
+        return max(1, len(os.sched_getaffinity(0)))
+
+    def close(self) -> None:
+        """Stop warm workers; safe to call twice."""
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
