@@ -1,0 +1,730 @@
+"""The grid maze from the seed example of RL: move right, left, up or down; 10.0 at the goal.
+
+Two ways to play one maze:
+
+- ``thinkgym/Maze-v0`` (``mode="multi"``): one move per step. The observation redraws the grid;
+  ``info["action_mask"]`` (``np.int8``, in `MOVES` order) marks the moves the walls permit. Reward
+  10.0 on reaching the goal (``terminated``), else 0.0; the episode is ``truncated`` after
+  ``horizon`` moves.
+- ``thinkgym/MazePath-v0`` (``mode="single"``): the whole path in one answer, verified by replaying
+  it (`verify_path`); reward 10.0 iff the replay reaches the goal within the horizon.
+
+Moves are the single characters in `MOVES` (``R``, ``L``, ``U``, ``D``) so a tokenizer keeps each
+whole; the words ``right``/``left``/``up``/``down`` are accepted too, in any case. A path may be
+written contiguously (``RRDD``) or separated by spaces or commas (``R, R, D, D``).
+
+Defined outcomes for bad moves (both modes follow the same rule, so a single-turn answer earns
+exactly what the same moves earn one by one in the multi-turn env):
+
+- a move into a wall or off the grid *wastes the step*: the agent stays put, reward 0, and
+  ``info["error"]`` says which moves were permitted;
+- in multi mode, text that is not a move also wastes the step (``info["error"]``);
+- in single mode, an answer that does not parse as a path earns 0 with ``info["error"]``; moves
+  after the goal is reached, or beyond the horizon, are ignored (``reward_info`` counts them).
+
+The exact analysis (`expected_return`, `action_values`, `optimal_value`, `optimal_path`) is dynamic
+programming over (cell, steps left), so random and learned policies can be compared against the
+true expectation rather than a noisy estimate. The `classic_maze` is laid out so the seed's worked
+example comes out exactly: uniform expectation 10/3 in the cell above the goal (3 permitted moves,
+one step left) and 5/3 in the cell above that (2 permitted moves, two steps left).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from thinkgym.core import GeneratorSource, ListSource, Problem, ProblemSource, Reward, TextEnv, Turn
+from thinkgym.registry import register
+
+__all__ = [
+    "MOVES",
+    "MOVE_NAMES",
+    "DELTAS",
+    "GOAL_REWARD",
+    "Cell",
+    "Maze",
+    "MazeEnv",
+    "classic_maze",
+    "generate_maze",
+    "maze_problem",
+    "maze_source",
+    "parse_move",
+    "parse_path",
+    "replay",
+    "verify_path",
+    "state_values",
+    "expected_return",
+    "action_values",
+    "optimal_value",
+    "optimal_path",
+    "uniform_policy",
+]
+
+Cell = tuple[int, int]  # (row, column), (0, 0) is the top-left cell
+
+#: The move alphabet, in the order of ``info["action_mask"]``: right, left, up, down.
+MOVES: tuple[str, ...] = ("R", "L", "U", "D")
+MOVE_NAMES: dict[str, str] = {"R": "right", "L": "left", "U": "up", "D": "down"}
+DELTAS: dict[str, tuple[int, int]] = {"R": (0, 1), "L": (0, -1), "U": (-1, 0), "D": (1, 0)}
+#: Reward for reaching the goal (the seed's 10.0); every other step earns 0.0.
+GOAL_REWARD = 10.0
+#: Bump when `generate_maze` changes: it is part of every procedural problem id.
+GENERATOR_VERSION = 0
+
+_ALIASES: dict[str, str] = {**{m.lower(): m for m in MOVES}, **{v: k for k, v in MOVE_NAMES.items()}}
+_SEPARATORS = re.compile(r"[\s,]+")
+
+
+# --------------------------------------------------------------------------------------------
+# The maze itself
+# --------------------------------------------------------------------------------------------
+
+
+def _edge(a: Cell, b: Cell) -> tuple[Cell, Cell]:
+    return (a, b) if a <= b else (b, a)
+
+
+@dataclass(frozen=True)
+class Maze:
+    """A rows x cols grid with walls between some neighbouring cells, a start, a goal and a horizon.
+
+    ``walls`` holds pairs of adjacent cells with a wall between them; the outer border is always a
+    wall. ``horizon`` is the number of moves the agent has (6 in the seed example).
+    """
+
+    rows: int
+    cols: int
+    walls: frozenset[tuple[Cell, Cell]]
+    start: Cell
+    goal: Cell
+    horizon: int
+    name: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if self.rows < 1 or self.cols < 1 or self.rows * self.cols < 2:
+            raise ValueError(f"a maze needs at least 2 cells, got {self.rows}x{self.cols}")
+        if self.horizon < 1:
+            raise ValueError(f"horizon must be >= 1, got {self.horizon}")
+        start, goal = tuple(self.start), tuple(self.goal)
+        for label, cell in (("start", start), ("goal", goal)):
+            if not self.inside(cell):
+                raise ValueError(f"{label} {cell} is outside the {self.rows}x{self.cols} grid")
+        if start == goal:
+            raise ValueError("start and goal must differ")
+        walls = set()
+        for a, b in self.walls:
+            a, b = tuple(a), tuple(b)
+            if not (self.inside(a) and self.inside(b)) or abs(a[0] - b[0]) + abs(a[1] - b[1]) != 1:
+                raise ValueError(f"a wall must sit between two adjacent cells inside the grid, got {a}-{b}")
+            walls.add(_edge(a, b))
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "goal", goal)
+        object.__setattr__(self, "walls", frozenset(walls))
+
+    # ---- geometry -------------------------------------------------------------------------
+
+    def inside(self, cell: Cell) -> bool:
+        return 0 <= cell[0] < self.rows and 0 <= cell[1] < self.cols
+
+    @property
+    def cells(self) -> list[Cell]:
+        return [(r, c) for r in range(self.rows) for c in range(self.cols)]
+
+    def neighbor(self, cell: Cell, move: str) -> Cell | None:
+        """The cell ``move`` leads to from ``cell``, or None when a wall or the border blocks it."""
+        dr, dc = DELTAS[move]
+        target = (cell[0] + dr, cell[1] + dc)
+        if not self.inside(target) or _edge(cell, target) in self.walls:
+            return None
+        return target
+
+    def permitted(self, cell: Cell) -> tuple[str, ...]:
+        """The moves the walls permit from ``cell``, in `MOVES` order."""
+        return tuple(m for m in MOVES if self.neighbor(cell, m) is not None)
+
+    def action_mask(self, cell: Cell) -> np.ndarray:
+        """1 for each permitted move in `MOVES` order, else 0 (``np.int8``)."""
+        return np.array([self.neighbor(cell, m) is not None for m in MOVES], dtype=np.int8)
+
+    @cached_property
+    def distances(self) -> dict[Cell, int]:
+        """Fewest moves from each cell to the goal (cells that cannot reach it are absent)."""
+        return _grid_bfs(self.rows, self.cols, self.walls, self.goal)
+
+    @property
+    def shortest(self) -> int | None:
+        """Length of the shortest path from start to goal, or None if the goal is walled off."""
+        return self.distances.get(self.start)
+
+    @property
+    def solvable(self) -> bool:
+        """Whether the goal can be reached from the start within the horizon."""
+        return self.shortest is not None and self.shortest <= self.horizon
+
+    # ---- drawing and (de)serialisation -----------------------------------------------------
+
+    def render(self, position: Cell | None = None) -> str:
+        """ASCII drawing: ``S`` start, ``G`` goal, ``@`` the agent (when ``position`` is given)."""
+        lines = []
+        for r in range(self.rows):
+            top = "+"
+            for c in range(self.cols):
+                closed = r == 0 or _edge((r - 1, c), (r, c)) in self.walls
+                top += ("---" if closed else "   ") + "+"
+            lines.append(top)
+            row = ""
+            for c in range(self.cols):
+                closed = c == 0 or _edge((r, c - 1), (r, c)) in self.walls
+                mark = " "
+                if (r, c) == self.start:
+                    mark = "S"
+                if (r, c) == self.goal:
+                    mark = "G"
+                if position is not None and (r, c) == tuple(position):
+                    mark = "@"
+                row += ("|" if closed else " ") + f" {mark} "
+            lines.append(row + "|")
+        lines.append("+---" * self.cols + "+")
+        return "\n".join(lines)
+
+    @classmethod
+    def from_ascii(cls, drawing: str, horizon: int, name: str = "") -> Maze:
+        """Parse a drawing in the format `render` writes (``S`` and ``G`` mark start and goal)."""
+        lines = [line.rstrip() for line in drawing.strip("\n").splitlines()]
+        if len(lines) < 3 or len(lines) % 2 == 0:
+            raise ValueError("a maze drawing has 2*rows+1 lines")
+        rows, cols = (len(lines) - 1) // 2, (len(lines[0]) - 1) // 4
+        walls, start, goal = set(), None, None
+        for r in range(rows):
+            cell_line = lines[2 * r + 1].ljust(4 * cols + 1)
+            for c in range(cols):
+                mark = cell_line[4 * c + 2]
+                if mark == "S":
+                    start = (r, c)
+                elif mark == "G":
+                    goal = (r, c)
+                if c > 0 and cell_line[4 * c] == "|":
+                    walls.add(((r, c - 1), (r, c)))
+                if r > 0 and lines[2 * r].ljust(4 * cols + 1)[4 * c + 1 : 4 * c + 4] == "---":
+                    walls.add(((r - 1, c), (r, c)))
+        if start is None or goal is None:
+            raise ValueError("a maze drawing must mark one start 'S' and one goal 'G'")
+        return cls(rows, cols, frozenset(walls), start, goal, horizon, name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form (what `Problem.meta["maze"]` holds)."""
+        return {
+            "rows": self.rows,
+            "cols": self.cols,
+            "walls": sorted([list(a), list(b)] for a, b in self.walls),
+            "start": list(self.start),
+            "goal": list(self.goal),
+            "horizon": self.horizon,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Maze:
+        walls = frozenset((tuple(a), tuple(b)) for a, b in data["walls"])
+        return cls(
+            int(data["rows"]), int(data["cols"]), walls, tuple(data["start"]), tuple(data["goal"]),
+            int(data["horizon"]), str(data.get("name", "")),
+        )
+
+
+def _grid_bfs(rows: int, cols: int, walls: frozenset | set, origin: Cell) -> dict[Cell, int]:
+    # Moves are symmetric (a wall blocks both ways), so distances *from* origin equal distances *to* it.
+    dist = {origin: 0}
+    queue = deque([origin])
+    while queue:
+        r, c = cell = queue.popleft()
+        for dr, dc in DELTAS.values():
+            nxt = (r + dr, c + dc)
+            if 0 <= nxt[0] < rows and 0 <= nxt[1] < cols and nxt not in dist and _edge(cell, nxt) not in walls:
+                dist[nxt] = dist[cell] + 1
+                queue.append(nxt)
+    return dist
+
+
+_CLASSIC = """
++---+---+---+---+
+| S             |
++   +---+---+   +
+|   |       |   |
++   +   +   +   +
+|               |
++---+---+   +   +
+|           | G |
++---+---+---+---+
+"""
+
+
+def classic_maze() -> Maze:
+    """The fixed 4x4 layout with horizon 6 that reproduces the seed's worked example.
+
+    Both shortest paths (along the top row then down the right column, or down the left column
+    then along the third row) take exactly 6 moves, so any detour ends with 0. The cell above the
+    goal has 3 permitted moves (up, left, down), one of which reaches the goal: uniform
+    expectation 10/3 with one step left. The cell above it has 2 (up, down): 5/3 with two left.
+    """
+    return Maze.from_ascii(_CLASSIC, horizon=6, name="classic")
+
+
+def generate_maze(
+    rows: int, cols: int, rng: np.random.Generator, *, horizon: int | None = None, loop_fraction: float = 0.1
+) -> Maze:
+    """A procedural maze, guaranteed solvable within its horizon, fully determined by ``rng``.
+
+    A randomized depth-first search carves a spanning tree (every cell reachable), then a
+    ``loop_fraction`` of the remaining inner walls is removed so several routes can exist. The
+    start is uniform; the goal is drawn among the cells between half of and the full reachable
+    distance (capped by ``horizon``), so problems are neither trivial nor impossible. Without a
+    ``horizon``, the maze allows twice the shortest path length.
+    """
+    if rows < 1 or cols < 1 or rows * cols < 2:
+        raise ValueError(f"a maze needs at least 2 cells, got {rows}x{cols}")
+    if horizon is not None and horizon < 1:
+        raise ValueError(f"horizon must be >= 1, got {horizon}")
+    walls = {
+        _edge((r, c), (r + dr, c + dc))
+        for r in range(rows)
+        for c in range(cols)
+        for dr, dc in ((0, 1), (1, 0))
+        if r + dr < rows and c + dc < cols
+    }
+    first = (int(rng.integers(rows)), int(rng.integers(cols)))
+    seen, stack = {first}, [first]
+    while stack:
+        r, c = stack[-1]
+        options = [
+            (r + dr, c + dc)
+            for dr, dc in DELTAS.values()
+            if 0 <= r + dr < rows and 0 <= c + dc < cols and (r + dr, c + dc) not in seen
+        ]
+        if not options:
+            stack.pop()
+            continue
+        nxt = options[int(rng.integers(len(options)))]
+        walls.discard(_edge((r, c), nxt))
+        seen.add(nxt)
+        stack.append(nxt)
+    for wall in sorted(walls):
+        if rng.random() < loop_fraction:
+            walls.discard(wall)
+    start = (int(rng.integers(rows)), int(rng.integers(cols)))
+    dist = _grid_bfs(rows, cols, walls, start)
+    limit = max(dist.values()) if horizon is None else min(max(dist.values()), horizon)
+    low = max(1, -(-limit // 2))
+    candidates = sorted(cell for cell, d in dist.items() if low <= d <= limit)
+    goal = candidates[int(rng.integers(len(candidates)))]
+    return Maze(rows, cols, frozenset(walls), start, goal, horizon or 2 * dist[goal], f"random-{rows}x{cols}")
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing and replaying moves (the verifier)
+# --------------------------------------------------------------------------------------------
+
+
+def parse_move(text: str) -> str | None:
+    """One move from ``text`` (``R``/``L``/``U``/``D`` or ``right``/``left``/``up``/``down``,
+    any case, surrounding whitespace ignored), or None if the text is not exactly one move."""
+    return _ALIASES.get(text.strip().lower())
+
+
+def parse_path(text: str) -> list[str] | None:
+    """The moves of a whole path, or None if any part of ``text`` is not a move.
+
+    Parts are separated by whitespace or commas; a part is a move word or a run of move letters
+    (``RRDD``). The empty path (blank text) is None: an answer must say something.
+    """
+    parts = [p for p in _SEPARATORS.split(text.strip().lower()) if p]
+    if not parts:
+        return None
+    moves: list[str] = []
+    for part in parts:
+        if part in _ALIASES and len(part) > 1:
+            moves.append(_ALIASES[part])
+        elif all(ch in "rlud" for ch in part):
+            moves.extend(ch.upper() for ch in part)
+        else:
+            return None
+    return moves
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What happened when a path was replayed: where it ended and how many steps it used."""
+
+    reached: bool
+    final: Cell
+    steps: int
+    blocked: int
+    ignored: int
+
+
+def replay(maze: Maze, moves: Sequence[str], start: Cell | None = None, steps_left: int | None = None) -> Replay:
+    """Walk ``moves`` from ``start`` with the env's rules (blocked moves waste a step)."""
+    cell = maze.start if start is None else tuple(start)
+    budget = maze.horizon if steps_left is None else steps_left
+    blocked = steps = 0
+    for move in moves:
+        if steps >= budget or cell == maze.goal:
+            break
+        steps += 1
+        nxt = maze.neighbor(cell, move)
+        if nxt is None:
+            blocked += 1
+        else:
+            cell = nxt
+    return Replay(cell == maze.goal, cell, steps, blocked, len(moves) - steps)
+
+
+def verify_path(completion: str, problem: Problem) -> Reward:
+    """Single-turn maze verifier: 10.0 iff replaying the path reaches the goal within the horizon.
+
+    Pure and picklable (the maze travels in ``problem.meta["maze"]``); never raises on model text.
+    """
+    maze = _problem_maze(problem)
+    if not isinstance(completion, str):
+        return Reward.zero(f"expected text, got {type(completion).__name__}", {"goal": 0.0})
+    moves = parse_path(completion)
+    if moves is None:
+        return Reward.zero(
+            "not a path: write moves as R, L, U, D (e.g. 'RRDD' or 'R R D D')", {"goal": 0.0}
+        )
+    result = replay(maze, moves)
+    info = {
+        "moves": "".join(moves[: result.steps]),
+        "final_cell": list(result.final),
+        "steps": result.steps,
+        "blocked_moves": result.blocked,
+        "ignored_moves": result.ignored,
+    }
+    if result.reached:
+        return Reward(GOAL_REWARD, {"goal": 1.0}, info)
+    return Reward(0.0, {"goal": 0.0}, {**info, "reason": "the path does not reach the goal within the horizon"})
+
+
+# --------------------------------------------------------------------------------------------
+# Problems
+# --------------------------------------------------------------------------------------------
+
+
+def _single_prompt(maze: Maze) -> str:
+    return (
+        f"{maze.render()}\n"
+        f"Find a path from S to G in at most {maze.horizon} moves. Moves: R (right), L (left), "
+        "U (up), D (down); walls ('|', '---') block moves.\n"
+        "Answer with the moves only, e.g. RRDD."
+    )
+
+
+def maze_problem(maze: Maze, problem_id: str) -> Problem:
+    """A `Problem` for ``maze``: the single-turn prompt, an optimal path as gold answer."""
+    return Problem(problem_id, _single_prompt(maze), optimal_path(maze), {"maze": maze.to_dict()})
+
+
+def _problem_maze(problem: Problem) -> Maze:
+    return Maze.from_dict(problem.meta["maze"])
+
+
+def maze_source(
+    layout: str = "classic",
+    rows: int = 5,
+    cols: int = 5,
+    horizon: int | None = None,
+    split: str = "train",
+) -> ProblemSource:
+    """The problems of a maze env: the one classic maze, or procedural mazes (unbounded, seeded).
+
+    Procedural problem ids name the generator version, size and horizon, e.g.
+    ``maze-g0/5x5-hauto/train/17``: the same id means the same maze on every machine.
+    """
+    if layout == "classic":
+        maze = classic_maze()
+        if horizon is not None:
+            maze = Maze(maze.rows, maze.cols, maze.walls, maze.start, maze.goal, int(horizon), maze.name)
+        return ListSource([maze_problem(maze, "maze/classic" + ("" if horizon is None else f"-h{horizon}"))])
+    if layout == "random":
+        rows, cols = int(rows), int(cols)
+        h = None if horizon is None else int(horizon)
+        name = f"maze-g{GENERATOR_VERSION}/{rows}x{cols}-h{'auto' if h is None else h}"
+
+        def make(rng: np.random.Generator, pid: str) -> Problem:
+            return maze_problem(generate_maze(rows, cols, rng, horizon=h), pid)
+
+        generate_maze(rows, cols, np.random.default_rng(0), horizon=h)  # fail fast on bad sizes
+        return GeneratorSource(name, make, split=split)
+    raise ValueError(f"layout must be 'classic' or 'random', got {layout!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# The environment
+# --------------------------------------------------------------------------------------------
+
+
+class MazeEnv(TextEnv):
+    """The maze as a text env: ``mode="multi"`` (one move per step) or ``"single"`` (whole path).
+
+    ``layout="classic"`` plays the seed's 4x4 maze (horizon 6); ``layout="random"`` draws a
+    procedural ``rows`` x ``cols`` maze per problem. ``horizon`` overrides the number of moves.
+    """
+
+    def __init__(
+        self,
+        mode: str = "multi",
+        layout: str = "classic",
+        rows: int = 5,
+        cols: int = 5,
+        horizon: int | None = None,
+        split: str = "train",
+        **kwargs: Any,
+    ):
+        if mode not in ("multi", "single"):
+            raise ValueError(f"mode must be 'multi' or 'single', got {mode!r}")
+        self.mode = mode
+        self.layout = layout
+        kwargs.setdefault("max_action_chars", 4096)
+        super().__init__(maze_source(layout, rows, cols, horizon, split), max_turns=1, **kwargs)
+        self.maze: Maze | None = None
+        self.position: Cell = (0, 0)
+
+    # ---- episode state ----------------------------------------------------------------------
+
+    def _on_reset(self, problem: Problem) -> None:
+        self.maze = _problem_maze(problem)
+        self.position = self.maze.start
+        self.max_turns = self.maze.horizon if self.mode == "multi" else 1
+
+    @property
+    def steps_left(self) -> int:
+        return self.max_turns - self.turn if self.mode == "multi" else 0
+
+    def first_observation(self, problem: Problem) -> str:
+        if self.mode == "single":
+            return problem.prompt
+        return self._multi_observation("Reach G. Answer with one move at a time.")
+
+    def _multi_observation(self, headline: str) -> str:
+        assert self.maze is not None
+        where = f"You are at @ (row {self.position[0] + 1}, column {self.position[1] + 1})."
+        if self.position == self.maze.goal:
+            return f"{headline}\n{self.maze.render(self.position)}\n{where} The episode is over."
+        if self.steps_left <= 0:
+            return f"{headline}\n{self.maze.render(self.position)}\n{where} No moves left: the episode is over."
+        permitted = ", ".join(self.maze.permitted(self.position))
+        return (
+            f"{headline}\n{self.maze.render(self.position)}\n"
+            f"{where} Moves left: {self.steps_left}. Permitted moves: {permitted}.\n"
+            "Answer with one move: R (right), L (left), U (up) or D (down)."
+        )
+
+    # ---- turns ------------------------------------------------------------------------------
+
+    def respond(self, action: str) -> Turn:
+        assert self.maze is not None and self.problem is not None
+        if self.mode == "single":
+            return Turn("", verify_path(action, self.problem), True)
+        move = parse_move(action)
+        permitted = self.maze.permitted(self.position)
+        if move is None:
+            reward = Reward.zero(
+                f"not a move: answer R, L, U or D (permitted here: {', '.join(permitted)}); the step is wasted",
+                {"goal": 0.0},
+            )
+            headline = "That was not a move; you stay where you are."
+        elif move not in permitted:
+            reward = Reward.zero(
+                f"a wall blocks {MOVE_NAMES[move]} ({move}); permitted here: {', '.join(permitted)}; the step is wasted",
+                {"goal": 0.0},
+                move=move,
+            )
+            headline = f"A wall blocks {MOVE_NAMES[move]}; you stay where you are."
+        else:
+            self.position = self.maze.neighbor(self.position, move)  # type: ignore[assignment]
+            if self.position == self.maze.goal:
+                reward = Reward(GOAL_REWARD, {"goal": 1.0}, {"move": move})
+                return Turn(self._multi_observation("You reached the goal!"), reward, True)
+            reward = Reward(0.0, {"goal": 0.0}, {"move": move})
+            headline = f"You moved {MOVE_NAMES[move]}."
+        return Turn(self._multi_observation(headline), reward, False)
+
+    def valid_actions(self) -> list[str] | None:
+        if self.mode == "single" or self.maze is None:
+            return None
+        return list(self.maze.permitted(self.position))
+
+    def oracle_action(self) -> str:
+        """An optimal next move (multi mode) or an optimal whole path (single mode)."""
+        if self.mode == "single" or self.maze is None:
+            return super().oracle_action()
+        path = optimal_path(self.maze, self.position, allow_longer=True)
+        return path[0] if path else self.maze.permitted(self.position)[0]
+
+    def extra_info(self) -> dict[str, Any]:
+        if self.mode == "single" or self.maze is None:
+            return {}
+        return {
+            "action_mask": self.maze.action_mask(self.position),
+            "position": self.position,
+            "steps_left": self.steps_left,
+        }
+
+    def render_text(self) -> str:
+        if self.mode == "multi" and self.maze is not None:
+            return f"{self.maze.render(self.position)}\nreward {self._last_reward.score:g}, moves left {self.steps_left}"
+        return super().render_text()
+
+
+# --------------------------------------------------------------------------------------------
+# Exact analysis: dynamic programming over (cell, steps left)
+# --------------------------------------------------------------------------------------------
+
+#: A stochastic policy: ``(cell, steps_left, permitted_moves) -> probabilities``, either a sequence
+#: aligned with ``permitted_moves`` or a mapping ``move -> probability`` (a blocked move in the
+#: mapping wastes the step, as in the env).
+StochasticPolicy = Callable[[Cell, int, tuple[str, ...]], "Sequence[float] | Mapping[str, float]"]
+
+
+def uniform_policy(cell: Cell, steps_left: int, permitted: tuple[str, ...]) -> list[Fraction]:
+    """Uniform over the permitted moves (the seed's untrained agent), as exact fractions."""
+    return [Fraction(1, len(permitted))] * len(permitted)
+
+
+def _distribution(policy: StochasticPolicy, cell: Cell, k: int, permitted: tuple[str, ...]) -> list[tuple[str, Any]]:
+    probs = policy(cell, k, permitted)
+    if isinstance(probs, Mapping):
+        pairs = [(m, p) for m, p in probs.items()]
+        unknown = [m for m, _ in pairs if m not in MOVES]
+        if unknown:
+            raise ValueError(f"policy returned unknown moves {unknown}; moves are {MOVES}")
+    else:
+        probs = list(probs)
+        if len(probs) != len(permitted):
+            raise ValueError(
+                f"policy returned {len(probs)} probabilities for {len(permitted)} permitted moves at {cell}"
+            )
+        pairs = list(zip(permitted, probs, strict=True))
+    if any(p < 0 for _, p in pairs) or abs(float(sum(p for _, p in pairs)) - 1.0) > 1e-9:
+        raise ValueError(f"policy probabilities at {cell} must be >= 0 and sum to 1, got {pairs}")
+    return pairs
+
+
+def action_values(maze: Maze, policy: StochasticPolicy | None = None) -> dict[tuple[Cell, int], dict[str, Any]]:
+    """Q-values: for every (cell, steps left >= 1) the expected return of each permitted move
+    followed by ``policy`` (the seed's "expectation corresponding to every action in every state")."""
+    values = state_values(maze, policy)
+    q: dict[tuple[Cell, int], dict[str, Any]] = {}
+    for k in range(1, maze.horizon + 1):
+        for cell in maze.cells:
+            if cell == maze.goal:
+                continue
+            q[(cell, k)] = {m: _move_value(maze, values, cell, k, m) for m in maze.permitted(cell)}
+    return q
+
+
+def _move_value(maze: Maze, values: Mapping[tuple[Cell, int], Any], cell: Cell, k: int, move: str) -> Any:
+    nxt = maze.neighbor(cell, move)
+    if nxt is None:
+        nxt = cell  # a blocked move wastes the step
+    if nxt == maze.goal:
+        return Fraction(int(GOAL_REWARD))
+    return values[(nxt, k - 1)]
+
+
+def state_values(maze: Maze, policy: StochasticPolicy | None = None) -> dict[tuple[Cell, int], Any]:
+    """V(cell, k): the exact expected return of ``policy`` from ``cell`` with ``k`` moves left.
+
+    Bottom-up over k = 0 .. horizon; the goal is terminal (value 0: its reward was paid on entry).
+    Values are `Fraction` when the policy's probabilities are (the default uniform policy), so
+    results like the seed's 10/3 are exact; float probabilities give floats.
+    """
+    policy = policy or uniform_policy
+    values: dict[tuple[Cell, int], Any] = {(cell, 0): Fraction(0) for cell in maze.cells}
+    for k in range(1, maze.horizon + 1):
+        for cell in maze.cells:
+            if cell == maze.goal:
+                values[(cell, k)] = Fraction(0)
+                continue
+            permitted = maze.permitted(cell)
+            if not permitted:
+                values[(cell, k)] = Fraction(0)
+                continue
+            total: Any = Fraction(0)
+            for move, p in _distribution(policy, cell, k, permitted):
+                if p:
+                    total += p * _move_value(maze, values, cell, k, move)
+            values[(cell, k)] = total
+    return values
+
+
+def expected_return(
+    maze: Maze,
+    policy: StochasticPolicy | None = None,
+    *,
+    cell: Cell | None = None,
+    steps_left: int | None = None,
+) -> Any:
+    """Exact expected return of ``policy`` (uniform by default) from ``cell`` (the start) with
+    ``steps_left`` moves (the horizon). A `Fraction` for the uniform policy; ``float()`` it to print."""
+    cell = maze.start if cell is None else tuple(cell)
+    k = maze.horizon if steps_left is None else int(steps_left)
+    if not 0 <= k <= maze.horizon:
+        raise ValueError(f"steps_left must be in 0..{maze.horizon}, got {k}")
+    return state_values(maze, policy)[(cell, k)]
+
+
+def optimal_value(maze: Maze, *, cell: Cell | None = None, steps_left: int | None = None) -> float:
+    """The best expected return from ``cell`` with ``steps_left`` moves: 10.0 when the goal is
+    within reach, else 0.0 (the maze is deterministic, so the best policy is a shortest path)."""
+    cell = maze.start if cell is None else tuple(cell)
+    k = maze.horizon if steps_left is None else int(steps_left)
+    if cell == maze.goal:
+        return 0.0
+    distance = maze.distances.get(cell)
+    return GOAL_REWARD if distance is not None and distance <= k else 0.0
+
+
+def optimal_path(maze: Maze, cell: Cell | None = None, *, allow_longer: bool = False) -> str | None:
+    """A shortest path (as move letters) from ``cell`` (the start) to the goal.
+
+    None when the goal is unreachable, or when it is farther than the horizon (unless
+    ``allow_longer``). Ties break in `MOVES` order, so the answer is deterministic.
+    """
+    cell = maze.start if cell is None else tuple(cell)
+    dist = maze.distances
+    if cell not in dist or (not allow_longer and dist[cell] > maze.horizon):
+        return None
+    path = []
+    while cell != maze.goal:
+        for move in MOVES:
+            nxt = maze.neighbor(cell, move)
+            if nxt is not None and dist.get(nxt) == dist[cell] - 1:
+                path.append(move)
+                cell = nxt
+                break
+    return "".join(path)
+
+
+register(
+    "thinkgym/Maze-v0",
+    "thinkgym.envs.maze:MazeEnv",
+    description="Grid maze, one move (R/L/U/D) per step; 10.0 at the goal within the horizon (classic 4x4, or layout='random').",
+    mode="multi",
+    layout="classic",
+)
+register(
+    "thinkgym/MazePath-v0",
+    "thinkgym.envs.maze:MazeEnv",
+    description="Grid maze, the whole path in one answer (e.g. 'RRDD'), verified by replay; 10.0 if it reaches the goal.",
+    mode="single",
+    layout="classic",
+)
