@@ -148,7 +148,11 @@ class Maze:
 
     def permitted(self, cell: Cell) -> tuple[str, ...]:
         """The moves the walls permit from ``cell``, in `MOVES` order."""
-        return tuple(m for m in MOVES if self.neighbor(cell, m) is not None)
+        return self._permitted[tuple(cell)]
+
+    @cached_property
+    def _permitted(self) -> dict[Cell, tuple[str, ...]]:
+        return {cell: tuple(m for m in MOVES if self.neighbor(cell, m) is not None) for cell in self.cells}
 
     def action_mask(self, cell: Cell) -> np.ndarray:
         """1 for each permitted move in `MOVES` order, else 0 (``np.int8``)."""
