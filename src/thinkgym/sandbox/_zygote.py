@@ -1,0 +1,785 @@
+"""The warm fork-server behind `LocalSandbox`. Run as a script, never imported by the trainer.
+
+Process layout of one job::
+
+    host (LocalSandbox) --ctl socket--> zygote --fork--> supervisor --fork--> job (pid 1 of new pid ns)
+
+* **zygote**: a long-lived Python with the stdlib (and optional packages) pre-imported. At start it
+  enters a private mount namespace, builds a minimal read-only root (``/usr``, the Python prefixes,
+  a fake ``/etc``, a few ``/dev`` nodes) and pivots into it, so the host filesystem is hidden from
+  everything it forks. It compiles the seccomp filter once. It never reads job data: per job it only
+  receives a socket fd (SCM_RIGHTS) and forks a supervisor, so no job can find another job's files
+  (hidden tests) in inherited memory.
+* **supervisor** (root, outside the job's pid namespace): reads the job from the socket, unshares
+  mount/net/pid/ipc/uts namespaces, mounts a fresh size-capped tmpfs on ``/sandbox`` (work dir,
+  ``/tmp`` and ``/dev/shm`` all live there), forks the job, enforces the wall-clock limit and output
+  caps, then reports. Killing the job kills the pid namespace's init, and the kernel kills every
+  process in it: no daemon survives. The tmpfs is unmounted before the report, so nothing persists.
+* **job**: pid 1 of the new pid namespace. Mounts its own ``/proc``, joins the slot's cgroups, drops
+  to an unprivileged uid (or all capabilities inside a user namespace), sets rlimits, installs the
+  seccomp filter, reports the layers in force, then runs the user's code *in this already-warm
+  interpreter* (no exec): that is what makes a job cost about a millisecond.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import json
+import marshal
+import os
+import resource
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+
+# ----------------------------------------------------------------------------------------------
+# Thin syscall layer (ctypes): Python 3.11 has no os.unshare / mount / pivot_root.
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_ul = ctypes.c_ulong
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_BIND = 32, 1024, 2048, 4096
+MS_MOVE, MS_REC, MS_PRIVATE, MS_RELATIME = 8192, 16384, 1 << 18, 1 << 21
+MNT_DETACH = 2
+
+PR_SET_PDEATHSIG = 1
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
+_SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(os.uname().machine)
+
+NS_LAYERS = {
+    "mntns": CLONE_NEWNS,
+    "netns": CLONE_NEWNET,
+    "pidns": CLONE_NEWPID,
+    "ipcns": CLONE_NEWIPC,
+    "utsns": CLONE_NEWUTS,
+}
+
+SANDBOX = "/sandbox"
+WORK = "/sandbox/work"
+
+
+def _check(ret: int, what: str) -> int:
+    if ret < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+    return ret
+
+
+def unshare(flags: int) -> None:
+    _check(_libc.unshare(ctypes.c_int(flags)), f"unshare({flags:#x})")
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    enc = (lambda s: s.encode() if s is not None else None)  # noqa: E731
+    ret = _libc.mount(enc(source), enc(target), enc(fstype), _ul(flags), enc(data))
+    _check(ret, f"mount({source!r}, {target!r}, {fstype!r})")
+
+
+def umount(target: str, flags: int = MNT_DETACH) -> None:
+    _check(_libc.umount2(target.encode(), ctypes.c_int(flags)), f"umount({target!r})")
+
+
+def prctl(option: int, arg: int) -> None:
+    _check(_libc.prctl(ctypes.c_int(option), _ul(arg), _ul(0), _ul(0), _ul(0)), f"prctl({option})")
+
+
+def drop_capabilities() -> None:
+    """Clear every capability of this process (used inside a user namespace, where we are root)."""
+    if _SYS_CAPSET is None:
+        raise OSError(errno.ENOSYS, "capset: unknown architecture")
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable x 2 words, all zero
+    _check(_libc.syscall(_ul(_SYS_CAPSET), header, data), "capset")
+
+
+# ----------------------------------------------------------------------------------------------
+# Framing over stream sockets.
+
+
+def send_frame(sock: socket.socket, payload: bytes) -> None:
+    sock.sendall(struct.pack("<Q", len(payload)) + payload)
+
+
+def recv_exact(sock: socket.socket, size: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < size:
+        chunk = sock.recv(min(size - len(buf), 1 << 20))
+        if not chunk:
+            raise EOFError("peer closed the sandbox socket")
+        buf += chunk
+    return bytes(buf)
+
+
+def recv_frame(sock: socket.socket) -> bytes:
+    (size,) = struct.unpack("<Q", recv_exact(sock, 8))
+    return recv_exact(sock, size)
+
+
+# ----------------------------------------------------------------------------------------------
+# Zygote start-up: the minimal root filesystem.
+
+
+def _kept_flags(path: str) -> int:
+    """Mount flags of ``path`` a bind remount must keep (they are locked inside a user namespace)."""
+    st = os.statvfs(path).f_flag
+    flags = 0
+    for st_bit, ms_bit in ((2, MS_NOSUID), (4, MS_NODEV), (8, MS_NOEXEC), (1024, MS_NOATIME),
+                           (2048, MS_NODIRATIME), (4096, MS_RELATIME)):  # fmt: skip
+        if st & st_bit:
+            flags |= ms_bit
+    return flags
+
+
+def _bind(src: str, root: str, *, readonly: bool = True, device: bool = False) -> None:
+    dst = root + src
+    if os.path.isdir(src):
+        os.makedirs(dst, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        open(dst, "a").close()
+    flags = _kept_flags(src) | MS_NOSUID | (0 if device else MS_NODEV) | (MS_RDONLY if readonly else 0)
+    mount(src, dst, None, MS_BIND | MS_REC)
+    mount(None, dst, None, MS_BIND | MS_REMOUNT | flags)
+
+
+def _write_file(path: str, text: str | bytes, mode: int = 0o644) -> None:
+    data = text.encode() if isinstance(text, str) else text
+    with open(path, "wb") as fh:
+        fh.write(data)
+    os.chmod(path, mode)
+
+
+def _fake_etc(root: str, uid_base: int) -> None:
+    etc = root + "/etc"
+    os.makedirs(etc, exist_ok=True)
+    users = ["root:x:0:0:root:/root:/usr/sbin/nologin", "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin"]
+    users += [f"sandbox{i}:x:{uid_base + i}:{uid_base + i}:sandbox:{WORK}:/usr/sbin/nologin" for i in range(256)]
+    groups = ["root:x:0:", "nogroup:x:65534:"] + [f"sandbox{i}:x:{uid_base + i}:" for i in range(256)]
+    _write_file(etc + "/passwd", "\n".join(users) + "\n")
+    _write_file(etc + "/group", "\n".join(groups) + "\n")
+    _write_file(etc + "/hostname", "sandbox\n")
+    _write_file(etc + "/hosts", "127.0.0.1 localhost sandbox\n::1 localhost\n")
+    _write_file(etc + "/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files\n")
+    _write_file(etc + "/resolv.conf", "")
+    for name in ("ld.so.cache", "localtime", "mime.types"):
+        src = "/etc/" + name
+        if os.path.isfile(src):
+            with open(src, "rb") as fh:
+                _write_file(etc + "/" + name, fh.read())
+
+
+def _python_paths(hidden_prefixes: list[str]) -> list[str]:
+    """Directories the job's Python needs, without the thinkgym sources (they may hold hidden tests)."""
+    wanted = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.exec_prefix, sys.base_exec_prefix)}
+    for entry in sys.path:
+        if entry and os.path.isdir(entry):
+            wanted.add(os.path.realpath(entry))
+    hidden = [os.path.realpath(h) for h in hidden_prefixes]
+    keep = []
+    for path in sorted(wanted):
+        if any(path == h or path.startswith(h + "/") for h in hidden):
+            continue
+        if any(path == k or path.startswith(k + "/") for k in keep):
+            continue
+        keep.append(path)
+    return keep
+
+
+def build_root(uid_base: int, hidden: list[str], extra_ro: list[str]) -> None:
+    """Enter a private mount namespace and pivot into a fresh read-only root (see module doc)."""
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    system = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
+    sources = [p for p in _python_paths(hidden) + list(extra_ro) if not p.startswith("/usr/") and os.path.exists(p)]
+    # The new root is a tmpfs over an existing directory that no bind source lives under; the
+    # mount hides that directory in our namespace only.
+    root = next(c for c in ("/tmp", "/mnt", "/srv", "/media", "/opt", "/var", "/home")
+                if os.path.isdir(c) and not os.path.islink(c) and not any(p.startswith(c + "/") for p in sources))  # fmt: skip
+    mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=755")
+    for path in system:
+        if os.path.islink(path):
+            os.symlink(os.readlink(path), root + path)
+        elif os.path.isdir(path):
+            _bind(path, root)
+    for path in sources:
+        _bind(path, root)
+    _fake_etc(root, uid_base)
+    os.makedirs(root + "/dev", exist_ok=True)
+    for node in ("null", "zero", "full", "random", "urandom"):
+        if os.path.exists("/dev/" + node):
+            _bind("/dev/" + node, root, readonly=False, device=True)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                         ("stderr", "/proc/self/fd/2"), ("shm", SANDBOX + "/shm")):  # fmt: skip
+        os.symlink(target, f"{root}/dev/{name}")
+    os.symlink(SANDBOX + "/tmp", root + "/tmp")
+    os.makedirs(root + "/var", exist_ok=True)
+    os.symlink(SANDBOX + "/tmp", root + "/var/tmp")
+    for path in ("/proc", SANDBOX, "/root", "/home"):
+        os.makedirs(root + path, exist_ok=True)
+    if State.userns:  # a new procfs may only be mounted where a full one is already visible
+        mount("/proc", root + "/proc", None, MS_BIND | MS_REC)
+    os.chdir(root)
+    os.makedirs(".oldroot", exist_ok=True)
+    if _SYS_PIVOT_ROOT is not None and _libc.syscall(_ul(_SYS_PIVOT_ROOT), b".", b".oldroot") == 0:
+        os.chdir("/")
+        umount("/.oldroot")
+        os.rmdir("/.oldroot")
+    else:  # rootfs that cannot be pivoted (initramfs): move the new root over / and chroot
+        os.rmdir(".oldroot")
+        mount(root, "/", None, MS_MOVE)
+        os.chroot(".")
+        os.chdir("/")
+    mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def enter_user_namespace() -> None:
+    """Not root: become root of a new user namespace so mounts and namespaces are permitted."""
+    uid, gid = os.getuid(), os.getgid()
+    unshare(CLONE_NEWUSER)
+    with open("/proc/self/setgroups", "w") as fh:
+        fh.write("deny")
+    with open("/proc/self/uid_map", "w") as fh:
+        fh.write(f"0 {uid} 1")
+    with open("/proc/self/gid_map", "w") as fh:
+        fh.write(f"0 {gid} 1")
+
+
+# ----------------------------------------------------------------------------------------------
+# The zygote's state, set once in main().
+
+
+class State:
+    userns = False
+    root_built = False
+    seccomp_bpf: bytes | None = None
+    install_filter = None  # _seccomp.install_filter, loaded by path
+    cgroups = None  # _cgroups.CgroupSet
+    uid_base = 1_500_000
+    base_sys_path: list[str] = []
+    missing: dict[str, str] = {}
+
+
+# ----------------------------------------------------------------------------------------------
+# Supervisor (one per job).
+
+
+def supervise(conn: socket.socket, slot: int) -> None:
+    """Run one job end to end and send its result over ``conn``."""
+    send_frame(conn, struct.pack("<q", os.getpid()))
+    job = marshal.loads(recv_frame(conn))
+    try:
+        result = _run_job(job, slot)
+    except Exception as exc:  # report, never hang the host
+        result = {"error": f"sandbox failed to run the job: {type(exc).__name__}: {exc}"}
+    send_frame(conn, marshal.dumps(result))
+
+
+def _run_job(job: dict, slot: int) -> dict:
+    trace = _Trace(job.get("trace", False))
+    trace("c:start")
+    limits = job["limits"]
+    required = set(job.get("required", ()))
+    layers: set[str] = set()
+    if State.root_built:
+        layers.add("ro_root")
+    if State.userns:
+        layers.add("userns")
+    flags = sum(NS_LAYERS.values())
+    try:
+        unshare(flags)
+        layers.update(NS_LAYERS)
+    except OSError:
+        for name, flag in NS_LAYERS.items():
+            try:
+                unshare(flag)
+                layers.add(name)
+            except OSError:
+                pass
+    trace("unshare")
+    if "utsns" in layers:
+        socket.sethostname("sandbox")
+    memory_bytes = int(limits["memory_mb"]) * 1024 * 1024
+    if "mntns" in layers and State.root_built:
+        uid = 0 if State.userns else State.uid_base + (slot % 256 if slot < 65536 else slot)
+        opts = f"size={memory_bytes},nr_inodes={4096 + 2 * len(job['files'])},mode=0755,uid={uid},gid={uid}"
+        mount("tmpfs", SANDBOX, "tmpfs", MS_NOSUID | MS_NODEV, opts)
+        layers.add("tmpfs_workdir")
+    trace("tmpfs")
+    cgroup_fds: list[int] = []
+    oom_before = 0
+    if State.cgroups is not None:
+        try:
+            State.cgroups.configure(slot, memory_bytes, int(limits["max_processes"]))
+            cgroup_fds = State.cgroups.procs_fds(slot)
+            oom_before = State.cgroups.oom_kills(slot)
+        except OSError as exc:
+            State.missing["cgroup_memory"] = f"cgroup setup failed: {exc}"
+            cgroup_fds = []
+    trace("cgroup")
+    missing_now = required - layers - {"nonroot", "rlimits", "seccomp", "cgroup_memory", "cgroup_pids"}
+    if missing_now:
+        return {"error": "required isolation layers unavailable: " + ", ".join(sorted(missing_now)),
+                "isolation": sorted(layers)}  # fmt: skip
+
+    stdin = job["stdin"]
+    stdin_fd = os.memfd_create("stdin", 0)
+    _write_all(stdin_fd, stdin)
+    os.lseek(stdin_fd, 0, os.SEEK_SET)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    st_r, st_w = os.pipe()
+    trace("pipes")
+    start = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for fd in (out_r, err_r, st_r):
+                os.close(fd)
+            _job_child(job, slot, layers, stdin_fd, out_w, err_w, st_w, cgroup_fds, trace)
+        except BaseException as exc:  # setup failed: tell the supervisor, never run the code
+            try:
+                os.write(st_w, marshal.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+            finally:
+                os._exit(127)
+        os._exit(127)
+    for fd in (stdin_fd, out_w, err_w, st_w, *cgroup_fds):
+        os.close(fd)
+    trace("forked")
+    result = _watch(job, slot, pid, start, out_r, err_r, st_r, oom_before, trace)
+    trace("done")
+    if trace.on:
+        result["trace"] = trace.events
+    return result
+
+
+class _Trace:
+    """Optional timestamps (CLOCK_MONOTONIC, comparable across processes) for performance work."""
+
+    def __init__(self, on: bool):
+        self.on = on
+        self.events: list = []
+
+    def __call__(self, label: str) -> None:
+        if self.on:
+            self.events.append((label, time.perf_counter()))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_status(st_r: int, deadline: float) -> dict:
+    chunks = []
+    while True:
+        ready, _, _ = select.select([st_r], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            return {"error": "job setup did not finish in time"}
+        chunk = os.read(st_r, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(st_r)
+    return marshal.loads(b"".join(chunks)) if chunks else {"error": "job setup ended without a report"}
+
+
+def _watch(job: dict, slot: int, pid: int, start: float, out_r: int, err_r: int, st_r: int, oom_before: int, trace) -> dict:
+    limits = job["limits"]
+    cap = int(limits["max_output_bytes"])
+    deadline = start + float(limits["wall_s"])
+    status = _read_status(st_r, deadline + 5.0)
+    trace("status")
+    for event in status.get("trace", ()):
+        trace.events.append(tuple(event))
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        pidfd = -1
+    streams = {out_r: bytearray(), err_r: bytearray()}
+    truncated = {out_r: False, err_r: False}
+    open_fds = [out_r, err_r]
+    for fd in open_fds:
+        os.set_blocking(fd, False)
+    timed_out = killed = exited = False
+    wait_status = rusage = None
+    while open_fds or not exited:
+        now = time.monotonic()
+        if not exited and not killed and now >= deadline:
+            timed_out = killed = True
+            os.kill(pid, signal.SIGKILL)  # pid 1 of the namespace: the kernel kills the whole tree
+        if not exited and pidfd < 0:
+            wpid, wait_status, rusage = os.wait4(pid, os.WNOHANG)
+            exited = wpid == pid
+        waitables = open_fds + ([pidfd] if pidfd >= 0 and not exited else [])
+        if not waitables:
+            break
+        if exited or killed:
+            timeout = 1.0  # writers are dead or dying: EOF is imminent
+        elif pidfd >= 0:
+            timeout = max(0.0, deadline - now)
+        else:
+            timeout = min(0.002, max(0.0, deadline - now))
+        ready, _, _ = select.select(waitables, [], [], timeout)
+        if not ready and exited:
+            break  # nothing more will come
+        for fd in ready:
+            if fd == pidfd:
+                _, wait_status, rusage = os.wait4(pid, 0)
+                exited = True
+                continue
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                open_fds.remove(fd)
+                continue
+            buf = streams[fd]
+            room = cap - len(buf)
+            if len(chunk) > room:
+                buf += chunk[: max(0, room)]
+                truncated[fd] = True
+                if not killed and not exited:  # an output flood ends the job
+                    killed = True
+                    os.kill(pid, signal.SIGKILL)
+            else:
+                buf += chunk
+    if wait_status is None:
+        _, wait_status, rusage = os.wait4(pid, 0)
+    trace("reaped")
+    wall = time.monotonic() - start
+    for fd in (out_r, err_r, pidfd):
+        if fd >= 0:
+            os.close(fd)
+    cpu = rusage.ru_utime + rusage.ru_stime if rusage is not None else 0.0
+    exit_code = os.waitstatus_to_exitcode(wait_status)
+    sig = -exit_code if exit_code < 0 else None
+    exit_code = exit_code if exit_code >= 0 else None
+    oom = False
+    if State.cgroups is not None:
+        try:
+            oom = State.cgroups.oom_kills(slot) > oom_before
+        except OSError:
+            pass
+    stderr = bytes(streams[err_r])
+    if exit_code == 1 and stderr.rstrip().rsplit(b"\n", 1)[-1].startswith(b"MemoryError"):
+        oom = True  # hit the address-space limit: the job saw MemoryError and died of it
+    cpu_limit = float(limits["cpu_s"])
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and not oom and not killed and cpu >= cpu_limit - 0.05):
+        timed_out = True
+    files = _collect(job.get("collect", ()), int(limits["max_file_mb"]) * 1024 * 1024)
+    trace("collected")
+    if os.path.ismount(SANDBOX):
+        umount(SANDBOX)  # frees the job's tmpfs now, before the slot is reused
+    trace("umount")
+    result = {
+        "exit_code": exit_code,
+        "signal": sig,
+        "stdout": bytes(streams[out_r]),
+        "stderr": stderr,
+        "stdout_truncated": truncated[out_r],
+        "stderr_truncated": truncated[err_r],
+        "timed_out": timed_out,
+        "out_of_memory": oom,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "files": files,
+    }
+    if "error" in status:
+        result["error"] = "job setup failed: " + status["error"]
+    result["isolation"] = status.get("layers", [])
+    return result
+
+
+def _collect(paths, max_bytes: int) -> dict:
+    """Read files the caller asked for, never following a symlink the job planted."""
+    files = {}
+    for rel in paths:
+        parts = [p for p in rel.split("/") if p not in ("", ".")]
+        if not parts or ".." in parts:
+            continue
+        fd = -1
+        try:
+            fd = os.open(WORK, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            for i, part in enumerate(parts):
+                last = i == len(parts) - 1
+                flags = os.O_RDONLY | os.O_NOFOLLOW | (os.O_NONBLOCK if last else os.O_DIRECTORY)
+                nfd = os.open(part, flags, dir_fd=fd)
+                os.close(fd)
+                fd = nfd
+            import stat as _stat
+
+            if _stat.S_ISREG(os.fstat(fd).st_mode):
+                chunks, size = [], 0
+                while size < max_bytes and (chunk := os.read(fd, min(1 << 20, max_bytes - size))):
+                    chunks.append(chunk)
+                    size += len(chunk)
+                files[rel] = b"".join(chunks)
+        except OSError:
+            pass
+        finally:
+            if fd >= 0:
+                os.close(fd)
+    return files
+
+
+# ----------------------------------------------------------------------------------------------
+# The job itself (pid 1 of its pid namespace).
+
+
+def _job_child(job, slot, ns_layers, stdin_fd, out_w, err_w, st_w, cgroup_fds, trace) -> None:
+    trace.events = []
+    trace("j:start")
+    limits = job["limits"]
+    layers = set(ns_layers)
+    os.setsid()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    if "pidns" in layers and "mntns" in layers:
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    trace("j:proc")
+    for fd in cgroup_fds:
+        os.write(fd, b"0")
+        os.close(fd)
+    if State.cgroups is not None and cgroup_fds:
+        layers |= State.cgroups.layers
+    statm = 0
+    try:
+        with open("/proc/self/statm") as fh:
+            statm = int(fh.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError):
+        statm = 256 * 1024 * 1024
+    memory = int(limits["memory_mb"]) * 1024 * 1024
+    cpu = max(1, int(-(-float(limits["cpu_s"]) // 1)))
+    nproc = int(limits["max_processes"])
+    fsize = int(limits["max_file_mb"]) * 1024 * 1024
+    for res, value in (
+        (resource.RLIMIT_AS, statm + memory),
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_FSIZE, fsize),
+        (resource.RLIMIT_NOFILE, int(limits["max_open_files"])),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_NPROC, nproc),
+        (resource.RLIMIT_MEMLOCK, 0),
+        (resource.RLIMIT_MSGQUEUE, 0),
+    ):
+        soft, hard = value if isinstance(value, tuple) else (value, value)
+        resource.setrlimit(res, (soft, hard))
+    layers.add("rlimits")
+    trace("j:rlimits")
+    if State.userns:
+        drop_capabilities()
+        layers.add("nonroot")
+    elif os.geteuid() == 0:
+        uid = State.uid_base + (slot % 256 if slot < 65536 else slot)
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+        layers.add("nonroot")
+    else:
+        layers.add("nonroot")
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    trace("j:uid")
+    work = WORK if "tmpfs_workdir" in layers else None
+    if work is not None:
+        for sub in (WORK, SANDBOX + "/tmp", SANDBOX + "/shm"):
+            os.mkdir(sub, 0o700)
+        for rel, data in job["files"].items():
+            path = os.path.join(WORK, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as fh:
+                fh.write(data)
+    else:
+        raise OSError(errno.ENOTSUP, "no private work directory (mount namespace unavailable)")
+    trace("j:files")
+    if State.seccomp_bpf is not None:
+        State.install_filter(State.seccomp_bpf, _libc)
+        layers.add("seccomp")
+    os.dup2(stdin_fd, 0)
+    os.dup2(out_w, 1)
+    os.dup2(err_w, 2)
+    trace("j:seccomp")
+    os.write(st_w, marshal.dumps({"layers": sorted(layers), "trace": trace.events}))
+    os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[1] + 1)
+    _exec_python(job, work)
+
+
+def _exec_python(job: dict, work: str) -> None:
+    """Run the entry file as ``__main__`` in this interpreter, exactly as ``python main.py`` would."""
+    import atexit
+    import builtins
+    import io
+    import threading
+    import traceback
+    import types
+
+    os.chdir(work)
+    os.environ.clear()
+    os.environ.update(
+        {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+         "USER": "sandbox", "PYTHONIOENCODING": "utf-8"}  # fmt: skip
+    )
+    entry = job["entry"]
+    path = os.path.join(work, entry)
+    sys.argv = [entry, *job["argv"]]
+    sys.path[:] = [os.path.dirname(path), *State.base_sys_path]
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
+    sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8")
+    sys.stderr = sys.__stderr__ = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(2, "w", closefd=False)), encoding="utf-8", errors="backslashreplace",
+        line_buffering=True,
+    )  # fmt: skip
+    for name in ("tempfile",):
+        mod = sys.modules.get(name)
+        if mod is not None:
+            mod.tempdir = None
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    atexit._clear()
+    main = types.ModuleType("__main__")
+    main.__file__ = path
+    main.__builtins__ = builtins
+    sys.modules["__main__"] = main
+    code = 0
+    try:
+        source = job["files"][entry]
+        job = None  # the job's own data stays reachable only through the files it wrote
+        exec(compile(source, path, "exec"), main.__dict__)
+    except SystemExit as exc:
+        code = _exit_code(exc)
+    except BaseException as exc:
+        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
+        code = 1
+    try:
+        threading._shutdown()
+        atexit._run_exitfuncs()
+    except SystemExit as exc:
+        code = _exit_code(exc)
+    except BaseException:
+        traceback.print_exc()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            code = code or 120
+    os._exit(code)
+
+
+def _exit_code(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code & 0xFF
+    try:
+        print(exc.code, file=sys.stderr)
+    except BaseException:
+        pass
+    return 1
+
+
+# ----------------------------------------------------------------------------------------------
+# Zygote main loop.
+
+
+def _preload(modules: list[str]) -> None:
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # an optional package that is not installed
+            pass
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    ctl = socket.socket(fileno=int(config["ctl_fd"]))
+    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    missing: dict[str, str] = {}
+    State.uid_base = int(config["uid_base"])
+    # Load the seccomp helpers by path: the thinkgym sources are hidden from the root we pivot into.
+    import importlib.util
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location("thinkgym_sandbox_seccomp", os.path.join(here, "_seccomp.py"))
+    seccomp_mod = importlib.util.module_from_spec(spec)
+    sys.modules["thinkgym_sandbox_seccomp"] = seccomp_mod
+    spec.loader.exec_module(seccomp_mod)
+    spec = importlib.util.spec_from_file_location("thinkgym_sandbox_cgroups", os.path.join(here, "_cgroups.py"))
+    cgroups_mod = importlib.util.module_from_spec(spec)
+    sys.modules["thinkgym_sandbox_cgroups"] = cgroups_mod
+    spec.loader.exec_module(cgroups_mod)
+    State.install_filter = seccomp_mod.install_filter
+    try:
+        State.seccomp_bpf = seccomp_mod.compile_filter()
+    except ImportError:
+        missing["seccomp"] = "install pyseccomp (pip install 'thinkgym[sandbox]') and libseccomp2 (apt-get install libseccomp2)"
+    except OSError as exc:
+        missing["seccomp"] = f"libseccomp refused the filter ({exc}); update libseccomp2"
+    if config.get("cgroups", True):
+        State.cgroups, why = cgroups_mod.detect_cgroups()
+        if State.cgroups is None:
+            for layer in ("cgroup_memory", "cgroup_pids"):
+                missing[layer] = f"{why}; {cgroups_mod.HOW_TO_GET_CGROUPS}"
+    else:
+        for layer in ("cgroup_memory", "cgroup_pids"):
+            missing[layer] = "disabled by LocalSandbox(cgroups=False)"
+    _preload(config["preload"])
+    State.base_sys_path = [p for p in sys.path if p and p != here]
+    try:
+        if os.geteuid() != 0:
+            enter_user_namespace()
+            State.userns = True
+        unshare(CLONE_NEWNS)
+        build_root(State.uid_base, config["hidden"], config["extra_ro"])
+        State.root_built = True
+    except OSError as exc:
+        how = "run as root or enable unprivileged user namespaces (sysctl user.max_user_namespaces=15000, kernel.unprivileged_userns_clone=1)"
+        for layer in ("mntns", "ro_root", "tmpfs_workdir", "pidns", "netns", "ipcns", "utsns", "userns"):
+            missing[layer] = f"{exc}; {how}"
+    State.missing = missing
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
+    send_frame(ctl, marshal.dumps({"pid": os.getpid(), "missing": missing, "userns": State.userns}))
+    try:
+        while True:
+            try:
+                msg, fds, _flags, _addr = socket.recv_fds(ctl, 1024, 4)
+            except InterruptedError:
+                continue
+            if not msg:
+                break
+            header = marshal.loads(msg)
+            if not fds:
+                continue
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    ctl.close()
+                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+                    with socket.socket(fileno=fds[0]) as conn:
+                        supervise(conn, int(header["slot"]))
+                finally:
+                    os._exit(0)
+            for fd in fds:
+                os.close(fd)
+    finally:
+        if State.cgroups is not None:
+            State.cgroups.close()
+
+
+if __name__ == "__main__":
+    main()
