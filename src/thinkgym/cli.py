@@ -37,6 +37,197 @@ def list_command() -> None:
     console.print(table)
 
 
+def _env_kwargs(args: list[str] | None) -> dict:
+    """``key=value`` pairs from the command line; values are read as JSON when they parse (3, true)."""
+    import json
+
+    kwargs = {}
+    for item in args or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--arg")
+        try:
+            kwargs[key] = json.loads(value)
+        except json.JSONDecodeError:
+            kwargs[key] = value
+    return kwargs
+
+
+_ARG_HELP = "Env keyword argument KEY=VALUE (repeatable), e.g. --arg layout=random --arg rows=6."
+
+
+@app.command("show")
+def show_command(
+    env_id: str = typer.Argument(..., help="Env id, e.g. thinkgym/Maze-v0 (see `thinkgym list`)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the problem to show."),
+    arg: list[str] | None = typer.Option(None, "--arg", "-a", help=_ARG_HELP),
+) -> None:
+    """Show one problem as the model sees it, its gold answer, and what the oracle earns on it.
+
+    Example: thinkgym show thinkgym/MazePath-v0 --arg layout=random --seed 3
+    """
+    import thinkgym
+    from thinkgym.agents import OraclePolicy, play_episode
+
+    env = thinkgym.make(env_id, **_env_kwargs(arg))
+    observation, info = env.reset(seed=seed)
+    console.rule(f"[bold]{env_id}[/] problem {info['problem_id']}")
+    console.print(observation, markup=False, highlight=False)
+    console.rule("gold answer")
+    console.print(str(env.problem.answer), markup=False, highlight=False)
+    episode = play_episode(env, OraclePolicy(), seed=seed)
+    console.rule("oracle")
+    console.print(f"actions: {episode.actions!r}", markup=False, highlight=False)
+    console.print(f"reward: {episode.total_reward:g}  (terminated={episode.terminated}, truncated={episode.truncated})")
+
+
+def _read_action(multiline: bool) -> str | None:
+    """One action from stdin; None at end of input. Multi-line actions end with a line '.'."""
+    import sys
+
+    if not multiline:
+        line = sys.stdin.readline()
+        return None if line == "" else line.rstrip("\n")
+    lines = []
+    while True:
+        line = sys.stdin.readline()
+        if line == "":
+            return "\n".join(lines) if lines else None
+        if line.rstrip("\n") == ".":
+            return "\n".join(lines)
+        lines.append(line.rstrip("\n"))
+
+
+@app.command("play")
+def play_command(
+    env_id: str = typer.Argument(..., help="Env id, e.g. thinkgym/Maze-v0 (see `thinkgym list`)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the problem to play."),
+    arg: list[str] | None = typer.Option(None, "--arg", "-a", help=_ARG_HELP),
+    multiline: bool = typer.Option(
+        False, "--multiline", "-m", help="Actions span several lines; end each with a line holding only '.'."
+    ),
+) -> None:
+    """Play an env yourself: read the observation, type an action, see the reward.
+
+    You are the policy: whatever you type is exactly what a model's answer would be. In the maze,
+    type R, L, U or D (one move per line). End of input (Ctrl-D) stops the episode.
+
+    Example: thinkgym play thinkgym/Maze-v0 --arg layout=random --seed 7
+    """
+    import thinkgym
+
+    env = thinkgym.make(env_id, **_env_kwargs(arg))
+    observation, info = env.reset(seed=seed)
+    console.rule(f"[bold]{env_id}[/] problem {info['problem_id']}")
+    total = 0.0
+    while True:
+        console.print(observation, markup=False, highlight=False)
+        valid = env.valid_actions()
+        hint = f" (one of {', '.join(valid)})" if valid else (" (end with a line '.')" if multiline else "")
+        console.print(f"[bold green]your action{hint}>[/] ", end="")
+        action = _read_action(multiline)
+        if action is None:
+            console.print("\n[yellow]end of input: episode stopped.[/]")
+            break
+        observation, reward, terminated, truncated, info = env.step(action)
+        total += reward
+        console.print(f"reward {reward:g}  total {total:g}", highlight=False)
+        if "error" in info:
+            console.print(f"[red]{info['error']}[/]", highlight=False)
+        if terminated or truncated:
+            if observation:
+                console.print(observation, markup=False, highlight=False)
+            console.print(f"[bold]episode {'finished' if terminated else 'cut off (turn limit)'}: return {total:g}[/]")
+            break
+
+
+@app.command("demo")
+def demo_command(
+    episodes: int = typer.Option(2000, "--episodes", "-n", help="Episodes per policy."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random policy and of the mazes."),
+) -> None:
+    """The seed example of RL: random and oracle policies on the classic maze, measured vs exact.
+
+    The exact column is dynamic programming over (cell, steps left); the measured column is the mean
+    return of real episodes played through the env. They should agree within a few standard errors.
+    """
+    from thinkgym.agents.returns import policy_return_table
+    from thinkgym.envs.maze import action_values, classic_maze
+
+    maze = classic_maze()
+    console.rule("[bold]thinkgym demo[/]: the classic maze (S start, G goal, 6 moves)")
+    console.print(maze.render(), markup=False, highlight=False)
+    q = action_values(maze)
+    console.print(
+        f"Seed's worked example, uniform policy: above G with 1 move left E = {float(sum(q[((2, 3), 1)].values()) / 3):.4f} (10/3); "
+        f"two above G with 2 moves left E = {float(sum(q[((1, 3), 2)].values()) / 2):.4f} (5/3)",
+        highlight=False,
+    )
+    for title, kwargs in (("classic maze", {}), ("random 5x5 mazes", {"layout": "random"})):
+        table = Table(title=f"measured vs exact expected return: {title}")
+        for column in ("policy", "episodes", "measured mean ± s.e.", "exact", "|diff| / s.e."):
+            table.add_column(column, justify="right")
+        for row in policy_return_table(episodes=episodes, seed=seed, **kwargs):
+            table.add_row(
+                row.policy, str(row.episodes), f"{row.measured_mean:.4f} ± {row.measured_se:.4f}",
+                f"{row.exact:.4f}", f"{row.within:.2f}",
+            )  # fmt: skip
+        console.print(table)
+
+
+@app.command("eval")
+def eval_command(
+    policy: str = typer.Option(
+        ..., "--policy", "-p",
+        help="random | oracle | hf:PATH | openai:URL[#MODEL] (e.g. openai:http://127.0.0.1:8000/v1#Qwen/Qwen3-0.6B) | py:MODULE:NAME",
+    ),
+    out: str = typer.Option(..., "--out", "-o", help="Output folder. Re-run the same command with the same --out to resume."),
+    suite: str | None = typer.Option(None, "--suite", "-s", help="Built-in suite (quick-v0, reasoning-v0) or a .toml/.yaml suite file."),
+    env: list[str] | None = typer.Option(None, "--env", "-e", help="Env id instead of a suite (repeatable); uses --n and --seed."),
+    n: int = typer.Option(20, "--n", help="Problems per --env (suites fix their own counts)."),
+    samples: int = typer.Option(1, "--samples", "-k", help="Samples per problem (pass@k is reported for every k up to this)."),
+    seed: int = typer.Option(0, "--seed", help="Sampling seed of the policy; also picks the problems of --env runs."),
+    concurrency: int = typer.Option(8, "--concurrency", "-c", help="Episodes (so generation requests) in flight at once."),
+    batch_size: int = typer.Option(1, "--batch-size", help="Queries per policy call (hf: defaults to --concurrency)."),
+    verify_workers: int = typer.Option(-1, "--verify-workers", help="Verification processes (0 = threads in this process; -1 = auto)."),
+    temperature: float | None = typer.Option(None, "--temperature", help="Sampling temperature for model policies."),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", help="Generation length limit for model policies."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
+) -> None:
+    """Benchmark a policy on a suite or on envs: concurrent, resumable, with CIs, report and plots.
+
+    Example: thinkgym eval --suite quick-v0 --policy oracle --out runs/oracle
+    """
+    from thinkgym.benchmarks.commands import run_eval_command
+
+    raise typer.Exit(
+        run_eval_command(
+            policy=policy, out=out, suite=suite, envs=env or [], n=n, samples=samples, seed=seed,
+            concurrency=concurrency, batch_size=batch_size, verify_workers=verify_workers,
+            temperature=temperature, max_tokens=max_tokens, progress=not no_progress, console=console,
+        )
+    )  # fmt: skip
+
+
+@app.command("report")
+def report_command(out: str = typer.Argument(..., help="An output folder of `thinkgym eval`.")) -> None:
+    """Re-render summary.json, report.md and the plots of an eval folder from its samples."""
+    from thinkgym.benchmarks.commands import run_report_command
+
+    raise typer.Exit(run_report_command(out, console=console))
+
+
+@app.command("compare")
+def compare_command(
+    dir_a: str = typer.Argument(..., help="Eval folder A (the baseline)."),
+    dir_b: str = typer.Argument(..., help="Eval folder B."),
+) -> None:
+    """Per-env differences B - A with 95 % intervals; flags differences within noise."""
+    from thinkgym.benchmarks.commands import run_compare_command
+
+    raise typer.Exit(run_compare_command(dir_a, dir_b, console=console))
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

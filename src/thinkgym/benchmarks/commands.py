@@ -1,0 +1,170 @@
+"""The bodies of `thinkgym eval`, `thinkgym report` and `thinkgym compare` (cli.py stays thin).
+
+Exit codes: 0 = every sample scored; 2 = refused (bad arguments, a different run in --out, an
+unwritable --out); 3 = finished, but some samples failed (the policy gave no answer) — re-run the
+same command to retry them.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from thinkgym.errors import ThinkgymError
+
+__all__ = ["run_eval_command", "run_report_command", "run_compare_command", "print_summary"]
+
+EXIT_OK, EXIT_REFUSED, EXIT_FAILED_SAMPLES = 0, 2, 3
+
+
+def _fmt(data: Mapping[str, Any] | None, digits: int = 3) -> str:
+    if not data or not data.get("n") or not math.isfinite(float(data.get("value", math.nan))):
+        return "–"
+    return f"{data['value']:.{digits}f} [{data['lo']:.{digits}f}, {data['hi']:.{digits}f}]"
+
+
+def print_summary(summary: Mapping[str, Any], console: Any) -> None:
+    """The headline table: accuracy, mean reward, pass@k and, where known, the exact reference."""
+    from rich.table import Table
+
+    run = summary.get("run", {})
+    envs = summary.get("envs", {})
+    max_k = max((e.get("samples_per_problem") or 0 for e in envs.values()), default=0)
+    table = Table(title=f"{run.get('suite')} — {run.get('policy')}", title_justify="left")
+    for column in (
+        "env",
+        "problems",
+        "accuracy",
+        "mean reward",
+        *([f"pass@{max_k}"] if max_k > 1 else []),
+        "exact E[reward] random / optimal",
+        "failed",
+    ):
+        table.add_column(column)
+    for name, env in envs.items():
+        ref = env.get("reference") or {}
+        ref_text = (
+            f"{ref['random_mean_reward']:.3f} / {ref['optimal_mean_reward']:.3f}" if ref else "–"
+        )
+        row = [
+            name,
+            str(env.get("problems_scored")),
+            _fmt(env.get("accuracy")),
+            _fmt(env.get("mean_reward")),
+        ]
+        if max_k > 1:
+            row.append(_fmt(env.get("pass_at_k", {}).get(str(max_k))))
+        row += [ref_text, str(env.get("failed", 0))]
+        table.add_row(*row)
+    overall = summary.get("overall", {})
+    row = [
+        "overall (mean of envs)",
+        "",
+        _fmt(overall.get("accuracy")),
+        _fmt(overall.get("mean_reward")),
+    ]
+    if max_k > 1:
+        row.append(_fmt(overall.get("pass_at_k", {}).get(str(max_k))))
+    row += ["", str(overall.get("failed", 0))]
+    table.add_row(*row, style="bold")
+    console.print(table)
+
+
+def run_eval_command(
+    *,
+    policy: str,
+    out: str,
+    suite: str | None,
+    envs: Sequence[str],
+    n: int,
+    samples: int,
+    seed: int,
+    concurrency: int,
+    batch_size: int,
+    verify_workers: int,
+    temperature: float | None,
+    max_tokens: int | None,
+    progress: bool,
+    console: Any,
+    argv: Sequence[str] | None = None,
+) -> int:
+    from thinkgym.benchmarks.runner import EvalSettings, evaluate
+    from thinkgym.benchmarks.suites import load_suite, suite_from_envs
+    from thinkgym.errors import ConfigError
+
+    try:
+        if suite and envs:
+            raise ConfigError("give either --suite or --env, not both")
+        chosen = load_suite(suite) if suite else suite_from_envs(list(envs), n=n, seed=seed)
+        settings = EvalSettings(
+            samples=samples,
+            seed=seed,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            concurrency=concurrency,
+            batch_size=batch_size,
+            progress=progress,
+        )
+        if verify_workers >= 0:
+            settings.verify_workers = verify_workers
+        summary = evaluate(
+            chosen, policy, out, settings, command=argv if argv is not None else sys.argv
+        )
+    except ThinkgymError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        console.print(
+            f"[yellow]interrupted; every finished sample is saved. Re-run the same command to resume ({out}).[/]"
+        )
+        return 130
+    print_summary(summary, console)
+    out_dir = Path(out)
+    console.print(
+        f"samples: {out_dir / 'samples.jsonl'}  report: {out_dir / 'report.md'}  plots: {out_dir}/*.png"
+    )
+    failed = summary["overall"].get("failed", 0)
+    if failed:
+        console.print(
+            f"[bold yellow]{failed} sample(s) failed[/] (no answer from the policy; not scored). "
+            "Re-run the same command to retry them."
+        )
+        return EXIT_FAILED_SAMPLES
+    return EXIT_OK
+
+
+def run_report_command(out: str, console: Any) -> int:
+    from thinkgym.benchmarks.report import write_report
+    from thinkgym.benchmarks.runner import build_summary
+    from thinkgym.benchmarks.store import RunDir
+
+    run_dir = RunDir(out)
+    if run_dir.load_config() is None:
+        console.print(
+            f"[bold red]error:[/] {out} is not a `thinkgym eval` output folder (no config.json)"
+        )
+        return EXIT_REFUSED
+    try:
+        summary = build_summary(run_dir)
+    except ThinkgymError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return EXIT_REFUSED
+    report = write_report(run_dir.path, summary)
+    print_summary(summary, console)
+    console.print(f"report: {report}")
+    return EXIT_OK
+
+
+def run_compare_command(dir_a: str, dir_b: str, console: Any) -> int:
+    from thinkgym.benchmarks.compare import compare_runs, render_comparison
+
+    try:
+        result = compare_runs(dir_a, dir_b)
+    except ThinkgymError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return EXIT_REFUSED
+    render_comparison(result, console)
+    return EXIT_OK

@@ -1,0 +1,144 @@
+"""Turn a ``--policy`` string into a `Policy`.
+
+Accepted forms::
+
+    random                      uniform over permitted moves / random text (RandomPolicy)
+    oracle                      the env's best action (OraclePolicy)
+    hf:PATH                     a local transformers model folder (HFPolicy)
+    openai:URL[#MODEL]          an OpenAI-compatible server, e.g. vLLM (OpenAIPolicy)
+    py:MODULE:NAME              any Policy subclass or factory you wrote
+
+Model-backed policies are imported only when asked for, so `thinkgym eval --policy oracle` needs
+neither torch nor the openai client.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from thinkgym.agents.base import Policy
+from thinkgym.errors import ConfigError
+
+__all__ = ["PolicySpec", "parse_policy_spec", "make_policy"]
+
+KINDS = ("random", "oracle", "hf", "openai", "py")
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """A parsed ``--policy`` value."""
+
+    kind: str
+    target: str = ""
+    model: str | None = None
+    raw: str = ""
+
+    @property
+    def batches_on_one_device(self) -> bool:
+        """A local model generates best in batches, one batch at a time."""
+        return self.kind == "hf"
+
+
+def parse_policy_spec(spec: str) -> PolicySpec:
+    """Parse (and validate the shape of) a policy string; see the module docstring."""
+    if not isinstance(spec, str):
+        raise TypeError(f"policy spec must be a str, got {type(spec).__name__}")
+    text = spec.strip()
+    if text in ("random", "oracle"):
+        return PolicySpec(text, raw=text)
+    kind, sep, rest = text.partition(":")
+    if not sep or kind not in KINDS or not rest:
+        raise ConfigError(
+            f"cannot read --policy {spec!r}. Use one of: random | oracle | hf:PATH | "
+            "openai:URL[#MODEL] (e.g. openai:http://127.0.0.1:8000/v1#Qwen/Qwen3-0.6B) | py:MODULE:NAME"
+        )
+    if kind == "openai":
+        url, _, model = rest.partition("#")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"--policy openai:URL needs an http(s) URL, got {url!r}")
+        return PolicySpec("openai", url, model or None, raw=text)
+    if kind == "py" and ":" not in rest:
+        raise ConfigError(f"--policy py:MODULE:NAME needs a module and a name, got {rest!r}")
+    return PolicySpec(kind, rest, raw=text)
+
+
+@dataclass
+class _Options:
+    seed: int = 0
+    temperature: float | None = None
+    max_tokens: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _import(module: str, name: str, what: str) -> Any:
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            f"the {what} policy is not available: {exc}. Install the extra it needs "
+            "(pip install 'thinkgym[train]') or choose another --policy."
+        ) from exc
+    except AttributeError as exc:
+        raise ConfigError(
+            f"the {what} policy is not available in this thinkgym build ({module}.{name})"
+        ) from exc
+
+
+def _call_with_supported(factory: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``factory`` with the keyword arguments it accepts (None values left out)."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return factory(*args)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        accepted = {k: v for k, v in kwargs.items() if v is not None}
+    else:
+        accepted = {k: v for k, v in kwargs.items() if k in params and v is not None}
+    return factory(*args, **accepted)
+
+
+def make_policy(
+    spec: str | PolicySpec,
+    *,
+    seed: int = 0,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    **extra: Any,
+) -> Policy:
+    """Build the policy a spec names; sampling settings go to the policies that take them."""
+    parsed = parse_policy_spec(spec) if isinstance(spec, str) else spec
+    common = {
+        "seed": seed,
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+        "max_new_tokens": max_tokens,
+        **extra,
+    }
+    if parsed.kind == "random":
+        cls = _import("thinkgym.agents", "RandomPolicy", "random")
+        policy = _call_with_supported(cls, seed=seed)
+    elif parsed.kind == "oracle":
+        cls = _import("thinkgym.agents", "OraclePolicy", "oracle")
+        policy = _call_with_supported(cls)
+    elif parsed.kind == "hf":
+        cls = _import("thinkgym.agents.hf", "HFPolicy", "transformers (hf:)")
+        policy = _call_with_supported(cls, parsed.target, **common)
+    elif parsed.kind == "openai":
+        cls = _import("thinkgym.agents.openai", "OpenAIPolicy", "OpenAI-compatible (openai:)")
+        policy = _call_with_supported(cls, parsed.target, model=parsed.model, **common)
+    else:
+        module, _, name = parsed.target.rpartition(":")
+        try:
+            factory = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"cannot load --policy py:{parsed.target}: {exc}") from exc
+        policy = _call_with_supported(factory, **common) if callable(factory) else factory
+    if not isinstance(policy, Policy):
+        raise ConfigError(
+            f"--policy {parsed.raw!r} did not give a thinkgym Policy (got {type(policy).__name__})"
+        )
+    return policy

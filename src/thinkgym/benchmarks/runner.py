@@ -1,0 +1,805 @@
+"""`thinkgym eval`: run a policy on a suite, concurrently, resumably, with live progress.
+
+How the work flows, and why:
+
+- Each sample is one episode of one problem (single-turn: one answer; multi-turn: moves until
+  the env ends it). ``concurrency`` episodes run at once as asyncio tasks.
+- Generation goes through a small batcher: queries waiting at the same moment are sent to the
+  policy together (a local model generates a batch at once; a server gets parallel requests).
+- Verification is the env's own ``step``. For single-turn envs it runs in a process pool (the
+  verifiers are CPU-bound; code runs in the sandbox from there), so while one episode is being
+  verified the others keep generating. Multi-turn envs keep their state in this process and step
+  in threads. An env a fresh worker process cannot build (registered only in your script) steps
+  in threads too.
+- Every finished sample is appended to ``samples.jsonl`` and fsync-ed at once (see `store`), so a
+  killed run resumes where it stopped: the same command with the same ``--out`` skips every sample
+  already written and retries the ones whose generation failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import multiprocessing
+import os
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from thinkgym.agents.base import Generation, Policy, Query, query_for
+from thinkgym.benchmarks.metrics import summarize
+from thinkgym.benchmarks.store import RunDir, best_records, sample_key
+from thinkgym.benchmarks.suites import Suite, SuiteEntry
+from thinkgym.core import Problem
+from thinkgym.errors import ConfigError, ThinkgymError
+
+__all__ = ["EvalSettings", "evaluate", "run_identity", "is_correct", "extract_answer"]
+
+#: ``info["reward_info"]`` keys that hold the answer a verifier extracted, in order of preference.
+ANSWER_KEYS = ("extracted_answer", "extracted", "prediction", "predicted", "pred", "parsed")
+_MAX_INFO_CHARS = 2000
+_VERSIONED_PACKAGES = (
+    "thinkgym", "numpy", "gymnasium", "sympy", "latex2sympy2_extended", "math-verify",
+    "torch", "transformers", "openai", "vllm", "rich", "matplotlib",
+)  # fmt: skip
+
+
+@dataclass
+class EvalSettings:
+    """How to run (``identity`` fields must match on resume; the rest may change)."""
+
+    samples: int = 1
+    seed: int = 0
+    temperature: float | None = None
+    max_tokens: int | None = None
+    concurrency: int = 8
+    batch_size: int = 1
+    parallel_calls: int | None = None  # concurrent policy calls; None = as many as batches
+    verify_workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
+    step_timeout_s: float = 600.0
+    progress: bool = True
+    retry_failed: bool = True
+
+    def __post_init__(self) -> None:
+        if self.samples < 1:
+            raise ConfigError(f"--samples must be >= 1, got {self.samples}")
+        if self.concurrency < 1:
+            raise ConfigError(f"--concurrency must be >= 1, got {self.concurrency}")
+        if self.batch_size < 1:
+            raise ConfigError(f"--batch-size must be >= 1, got {self.batch_size}")
+        if self.verify_workers < 0:
+            raise ConfigError(f"--verify-workers must be >= 0, got {self.verify_workers}")
+
+
+def run_identity(
+    suite: Suite, fingerprint: str, policy_label: str, settings: EvalSettings
+) -> dict[str, Any]:
+    """What makes two runs the same run (compared on resume)."""
+    return {
+        "suite": suite.id,
+        "suite_hash": fingerprint,
+        "entries": [e.to_dict() for e in suite.entries],
+        "policy": policy_label,
+        "samples": settings.samples,
+        "seed": settings.seed,
+        "temperature": settings.temperature,
+        "max_tokens": settings.max_tokens,
+    }
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": sys.version.split()[0]}
+    for name in _VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+# --------------------------------------------------------------------------------------------
+# Judging one step's outcome
+# --------------------------------------------------------------------------------------------
+
+
+def is_correct(score: float, components: Mapping[str, float]) -> bool:
+    """A sample counts as correct when its ``accuracy`` component is full (1.0), or — for envs
+    without one — when it earned a positive reward (the maze's goal reward)."""
+    if "accuracy" in components:
+        return float(components["accuracy"]) >= 1.0 - 1e-9
+    return score > 0.0
+
+
+def extract_answer(reward_info: Mapping[str, Any]) -> tuple[bool, Any]:
+    """``(found, answer)``: the answer the verifier extracted, when it reports one."""
+    for key in ANSWER_KEYS:
+        if key in reward_info:
+            return True, reward_info[key]
+    return False, None
+
+
+def _jsonable(value: Any, limit: int = _MAX_INFO_CHARS) -> Any:
+    """A JSON-safe copy with long strings cut (reward_info can hold whole programs)."""
+    if isinstance(value, str):
+        return (
+            value if len(value) <= limit else value[:limit] + f"… [{len(value) - limit} more chars]"
+        )
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v, limit) for k, v in list(value.items())[:50]}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v, limit) for v in value[:50]]
+    return _jsonable(str(value), limit)
+
+
+def _outcome(env: Any, action: str, problem: Problem | None) -> dict[str, Any]:
+    """Step ``env`` once (resetting it to ``problem`` first when given) and keep what is recorded."""
+    if problem is not None:
+        env.reset(options={"problem": problem})
+    start = time.perf_counter()
+    observation, reward, terminated, truncated, info = env.step(action)
+    return {
+        "observation": observation,
+        "reward": float(reward),
+        "terminated": bool(terminated),
+        "truncated": bool(truncated),
+        "components": {str(k): float(v) for k, v in (info.get("reward_components") or {}).items()},
+        "reward_info": _jsonable(info.get("reward_info") or {}),
+        "reason": info.get("error"),
+        "verify_s": time.perf_counter() - start,
+    }
+
+
+def _zero_reason(
+    outcome: Mapping[str, Any], reward_info: Mapping[str, Any], multi_turn: bool
+) -> str:
+    """Why a sample earned nothing: the env's error, the verifier's reason, or a plain default."""
+    if multi_turn:
+        if outcome.get("truncated"):
+            return "turn limit reached without reward"
+        if outcome.get("terminated"):
+            return "episode ended with reward 0"
+    for value in (outcome.get("reason"), reward_info.get("error"), reward_info.get("reason")):
+        if value:
+            return str(value)
+    return "wrong answer" if outcome else "no step taken"
+
+
+# ---- process-pool worker side ------------------------------------------------------------------
+
+_WORKER_ENVS: dict[tuple[str, str], Any] = {}
+
+
+def _worker_step(env_id: str, kwargs_json: str, problem: Problem, action: str) -> dict[str, Any]:
+    """Runs in a verification worker: build (once) the env and judge one single-turn answer."""
+    key = (env_id, kwargs_json)
+    env = _WORKER_ENVS.get(key)
+    if env is None:
+        import thinkgym
+
+        try:
+            env = thinkgym.make(env_id, **json.loads(kwargs_json))
+        except thinkgym.UnknownEnvError:
+            return {"unavailable": True}
+        _WORKER_ENVS[key] = env
+    try:
+        return _outcome(env, action, problem)
+    except Exception as exc:  # reported as an env bug for this sample, not as a broken pool
+        return {"step_error": f"env step raised {type(exc).__name__}: {exc}"}
+
+
+# --------------------------------------------------------------------------------------------
+# Generation: a batcher in front of the policy
+# --------------------------------------------------------------------------------------------
+
+
+class _Batcher:
+    """Groups queries that wait at the same moment into one policy call; failures become
+    `Generation(error=...)` for every query of the call (the run goes on)."""
+
+    def __init__(self, policy: Policy, batch_size: int, parallel_calls: int):
+        self.policy = policy
+        self.batch_size = batch_size
+        self.calls = asyncio.Semaphore(parallel_calls)
+        self.queue: asyncio.Queue[tuple[Query, asyncio.Future[tuple[Generation, float]]]] = (
+            asyncio.Queue()
+        )
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.loop_task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.loop_task = asyncio.create_task(self._dispatch())
+
+    async def stop(self) -> None:
+        for task in [self.loop_task, *self.tasks]:
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(
+            *(t for t in [self.loop_task, *self.tasks] if t is not None), return_exceptions=True
+        )
+
+    async def generate(self, query: Query) -> tuple[Generation, float]:
+        future: asyncio.Future[tuple[Generation, float]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        await self.queue.put((query, future))
+        return await future
+
+    async def _dispatch(self) -> None:
+        while True:
+            await self.calls.acquire()
+            batch = [await self.queue.get()]
+            while len(batch) < self.batch_size and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            task = asyncio.create_task(self._call(batch))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _call(
+        self, batch: list[tuple[Query, asyncio.Future[tuple[Generation, float]]]]
+    ) -> None:
+        start = time.perf_counter()
+        try:
+            generations = await self.policy.agenerate([q for q, _ in batch])
+            if len(generations) != len(batch):
+                raise ThinkgymError(
+                    f"policy returned {len(generations)} generations for {len(batch)} queries"
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a policy failure is recorded per sample, never fatal
+            generations = [
+                Generation("", finish_reason="error", error=f"{type(exc).__name__}: {exc}")
+            ] * len(batch)
+        finally:
+            self.calls.release()
+        elapsed = time.perf_counter() - start
+        for (_, future), generation in zip(batch, generations, strict=True):
+            if not future.done():
+                future.set_result((generation, elapsed))
+
+
+# --------------------------------------------------------------------------------------------
+# The evaluation
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Item:
+    entry: SuiteEntry
+    problem_index: int
+    problem: Problem
+    sample: int
+
+    @property
+    def key(self) -> str:
+        return sample_key(self.entry.label, self.problem_index, self.sample)
+
+
+class _EnvPool:
+    """Reusable env instances of one suite entry (an episode holds one while it runs)."""
+
+    def __init__(self, entry: SuiteEntry):
+        self.entry = entry
+        self.free: list[Any] = []
+        self.free.append(entry.make_env())  # fail fast on a bad env id or arguments
+        self.multi_turn = False  # set once an episode of this entry takes more than one turn
+
+    def acquire(self) -> Any:
+        return self.free.pop() if self.free else self.entry.make_env()
+
+    def release(self, env: Any) -> None:
+        self.free.append(env)
+
+    def close(self) -> None:
+        for env in self.free:
+            env.close()
+        self.free.clear()
+
+
+class _Evaluation:
+    def __init__(
+        self,
+        suite: Suite,
+        policy: Policy,
+        run_dir: RunDir,
+        settings: EvalSettings,
+        done: dict[str, dict],
+    ):
+        self.suite = suite
+        self.policy = policy
+        self.run_dir = run_dir
+        self.settings = settings
+        self.records = done
+        self.envs = {entry.label: _EnvPool(entry) for entry in suite.entries}
+        self.in_process: set[str] = set(self.envs) if settings.verify_workers == 0 else set()
+        self.pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self.threads = concurrent.futures.ThreadPoolExecutor(
+            max_workers=settings.concurrency, thread_name_prefix="thinkgym-step"
+        )
+        self.writer = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="thinkgym-write"
+        )
+        self.progress: Any = None
+        self.tasks: dict[str, Any] = {}
+        self.correct: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        self.failed = 0
+
+    # ---- steps -----------------------------------------------------------------------------
+
+    def _ensure_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        if self.pool is None:
+            self.pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=self.settings.verify_workers,
+                mp_context=multiprocessing.get_context("spawn"),
+            )
+        return self.pool
+
+    async def _step_single(self, item: _Item, action: str) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        label = item.entry.label
+        if label not in self.in_process:
+            kwargs_json = json.dumps(dict(item.entry.kwargs), sort_keys=True)
+            outcome: dict[str, Any] | None = None
+            for attempt in range(2):
+                try:
+                    outcome = await loop.run_in_executor(
+                        self._ensure_pool(),
+                        _worker_step,
+                        item.entry.env,
+                        kwargs_json,
+                        item.problem,
+                        action,
+                    )
+                    break
+                except concurrent.futures.process.BrokenProcessPool:
+                    # a worker died (killed, out of memory): start a fresh pool and try once more
+                    self.pool = None
+                    if attempt == 1:
+                        self._pool_failed("a verification worker died twice")
+                except (RuntimeError, OSError, ImportError) as exc:
+                    self._pool_failed(f"{type(exc).__name__}: {exc}")
+                    break
+            if outcome is not None and "step_error" in outcome:
+                raise ThinkgymError(outcome["step_error"])
+            if outcome is not None and not outcome.get("unavailable"):
+                return outcome
+            self.in_process.add(label)  # the worker cannot build it: step here instead
+        env = self.envs[label].acquire()
+        try:
+            return await loop.run_in_executor(self.threads, _outcome, env, action, item.problem)
+        finally:
+            self.envs[label].release(env)
+
+    def _pool_failed(self, why: str) -> None:
+        """Verification workers cannot run here: step every env in this process from now on."""
+        if self.in_process != set(self.envs):
+            import warnings
+
+            warnings.warn(
+                f"verification worker processes failed ({why.strip()[:200]}); verifying in threads instead. "
+                "(Scripts that call evaluate() need an `if __name__ == '__main__':` guard.)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        self.in_process |= set(self.envs)
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=False)
+            self.pool = None
+
+    async def _episode(self, item: _Item, batcher: _Batcher) -> dict[str, Any]:
+        label = item.entry.label
+        pool = self.envs[label]
+        start = time.perf_counter()
+        env = pool.acquire()
+        released = False
+        actions: list[str] = []
+        step_rewards: list[float] = []
+        finish_reasons: list[str | None] = []
+        components: dict[str, float] = {}
+        format_scores: list[float] = []
+        outcome: dict[str, Any] = {}
+        error: str | None = None
+        multi_turn = False
+        prompt = ""
+        gen_s = verify_s = 0.0
+        latency = 0.0
+        latency_known = True
+        prompt_tokens = completion_tokens = 0
+        tokens_known = True
+        try:
+            observation, _ = env.reset(options={"problem": item.problem})
+            prompt = observation
+            # Multi-turn episodes keep their state in this env and step in threads; single-turn
+            # answers are judged by a fresh env in a worker, so this one is free again at once.
+            multi_turn = int(getattr(env, "max_turns", 1)) > 1
+            pool.multi_turn |= multi_turn
+            while True:
+                query = query_for(env, self.policy)
+                if not multi_turn:
+                    pool.release(env)  # the step runs elsewhere; free the env for the next query
+                    released = True
+                generation, call_s = await batcher.generate(query)
+                gen_s += call_s
+                if generation.latency_s is not None:
+                    latency += generation.latency_s
+                else:
+                    latency_known = False
+                    latency += call_s
+                if generation.completion_tokens is not None:
+                    completion_tokens += generation.completion_tokens
+                    prompt_tokens += generation.prompt_tokens or 0
+                else:
+                    tokens_known = False
+                finish_reasons.append(generation.finish_reason)
+                if generation.error:
+                    error = str(generation.error)
+                    break
+                text = generation.text
+                if not isinstance(text, str):
+                    error = f"policy returned {type(text).__name__} instead of text"
+                    break
+                actions.append(text)
+                try:
+                    if multi_turn:
+                        outcome = await asyncio.wait_for(
+                            asyncio.get_running_loop().run_in_executor(
+                                self.threads, _outcome, env, text, None
+                            ),
+                            self.settings.step_timeout_s,
+                        )
+                    else:
+                        outcome = await asyncio.wait_for(
+                            self._step_single(item, text), self.settings.step_timeout_s
+                        )
+                except asyncio.TimeoutError:
+                    error = f"env step exceeded {self.settings.step_timeout_s:g} s"
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # an env bug: recorded as a failed sample, not a crash
+                    error = (
+                        str(exc)
+                        if isinstance(exc, ThinkgymError)
+                        else f"env step raised {type(exc).__name__}: {exc}"
+                    )
+                    break
+                verify_s += outcome["verify_s"]
+                step_rewards.append(outcome["reward"])
+                for name, value in outcome["components"].items():
+                    if name == "format":
+                        format_scores.append(value)
+                    else:
+                        components[name] = components.get(name, 0.0) + value
+                if outcome["terminated"] or outcome["truncated"]:
+                    break
+        finally:
+            if not released:
+                pool.release(env)
+        if format_scores:
+            components["format"] = sum(format_scores) / len(format_scores)
+        reward = float(sum(step_rewards))
+        reward_info = outcome.get("reward_info") or {}
+        found, answer = extract_answer(reward_info)
+        if not found and not multi_turn and actions:
+            answer = actions[-1].strip()[:500]  # no extraction: the whole answer is the vote
+        record: dict[str, Any] = {
+            "key": item.key,
+            "env": label,
+            "env_id": item.entry.env,
+            "problem_index": item.problem_index,
+            "problem_id": item.problem.id,
+            "sample": item.sample,
+            "prompt": prompt,
+            "completion": "\n".join(actions),
+            "actions": actions if multi_turn else None,
+            "step_rewards": step_rewards if multi_turn else None,
+            "extracted_answer": None if error else _jsonable(answer, 500),
+            "reward": reward,
+            "components": components,
+            "correct": (not error) and is_correct(reward, components),
+            "reward_info": reward_info,
+            "reason": _zero_reason(outcome, reward_info, multi_turn)
+            if not error and reward == 0
+            else None,
+            "error": error,
+            "terminated": outcome.get("terminated", False),
+            "truncated": outcome.get("truncated", False),
+            "turns": len(actions),
+            "finish_reasons": finish_reasons,
+            "latency_s": latency if latency_known else None,
+            "prompt_tokens": prompt_tokens if tokens_known else None,
+            "completion_tokens": completion_tokens if tokens_known else None,
+            "timings": {
+                "generate_s": gen_s,
+                "verify_s": verify_s,
+                "total_s": time.perf_counter() - start,
+            },
+            "time": time.time(),
+        }
+        return record
+
+    # ---- progress ----------------------------------------------------------------------------
+
+    def _start_progress(self, todo: Sequence[_Item]) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("[bold]{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[acc]}"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            refresh_per_second=4,
+        )
+        totals: dict[str, int] = defaultdict(int)
+        for entry in self.suite.entries:
+            totals[entry.label] = entry.n * self.settings.samples
+        done_counts: dict[str, int] = defaultdict(int)
+        for record in self.records.values():
+            if not record.get("error"):
+                done_counts[record["env"]] += 1
+                self.correct[record["env"]][0] += bool(record["correct"])
+                self.correct[record["env"]][1] += 1
+        grand = sum(totals.values())
+        self.tasks["__all__"] = self.progress.add_task(
+            "all samples",
+            total=grand,
+            completed=grand - len(todo),
+            acc=self._acc_text(None),
+            rate="",
+        )
+        for label, total in totals.items():
+            self.tasks[label] = self.progress.add_task(
+                label[-28:],
+                total=total,
+                completed=done_counts[label],
+                acc=self._acc_text(label),
+                rate="",
+            )
+        self._session_start = time.perf_counter()
+        self._session_done = 0
+        self.progress.start()
+
+    def _acc_text(self, label: str | None) -> str:
+        if label is None:
+            ok = sum(c[0] for c in self.correct.values())
+            n = sum(c[1] for c in self.correct.values())
+            text = f"acc {ok / n:.3f}" if n else "acc  -   "
+            return text + (f" [red]failed {self.failed}[/]" if self.failed else "")
+        ok, n = self.correct[label]
+        return f"acc {ok / n:.3f}" if n else "acc  -   "
+
+    def _advance(self, record: Mapping[str, Any]) -> None:
+        label = record["env"]
+        if record.get("error"):
+            self.failed += 1
+        else:
+            self.correct[label][0] += bool(record["correct"])
+            self.correct[label][1] += 1
+        if self.progress is None:
+            return
+        self._session_done += 1
+        rate = self._session_done / max(1e-9, time.perf_counter() - self._session_start)
+        self.progress.update(self.tasks[label], advance=1, acc=self._acc_text(label))
+        self.progress.update(
+            self.tasks["__all__"],
+            advance=1,
+            acc=self._acc_text(None),
+            rate=f"{rate:6.1f} samples/s",
+        )
+
+    # ---- main loop ---------------------------------------------------------------------------
+
+    def work_items(self) -> list[_Item]:
+        """Every sample not yet done (or failed, when retrying), interleaved across envs."""
+        items: list[_Item] = []
+        problems = self.suite.problems
+        longest = max(entry.n for entry in self.suite.entries)
+        for index in range(longest):
+            for entry in self.suite.entries:
+                if index >= entry.n:
+                    continue
+                for sample in range(self.settings.samples):
+                    item = _Item(entry, index, problems[entry.label][index], sample)
+                    record = self.records.get(item.key)
+                    if record is None or (record.get("error") and self.settings.retry_failed):
+                        items.append(item)
+        return items
+
+    async def run(self, todo: Sequence[_Item]) -> None:
+        batcher = _Batcher(
+            self.policy,
+            self.settings.batch_size,
+            self.settings.parallel_calls or self.settings.concurrency,
+        )
+        batcher.start()
+        queue: asyncio.Queue[_Item] = asyncio.Queue()
+        for item in todo:
+            queue.put_nowait(item)
+        loop = asyncio.get_running_loop()
+
+        async def worker() -> None:
+            while True:
+                try:
+                    item = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                record = await self._episode(item, batcher)
+                await loop.run_in_executor(self.writer, self.run_dir.append, record)
+                self.records[item.key] = record
+                self._advance(record)
+
+        workers = [
+            asyncio.create_task(worker())
+            for _ in range(min(self.settings.concurrency, max(1, len(todo))))
+        ]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            await batcher.stop()
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        self.threads.shutdown(wait=False, cancel_futures=True)
+        self.writer.shutdown(wait=True)
+        for pool in self.envs.values():
+            pool.close()
+
+
+def evaluate(
+    suite: Suite,
+    policy: str | Policy,
+    out: str | os.PathLike[str],
+    settings: EvalSettings | None = None,
+    *,
+    policy_label: str | None = None,
+    command: Sequence[str] | None = None,
+    report: bool = True,
+    console: Any = None,
+) -> dict[str, Any]:
+    """Evaluate ``policy`` (a `Policy` or a ``--policy`` string) on ``suite``; results in ``out``.
+
+    Resumes when ``out`` holds the same run; refuses a different one. Returns the summary (also
+    written to ``summary.json``) and, unless ``report=False``, writes ``report.md`` and the plots.
+    """
+    settings = settings or EvalSettings()
+    run_dir = RunDir(out)
+    run_dir.check_writable()  # before generating problems or loading a model
+    if isinstance(policy, str):
+        from thinkgym.benchmarks.policy_spec import parse_policy_spec
+
+        spec = parse_policy_spec(policy)
+        label = policy_label or spec.raw
+    elif isinstance(policy, Policy):
+        spec = None
+        label = policy_label or getattr(policy, "name", type(policy).__name__)
+    else:
+        raise TypeError(
+            f"policy must be a Policy or a policy spec string, got {type(policy).__name__}"
+        )
+    fingerprint = suite.fingerprint()
+    identity = run_identity(suite, fingerprint, label, settings)
+    config = {
+        "identity": identity,
+        "suite": suite.to_dict(),
+        "suite_hash": fingerprint,
+        "session": {
+            "command": list(command) if command is not None else list(sys.argv),
+            "cwd": os.getcwd(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "versions": package_versions(),
+            "concurrency": settings.concurrency,
+            "batch_size": settings.batch_size,
+            "verify_workers": settings.verify_workers,
+        },
+    }
+    run_dir.prepare(config)
+    done = best_records(run_dir.read_samples(repair=True))
+    if spec is not None:
+        from thinkgym.benchmarks.policy_spec import make_policy
+
+        if spec.batches_on_one_device and settings.parallel_calls is None:
+            settings.parallel_calls = 1
+            settings.batch_size = max(settings.batch_size, settings.concurrency)
+    evaluation = _Evaluation(
+        suite, policy if isinstance(policy, Policy) else None, run_dir, settings, done
+    )  # type: ignore[arg-type]
+    todo = evaluation.work_items()
+    owns_policy = False
+    try:
+        if todo:
+            if spec is not None:
+                evaluation.policy = make_policy(
+                    spec,
+                    seed=settings.seed,
+                    temperature=settings.temperature,
+                    max_tokens=settings.max_tokens,
+                )
+                owns_policy = True
+            if settings.progress:
+                evaluation._start_progress(todo)
+            asyncio.run(evaluation.run(todo))
+    finally:
+        evaluation.close()
+        if owns_policy and evaluation.policy is not None:
+            evaluation.policy.close()
+    summary = build_summary(run_dir, suite=suite, identity=identity)
+    if report:
+        from thinkgym.benchmarks.report import write_report
+
+        write_report(run_dir.path, summary)
+    return summary
+
+
+def build_summary(
+    run_dir: RunDir,
+    *,
+    suite: Suite | None = None,
+    multi_turn_envs: Sequence[str] | None = None,
+    identity: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Recompute ``summary.json`` from ``samples.jsonl`` (what `thinkgym report` does too)."""
+    config = run_dir.load_config() or {}
+    identity = identity or config.get("identity", {})
+    records = list(best_records(run_dir.read_samples()).values())
+    entries = [e["name"] for e in identity.get("entries", [])]
+    if multi_turn_envs is None:
+        multi_turn_envs = sorted({r["env"] for r in records if r.get("actions") is not None})
+    expected = sum(int(e["n"]) for e in identity.get("entries", [])) * int(
+        identity.get("samples", 1)
+    )
+    summary = summarize(records, multi_turn_envs=multi_turn_envs, env_order=entries)
+    if suite is None and config.get("suite"):
+        from thinkgym.benchmarks.suites import suite_from_mapping
+
+        try:
+            suite = suite_from_mapping(config["suite"], "config.json")
+        except ThinkgymError:
+            suite = None
+    if suite is not None:
+        from thinkgym.benchmarks.references import exact_references
+
+        for label, reference in exact_references(suite).items():
+            if label in summary["envs"]:
+                summary["envs"][label]["reference"] = reference
+    scored = sum(1 for r in records if not r.get("error"))
+    summary["run"] = {
+        "suite": identity.get("suite"),
+        "suite_hash": identity.get("suite_hash"),
+        "policy": identity.get("policy"),
+        "samples_per_problem": identity.get("samples"),
+        "seed": identity.get("seed"),
+        "temperature": identity.get("temperature"),
+        "max_tokens": identity.get("max_tokens"),
+        "expected_samples": expected,
+        "written_samples": len(records),
+        "scored_samples": scored,
+        "complete": expected > 0 and scored == expected,
+        "out": str(Path(run_dir.path).resolve()),
+    }
+    run_dir.write_summary(summary)
+    return summary
