@@ -1,0 +1,181 @@
+"""Finding the final answer in a model's completion (pure string work, linear time).
+
+Order of preference: the ``<answer>`` block, else the last ``\\boxed{}``/``\\fbox{}`` group (boxes
+separated only by commas or "and" form one list answer), else the last "final answer" /
+"the answer is" / "Answer:" / GSM8K ``####`` marker, else (unless strict) the last number. Earlier
+final answers that differ from the chosen one are reported in ``others`` so the caller can refuse
+a completion that hedges between several answers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Extracted", "extract", "find_boxed"]
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What was found: the answer text (raw), where it came from, and competing final answers."""
+
+    answer: str | None
+    source: str  # "answer_tag" | "boxed" | "marker" | "gsm8k" | "last_number" | "none"
+    others: tuple[str, ...] = ()
+    error: str | None = None
+
+
+_BOX_RE = re.compile(r"\\(?:boxed|fbox|framebox)(?![A-Za-z])")
+_ANSWER_TAG_RE = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S | re.I)
+_SEPARATOR_RE = re.compile(
+    r"^(?:\s|\$|,|;|&|\\\\|\\quad|\\qquad|\\[,;: ]|\\\(|\\\)|\\\[|\\\]|\band\b|\\text\{\s*and\s*\}|\\text\{\s*,\s*\})*$"
+)
+_MARKER_RE = re.compile(
+    r"(?:final\s+answer\s*(?:is|:|=)?|the\s+(?:correct\s+)?answer\s+is\s*:?|\banswer\s*[:=：]|^\s*####)",
+    re.I | re.M,
+)
+_LAST_NUMBER_RE = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?|-?\.\d+")
+_STOP_WORDS_RE = re.compile(r"\s+(?:because|since|as|which|so|therefore|thus|where|given)\b", re.I)
+
+
+def _match_brace(text: str, open_at: int) -> int:
+    """Index of the ``}`` closing the ``{`` at ``open_at`` (escaped braces skipped), or -1."""
+    depth = 0
+    i = open_at
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def find_boxed(text: str) -> list[tuple[int, int, str]]:
+    """Every complete ``\\boxed{...}``/``\\fbox{...}`` as ``(start, end, content)``, left to right.
+
+    Nested boxes count once (the outer one); ``\\boxed 5`` without braces takes one token; a box
+    left unclosed (a truncated completion) is ignored.
+    """
+    found: list[tuple[int, int, str]] = []
+    pos = 0
+    while True:
+        match = _BOX_RE.search(text, pos)
+        if not match:
+            return found
+        i = match.end()
+        while i < len(text) and text[i] in " \t":
+            i += 1
+        if i < len(text) and text[i] == "{":
+            close = _match_brace(text, i)
+            if close == -1:
+                return found
+            found.append((match.start(), close + 1, text[i + 1 : close].strip()))
+            pos = close + 1
+        else:
+            token = re.match(r"[^\s$]+", text[i:])
+            if token:
+                found.append((match.start(), i + token.end(), token.group(0)))
+                pos = i + token.end()
+            else:
+                pos = i
+
+
+def _boxed_groups(text: str) -> list[str]:
+    boxes = find_boxed(text)
+    groups: list[list[str]] = []
+    last_end = None
+    for start, end, content in boxes:
+        if last_end is not None and _SEPARATOR_RE.match(text[last_end:start]):
+            groups[-1].append(content)
+        else:
+            groups.append([content])
+        last_end = end
+    return [", ".join(group) for group in groups]
+
+
+def _after_marker(text: str) -> str | None:
+    """The answer written after the last marker ("the answer is", "Answer:", "####")."""
+    last = None
+    for match in _MARKER_RE.finditer(text):
+        last = match
+    if last is None:
+        return None
+    rest = text[last.end() :]
+    lines = rest.split("\n")
+    line = lines[0].strip()
+    if not line.strip(" *:"):
+        line = next((ln.strip() for ln in lines[1:] if ln.strip(" *:")), "")
+    line = line.strip().lstrip("*: ").strip()
+    if not line:
+        return None
+    for opener, closer in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
+        if line.startswith(opener):
+            close = line.find(closer, len(opener))
+            if close != -1:
+                return line[len(opener) : close]
+    cut = re.search(r"\.(?:\s|$)", line)
+    if cut:
+        line = line[: cut.start()]
+    stop = _STOP_WORDS_RE.search(line)
+    if stop:
+        line = line[: stop.start()]
+    return line.strip().rstrip("*").strip() or None
+
+
+def _strip_think(text: str, think_tag: str) -> str | None:
+    open_tag, close_tag = f"<{think_tag}>", f"</{think_tag}>"
+    close = text.rfind(close_tag)
+    if close != -1:
+        return text[close + len(close_tag) :]
+    if open_tag in text:
+        return None  # still thinking: no answer was given
+    return text
+
+
+def extract(
+    completion: str, *, strict: bool = False, last_number_fallback: bool | None = None, think_tag: str | None = None
+) -> Extracted:
+    """Locate the final answer in ``completion`` (see the module docstring for the order)."""
+    fallback = (not strict) if last_number_fallback is None else last_number_fallback
+    text = completion
+    if think_tag:
+        after = _strip_think(text, think_tag)
+        if after is None:
+            return Extracted(None, "none", error=f"no answer after <{think_tag}> (the reasoning never ended)")
+        text = after
+
+    tags = _ANSWER_TAG_RE.findall(text) if "<answer>" in text.lower() else []
+    if tags:
+        contents = [t.strip() for t in tags if t.strip()]
+        if contents:
+            final = contents[-1]
+            groups = _boxed_groups(final)
+            if groups:
+                return Extracted(groups[-1], "answer_tag", tuple(groups[:-1]) + tuple(contents[:-1]))
+            marked = _after_marker(final)
+            return Extracted(marked or final, "answer_tag", tuple(contents[:-1]))
+
+    groups = _boxed_groups(text)
+    if groups:
+        return Extracted(groups[-1], "boxed", tuple(groups[:-1]))
+
+    marked = _after_marker(text)
+    if marked:
+        source = "gsm8k" if "####" in text else "marker"
+        return Extracted(marked, source)
+
+    if fallback:
+        last = None
+        for match in _LAST_NUMBER_RE.finditer(text):
+            last = match
+        if last is not None:
+            return Extracted(last.group(0), "last_number")
+    return Extracted(None, "none", error="no final answer found")

@@ -1,0 +1,304 @@
+"""Sympy-backed leaf operations. Imported and run ONLY inside the bounded worker process.
+
+LaTeX is parsed by ``latex2sympy2_extended`` (never ``sympify``/``eval`` of model text). Values are
+compared numerically with high precision instead of by ``simplify``: two closed forms are equal
+when they agree to 30 significant digits (so ``1/2004!`` and ``1/2006!`` differ, which an absolute
+tolerance would miss), a decimal literal matches an exact value it correctly rounds, and
+expressions with variables are compared at fixed pseudo-random points (real points of both signs;
+points where either side leaves the reals are skipped, so ``\\sqrt{1/n}`` equals ``1/\\sqrt{n}``
+but ``\\sqrt{x^2}`` does not equal ``x``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+import sympy
+from latex2sympy2_extended.latex2sympy2 import ConversionConfig, latex2sympy
+from latex2sympy2_extended.math_normalization import NormalizationConfig
+
+from thinkgym.verifiers._math_numbers import (
+    INF,
+    NEG_INF,
+    Num,
+    decimal_matches,
+    numbers_equal,
+    parse_number,
+)
+from thinkgym.verifiers._math_structure import LeafOps, equal, parse
+
+__all__ = ["SympyOps", "symbolic_equal", "to_sympy"]
+
+_NORMALIZATION = NormalizationConfig(
+    basic_latex=True, units=False, malformed_operators=True, nits=False, boxed="none", equations=False
+)
+_CONVERSION = ConversionConfig(
+    interpret_as_mixed_fractions=True,
+    interpret_simple_eq_as_assignment=False,
+    interpret_contains_as_eq=True,
+    lowercase_symbols=False,
+)
+_I = sympy.Symbol("i")
+_DIGITS = 40
+_REL = sympy.Float("1e-25", _DIGITS)
+_POINT_TOL = 1e-9
+
+
+class UnparsableError(ValueError):
+    """latex2sympy could not read a leaf."""
+
+
+@lru_cache(maxsize=4096)
+def to_sympy(text: str) -> Any:
+    """The sympy object for one leaf of LaTeX (cached: golds repeat across a GRPO group)."""
+    num = parse_number(text)
+    if num is not None and not num.percent:
+        return sympy.Rational(num.value.numerator, num.value.denominator)
+    try:
+        expr = latex2sympy(text, normalization_config=_NORMALIZATION, conversion_config=_CONVERSION)
+    except Exception as exc:  # noqa: BLE001 - the parser raises many kinds
+        raise UnparsableError(f"cannot parse {text[:80]!r}: {type(exc).__name__}") from None
+    if isinstance(expr, sympy.Basic) and _I in expr.free_symbols:
+        expr = expr.xreplace({_I: sympy.I})
+    return expr
+
+
+def _split_percent(text: str) -> tuple[str, bool]:
+    s = text.strip()
+    if s.endswith("%"):
+        return s[:-1].strip(), True
+    return s, False
+
+
+def _is_expr(x: Any) -> bool:
+    return isinstance(x, sympy.Expr)
+
+
+def _numeric(expr: Any) -> complex | None:
+    """A 40-digit complex value of a closed-form expression, or ``None`` if it has none."""
+    try:
+        value = sympy.N(expr, _DIGITS)
+    except Exception:  # noqa: BLE001
+        return None
+    if not value.is_number or value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        return None
+    try:
+        return value
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_exact_fraction(expr: Any) -> Fraction | None:
+    if isinstance(expr, sympy.Rational):
+        return Fraction(int(expr.p), int(expr.q))
+    return None
+
+
+def _close(a: Any, b: Any) -> bool:
+    """Relative equality of two high-precision sympy numbers (complex allowed)."""
+    diff = abs(a - b)
+    scale = max(abs(a), abs(b))
+    if scale == 0:
+        return True
+    return bool(diff <= _REL * scale)
+
+
+class SympyOps(LeafOps):
+    """Leaf operations on sympy objects, for the worker process only."""
+
+    def __init__(self, rel_tol: float = 1e-6, seed: int = 20240611):
+        self.rel_tol = rel_tol
+        self.seed = seed
+
+    # ---- leaves ----------------------------------------------------------------------------
+
+    def _expr(self, leaf: Any) -> Any:
+        return leaf if isinstance(leaf, sympy.Basic) else to_sympy(leaf)
+
+    def leaf_eq(self, pred: Any, gold: Any) -> bool:
+        if isinstance(pred, str) and isinstance(gold, str):
+            if pred.replace(" ", "") == gold.replace(" ", ""):
+                return True
+            pn, gn = parse_number(pred), parse_number(gold)
+            if pn is not None and gn is not None:
+                return numbers_equal(pn, gn, self.rel_tol)
+        p_text, p_pct = _split_percent(pred) if isinstance(pred, str) else (pred, False)
+        g_text, g_pct = _split_percent(gold) if isinstance(gold, str) else (gold, False)
+        try:
+            p, g = self._expr(p_text), self._expr(g_text)
+        except UnparsableError:
+            return False
+        p_dec = parse_number(p_text) if isinstance(p_text, str) else None
+        g_dec = parse_number(g_text) if isinstance(g_text, str) else None
+        p_options = [(p, p_dec)] + ([(p / 100, _scaled(p_dec))] if p_pct and _is_expr(p) else [])
+        g_options = [(g, g_dec)] + ([(g / 100, _scaled(g_dec))] if g_pct and _is_expr(g) else [])
+        return any(self._values_equal(a, b, ad, bd) for a, ad in p_options for b, bd in g_options)
+
+    def _values_equal(self, p: Any, g: Any, p_num: Num | None, g_num: Num | None) -> bool:
+        try:
+            if p == g:
+                return True
+        except Exception:  # noqa: BLE001
+            return False
+        if isinstance(p, sympy.MatrixBase) or isinstance(g, sympy.MatrixBase):
+            if not (isinstance(p, sympy.MatrixBase) and isinstance(g, sympy.MatrixBase)) or p.shape != g.shape:
+                return False
+            return all(self._values_equal(a, b, None, None) for a, b in zip(p, g, strict=False))
+        if not (_is_expr(p) and _is_expr(g)):
+            return False
+        p_syms = {s.name for s in p.free_symbols}
+        g_syms = {s.name for s in g.free_symbols}
+        if not p_syms and not g_syms:
+            return self._numbers_equal(p, g, p_num, g_num)
+        return self._identity(p, g)  # over the union of variables: sin^2 x + cos^2 x = 1
+
+    def _numbers_equal(self, p: Any, g: Any, p_num: Num | None, g_num: Num | None) -> bool:
+        pv, gv = _numeric(p), _numeric(g)
+        if pv is None or gv is None:
+            return False
+        p_decimal = p_num is not None and p_num.kind == "decimal"
+        g_decimal = g_num is not None and g_num.kind == "decimal"
+        if p_decimal != g_decimal:
+            decimal, exact_expr, exact_value = (p_num, g, gv) if p_decimal else (g_num, p, pv)
+            assert decimal is not None
+            if not exact_value.is_real:
+                return False
+            fraction = _as_exact_fraction(exact_expr)
+            target = fraction if fraction is not None else float(exact_value)
+            return decimal_matches(decimal, target, self.rel_tol)
+        if p.is_Float or g.is_Float or p.has(sympy.Float) or g.has(sympy.Float):
+            scale = max(abs(pv), abs(gv))
+            return bool(abs(pv - gv) <= max(self.rel_tol, 1e-12) * scale)
+        return _close(pv, gv)
+
+    # ---- expressions with variables ------------------------------------------------------
+
+    def _points(self, symbols: list[Any], complex_points: bool) -> list[dict[Any, Any]]:
+        rng = random.Random(self.seed)
+        points = []
+        for k in range(8):
+            point = {}
+            for s in symbols:
+                magnitude = rng.uniform(0.3, 2.7)
+                if complex_points:
+                    point[s] = sympy.Float(magnitude, 30) + sympy.I * sympy.Float(rng.uniform(0.2, 1.5), 30)
+                else:
+                    sign = 1 if k % 2 == 0 else -1
+                    point[s] = sympy.Float(sign * magnitude, 30)
+            points.append(point)
+        return points
+
+    def _evaluate(self, expr: Any, point: dict[Any, Any]) -> Any:
+        try:
+            value = sympy.N(expr.xreplace(point), 30)
+        except Exception:  # noqa: BLE001
+            return None
+        if not value.is_number or value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            return None
+        return value
+
+    def _identity(self, p: Any, g: Any) -> bool:
+        symbols = sorted(p.free_symbols | g.free_symbols, key=lambda s: s.name)
+        for complex_points in (False, True):
+            checked = 0
+            for point in self._points(symbols, complex_points):
+                pv, gv = self._evaluate(p, point), self._evaluate(g, point)
+                if pv is None or gv is None:
+                    continue
+                if not complex_points and (abs(sympy.im(pv)) > 1e-20 or abs(sympy.im(gv)) > 1e-20):
+                    continue
+                checked += 1
+                scale = max(1, abs(pv), abs(gv))
+                if abs(pv - gv) > _POINT_TOL * scale:
+                    return False
+            if checked >= 3:
+                return True
+        try:
+            return bool(sympy.simplify(p - g) == 0)
+        except Exception:  # noqa: BLE001
+            return False
+
+    # ---- values, equations, inequalities ------------------------------------------------
+
+    def value(self, text: Any) -> Any:
+        expr = self._expr(text)
+        if expr == sympy.oo:
+            return INF
+        if expr == -sympy.oo:
+            return NEG_INF
+        value = _numeric(expr)
+        if value is None or not value.is_real:
+            raise ValueError("not a real number")
+        return value
+
+    def equation_eq(self, pred: Sequence[str], gold: Sequence[str]) -> bool:
+        """Same solution set up to a constant factor: ``2x + 3y = 6`` ≡ ``4x + 6y = 12``."""
+        try:
+            dp = self._expr(pred[0]) - self._expr(pred[1])
+            dg = self._expr(gold[0]) - self._expr(gold[1])
+        except (UnparsableError, TypeError):
+            return False
+        if not (_is_expr(dp) and _is_expr(dg)):
+            return False
+        if {s.name for s in dp.free_symbols} != {s.name for s in dg.free_symbols} or not dg.free_symbols:
+            return False
+        symbols = sorted(dp.free_symbols | dg.free_symbols, key=lambda s: s.name)
+        ratio = None
+        checked = 0
+        for complex_points in (False, True):
+            for point in self._points(symbols, complex_points):
+                pv, gv = self._evaluate(dp, point), self._evaluate(dg, point)
+                if pv is None or gv is None or abs(gv) < 1e-12 or abs(pv) < 1e-12:
+                    continue
+                r = pv / gv
+                if ratio is None:
+                    ratio = r
+                elif abs(r - ratio) > _POINT_TOL * max(1, abs(ratio)):
+                    return False
+                checked += 1
+            if checked >= 3:
+                return True
+        return False
+
+    def inequality_set(self, terms: Sequence[str], ops: Sequence[str]) -> tuple[list[tuple], str] | None:
+        """Solve a one-variable inequality (chain) over the reals into intervals."""
+        try:
+            exprs = [self._expr(t) for t in terms]
+        except UnparsableError:
+            return None
+        if not all(_is_expr(e) for e in exprs):
+            return None
+        symbols = set().union(*(e.free_symbols for e in exprs))
+        if len(symbols) != 1:
+            return None
+        (symbol,) = symbols
+        relations = {"<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge}
+        solution = sympy.S.Reals
+        real = sympy.Symbol(symbol.name, real=True)
+        for (a, b), op in zip(zip(exprs, exprs[1:], strict=False), ops, strict=False):
+            rel = relations[op](a.xreplace({symbol: real}), b.xreplace({symbol: real}))
+            solution = solution.intersect(sympy.solveset(rel, real, domain=sympy.S.Reals))
+        intervals = []
+        parts = solution.args if isinstance(solution, sympy.Union) else (solution,)
+        for part in parts:
+            if isinstance(part, sympy.Interval):
+                intervals.append((part.start, part.end, not part.left_open, not part.right_open))
+            else:
+                return None
+        return intervals, symbol.name
+
+
+def _scaled(num: Num | None) -> Num | None:
+    if num is None or num.kind != "decimal":
+        return None
+    return Num(num.value / 100, "decimal", num.decimals + 2, False, num.significant)
+
+
+def symbolic_equal(pred: str, gold: str, rel_tol: float = 1e-6, decimal_comma: bool = False) -> bool:
+    """Worker entry point: the full comparison of two cleaned answers with sympy leaves."""
+    ops = SympyOps(rel_tol)
+    return equal(parse(pred, decimal_comma=decimal_comma), parse(gold), ops)

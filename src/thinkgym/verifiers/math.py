@@ -1,0 +1,384 @@
+"""Math answer verification: is the final answer in a completion equal to the gold answer?
+
+>>> verify_math("... so the total is \\\\boxed{\\\\frac{1}{2}}", "0.5").score
+1.0
+
+How it decides, cheapest first:
+
+1. **Extraction** (`extract_answer`): ``<answer>`` block, last ``\\boxed{}`` group, "the answer is",
+   ``####``, then (unless ``strict``) the last number. Several different final answers earn 0.
+2. **Refusal** of oversized work (power towers, huge factorials, deep nesting, long strings)
+   before anything is parsed: reward 0 and the reason in ``info``.
+3. **Fast path** in this process, without sympy: plain numbers, fractions, percentages, and sets,
+   tuples, intervals and lists of them; multiple-choice letters; text answers.
+4. **Symbolic path** for everything else: LaTeX parsed by ``latex2sympy2_extended`` and compared
+   with sympy inside a worker process that is killed after ``timeout`` seconds (default 1 s).
+   Model text is never ``eval``-ed, ``exec``-ed or ``sympify``-ed in the caller's process.
+
+The same comparison rules run on both paths (``_math_structure``), so the fast path only ever
+answers questions the slow path would answer the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+from fractions import Fraction
+from typing import Any
+
+from thinkgym.core import Problem, Reward
+from thinkgym.verifiers._math_extract import extract
+from thinkgym.verifiers._math_normalize import (
+    MAX_ANSWER_CHARS,
+    choice_letter,
+    clean_answer,
+    oversize_reason,
+    plain_text,
+)
+from thinkgym.verifiers._math_numbers import parse_number
+from thinkgym.verifiers._math_structure import (
+    FastOps,
+    Leaf,
+    NeedSymbolic,
+    Seq,
+    equal,
+    is_scalar,
+    parse,
+)
+from thinkgym.verifiers.bounded import BoundedPool, BoundedResult
+
+__all__ = [
+    "MathOptions",
+    "MathVerifier",
+    "extract_answer",
+    "math_equal",
+    "verify_math",
+    "verify_math_batch",
+    "math_worker_pool",
+]
+
+_SYMBOLIC_MODULE = "thinkgym.verifiers._math_sympy"
+
+
+@dataclass(frozen=True)
+class MathOptions:
+    """Settings of math verification (every public function takes them as keyword arguments).
+
+    ``strict``: no last-number fallback. ``last_number_fallback``: overrides that choice either
+    way. ``timeout``: wall-clock seconds for the symbolic comparison of one pair (enforced by
+    killing a worker process). ``rel_tol``: relative tolerance for a decimal standing for an exact
+    value (besides correct rounding). ``think_tag``: if set, only text after ``</think_tag>`` is
+    searched. ``allow_multiple_answers``: accept a completion whose earlier boxed answers differ
+    from the last one. ``max_completion_chars``/``max_answer_chars``: longer inputs earn 0.
+    """
+
+    strict: bool = False
+    last_number_fallback: bool | None = None
+    timeout: float = 1.0
+    rel_tol: float = 1e-6
+    think_tag: str | None = None
+    allow_multiple_answers: bool = False
+    max_completion_chars: int = 262_144
+    max_answer_chars: int = MAX_ANSWER_CHARS
+
+    @classmethod
+    def of(cls, options: dict[str, Any]) -> MathOptions:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise TypeError(f"unknown math verification option(s) {unknown}; known: {sorted(known)}")
+        opts = replace(cls(), **options)
+        if not (isinstance(opts.timeout, (int, float)) and opts.timeout > 0):
+            raise ValueError(f"timeout must be a positive number of seconds, got {opts.timeout!r}")
+        return opts
+
+
+# ---------------------------------------------------------------------------------------------
+# The worker pool
+# ---------------------------------------------------------------------------------------------
+
+_POOLS: dict[int, BoundedPool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def math_worker_pool(size: int = 1) -> BoundedPool:
+    """The shared pool of ``size`` sympy workers (created on first use, reused afterwards).
+
+    Call ``math_worker_pool().warm()`` at start-up to pay the worker's import cost up front.
+    """
+    with _POOLS_LOCK:
+        pool = _POOLS.get(size)
+        if pool is None:
+            pool = _POOLS[size] = BoundedPool(size, preload=(_SYMBOLIC_MODULE,), memory_limit_mb=4096)
+        return pool
+
+
+def _symbolic_call(pred: str, gold: str, rel_tol: float, decimal_comma: bool) -> bool:
+    """Runs in the worker: import there, never here."""
+    from thinkgym.verifiers._math_sympy import symbolic_equal
+
+    return symbolic_equal(pred, gold, rel_tol, decimal_comma)
+
+
+# ---------------------------------------------------------------------------------------------
+# Judging two cleaned answers
+# ---------------------------------------------------------------------------------------------
+
+_TEXT_ANSWER_RE = re.compile(r"^[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f' .\-]*$")
+_MATH_WORD_RE = re.compile(
+    r"^(?:sin|cos|tan|sec|csc|cot|log|ln|exp|sqrt|pi|inf|infty|infinity|undefined|none|dne|no solution)$", re.I
+)
+
+
+def _is_text_answer(gold: str) -> bool:
+    """A gold answer that is words (``Monday``, ``no solution``), not a formula."""
+    if not _TEXT_ANSWER_RE.match(gold):
+        return False
+    words = gold.split()
+    return any(len(w) >= 3 for w in words) and not all(_MATH_WORD_RE.match(w) for w in words)
+
+
+@dataclass(frozen=True)
+class _Judgement:
+    """An answer decided in-process (``equal`` set) or handed to the worker (``symbolic`` set)."""
+
+    equal: bool | None
+    reason: str
+    path: str
+    symbolic: tuple[str, str, float, bool] | None = None
+
+
+def _judge_fast(pred: str, gold: str, opts: MathOptions) -> _Judgement:
+    if not pred:
+        return _Judgement(False, "empty answer", "fast")
+    letter = choice_letter(gold, gold=True)
+    if letter is not None:
+        got = choice_letter(pred)
+        return _Judgement(got == letter, f"choice {got or '?'} vs {letter}", "choice")
+    if _is_text_answer(gold):
+        same = plain_text(pred) == plain_text(gold)
+        return _Judgement(same, "text answers " + ("match" if same else "differ"), "text")
+    gold_node = parse(gold)
+    decimal_comma = isinstance(gold_node, Leaf) and parse_number(gold_node.text) is not None
+    pred_node = parse(pred, decimal_comma=decimal_comma)
+    if isinstance(pred_node, Seq) and pred_node.kind == "or" and is_scalar(gold_node):
+        return _Judgement(False, "several different final answers", "fast")
+    try:
+        same = equal(pred_node, gold_node, FastOps(opts.rel_tol))
+    except NeedSymbolic:
+        return _Judgement(None, "", "symbolic", (pred, gold, opts.rel_tol, decimal_comma))
+    except (RecursionError, ValueError, ArithmeticError, OverflowError) as exc:
+        return _Judgement(False, f"could not compare: {type(exc).__name__}", "fast")
+    return _Judgement(same, "equal" if same else "not equal", "fast")
+
+
+def _finish(judgement: _Judgement, result: BoundedResult | None) -> _Judgement:
+    if judgement.symbolic is None:
+        return judgement
+    assert result is not None
+    if result.ok:
+        same = bool(result.value)
+        return _Judgement(same, "equal" if same else "not equal", "symbolic")
+    if result.status == "timeout":
+        return _Judgement(False, f"symbolic comparison {result.error}", "symbolic")
+    if result.status == "died":
+        return _Judgement(False, f"symbolic worker {result.error}", "symbolic")
+    return _Judgement(False, f"symbolic comparison failed: {result.error}", "symbolic")
+
+
+def _judge(pred: str, gold: str, opts: MathOptions, pool: BoundedPool | None = None) -> _Judgement:
+    judgement = _judge_fast(pred, gold, opts)
+    if judgement.symbolic is None:
+        return judgement
+    pool = pool or math_worker_pool()
+    return _finish(judgement, pool.call(_symbolic_call, *judgement.symbolic, timeout=opts.timeout))
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------------------
+
+
+def _gold_text(gold: Any) -> str:
+    if isinstance(gold, str):
+        return gold
+    if isinstance(gold, bool) or not isinstance(gold, (int, float, Fraction)):
+        raise TypeError(f"gold answer must be a str or a number, got {type(gold).__name__}")
+    return str(gold)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A completion made ready for judging, or already decided (``reward`` set)."""
+
+    reward: Reward | None = None
+    pred: str = ""
+    gold: str = ""
+    info: dict[str, Any] | None = None
+    others: tuple[str, ...] = ()
+
+
+def _prepare(completion: str, gold: Any, opts: MathOptions) -> _Prepared:
+    if not isinstance(completion, str):
+        raise TypeError(f"completion must be a str, got {type(completion).__name__}")
+    gold_raw = _gold_text(gold)
+    if len(completion) > opts.max_completion_chars:
+        return _Prepared(_zero(f"completion of {len(completion)} characters exceeds the limit of "
+                               f"{opts.max_completion_chars}", None, "none"))
+    found = extract(
+        completion, strict=opts.strict, last_number_fallback=opts.last_number_fallback, think_tag=opts.think_tag
+    )
+    if found.answer is None:
+        return _Prepared(_zero(found.error or "no final answer found", None, found.source))
+    pred = clean_answer(found.answer[: opts.max_answer_chars + 1])
+    gold_clean = clean_answer(gold_raw)
+    info = {"extracted": found.answer[:500], "normalized": pred[:500], "source": found.source}
+    reason = oversize_reason(pred, opts.max_answer_chars)
+    if reason:
+        return _Prepared(_zero(f"refused: {reason}", found.answer, found.source))
+    gold_reason = oversize_reason(gold_clean, max(opts.max_answer_chars, len(gold_clean)))
+    if gold_reason:
+        return _Prepared(_zero(f"gold answer refused: {gold_reason}", found.answer, found.source))
+    others: tuple[str, ...] = ()
+    if not opts.allow_multiple_answers:
+        cleaned = [clean_answer(o[: opts.max_answer_chars + 1]) for o in found.others]
+        others = tuple(dict.fromkeys(o for o in cleaned if o and o.replace(" ", "") != pred.replace(" ", "")))
+    return _Prepared(None, pred, gold_clean, info, others)
+
+
+def _zero(reason: str, extracted: str | None, source: str) -> Reward:
+    return Reward(0.0, {"accuracy": 0.0}, {"extracted": extracted, "reason": reason, "error": reason, "source": source})
+
+
+def _reward(prepared: _Prepared, judgement: _Judgement) -> Reward:
+    score = 1.0 if judgement.equal else 0.0
+    info = dict(prepared.info or {})
+    info.update(reason=judgement.reason, path=judgement.path)
+    if not judgement.equal:
+        info["error"] = judgement.reason
+    return Reward(score, {"accuracy": score}, info)
+
+
+def _verify_prepared(prepared: _Prepared, opts: MathOptions, pool: BoundedPool | None) -> Reward:
+    if prepared.reward is not None:
+        return prepared.reward
+    for other in prepared.others[:8]:  # an earlier final answer must agree with the last one
+        if not oversize_reason(other, opts.max_answer_chars) and _judge(other, prepared.pred, opts, pool).equal:
+            continue
+        judgement = _Judgement(False, f"several different final answers ({other[:60]!r} and {prepared.pred[:60]!r})",
+                               "fast")
+        return _reward(prepared, judgement)
+    return _reward(prepared, _judge(prepared.pred, prepared.gold, opts, pool))
+
+
+def verify_math(completion: str, gold: Any, **options: Any) -> Reward:
+    """Reward 1 if the final answer in ``completion`` equals ``gold``, else 0 (with the reason).
+
+    ``components["accuracy"]`` holds the same value; ``info`` holds the extracted and normalized
+    answer, where it was found, which path decided and why. Options: see `MathOptions`.
+    Never raises on model output; raises `TypeError` for non-string input.
+    """
+    opts = MathOptions.of(options)
+    prepared = _prepare(completion, gold, opts)
+    try:
+        return _verify_prepared(prepared, opts, None)
+    except RecursionError:
+        return _zero("answer too deeply structured to compare", prepared.pred, "none")
+
+
+def math_equal(prediction: str, gold: Any, **options: Any) -> bool:
+    """Whether two answers (not whole completions) are mathematically the same."""
+    if not isinstance(prediction, str):
+        raise TypeError(f"prediction must be a str, got {type(prediction).__name__}")
+    opts = MathOptions.of(options)
+    pred, gold_clean = clean_answer(prediction), clean_answer(_gold_text(gold))
+    if len(pred) > opts.max_answer_chars or oversize_reason(pred, opts.max_answer_chars):
+        return False
+    if oversize_reason(gold_clean, max(opts.max_answer_chars, len(gold_clean))):
+        return False
+    try:
+        return bool(_judge(pred, gold_clean, opts).equal)
+    except RecursionError:
+        return False
+
+
+def extract_answer(completion: str, **options: Any) -> str | None:
+    """The final answer text of ``completion`` (cleaned), or ``None`` if there is no single one."""
+    if not isinstance(completion, str):
+        raise TypeError(f"completion must be a str, got {type(completion).__name__}")
+    opts = MathOptions.of(options)
+    found = extract(
+        completion[: opts.max_completion_chars],
+        strict=opts.strict,
+        last_number_fallback=opts.last_number_fallback,
+        think_tag=opts.think_tag,
+    )
+    return clean_answer(found.answer) if found.answer is not None else None
+
+
+def verify_math_batch(
+    completions: Sequence[str], golds: Sequence[Any], *, workers: int | None = None, **options: Any
+) -> list[Reward]:
+    """`verify_math` over many pairs, results in order; symbolic work spread over ``workers``.
+
+    Fast-path pairs are answered in this process; the rest run in a pool of worker processes.
+    A worker that overruns ``timeout`` or dies is replaced and only its own pair earns 0 (with
+    the reason in ``info``).
+    """
+    if len(completions) != len(golds):
+        raise ValueError(f"{len(completions)} completions but {len(golds)} gold answers")
+    opts = MathOptions.of(options)
+    size = workers if workers is not None else max(1, min(4, (os.cpu_count() or 1)))
+    pool = math_worker_pool(size)
+    prepared = [_prepare(c, g, opts) for c, g in zip(completions, golds, strict=False)]
+    results: list[Reward | None] = [None] * len(prepared)
+    pending: list[int] = []
+    judgements: dict[int, _Judgement] = {}
+    for i, item in enumerate(prepared):
+        if item.reward is not None:
+            results[i] = item.reward
+        elif item.others:
+            results[i] = _verify_prepared(item, opts, pool)
+        else:
+            judgement = _judge_fast(item.pred, item.gold, opts)
+            if judgement.symbolic is None:
+                results[i] = _reward(item, judgement)
+            else:
+                judgements[i] = judgement
+                pending.append(i)
+    outcomes = pool.map(_symbolic_call, [judgements[i].symbolic for i in pending], timeout=opts.timeout)  # type: ignore[misc]
+    for i, outcome in zip(pending, outcomes, strict=False):
+        results[i] = _reward(prepared[i], _finish(judgements[i], outcome))
+    return [r for r in results if r is not None]
+
+
+class MathVerifier:
+    """A `Verifier` for math problems: ``MathVerifier(strict=True)(completion, problem)``.
+
+    Uses ``problem.answer`` as the gold answer; picklable (it holds only its options).
+    """
+
+    def __init__(self, **options: Any):
+        self.options = MathOptions.of(options)
+
+    def __call__(self, completion: str, problem: Problem) -> Reward:
+        if not isinstance(problem, Problem):
+            raise TypeError(f"problem must be a Problem, got {type(problem).__name__}")
+        return verify_math(completion, problem.answer, **_as_kwargs(self.options))
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in _as_kwargs(self.options).items() if getattr(MathOptions(), k) != v}
+        return f"MathVerifier({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MathVerifier) and other.options == self.options
+
+    def __hash__(self) -> int:
+        return hash(self.options)
+
+
+def _as_kwargs(opts: MathOptions) -> dict[str, Any]:
+    return {f.name: getattr(opts, f.name) for f in fields(opts)}
