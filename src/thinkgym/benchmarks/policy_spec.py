@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,12 +102,38 @@ def _call_with_supported(factory: Callable[..., Any], *args: Any, **kwargs: Any)
     return factory(*args, **accepted)
 
 
+def _served_model(base_url: str) -> str:
+    """The one model an OpenAI-compatible server serves (vLLM serves one), for ``openai:URL``."""
+    try:
+        import openai
+
+        client = openai.OpenAI(
+            base_url=base_url,
+            api_key=os.environ.get("OPENAI_API_KEY", "EMPTY"),
+            timeout=10.0,
+            max_retries=2,
+        )
+        models = [m.id for m in client.models.list()]
+    except Exception as exc:
+        raise ConfigError(
+            f"could not ask {base_url} which model it serves ({type(exc).__name__}: {exc}); "
+            "name it: --policy openai:URL#MODEL"
+        ) from exc
+    if len(models) != 1:
+        raise ConfigError(
+            f"{base_url} serves {len(models)} models ({', '.join(models[:10])}); choose one: --policy openai:URL#MODEL"
+        )
+    return models[0]
+
+
 def make_policy(
     spec: str | PolicySpec,
     *,
     seed: int = 0,
     temperature: float | None = None,
     max_tokens: int | None = None,
+    concurrency: int | None = None,
+    batch_size: int | None = None,
     **extra: Any,
 ) -> Policy:
     """Build the policy a spec names; sampling settings go to the policies that take them."""
@@ -129,7 +156,10 @@ def make_policy(
         policy = _call_with_supported(cls, parsed.target, **common)
     elif parsed.kind == "openai":
         cls = _import("thinkgym.agents.openai", "OpenAIPolicy", "OpenAI-compatible (openai:)")
-        policy = _call_with_supported(cls, parsed.target, model=parsed.model, **common)
+        model = parsed.model or _served_model(parsed.target)
+        policy = _call_with_supported(
+            cls, model, base_url=parsed.target, max_concurrency=concurrency, **common
+        )
     else:
         module, _, name = parsed.target.rpartition(":")
         try:

@@ -184,6 +184,30 @@ def _plt() -> Any:
     return plt
 
 
+def _mark_references(ax: Any, names: list[str], envs: Mapping[str, Any]) -> None:
+    """Exact expectations (maze DP) as markers, so a run can be read against the truth."""
+    labelled: set[str] = set()
+    for yi, name in enumerate(names):
+        ref = (envs.get(name) or {}).get("reference") or {}
+        for key, marker, color, label in (
+            ("random_mean_reward", "D", "#d62728", "exact: uniform random"),
+            ("optimal_mean_reward", "*", "#2ca02c", "exact: optimal"),
+        ):
+            if key in ref:
+                ax.plot(
+                    [ref[key]],
+                    [yi],
+                    marker=marker,
+                    color=color,
+                    ms=8,
+                    ls="none",
+                    label=None if label in labelled else label,
+                )
+                labelled.add(label)
+    if labelled:
+        ax.legend(fontsize=7, loc="lower right")
+
+
 def plot_accuracy(summary: Mapping[str, Any], path: str | Path) -> Path:
     """Accuracy and mean reward per env (and the overall mean) with 95 % error bars."""
     plt = _plt()
@@ -215,9 +239,11 @@ def plot_accuracy(summary: Mapping[str, Any], path: str | Path) -> Path:
             color=colors,
             capsize=4,
         )
-        for yi, v in zip(y, values, strict=True):
+        for yi, v, hi in zip(y, values, highs, strict=True):
             if math.isfinite(v):
-                ax.text(v, yi, f"  {v:.3g}", va="center", ha="left", fontsize=8)
+                ax.text(v + hi, yi, f"  {v:.3g}", va="center", ha="left", fontsize=8)
+        if metric == "mean_reward":
+            _mark_references(ax, names, envs)
         ax.set_yticks(y, names, fontsize=8)
         ax.invert_yaxis()
         ax.set_title(f"{title} (95 % CI)")
@@ -265,8 +291,14 @@ def plot_pass_at_k(summary: Mapping[str, Any], path: str | Path) -> Path:
                 color=color,
                 label=f"{name} maj@k",
             )
-    if max_k > 2:
+    if max_k > 8:
         ax.set_xscale("log", base=2)
+    ticks = (
+        sorted({1, max_k, *(2**i for i in range(12) if 2**i <= max_k)})
+        if max_k > 8
+        else list(range(1, max_k + 1))
+    )
+    ax.set_xticks(ticks, [str(t) for t in ticks])
     ax.set_xlabel("k (samples)")
     ax.set_ylabel("probability")
     ax.set_ylim(-0.02, 1.02)

@@ -738,6 +738,8 @@ def evaluate(
                     seed=settings.seed,
                     temperature=settings.temperature,
                     max_tokens=settings.max_tokens,
+                    concurrency=settings.concurrency,
+                    batch_size=settings.batch_size if spec.batches_on_one_device else None,
                 )
                 owns_policy = True
             if settings.progress:
