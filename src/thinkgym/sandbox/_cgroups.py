@@ -114,6 +114,11 @@ class CgroupSet:
     hierarchies: list[_Hierarchy]
     layers: frozenset[str]  # "cgroup_memory", "cgroup_pids"
 
+    def ensure_slot(self, slot: int) -> None:
+        """Create the slot's cgroups (in the zygote, which owns and later removes them)."""
+        for h in self.hierarchies:
+            h.slot_fd(slot)
+
     def configure(self, slot: int, memory_bytes: int, max_processes: int) -> None:
         """Set the slot's limits for the next job (called before the job joins)."""
         for h in self.hierarchies:

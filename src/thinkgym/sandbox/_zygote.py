@@ -274,30 +274,41 @@ class State:
 # Supervisor (one per job).
 
 
-def supervise(conn: socket.socket, slot: int) -> None:
-    """Run one job end to end and send its result over ``conn``."""
-    send_frame(conn, struct.pack("<q", os.getpid()))
-    job = marshal.loads(recv_frame(conn))
-    try:
-        result = _run_job(job, slot)
-    except Exception as exc:  # report, never hang the host
-        result = {"error": f"sandbox failed to run the job: {type(exc).__name__}: {exc}"}
-    send_frame(conn, marshal.dumps(result))
+class Warm:
+    """A supervisor's job process, forked ahead of time: pid 1 of fresh namespaces, waiting."""
+
+    def __init__(self, pid: int, layers: set[str], job_w: int, out_r: int, err_r: int, st_r: int,
+                 prepared: tuple[int, int], oom_before: int):  # fmt: skip
+        self.pid, self.layers = pid, layers
+        self.prepared, self.oom_before = prepared, oom_before
+        self.job_w, self.out_r, self.err_r, self.st_r = job_w, out_r, err_r, st_r
+        try:
+            self.pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self.pidfd = -1  # old kernel: the watcher polls instead
 
 
-def _run_job(job: dict, slot: int) -> dict:
-    trace = _Trace(job.get("trace", False))
-    trace("c:start")
-    limits = job["limits"]
-    required = set(job.get("required", ()))
+def _tmpfs_options(slot: int, memory_bytes: int, inodes: int) -> str:
+    uid = 0 if State.userns else State.uid_base + slot
+    return f"size={memory_bytes},nr_inodes={inodes},mode=0755,uid={uid},gid={uid}"
+
+
+PREPARED_INODES = 16384
+
+
+def prepare_supervisor(slot: int, prepared: tuple[int, int]) -> Warm:
+    """Enter fresh namespaces and fork the job process ahead of time (off the critical path).
+
+    ``prepared`` = (memory_mb, max_processes) of recent jobs: the work dir and cgroup are sized for
+    them now, and resized at job time only when a job asks for other limits.
+    """
     layers: set[str] = set()
     if State.root_built:
         layers.add("ro_root")
     if State.userns:
         layers.add("userns")
-    flags = sum(NS_LAYERS.values())
     try:
-        unshare(flags)
+        unshare(sum(NS_LAYERS.values()))
         layers.update(NS_LAYERS)
     except OSError:
         for name, flag in NS_LAYERS.items():
@@ -306,57 +317,88 @@ def _run_job(job: dict, slot: int) -> dict:
                 layers.add(name)
             except OSError:
                 pass
-    trace("unshare")
     if "utsns" in layers:
         socket.sethostname("sandbox")
-    memory_bytes = int(limits["memory_mb"]) * 1024 * 1024
+    memory_bytes = prepared[0] * 1024 * 1024
     if "mntns" in layers and State.root_built:
-        uid = 0 if State.userns else State.uid_base + (slot % 256 if slot < 65536 else slot)
-        opts = f"size={memory_bytes},nr_inodes={4096 + 2 * len(job['files'])},mode=0755,uid={uid},gid={uid}"
-        mount("tmpfs", SANDBOX, "tmpfs", MS_NOSUID | MS_NODEV, opts)
+        mount("tmpfs", SANDBOX, "tmpfs", MS_NOSUID | MS_NODEV, _tmpfs_options(slot, memory_bytes, PREPARED_INODES))
         layers.add("tmpfs_workdir")
-    trace("tmpfs")
     cgroup_fds: list[int] = []
     oom_before = 0
     if State.cgroups is not None:
         try:
-            State.cgroups.configure(slot, memory_bytes, int(limits["max_processes"]))
-            cgroup_fds = State.cgroups.procs_fds(slot)
+            State.cgroups.configure(slot, memory_bytes, prepared[1])
             oom_before = State.cgroups.oom_kills(slot)
+            cgroup_fds = State.cgroups.procs_fds(slot)
         except OSError as exc:
             State.missing["cgroup_memory"] = f"cgroup setup failed: {exc}"
-            cgroup_fds = []
-    trace("cgroup")
-    missing_now = required - layers - {"nonroot", "rlimits", "seccomp", "cgroup_memory", "cgroup_pids"}
-    if missing_now:
-        return {"error": "required isolation layers unavailable: " + ", ".join(sorted(missing_now)),
-                "isolation": sorted(layers)}  # fmt: skip
-
-    stdin = job["stdin"]
-    stdin_fd = os.memfd_create("stdin", 0)
-    _write_all(stdin_fd, stdin)
-    os.lseek(stdin_fd, 0, os.SEEK_SET)
+    job_r, job_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     st_r, st_w = os.pipe()
-    trace("pipes")
-    start = time.monotonic()
     pid = os.fork()
     if pid == 0:
         try:
-            for fd in (out_r, err_r, st_r):
+            for fd in (out_r, err_r, st_r, job_w):
                 os.close(fd)
-            _job_child(job, slot, layers, stdin_fd, out_w, err_w, st_w, cgroup_fds, trace)
-        except BaseException as exc:  # setup failed: tell the supervisor, never run the code
+            _job_child(slot, layers, job_r, out_w, err_w, st_w, cgroup_fds)
+        except BaseException as exc:  # setup failed: tell the supervisor, never run any code
             try:
                 os.write(st_w, marshal.dumps({"error": f"{type(exc).__name__}: {exc}"}))
             finally:
                 os._exit(127)
         os._exit(127)
-    for fd in (stdin_fd, out_w, err_w, st_w, *cgroup_fds):
+    for fd in (job_r, out_w, err_w, st_w, *cgroup_fds):
         os.close(fd)
-    trace("forked")
-    result = _watch(job, slot, pid, start, out_r, err_r, st_r, oom_before, trace)
+    return Warm(pid, layers, job_w, out_r, err_r, st_r, prepared, oom_before)
+
+
+def supervise(conn: socket.socket, slot: int, warm: Warm) -> None:
+    """Run one job end to end and send its result over ``conn``."""
+    send_frame(conn, struct.pack("<q", os.getpid()))
+    raw = recv_frame(conn)
+    try:
+        result = _run_job(raw, slot, warm)
+    except Exception as exc:  # report, never hang the host
+        with _suppress_oserror():
+            os.kill(warm.pid, signal.SIGKILL)
+        result = {"error": f"sandbox failed to run the job: {type(exc).__name__}: {exc}"}
+    send_frame(conn, marshal.dumps(result))
+
+
+def _run_job(raw: bytes, slot: int, warm: Warm) -> dict:
+    job = marshal.loads(raw)
+    trace = _Trace(job.get("trace", False))
+    trace("c:start")
+    limits = job["limits"]
+    required = set(job.get("required", ()))
+    layers = set(warm.layers)
+    memory_mb, max_processes = int(limits["memory_mb"]), int(limits["max_processes"])
+    memory_bytes = memory_mb * 1024 * 1024
+    inodes = 4096 + 2 * len(job["files"])
+    if "tmpfs_workdir" in layers and (memory_mb != warm.prepared[0] or inodes > PREPARED_INODES):
+        opts = _tmpfs_options(slot, memory_bytes, max(inodes, PREPARED_INODES))
+        mount("tmpfs", SANDBOX, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, opts)
+    if State.cgroups is not None and (memory_mb, max_processes) != warm.prepared:
+        try:
+            State.cgroups.configure(slot, memory_bytes, max_processes)
+        except OSError as exc:
+            State.missing["cgroup_memory"] = f"cgroup setup failed: {exc}"
+    oom_before = warm.oom_before
+    trace("resized")
+    missing_now = required - layers - {"nonroot", "rlimits", "seccomp", "cgroup_memory", "cgroup_pids"}
+    if missing_now:
+        os.kill(warm.pid, signal.SIGKILL)
+        return {"error": "required isolation layers unavailable: " + ", ".join(sorted(missing_now)),
+                "isolation": sorted(layers)}  # fmt: skip
+    start = time.monotonic()
+    try:
+        _write_all(warm.job_w, raw)
+    except BrokenPipeError:
+        pass  # the job process died while waiting; its status says why
+    os.close(warm.job_w)
+    trace("sent")
+    result = _watch(job, slot, warm, start, oom_before, trace)
     trace("done")
     if trace.on:
         result["trace"] = trace.events
@@ -372,7 +414,7 @@ class _Trace:
 
     def __call__(self, label: str) -> None:
         if self.on:
-            self.events.append((label, time.perf_counter()))
+            self.events.append((label, time.perf_counter(), time.thread_time()))
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -395,7 +437,8 @@ def _read_status(st_r: int, deadline: float) -> dict:
     return marshal.loads(b"".join(chunks)) if chunks else {"error": "job setup ended without a report"}
 
 
-def _watch(job: dict, slot: int, pid: int, start: float, out_r: int, err_r: int, st_r: int, oom_before: int, trace) -> dict:
+def _watch(job: dict, slot: int, warm: Warm, start: float, oom_before: int, trace) -> dict:
+    pid, pidfd, out_r, err_r, st_r = warm.pid, warm.pidfd, warm.out_r, warm.err_r, warm.st_r
     limits = job["limits"]
     cap = int(limits["max_output_bytes"])
     deadline = start + float(limits["wall_s"])
@@ -403,10 +446,6 @@ def _watch(job: dict, slot: int, pid: int, start: float, out_r: int, err_r: int,
     trace("status")
     for event in status.get("trace", ()):
         trace.events.append(tuple(event))
-    try:
-        pidfd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        pidfd = -1
     streams = {out_r: bytearray(), err_r: bytearray()}
     truncated = {out_r: False, err_r: False}
     open_fds = [out_r, err_r]
@@ -481,9 +520,6 @@ def _watch(job: dict, slot: int, pid: int, start: float, out_r: int, err_r: int,
         timed_out = True
     files = _collect(job.get("collect", ()), int(limits["max_file_mb"]) * 1024 * 1024)
     trace("collected")
-    if os.path.ismount(SANDBOX):
-        umount(SANDBOX)  # frees the job's tmpfs now, before the slot is reused
-    trace("umount")
     result = {
         "exit_code": exit_code,
         "signal": sig,
@@ -539,80 +575,88 @@ def _collect(paths, max_bytes: int) -> dict:
 # The job itself (pid 1 of its pid namespace).
 
 
-def _job_child(job, slot, ns_layers, stdin_fd, out_w, err_w, st_w, cgroup_fds, trace) -> None:
-    trace.events = []
-    trace("j:start")
-    limits = job["limits"]
+def _job_child(slot: int, ns_layers: set[str], job_r: int, out_w: int, err_w: int, st_w: int, cgroup_fds: list[int]) -> None:
+    """The job process: prepare ahead of time, wait for the job, lock down, run it."""
     layers = set(ns_layers)
     os.setsid()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     if "pidns" in layers and "mntns" in layers:
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    trace("j:proc")
     for fd in cgroup_fds:
         os.write(fd, b"0")
         os.close(fd)
     if State.cgroups is not None and cgroup_fds:
         layers |= State.cgroups.layers
-    statm = 0
     try:
         with open("/proc/self/statm") as fh:
-            statm = int(fh.read().split()[0]) * resource.getpagesize()
+            mapped = int(fh.read().split()[0]) * resource.getpagesize()
     except (OSError, ValueError):
-        statm = 256 * 1024 * 1024
+        mapped = 256 * 1024 * 1024
+    if State.userns:
+        drop_capabilities()
+    elif os.geteuid() == 0:
+        uid = State.uid_base + slot
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    layers.add("nonroot")
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if "tmpfs_workdir" in layers:
+        for sub in (WORK, SANDBOX + "/tmp", SANDBOX + "/shm"):
+            os.mkdir(sub, 0o700)
+    if State.seccomp_bpf is not None:  # what follows (read, setrlimit, write files) stays allowed
+        State.install_filter(State.seccomp_bpf, _libc)
+        layers.add("seccomp")
+    # ---- everything above ran ahead of time; now wait for the job ----
+    chunks = []
+    while chunk := os.read(job_r, 1 << 20):
+        chunks.append(chunk)
+    os.close(job_r)
+    raw = b"".join(chunks)
+    if not raw:
+        os._exit(0)  # the supervisor went away without a job
+    job = marshal.loads(raw)
+    trace = _Trace(job.get("trace", False))
+    trace("j:start")
+    limits = job["limits"]
     memory = int(limits["memory_mb"]) * 1024 * 1024
     cpu = max(1, int(-(-float(limits["cpu_s"]) // 1)))
     nproc = int(limits["max_processes"])
     fsize = int(limits["max_file_mb"]) * 1024 * 1024
-    for res, value in (
-        (resource.RLIMIT_AS, statm + memory),
-        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
-        (resource.RLIMIT_FSIZE, fsize),
-        (resource.RLIMIT_NOFILE, int(limits["max_open_files"])),
-        (resource.RLIMIT_CORE, 0),
-        (resource.RLIMIT_NPROC, nproc),
-        (resource.RLIMIT_MEMLOCK, 0),
-        (resource.RLIMIT_MSGQUEUE, 0),
-    ):
-        soft, hard = value if isinstance(value, tuple) else (value, value)
-        resource.setrlimit(res, (soft, hard))
+    setrlimit = resource.setrlimit
+    setrlimit(resource.RLIMIT_AS, (mapped + memory, mapped + memory))
+    setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+    setrlimit(resource.RLIMIT_NOFILE, (int(limits["max_open_files"]),) * 2)
+    setrlimit(resource.RLIMIT_CORE, (0, 0))
+    setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+    setrlimit(resource.RLIMIT_MEMLOCK, (0, 0))
+    setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
     layers.add("rlimits")
     trace("j:rlimits")
-    if State.userns:
-        drop_capabilities()
-        layers.add("nonroot")
-    elif os.geteuid() == 0:
-        uid = State.uid_base + (slot % 256 if slot < 65536 else slot)
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
-        layers.add("nonroot")
-    else:
-        layers.add("nonroot")
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    trace("j:uid")
-    work = WORK if "tmpfs_workdir" in layers else None
-    if work is not None:
-        for sub in (WORK, SANDBOX + "/tmp", SANDBOX + "/shm"):
-            os.mkdir(sub, 0o700)
-        for rel, data in job["files"].items():
-            path = os.path.join(WORK, rel)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "wb") as fh:
-                fh.write(data)
-    else:
+    if "tmpfs_workdir" not in layers:
         raise OSError(errno.ENOTSUP, "no private work directory (mount namespace unavailable)")
-    trace("j:files")
-    if State.seccomp_bpf is not None:
-        State.install_filter(State.seccomp_bpf, _libc)
-        layers.add("seccomp")
+    made = {WORK}
+    for rel, data in job["files"].items():
+        path = WORK + "/" + rel
+        parent = os.path.dirname(path)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        _write_all(fd, data)
+        os.close(fd)
+    stdin_fd = os.memfd_create("stdin", 0)
+    _write_all(stdin_fd, job["stdin"])
+    os.lseek(stdin_fd, 0, os.SEEK_SET)
     os.dup2(stdin_fd, 0)
     os.dup2(out_w, 1)
     os.dup2(err_w, 2)
-    trace("j:seccomp")
+    trace("j:files")
     os.write(st_w, marshal.dumps({"layers": sorted(layers), "trace": trace.events}))
     os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[1] + 1)
-    _exec_python(job, work)
+    del raw, chunks
+    _exec_python(job, WORK)
 
 
 def _exec_python(job: dict, work: str) -> None:
@@ -750,35 +794,154 @@ def main() -> None:
         for layer in ("mntns", "ro_root", "tmpfs_workdir", "pidns", "netns", "ipcns", "utsns", "userns"):
             missing[layer] = f"{exc}; {how}"
     State.missing = missing
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
+    import gc
+
+    gc.collect()
+    gc.freeze()  # forked jobs never walk (and so never copy) the zygote's objects
     send_frame(ctl, marshal.dumps({"pid": os.getpid(), "missing": missing, "userns": State.userns}))
     try:
+        _serve(ctl, max(1, int(config.get("warm", 2))))
+    finally:
+        if State.cgroups is not None:
+            State.cgroups.close()
+
+
+class _Pool:
+    """Warm supervisors: forked and already inside fresh namespaces, each waiting for one job.
+
+    Entering namespaces is the slowest part of starting a job, so it happens while the previous
+    job runs. Each supervisor owns a slot (its cgroup and uid) until the zygote reaps it, so a slot is
+    reused only after the last job in it is gone and its namespaces are torn down.
+    """
+
+    def __init__(self, ctl: socket.socket, wake_r: int, wake_w: int):
+        self.ctl, self.wake_r, self.wake_w = ctl, wake_r, wake_w
+        self.ready: list[tuple[int, socket.socket]] = []  # (pid, socket to it)
+        self.slot_of: dict[int, int] = {}  # live supervisor pid -> slot
+        self.free_slots: list[int] = []
+        self.next_slot = 0
+        self.prepared = (512, 32)  # (memory_mb, max_processes) of the latest job
+
+    def spawn(self) -> None:
+        import heapq
+
+        if self.free_slots:
+            slot = heapq.heappop(self.free_slots)
+        else:
+            slot, self.next_slot = self.next_slot, self.next_slot + 1
+        if State.cgroups is not None:
+            try:
+                State.cgroups.ensure_slot(slot)  # made here, so the zygote removes it at the end
+            except OSError as exc:
+                State.missing["cgroup_memory"] = f"cgroup setup failed: {exc}"
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+                for _pid, sock in self.ready:
+                    sock.close()
+                mine.close()
+                self.ctl.close()
+                os.close(self.wake_r)
+                os.close(self.wake_w)
+                warm = prepare_supervisor(slot, self.prepared)
+                msg, fds, _flags, _addr = socket.recv_fds(theirs, 16, 1)
+                theirs.close()
+                if fds:
+                    with socket.socket(fileno=fds[0]) as conn:
+                        supervise(conn, slot, warm)
+            finally:
+                os._exit(0)
+        theirs.close()
+        self.slot_of[pid] = slot
+        self.ready.append((pid, mine))
+
+    def dispatch(self, fd: int) -> None:
+        if not self.ready:
+            self.spawn()
+        pid, sock = self.ready.pop(0)
+        try:
+            socket.send_fds(sock, [b"j"], [fd])
+        finally:
+            sock.close()
+
+    def reap(self) -> None:
+        import heapq
+
         while True:
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            slot = self.slot_of.pop(pid, None)
+            if slot is not None:
+                heapq.heappush(self.free_slots, slot)
+            for i, (ready_pid, sock) in enumerate(self.ready):
+                if ready_pid == pid:  # a warm supervisor died before its job: forget it
+                    sock.close()
+                    del self.ready[i]
+                    break
+
+    def stop(self) -> None:
+        for pid, sock in self.ready:
+            sock.close()
+            with _suppress_oserror():
+                os.kill(pid, signal.SIGKILL)
+        self.ready.clear()
+        for pid in list(self.slot_of):
+            with _suppress_oserror():
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while self.slot_of and time.monotonic() < deadline:
+            self.reap()
+            time.sleep(0.005)
+
+
+class _suppress_oserror:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        return kind is not None and issubclass(kind, OSError)
+
+
+def _serve(ctl: socket.socket, warm: int) -> None:
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes select(); reaping happens below
+    pool = _Pool(ctl, wake_r, wake_w)
+    try:
+        while True:
+            pool.reap()
+            while len(pool.ready) < warm:
+                pool.spawn()
+            ready, _, _ = select.select([ctl, wake_r], [], [])
+            if wake_r in ready:
+                with _suppress_oserror():
+                    while os.read(wake_r, 4096):
+                        pass
+            if ctl not in ready:
+                continue
             try:
                 msg, fds, _flags, _addr = socket.recv_fds(ctl, 1024, 4)
             except InterruptedError:
                 continue
             if not msg:
                 break
-            header = marshal.loads(msg)
-            if not fds:
-                continue
-            pid = os.fork()
-            if pid == 0:
-                try:
-                    ctl.close()
-                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-                    with socket.socket(fileno=fds[0]) as conn:
-                        supervise(conn, int(header["slot"]))
-                finally:
-                    os._exit(0)
+            if len(msg) > 1:
+                pool.prepared = tuple(marshal.loads(msg[1:]))
+            for fd in fds[:1]:
+                pool.dispatch(fd)
             for fd in fds:
                 os.close(fd)
     finally:
-        if State.cgroups is not None:
-            State.cgroups.close()
+        pool.stop()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ namespace); ``userns`` (only when not started as root); ``rlimits``; ``seccomp``
 from __future__ import annotations
 
 import contextlib
-import heapq
 import json
 import marshal
 import os
@@ -31,7 +30,7 @@ import weakref
 from collections.abc import Iterable, Sequence
 
 from thinkgym.errors import SandboxUnavailableError
-from thinkgym.sandbox.base import Job, Sandbox, SandboxResult
+from thinkgym.sandbox.base import Job, Limits, Sandbox, SandboxResult
 
 __all__ = ["LocalSandbox", "LOCAL_LAYERS", "DEFAULT_PRELOAD"]
 
@@ -111,9 +110,11 @@ class _Zygote:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def submit(self, slot: int, fd: int) -> None:
+    def submit(self, fd: int, limits: Limits) -> None:
+        """Hand the zygote a job socket; the limits let it size the next warm supervisors."""
+        header = b"j" + marshal.dumps((int(limits.memory_mb), int(limits.max_processes)))
         with self.lock:
-            socket.send_fds(self.ctl, [marshal.dumps({"slot": slot})], [fd])
+            socket.send_fds(self.ctl, [header], [fd])
 
     def close(self, timeout_s: float = 10.0) -> None:
         with contextlib.suppress(OSError):
@@ -143,6 +144,7 @@ class LocalSandbox(Sandbox):
         preload: Sequence[str] = DEFAULT_PRELOAD,
         extra_ro_paths: Sequence[str] = (),
         cgroups: bool = True,
+        warm: int | None = None,
         uid_base: int = 1_500_000,
         startup_timeout_s: float = 60.0,
     ):
@@ -154,13 +156,13 @@ class LocalSandbox(Sandbox):
             "hidden": [_thinkgym_source_root()],
             "cgroups": bool(cgroups),
             "uid_base": int(uid_base),
+            "warm": int(warm) if warm is not None else max(2, self.default_concurrency()),
         }
         self._startup_timeout_s = startup_timeout_s
         self._lock = threading.Lock()
         self._zygote: _Zygote | None = None
         self._available: frozenset[str] | None = None
-        self._free_slots: list[int] = []
-        self._next_slot = 0
+        self._trace = False  # perf work: replies carry per-phase timestamps
         self._closed = False
         self._finalizer = weakref.finalize(self, LocalSandbox._close_zygote, [None])
 
@@ -219,42 +221,27 @@ class LocalSandbox(Sandbox):
 
     # -- running -------------------------------------------------------------------------------
 
-    def _take_slot(self) -> int:
-        with self._lock:
-            if self._free_slots:
-                return heapq.heappop(self._free_slots)
-            self._next_slot += 1
-            return self._next_slot - 1
-
-    def _give_slot(self, slot: int) -> None:
-        with self._lock:
-            heapq.heappush(self._free_slots, slot)
-
     def run_job(self, job: Job) -> SandboxResult:
         if not isinstance(job, Job):
             raise TypeError(f"run_job expects a Job, got {type(job).__name__}")
-        payload = _encode_job(job, sorted(self.required_layers) if self.strict else [])
-        slot = self._take_slot()
-        try:
-            for attempt in range(2):
-                zygote = self._ensure_zygote()
-                try:
-                    return self._run_on(zygote, slot, job, payload)
-                except _ZygoteGone:
-                    if attempt:
-                        return SandboxResult(None, error="the sandbox zygote died twice in a row")
-            raise AssertionError("unreachable")
-        finally:
-            self._give_slot(slot)
+        payload = _encode_job(job, sorted(self.required_layers) if self.strict else [], self._trace)
+        for attempt in range(2):
+            zygote = self._ensure_zygote()
+            try:
+                return self._run_on(zygote, job, payload)
+            except _ZygoteGone:
+                if attempt:
+                    break
+        return SandboxResult(None, error="the sandbox zygote died twice in a row")
 
-    def _run_on(self, zygote: _Zygote, slot: int, job: Job, payload: bytes) -> SandboxResult:
+    def _run_on(self, zygote: _Zygote, job: Job, payload: bytes) -> SandboxResult:
         from thinkgym.sandbox._zygote import recv_frame, send_frame
 
         host, remote = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         supervisor = None
         with host:
             try:
-                zygote.submit(slot, remote.fileno())
+                zygote.submit(remote.fileno(), job.limits)
             except OSError as exc:
                 remote.close()
                 raise _ZygoteGone from exc
@@ -262,8 +249,8 @@ class LocalSandbox(Sandbox):
             started = time.monotonic()
             try:
                 host.settimeout(30.0)
+                send_frame(host, payload)  # buffered until the supervisor reads it
                 (supervisor,) = struct.unpack("<q", recv_frame(host))
-                send_frame(host, payload)
                 # The supervisor enforces the wall limit itself; this is the backstop if it cannot.
                 host.settimeout(job.limits.wall_s + 30.0)
                 reply = marshal.loads(recv_frame(host))
