@@ -1,0 +1,764 @@
+"""The test harness that runs *inside* the sandbox, next to the candidate program (stdlib only).
+
+Why two processes: the candidate is hostile, so it must never run in the process that holds the
+hidden tests or writes the verdicts. One sandbox job runs
+
+- **H, the judge** (this file's `main`): runs the trusted test code and writes one verdict line
+  per test to fd 1, each prefixed with a per-run secret nonce. It never executes candidate code;
+  what the candidate sends back is decoded with `marshal` and accepted only if every object in it
+  is of a builtin plain type (`check_plain`).
+- **W, the candidate worker**, forked by H *before* H reads the tests, so its memory never held
+  them. For function tests (HumanEval / MBPP style) W defines the candidate and serves calls: H's
+  test code calls a *proxy*, the arguments go to W, the return value comes back as plain data, and
+  H compares. So an object whose ``__eq__`` always returns True, a patched builtin, a replaced
+  ``check`` or a fake "passed" print cannot reach the judge; ``sys.exit(0)``, ``quit()``,
+  ``os._exit(0)`` or ``os.execv`` only end W, which fails the test it was in. When W is lost (it
+  died or overran a test) H reports where to go on and the verifier runs the remaining tests in a
+  fresh job: a job never forks a new worker after the tests entered its memory.
+- For stdin/stdout problems there is nothing secret in the job at all: H forks one W per case,
+  feeds it the input, and reports the output (capped), exit status and time; the expected outputs
+  stay with the verifier, which compares outside the sandbox.
+
+The hidden tests arrive in ``_secret.bin``, encrypted with a one-time key that comes through stdin
+(a fork-server backend may leave the job's files in memory the worker inherits; stdin is read only
+after the fork). H reads and unlinks the file while W is still blocked waiting for "go", makes
+itself non-dumpable (no same-uid process can read its memory or fds through ``/proc``), and W drops
+every capability and has only ``/dev/null`` (or pipes to H) as stdin/stdout/stderr.
+"""
+
+from __future__ import annotations
+
+import builtins
+import marshal
+import os
+import signal
+import sys
+import time
+
+__all__ = [
+    "compare_output",
+    "normalize_output",
+    "check_plain",
+    "to_plain",
+    "main",
+    "SECRET_FILE",
+    "PROGRAM_FILE",
+]
+
+SECRET_FILE = "_secret.bin"
+PROGRAM_FILE = "solution.py"
+_REPLY_LIMIT = 64 * 1024 * 1024
+_PLAIN_TYPES = (int, float, complex, str, bytes, bool, type(None), list, tuple, dict, set, frozenset)
+_EXIT_EXCEPTIONS = ("SystemExit", "KeyboardInterrupt", "GeneratorExit")
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure helpers (also imported by the verifier in the trainer process)
+# ---------------------------------------------------------------------------------------------
+
+
+def normalize_output(text: str) -> list[str]:
+    """Lines with trailing whitespace removed, trailing blank lines dropped (CRLF = LF)."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _token_equal(got: str, want: str, tol: float) -> bool:
+    if got == want:
+        return True
+    try:
+        a, b = float(got), float(want)
+    except ValueError:
+        return False
+    if a != a or b != b:  # NaN never matches a number
+        return False
+    return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def compare_output(got: str, want: str, float_tol: float | None = None) -> tuple[bool, str | None]:
+    """Whole-output comparison: same number of lines, each equal up to trailing whitespace.
+
+    With ``float_tol`` lines are compared token by token and numeric tokens may differ by
+    ``float_tol`` (absolute below 1, relative above). Returns ``(passed, reason)``.
+    """
+    got_lines, want_lines = normalize_output(got), normalize_output(want)
+    if len(got_lines) != len(want_lines):
+        return False, f"expected {len(want_lines)} lines of output, got {len(got_lines)}"
+    for number, (g, w) in enumerate(zip(got_lines, want_lines), 1):  # noqa: B905 (lengths checked)
+        if g == w:
+            continue
+        if float_tol is not None:
+            gt, wt = g.split(), w.split()
+            if len(gt) == len(wt) and all(_token_equal(a, b, float_tol) for a, b in zip(gt, wt)):  # noqa: B905
+                continue
+        return False, f"line {number} differs: expected {w[:80]!r}, got {g[:80]!r}"
+    return True, None
+
+
+def to_plain(value: object, _depth: int = 0) -> object:
+    """Convert a candidate's return value to builtin plain types (runs in the worker).
+
+    Subclasses of builtins become their base type; numpy values become Python values. Anything
+    else raises TypeError. The judge re-checks every type anyway (`check_plain`).
+    """
+    if _depth > 200:
+        raise ValueError("return value nested more than 200 levels deep")
+    kind = type(value)
+    if kind in (int, float, complex, str, bytes, bool, type(None)):
+        return value
+    if kind in (list, tuple):
+        return kind(to_plain(v, _depth + 1) for v in value)
+    if kind is dict:
+        return {to_plain(k, _depth + 1): to_plain(v, _depth + 1) for k, v in value.items()}
+    if kind in (set, frozenset):
+        return kind(to_plain(v, _depth + 1) for v in value)
+    for base in (bool, int, float, complex, str, bytes):
+        if isinstance(value, base):
+            return base(value)
+    for base in (list, tuple, set, frozenset):
+        if isinstance(value, base):
+            return to_plain(base(value), _depth)
+    if isinstance(value, dict):
+        return to_plain(dict(value), _depth)
+    if kind.__module__ == "numpy" and hasattr(value, "tolist"):
+        return to_plain(value.tolist(), _depth)
+    raise TypeError(f"the candidate returned a {kind.__qualname__}, which is not a plain value")
+
+
+def check_plain(value: object) -> object:
+    """Raise TypeError unless ``value`` is built only of plain builtin types (runs in the judge)."""
+    stack, seen = [value], set()
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind not in _PLAIN_TYPES:
+            raise TypeError(f"reply holds a {kind.__qualname__}")
+        if kind in (list, tuple, set, frozenset):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            stack.extend(item)
+        elif kind is dict:
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            stack.extend(item.keys())
+            stack.extend(item.values())
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Framing over sockets / pipes
+# ---------------------------------------------------------------------------------------------
+
+
+def _send(sock, data: bytes) -> None:
+    sock.sendall(len(data).to_bytes(4, "little") + data)
+
+
+def _recv_exact(sock, n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(min(n - len(buf), 1 << 20))
+        if not chunk:
+            raise EOFError("peer closed the channel")
+        buf += chunk
+    return bytes(buf)
+
+
+def _recv(sock, limit: int = _REPLY_LIMIT) -> bytes:
+    size = int.from_bytes(_recv_exact(sock, 4), "little")
+    if size > limit:
+        raise ValueError(f"message of {size} bytes exceeds the limit of {limit}")
+    return _recv_exact(sock, size)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+# ---------------------------------------------------------------------------------------------
+# Hardening
+# ---------------------------------------------------------------------------------------------
+
+
+def _libc():
+    import ctypes
+
+    return ctypes, ctypes.CDLL(None, use_errno=True)
+
+
+def _make_undumpable() -> bool:
+    """PR_SET_DUMPABLE 0: same-uid processes can no longer open /proc/<judge>/mem or fd/."""
+    try:
+        _ctypes, libc = _libc()
+        return libc.prctl(4, 0, 0, 0, 0) == 0
+    except Exception:
+        return False
+
+
+def _effective_caps() -> int | None:
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"CapEff:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        return None
+    return None
+
+
+def _drop_privileges() -> bool:
+    """No new privileges and no capabilities left (so a root-in-userns job cannot ptrace the judge)."""
+    try:
+        ctypes, libc = _libc()
+        libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+        caps = _effective_caps()
+        if caps == 0:
+            return True
+        for cap in range(64):  # PR_CAPBSET_DROP; fails quietly past the last cap or without CAP_SETPCAP
+            libc.prctl(24, cap, 0, 0, 0)
+        header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
+        data = (ctypes.c_uint32 * 6)()
+        return libc.capset(header, data) == 0
+    except Exception:
+        return False
+
+
+def _scrub_job_stdin() -> bool:
+    """Zero the job's stdin (the key to the tests) in objects this process inherited.
+
+    A fork-server backend runs this script in the process that received the job, so the job's
+    data may still be referenced from outer frames; the workers forked below would inherit it.
+    Only live ``dict`` objects with a ``stdin`` entry on the frames above are touched.
+    """
+    if sys.implementation.name != "cpython":
+        return False
+    try:
+        import ctypes
+    except ImportError:
+        return False
+    offset = sys.getsizeof(b"") - 1  # start of a bytes object's data in CPython
+    scrubbed = False
+    frame = sys._getframe(1)
+    while frame is not None:
+        for value in list(frame.f_locals.values()):
+            if type(value) is dict and type(value.get("stdin")) is bytes and value["stdin"]:
+                data = value["stdin"]
+                ctypes.memset(id(data) + offset, 0, len(data))
+                scrubbed = True
+        frame = frame.f_back
+    return scrubbed
+
+
+def _close_fds_except(keep: set[int]) -> None:
+    low = 3
+    for fd in sorted(k for k in keep if k >= 3):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 65536)
+
+
+def _describe(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except BaseException:
+        text = "<unprintable>"
+    return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
+
+
+# ---------------------------------------------------------------------------------------------
+# W: the candidate worker
+# ---------------------------------------------------------------------------------------------
+
+
+def _worker_prelude(keep: set[int], stdio: tuple[int, int, int]) -> None:
+    """In a freshly forked worker: own stdio, no other fds of H, no privileges, own process group."""
+    for target, fd in enumerate(stdio):
+        os.dup2(fd, target)
+    _close_fds_except(keep)
+    os.setpgid(0, 0)
+    _drop_privileges()
+
+
+def _candidate_namespace(name: str) -> dict:
+    return {"__name__": name, "__builtins__": builtins, "__file__": PROGRAM_FILE}
+
+
+def _function_worker(sock) -> None:
+    """W for function tests: wait for "go", define the candidate, then answer calls."""
+    try:
+        go = _recv(sock)
+    except (EOFError, OSError):
+        return
+    if go != b"go":
+        return
+    namespace = _candidate_namespace("__candidate__")
+    try:
+        with open(PROGRAM_FILE, encoding="utf-8", errors="replace") as f:
+            source = f.read()
+        exec(compile(source, PROGRAM_FILE, "exec"), namespace)
+        reply = ("defined",)
+    except BaseException as exc:  # the candidate's module failed: every test fails with this reason
+        reply = ("def_error", _describe(exc))
+    _send(sock, marshal.dumps(reply))
+    if reply[0] != "defined":
+        return
+    while True:
+        try:
+            raw = _recv(sock)
+        except (EOFError, OSError):
+            return
+        try:
+            _tag, name, args, kwargs = marshal.loads(raw)
+            value = to_plain(namespace[name](*args, **kwargs))
+            data = marshal.dumps(("ok", value))
+        except BaseException as exc:
+            data = marshal.dumps(_error_reply(exc))
+        _send(sock, data)
+
+
+def _error_reply(exc: BaseException) -> tuple:
+    """The nearest builtin exception class name (so tests that expect ValueError still work)."""
+    base = "Exception"
+    for klass in type(exc).__mro__:
+        if getattr(builtins, klass.__name__, None) is klass:
+            base = klass.__name__
+            break
+    return ("err", base, _describe(exc), isinstance(exc, Exception))
+
+
+def _run_main(program) -> None:
+    """W for stdin/stdout tests: run the program as ``__main__`` and exit with its status."""
+    import io
+    import traceback
+
+    def stream(fd: int, mode: str, **kw):
+        raw = io.FileIO(fd, mode, closefd=False)
+        buffered = io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
+        return io.TextIOWrapper(buffered, encoding="utf-8", errors="replace", **kw)
+
+    sys.stdin = sys.__stdin__ = stream(0, "r")
+    sys.stdout = sys.__stdout__ = stream(1, "w")
+    sys.stderr = sys.__stderr__ = stream(2, "w", line_buffering=True)
+    sys.argv = [PROGRAM_FILE]
+    code = 0
+    try:
+        exec(program, _candidate_namespace("__main__"))
+    except SystemExit as exc:
+        if exc.code is None:
+            code = 0
+        elif isinstance(exc.code, int):
+            code = exc.code & 0xFF
+        else:
+            print(exc.code, file=sys.stderr)
+            code = 1
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    for out in (sys.stdout, sys.stderr):
+        try:
+            out.flush()
+        except BaseException:
+            pass
+    os._exit(code)
+
+
+def _stdin_file(data: bytes) -> int:
+    try:
+        fd = os.memfd_create("stdin")
+    except (AttributeError, OSError):
+        path = f".stdin-{os.getpid()}"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        os.unlink(path)
+    _write_all(fd, data)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _run_io_case(program, stdin: bytes, timeout: float, cap: int) -> tuple:
+    """Run the program once on ``stdin``: (exit status, timed out, stdout, stderr tail, truncated, s)."""
+    stdin_fd = _stdin_file(stdin)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _worker_prelude(set(), (stdin_fd, out_w, err_w))
+            _run_main(program)
+        finally:
+            os._exit(1)
+    for fd in (stdin_fd, out_w, err_w):
+        os.close(fd)
+    return _supervise(pid, out_r, err_r, start, timeout, cap)
+
+
+def _supervise(pid: int, out_r: int, err_r: int, start: float, timeout: float, cap: int) -> tuple:
+    import select
+
+    out, err = bytearray(), bytearray()
+    open_fds = {out_r: out, err_r: err}
+    poller = select.poll()
+    for fd in open_fds:
+        poller.register(fd, select.POLLIN)
+    try:
+        pidfd = os.pidfd_open(pid)
+        poller.register(pidfd, select.POLLIN)
+    except (AttributeError, OSError):
+        pidfd = None
+    deadline = start + timeout
+    timed_out = truncated = False
+    status = None
+    while status is None or open_fds:
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            timed_out = True
+            break
+        if pidfd is None:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = st
+            remaining = min(remaining, 0.002)
+        for fd, _event in poller.poll(remaining * 1000.0):
+            if fd == pidfd:
+                status = os.waitpid(pid, 0)[1]
+                poller.unregister(pidfd)
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                poller.unregister(fd)
+                del open_fds[fd]
+                continue
+            buf = open_fds[fd]
+            buf += chunk
+            if fd == err_r:
+                del buf[:-4000]
+            elif len(buf) > cap:
+                truncated = True
+        if truncated:
+            break
+        if status is not None and open_fds:
+            # Exited, but a descendant may hold the pipes open: take what is there now.
+            for fd, buf in open_fds.items():
+                while select.select([fd], [], [], 0)[0]:
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        break
+                    buf += chunk
+                    if fd == out_r and len(buf) > cap:
+                        truncated = True
+                        break
+            break
+    elapsed = time.perf_counter() - start
+    for kill in (os.killpg, os.kill):  # the whole process group, daemons included
+        try:
+            kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    if status is None:
+        try:
+            status = os.waitpid(pid, 0)[1]
+        except ChildProcessError:
+            status = 0
+    for fd in (out_r, err_r) + ((pidfd,) if pidfd is not None else ()):
+        os.close(fd)
+    return (os.waitstatus_to_exitcode(status), timed_out, bytes(out[: cap + 1]), bytes(err[-2000:]), truncated, elapsed)
+
+
+# ---------------------------------------------------------------------------------------------
+# H: the judge
+# ---------------------------------------------------------------------------------------------
+
+
+class _Abort(BaseException):
+    """A harness-level failure inside a test (timeout, worker lost, bad reply).
+
+    A BaseException, so a test's ``except Exception`` cannot swallow it and turn a hang into a pass.
+    """
+
+
+class CandidateError(Exception):
+    """An exception the candidate raised whose class is not a builtin one."""
+
+
+class _Judge:
+    def __init__(self, sock, worker_pid: int, nonce: str, deadline: float):
+        self.sock = sock
+        self.worker_pid = worker_pid
+        self.state = "waiting"  # -> "ready" | "lost" | "broken" (the candidate did not load)
+        self.nonce = nonce.encode()
+        self.deadline = deadline
+        self.unit_deadline = deadline
+        self.abort_reason: str | None = None
+        self.load_error: str | None = None
+
+    def emit(self, record: dict) -> None:
+        import json
+
+        _write_all(1, self.nonce + b" " + json.dumps(record, separators=(",", ":")).encode() + b"\n")
+
+    def _abort(self, reason: str) -> _Abort:
+        if self.abort_reason is None:
+            self.abort_reason = reason
+        return _Abort(reason)
+
+    def kill_worker(self, state: str = "lost") -> None:
+        if self.state in ("ready", "waiting"):
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(self.worker_pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            try:
+                os.waitpid(self.worker_pid, 0)
+            except OSError:
+                pass
+            self.sock.close()
+        if self.state != "broken":
+            self.state = state
+
+    def _exchange(self, request: bytes) -> object:
+        """Send one request to W and return its checked reply; W is killed on any failure."""
+        try:
+            self.sock.settimeout(max(self.unit_deadline - time.perf_counter(), 0.001))
+            _send(self.sock, request)
+            raw = _recv(self.sock)
+        except TimeoutError:
+            self.kill_worker()
+            raise self._abort("time limit exceeded") from None
+        except (EOFError, OSError, ValueError) as exc:
+            self.kill_worker()
+            raise self._abort(f"the candidate process ended ({_describe(exc)})") from None
+        try:
+            reply = check_plain(marshal.loads(raw))
+            if type(reply) is not tuple or not reply:
+                raise TypeError("not a tuple")
+            return reply
+        except Exception as exc:
+            self.kill_worker()
+            raise self._abort(f"the candidate sent a reply that is not plain data ({_describe(exc)})") from None
+
+    def _ensure_ready(self) -> None:
+        if self.state == "ready":
+            return
+        if self.state == "broken":
+            raise self._abort(f"the candidate did not load: {self.load_error}")
+        if self.state == "lost":
+            raise self._abort("the candidate process was lost in an earlier test")
+        try:
+            reply = self._exchange(b"go")
+        except _Abort:
+            self.state, self.load_error = "broken", self.abort_reason
+            raise
+        if reply == ("defined",):
+            self.state = "ready"
+            return
+        self.load_error = reply[1] if len(reply) > 1 and type(reply[1]) is str else "malformed reply"
+        self.kill_worker("broken")
+        raise self._abort(f"the candidate did not load: {self.load_error}")
+
+    def call(self, name: str, args: tuple, kwargs: dict) -> object:
+        self._ensure_ready()
+        try:
+            request = marshal.dumps(("call", name, args, kwargs))
+        except ValueError as exc:
+            raise self._abort(f"the test passed an argument that cannot be sent to the candidate ({_describe(exc)})") from None
+        reply = self._exchange(request)
+        if reply[0] == "ok" and len(reply) == 2:
+            return reply[1]
+        if reply[0] == "err" and len(reply) == 4 and type(reply[1]) is str and type(reply[2]) is str:
+            base, text = reply[1], reply[2]
+            if reply[3] is not True or base in _EXIT_EXCEPTIONS:
+                raise self._abort(f"the candidate tried to exit ({text})")
+            klass = getattr(builtins, base, None)
+            if (
+                isinstance(klass, type)
+                and issubclass(klass, Exception)
+                and not issubclass(klass, (StopIteration, StopAsyncIteration))
+            ):
+                raise klass(text)
+            raise CandidateError(text)
+        self.kill_worker()
+        raise self._abort("the candidate sent a malformed reply")
+
+    def proxy(self, name: str):
+        judge = self
+
+        def candidate(*args, **kwargs):
+            return judge.call(name, args, kwargs)
+
+        candidate.__name__ = candidate.__qualname__ = name
+        return candidate
+
+
+def _read_key() -> bytes:
+    chunks = []
+    while True:
+        chunk = os.read(0, 4096)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return bytes.fromhex(b"".join(chunks).decode("ascii").strip())
+
+
+def decrypt(blob: bytes, key: bytes) -> bytes:
+    """XOR with a SHAKE-256 key stream (one fresh key per job); the same call encrypts."""
+    import hashlib
+
+    stream = hashlib.shake_256(key).digest(len(blob))
+    return (int.from_bytes(blob, "little") ^ int.from_bytes(stream, "little")).to_bytes(len(blob), "little")
+
+
+def _load_secret() -> dict:
+    """The key from stdin, the tests from the secret file (then unlinked), decrypted."""
+    key = _read_key()
+    with open(SECRET_FILE, "rb") as f:
+        blob = f.read()
+    os.unlink(SECRET_FILE)
+    payload = marshal.loads(decrypt(blob, key))
+    if not isinstance(payload, dict) or "nonce" not in payload:
+        raise ValueError("malformed test payload")
+    return payload
+
+
+def _unit_codes(payload: dict) -> list:
+    steps = payload["steps"]
+    codes = None
+    if payload.get("codes_tag") == f"{sys.implementation.cache_tag}:{sys.hexversion}":
+        try:
+            codes = marshal.loads(payload["codes"])
+        except Exception:
+            codes = None
+    if codes is None or len(codes) != len(steps) + 1:
+        codes = [compile(payload["setup"], "<test setup>", "exec")]
+        codes += [compile(step[1], f"<test {i}>", "exec") for i, step in enumerate(steps)]
+    return codes
+
+
+def _run_function_tests(judge: _Judge, payload: dict) -> None:
+    steps = payload["steps"]  # [(kind "unit"/"setup", source, label)]
+    first = int(payload.get("first", 0))  # units before this one were judged by an earlier job
+    test_timeout = float(payload["test_timeout"])
+    total = sum(1 for step in steps if step[0] == "unit")
+    namespace = {"__name__": "__test__", "__builtins__": builtins}
+    try:
+        codes = _unit_codes(payload)
+        exec(codes[0], namespace)
+    except BaseException as exc:
+        for number in range(first, total):
+            judge.emit({"t": number, "ok": False, "why": f"test setup failed: {_describe(exc)}", "s": 0.0})
+        return
+    for alias, target in payload["proxies"]:  # e.g. ("candidate", "has_close_elements")
+        namespace[alias] = judge.proxy(target)
+    number = 0
+    for index, (kind, _source, _label) in enumerate(steps):
+        if kind == "unit" and number < first:
+            number += 1
+            continue
+        if judge.state == "lost" and number < total:
+            judge.emit({"ev": "lost", "next": number})
+            return
+        now = time.perf_counter()
+        if now >= judge.deadline:
+            if kind == "unit":
+                judge.emit({"t": number, "ok": False, "why": "time budget for the problem exhausted", "s": 0.0})
+                number += 1
+            continue
+        judge.unit_deadline = min(now + test_timeout, judge.deadline)
+        judge.abort_reason = None
+        try:
+            exec(codes[index + 1], namespace)
+            ok, why = True, None
+        except AssertionError as exc:
+            ok, why = False, "assertion failed" + (f": {exc}"[:300] if str(exc) else "")
+        except BaseException as exc:
+            ok, why = False, _describe(exc)
+        if judge.abort_reason is not None:  # even if the test code swallowed the exception
+            ok, why = False, judge.abort_reason
+        if kind == "unit":
+            judge.emit({"t": number, "ok": ok, "why": why, "s": round(time.perf_counter() - now, 6)})
+            number += 1
+
+
+def _run_io_tests(judge: _Judge, payload: dict) -> None:
+    """Run each case in a fresh worker and report its output; the verifier compares."""
+    import base64
+
+    test_timeout = float(payload["test_timeout"])
+    cap = int(payload["max_output"])
+    try:
+        with open(PROGRAM_FILE, encoding="utf-8", errors="replace") as f:
+            program = compile(f.read(), PROGRAM_FILE, "exec")  # parse only; runs in the workers
+    except BaseException as exc:
+        for number in range(len(payload["inputs"])):
+            judge.emit({"t": number, "rc": 1, "err": _describe(exc), "out": "", "s": 0.0})
+        return
+    for number, stdin in enumerate(payload["inputs"]):
+        timeout = min(test_timeout, judge.deadline - time.perf_counter())
+        if timeout <= 0:
+            judge.emit({"t": number, "skip": "time budget for the problem exhausted"})
+            continue
+        rc, timed_out, out, err, truncated, elapsed = _run_io_case(program, stdin.encode(), timeout, cap)
+        judge.emit(
+            {
+                "t": number,
+                "rc": rc,
+                "tle": timed_out,
+                "trunc": truncated,
+                "out": base64.b64encode(out[:cap]).decode(),
+                "err": err.decode("utf-8", "replace")[-500:],
+                "s": round(elapsed, 6),
+            }
+        )
+
+
+def main(mode: str) -> None:
+    """Entry point of the sandbox job (called by the bootstrap ``main.py``)."""
+    import _socket
+
+    start = time.perf_counter()
+    workdir = os.getcwd()
+    sys.path[:] = [p for p in sys.path if p not in ("", ".") and os.path.abspath(p) != workdir]
+    hardening = ["nondumpable"] if _make_undumpable() else []
+    if _scrub_job_stdin():
+        hardening.append("scrubbed")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    sock = worker_pid = None
+    if mode == "function":
+        devnull = os.open(os.devnull, os.O_RDWR)
+        sock, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        worker_pid = os.fork()
+        if worker_pid == 0:
+            try:
+                sock.close()
+                _worker_prelude({theirs.fileno()}, (devnull, devnull, devnull))
+                _function_worker(theirs)
+            finally:
+                os._exit(0)
+        theirs.close()
+        os.close(devnull)
+    try:
+        payload = _load_secret()
+    except BaseException as exc:
+        if worker_pid is not None:
+            os.kill(worker_pid, signal.SIGKILL)
+        _write_all(2, f"harness: cannot read the tests: {_describe(exc)}\n".encode())
+        os._exit(3)
+    judge = _Judge(sock, worker_pid or 0, str(payload["nonce"]), start + float(payload["budget"]))
+    judge.emit({"ev": "hello", "hardening": hardening})
+    try:
+        if mode == "function":
+            _run_function_tests(judge, payload)
+        else:
+            judge.state = "broken"  # no long-lived worker in this mode
+            _run_io_tests(judge, payload)
+        judge.emit({"ev": "end"})
+    finally:
+        if mode == "function":
+            judge.kill_worker()

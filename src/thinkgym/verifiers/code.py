@@ -1,0 +1,749 @@
+"""Code rewards that hostile code cannot fake: run the candidate in a sandbox, judge it outside its reach.
+
+Two test formats, both with per-test results (partial credit):
+
+- **function tests** (HumanEval / MBPP style): ``meta = {"prompt", "test", "entry_point"}`` where
+  ``test`` defines ``check(candidate)``, or ``meta = {"tests": ["assert f(1) == 2", ...]}``. A
+  HumanEval ``check`` is split by its AST into one test per top-level statement that asserts.
+- **stdin/stdout cases** (CodeContests / APPS style): ``meta = {"inputs": [...], "outputs": [...]}``;
+  whole outputs are compared after trimming trailing whitespace, line counts must match, and
+  ``float_tol`` allows numeric tokens to differ.
+
+Why it is not fooled: the tests never reach the candidate's process. Inside one sandbox job a judge
+process holds the tests (sent encrypted, with the key on stdin) and compares; the candidate runs in
+worker processes forked *before* the judge read the tests, and only plain values (ints, strings,
+lists …) travel back. Verdict lines carry a per-run secret nonce, and a test counts as passed only
+when its own verdict line says so — never because the process exited 0. See
+`thinkgym.verifiers._code_harness` for the protocol.
+
+>>> verifier = CodeVerifier()
+>>> reward = verifier("```python\\ndef add(a, b):\\n    return a + b\\n```", problem)
+>>> reward.components["tests_passed"], reward.info["tests"][0]
+"""
+
+from __future__ import annotations
+
+import ast
+import atexit
+import base64
+import functools
+import inspect
+import json
+import marshal
+import os
+import re
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from thinkgym.core import Problem, Reward
+from thinkgym.sandbox.base import Job, Limits, Sandbox, SandboxResult
+from thinkgym.verifiers import _code_harness as harness
+
+__all__ = [
+    "CodeVerifier",
+    "verify_code",
+    "extract_code",
+    "assemble_program",
+    "FunctionTests",
+    "IOTests",
+    "tests_of",
+    "split_check",
+    "style_score",
+    "compare_output",
+    "TestResult",
+]
+
+compare_output = harness.compare_output
+
+_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:^[ \t]*```[ \t]*$|\Z)", re.S | re.M)
+_PYTHON_TAGS = frozenset({"python", "py", "python3", "py3", "python2"})
+FenceChoice = Literal["last", "first", "longest", "all"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Extracting and assembling the candidate program
+# ---------------------------------------------------------------------------------------------
+
+
+def extract_code(
+    completion: str,
+    *,
+    fence: FenceChoice = "last",
+    languages: Sequence[str] = tuple(_PYTHON_TAGS),
+    require_fence: bool = False,
+) -> str | None:
+    """The code in a completion's markdown fences.
+
+    Python-tagged fences are preferred, untagged ones are used when there is none; ``fence``
+    picks the last (default), first or longest block, or joins ``all`` of them. An unclosed final
+    fence (a generation cut off by its length limit) counts up to the end. With no fence at all
+    the whole completion is the code, unless ``require_fence``; then the result is None.
+    """
+    if not isinstance(completion, str):
+        raise TypeError(f"completion must be a str, got {type(completion).__name__}")
+    wanted = {lang.lower() for lang in languages}
+    blocks = [(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer(completion)]
+    chosen = [body for lang, body in blocks if lang in wanted] or [body for lang, body in blocks if not lang]
+    if not chosen:
+        if blocks or require_fence:
+            return None
+        return completion
+    if fence == "first":
+        return chosen[0]
+    if fence == "longest":
+        return max(chosen, key=len)
+    if fence == "all":
+        return "\n\n".join(chosen)
+    return chosen[-1]
+
+
+def _parses(source: str) -> bool:
+    try:
+        ast.parse(source)  # parse only: model text is never executed in this process
+        return True
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return False
+
+
+_FUTURE = re.compile(r"^from __future__ import [^\n]*\n?", re.M)
+
+
+def assemble_program(code: str, prompt: str = "") -> str:
+    """The program a worker runs: the problem's code prompt, then the candidate's code.
+
+    The prompt (imports, helper functions, the stub) comes first so a complete answer that forgot
+    ``from typing import List`` still works and its own definitions replace the stub. When the code
+    is only a function *body* (HumanEval completions are continuations) it is appended to the
+    prompt directly.
+    """
+    if not prompt:
+        return code
+    if _parses(code):
+        futures = "".join(_FUTURE.findall(code))
+        return futures + prompt.rstrip("\n") + "\n\n\n" + _FUTURE.sub("", code)
+    if _parses(prompt + code):
+        return prompt + code
+    return code
+
+
+# ---------------------------------------------------------------------------------------------
+# Test specifications
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FunctionTests:
+    """HumanEval (``test`` with ``check``) or MBPP (``asserts``) style tests of a function."""
+
+    prompt: str = ""
+    entry_point: str = ""
+    test: str = ""
+    asserts: tuple[str, ...] = ()
+    setup: str = ""
+
+
+@dataclass(frozen=True)
+class IOTests:
+    """Stdin/stdout cases: the program reads ``inputs[i]`` and must print ``outputs[i]``."""
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    float_tol: float | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.inputs) != len(self.outputs):
+            raise ValueError(f"{len(self.inputs)} inputs but {len(self.outputs)} outputs")
+
+
+def tests_of(problem: Problem) -> FunctionTests | IOTests:
+    """Read a problem's tests from ``problem.meta`` (see the module docstring for the keys)."""
+    meta = problem.meta
+    fmt = meta.get("format")
+    if fmt == "io" or (fmt is None and "inputs" in meta):
+        return IOTests(
+            tuple(str(x) for x in meta.get("inputs", ())),
+            tuple(str(x) for x in meta.get("outputs", ())),
+            None if meta.get("float_tol") is None else float(meta["float_tol"]),
+        )
+    if fmt in (None, "function"):
+        asserts = meta.get("tests", ())
+        if isinstance(asserts, str):
+            asserts = (asserts,)
+        return FunctionTests(
+            prompt=str(meta.get("prompt", "") or ""),
+            entry_point=str(meta.get("entry_point", "") or ""),
+            test=str(meta.get("test", "") or ""),
+            asserts=tuple(str(a) for a in asserts),
+            setup=str(meta.get("setup", "") or ""),
+        )
+    raise ValueError(f"unknown code test format {fmt!r}: use 'function' or 'io'")
+
+
+def _label(source: str) -> str:
+    first = source.strip().splitlines()[0] if source.strip() else ""
+    return first if len(first) <= 120 else first[:117] + "..."
+
+
+def _statement_source(source: str, node: ast.stmt) -> str:
+    segment = ast.get_source_segment(source, node, padded=True)
+    if segment is None:
+        return ast.unparse(node)
+    import textwrap
+
+    dedented = textwrap.dedent(segment)
+    return dedented if _parses(dedented) else ast.unparse(node)
+
+
+_NOT_AT_MODULE_LEVEL = (ast.Return, ast.Yield, ast.YieldFrom, ast.Nonlocal, ast.Await)
+
+
+def split_check(test: str) -> tuple[str, list[tuple[str, str, str]]] | None:
+    """Split a HumanEval ``check(candidate)`` into steps, one test per asserting statement.
+
+    Returns ``(parameter name, [(kind, source, label)])`` with kind ``"unit"`` (the statement
+    asserts something) or ``"setup"`` (imports, assignments, run in order between the tests), or
+    None when the body cannot be run statement by statement (then ``check`` runs as one test).
+    """
+    try:
+        tree = ast.parse(test)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    checks = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "check"]
+    if not checks:
+        return None
+    check = checks[-1]
+    if len(check.args.args) != 1 or check.args.vararg or check.args.kwarg or check.decorator_list:
+        return None
+    steps: list[tuple[str, str, str]] = []
+    for stmt in check.body:
+        if any(isinstance(n, _NOT_AT_MODULE_LEVEL) for n in ast.walk(stmt)):
+            return None
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # a docstring
+        source = _statement_source(test, stmt)
+        kind = "unit" if any(isinstance(n, ast.Assert) for n in ast.walk(stmt)) else "setup"
+        steps.append((kind, source, _label(source)))
+    if not any(kind == "unit" for kind, _s, _l in steps):
+        return None
+    return check.args.args[0].arg, steps
+
+
+@functools.lru_cache(maxsize=4096)
+def _prepare_function(spec: FunctionTests, candidate_names: tuple[str, ...]) -> tuple:
+    """(setup source, steps, proxies, compiled code blob) for one function-test spec, cached."""
+    proxies: list[tuple[str, str]] = []
+    if spec.asserts:
+        setup = "\n".join(part for part in (spec.prompt, spec.setup) if part)
+        steps = [("unit", a, _label(a)) for a in spec.asserts]
+        names = ([spec.entry_point] if spec.entry_point else []) + [n for n in candidate_names if n != spec.entry_point]
+        proxies = [(name, name) for name in names]
+    else:
+        setup = spec.prompt.rstrip("\n") + "\n\n" + spec.test + "\n"
+        split = split_check(spec.test)
+        if split is None:
+            steps = [("unit", "check(__candidate__)", "check(candidate)")]
+            proxies = [("__candidate__", spec.entry_point)]
+        else:
+            param, steps = split
+            proxies = [(param, spec.entry_point)]
+        if spec.entry_point:
+            proxies.append((spec.entry_point, spec.entry_point))
+    codes = [compile(setup, "<test setup>", "exec")]
+    codes += [compile(source, f"<test {i}>", "exec") for i, (_k, source, _l) in enumerate(steps)]
+    return setup, tuple(steps), tuple(proxies), marshal.dumps(codes)
+
+
+def _top_level_functions(code: str) -> tuple[str, ...]:
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return ()
+    return tuple(n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Style (optional reward component)
+# ---------------------------------------------------------------------------------------------
+
+
+def style_score(code: str, *, max_line_length: int = 100) -> tuple[float, list[str]]:
+    """Lint-ish checks by AST (no execution): ``(fraction of checks passed, issues)``.
+
+    Checks: parses; no bare ``except:``; no wildcard import; no unused top-level import; no
+    ``eval``/``exec``; no mutable default argument; no ``global`` statement; lines within
+    ``max_line_length``.
+    """
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return 0.0, ["does not parse"]
+    issues: list[str] = []
+    nodes = list(ast.walk(tree))
+    if any(isinstance(n, ast.ExceptHandler) and n.type is None for n in nodes):
+        issues.append("bare except")
+    if any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in nodes):
+        issues.append("wildcard import")
+    imported = {}
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name != "*":
+                    imported[(alias.asname or alias.name).split(".")[0]] = alias.name
+    used = {n.id for n in nodes if isinstance(n, ast.Name)} | {
+        n.value.id for n in nodes if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+    }
+    unused = sorted(name for name in imported if name not in used and name != "annotations")
+    if unused:
+        issues.append("unused import: " + ", ".join(unused))
+    if any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("eval", "exec") for n in nodes):
+        issues.append("eval/exec")
+    mutable = (ast.List, ast.Dict, ast.Set)
+    if any(
+        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+        and any(isinstance(d, mutable) for d in [*n.args.defaults, *n.args.kw_defaults] if d is not None)
+        for n in nodes
+    ):
+        issues.append("mutable default argument")
+    if any(isinstance(n, ast.Global) for n in nodes):
+        issues.append("global statement")
+    if any(len(line) > max_line_length for line in code.splitlines()):
+        issues.append(f"line longer than {max_line_length}")
+    checks = 7
+    return (checks - len(issues)) / checks, issues
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs and verdicts
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One test's verdict as reported by the judge (or why there was none)."""
+
+    name: str
+    passed: bool
+    reason: str | None = None
+    time_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "passed": self.passed, "reason": self.reason, "time_s": self.time_s}
+
+
+@functools.lru_cache(maxsize=1)
+def _harness_files() -> dict[str, bytes]:
+    source = inspect.getsource(harness)
+    tag = f"{sys.implementation.cache_tag}:{sys.hexversion}".encode()
+    code = compile(source, "_harness.py", "exec")
+    return {"_harness.py": source.encode(), "_harness.bin": tag + b"\n" + marshal.dumps(code)}
+
+
+_BOOTSTRAP = """\
+import marshal as _m, sys as _s
+_tag = ("%s:%s" % (_s.implementation.cache_tag, _s.hexversion)).encode() + b"\\n"
+with open("_harness.bin", "rb") as _f:
+    _blob = _f.read()
+if _blob.startswith(_tag):
+    _code = _m.loads(_blob[len(_tag):])
+else:
+    with open("_harness.py", encoding="utf-8") as _f:
+        _code = compile(_f.read(), "_harness.py", "exec")
+_ns = {"__name__": "thinkgym_code_harness", "__builtins__": __builtins__}
+exec(_code, _ns)
+_ns["main"](MODE)
+"""
+
+
+@dataclass
+class _Task:
+    """One completion under verification: what to run, and the verdicts gathered so far.
+
+    Function tests may need more than one job: when the worker is lost (it died or overran a
+    test) the judge says where to go on, and the next job starts from there.
+    """
+
+    mode: str
+    names: list[str]
+    code: str
+    program: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+    spec: IOTests | None = None
+    budget: float = 0.0
+    error: str | None = None
+    first: int = 0
+    nonce: str = ""
+    tests: dict[int, TestResult] = field(default_factory=dict)
+    isolation: set[str] = field(default_factory=set)
+    hardening: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+    jobs: int = 0
+
+    @property
+    def pending(self) -> bool:
+        return self.error is None and self.first < len(self.names)
+
+
+def _encrypt(payload: dict) -> tuple[bytes, bytes]:
+    key = os.urandom(32)
+    return harness.decrypt(marshal.dumps(payload), key), key
+
+
+def _records(result: SandboxResult, nonce: str) -> list[dict]:
+    """The judge's records of this run: only lines that carry its secret nonce."""
+    prefix = nonce + " "
+    records = []
+    for line in result.stdout.splitlines():
+        if line.startswith(prefix):
+            try:
+                record = json.loads(line[len(prefix) :])
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+    return records
+
+
+def _io_verdict(record: dict, expected: str, float_tol: float | None) -> tuple[bool, str | None]:
+    if "skip" in record:
+        return False, str(record["skip"])
+    if record.get("tle"):
+        return False, "time limit exceeded"
+    if record.get("trunc"):
+        return False, "output limit exceeded"
+    if record.get("rc") != 0:
+        tail = str(record.get("err") or "").strip().splitlines()[-1:]
+        return False, f"runtime error (exit status {record.get('rc')})" + (f": {tail[0][:300]}" if tail else "")
+    try:
+        output = base64.b64decode(str(record.get("out", ""))).decode("utf-8", "replace")
+    except ValueError:
+        return False, "malformed output record"
+    return compare_output(output, expected, float_tol)
+
+
+def _missing_reason(result: SandboxResult) -> str:
+    if result.error:
+        return f"sandbox error: {result.error}"
+    if result.timed_out:
+        return "the job hit its wall-clock limit before this test was judged"
+    if result.out_of_memory:
+        return "the job ran out of memory before this test was judged"
+    tail = result.stderr.strip().splitlines()[-1:] if result.stderr else []
+    return f"no verdict: the harness ended early (exit {result.exit_code})" + (f": {tail[0][:200]}" if tail else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# The verifier
+# ---------------------------------------------------------------------------------------------
+
+
+class CodeVerifier:
+    """Reward = fraction of tests passed (or all-or-nothing), plus optional style and efficiency.
+
+    ``sandbox``: a `Sandbox`, a backend name (``"local"``, ``"docker"``) or None for the default
+    backend, created on first use and closed by `close`. ``limits`` bounds one problem's whole
+    job (``wall_s`` is the time budget of all its tests); ``test_timeout_s`` bounds each test.
+    ``score="all"`` makes the score 1 only when every test passes. ``style_weight`` and
+    ``efficiency_weight`` mix in `style_score` and the runtime ratio against a reference
+    (``meta["reference_time_s"]``, else the problem's reference solution timed once); both only
+    count when every test passed. Picklable: a live sandbox is not pickled, a copy makes its own.
+    """
+
+    def __init__(
+        self,
+        sandbox: Sandbox | str | None = None,
+        *,
+        limits: Limits | None = None,
+        test_timeout_s: float = 3.0,
+        fence: FenceChoice = "last",
+        require_fence: bool = False,
+        score: Literal["fraction", "all"] = "fraction",
+        style_weight: float = 0.0,
+        efficiency_weight: float = 0.0,
+        max_code_chars: int = 100_000,
+    ):
+        if score not in ("fraction", "all"):
+            raise ValueError(f"score must be 'fraction' or 'all', got {score!r}")
+        if fence not in ("last", "first", "longest", "all"):
+            raise ValueError(f"fence must be 'last', 'first', 'longest' or 'all', got {fence!r}")
+        if style_weight < 0 or efficiency_weight < 0 or style_weight + efficiency_weight > 1:
+            raise ValueError("style_weight and efficiency_weight must be >= 0 and sum to at most 1")
+        if test_timeout_s <= 0:
+            raise ValueError("test_timeout_s must be > 0")
+        if sandbox is not None and not isinstance(sandbox, (Sandbox, str)):
+            raise TypeError(f"sandbox must be a Sandbox, a backend name or None, got {type(sandbox).__name__}")
+        self.backend = sandbox if isinstance(sandbox, str) else getattr(sandbox, "name", None)
+        self._sandbox = sandbox if isinstance(sandbox, Sandbox) else None
+        self._owns_sandbox = self._sandbox is None
+        self.limits = limits or Limits(wall_s=10.0, memory_mb=1024, max_processes=64)
+        self.test_timeout_s = float(test_timeout_s)
+        self.fence: FenceChoice = fence
+        self.require_fence = require_fence
+        self.score = score
+        self.style_weight = float(style_weight)
+        self.efficiency_weight = float(efficiency_weight)
+        self.max_code_chars = int(max_code_chars)
+        self._lock = threading.Lock()
+        self._reference_times: dict[str, float] = {}
+
+    # ---- lifecycle / pickling ----
+
+    @property
+    def sandbox(self) -> Sandbox:
+        """The sandbox jobs run in (created on first use when none was given)."""
+        if self._sandbox is None:
+            with self._lock:
+                if self._sandbox is None:
+                    from thinkgym.sandbox import make_sandbox
+
+                    self._sandbox = make_sandbox(self.backend) if self.backend else make_sandbox()
+        return self._sandbox
+
+    def close(self) -> None:
+        """Close the sandbox this verifier created (a sandbox passed in is the caller's to close)."""
+        with self._lock:
+            sandbox, self._sandbox = self._sandbox, None if self._owns_sandbox else self._sandbox
+        if sandbox is not None and self._owns_sandbox:
+            sandbox.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_sandbox"] = None
+        state["_owns_sandbox"] = True
+        state["_lock"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"CodeVerifier(backend={self.backend or 'default'!r}, score={self.score!r}, limits={self.limits})"
+
+    # ---- verification ----
+
+    def __call__(self, completion: str, problem: Problem) -> Reward:
+        return self.verify_batch([completion], [problem])[0]
+
+    def verify_batch(self, completions: Sequence[str], problems: Sequence[Problem]) -> list[Reward]:
+        """Verify many completions at once; the jobs run concurrently through `Sandbox.map`."""
+        if len(completions) != len(problems):
+            raise ValueError(f"{len(completions)} completions but {len(problems)} problems")
+        tasks = [self._task(c, p) for c, p in zip(completions, problems, strict=True)]
+        for _round in range(1 + max((len(t.names) for t in tasks), default=0)):
+            pending = [t for t in tasks if t.pending and t.budget > 0]
+            if not pending:
+                break
+            jobs = [self._job(t) for t in pending]
+            if len(jobs) == 1:  # no thread pool for a single job
+                sandbox = self.sandbox
+                sandbox.check_strict()
+                results = [sandbox.run_job(jobs[0])]
+            else:
+                results = self.sandbox.map(jobs)
+            for task, result in zip(pending, results, strict=True):
+                self._absorb(task, result)
+        return [self._reward(t, p) for t, p in zip(tasks, problems, strict=True)]
+
+    def _task(self, completion: str, problem: Problem) -> _Task:
+        """Extract the code and build the (not yet encrypted) payload for one completion."""
+        if not isinstance(completion, str):
+            raise TypeError(f"completion must be a str, got {type(completion).__name__}")
+        if not isinstance(problem, Problem):
+            raise TypeError(f"problem must be a Problem, got {type(problem).__name__}")
+        spec = tests_of(problem)
+        code = extract_code(completion, fence=self.fence, require_fence=self.require_fence)
+        budget = float(self.limits.wall_s)
+        if isinstance(spec, IOTests):
+            task = _Task("io", [f"case {i}" for i in range(len(spec.inputs))], code or "", code or "", spec=spec, budget=budget)
+            task.payload = {
+                "test_timeout": self.test_timeout_s,
+                "inputs": list(spec.inputs),
+                "max_output": int(self.limits.max_output_bytes),
+            }
+        else:
+            names_in_code = _top_level_functions(code) if code and spec.asserts else ()
+            try:
+                setup, steps, proxies, codes = _prepare_function(spec, names_in_code)
+            except (SyntaxError, ValueError) as exc:
+                raise ValueError(f"problem {problem.id!r} has tests that do not compile: {exc}") from exc
+            names = [label for kind, _source, label in steps if kind == "unit"]
+            task = _Task("function", names, code or "", budget=budget)
+            task.program = assemble_program(code, spec.prompt) if code else ""
+            task.payload = {
+                "test_timeout": self.test_timeout_s,
+                "setup": setup,
+                "steps": [list(step) for step in steps],
+                "proxies": [list(proxy) for proxy in proxies],
+                "codes": codes,
+                "codes_tag": f"{sys.implementation.cache_tag}:{sys.hexversion}",
+            }
+        if code is None or not code.strip():
+            task.error = "no code found in the completion (expected a ```python fence)"
+        elif len(code) > self.max_code_chars:
+            task.error = f"code of {len(code)} characters exceeds the limit of {self.max_code_chars}"
+        elif not task.names:
+            task.error = "the problem has no tests"
+        return task
+
+    def _job(self, task: _Task) -> Job:
+        """A sandbox job for the task's remaining tests, with a fresh key and nonce."""
+        task.nonce = os.urandom(16).hex()
+        payload = {**task.payload, "nonce": task.nonce, "budget": task.budget, "first": task.first}
+        secret, key = _encrypt(payload)
+        files = {
+            "main.py": _BOOTSTRAP.replace("MODE", repr(task.mode)).encode(),
+            **_harness_files(),
+            harness.SECRET_FILE: secret,
+            harness.PROGRAM_FILE: task.program.encode("utf-8", "surrogatepass"),
+        }
+        remaining = len(task.names) - task.first
+        if task.mode == "io":
+            output = remaining * (4 * self.limits.max_output_bytes // 3 + 1024) + 4096
+        else:
+            output = 300 * remaining + 4096
+        wall = task.budget + 2.0  # startup and verdict margin over the tests' own budget
+        limits = Limits(
+            wall_s=wall,
+            cpu_s=self.limits.cpu_s if self.limits.cpu_s is not None else wall,
+            memory_mb=self.limits.memory_mb,
+            max_processes=self.limits.max_processes,
+            max_output_bytes=max(self.limits.max_output_bytes, output),
+            max_file_mb=self.limits.max_file_mb,
+            max_open_files=self.limits.max_open_files,
+        )
+        return Job(files, "main.py", key.hex(), (), limits, ())
+
+    def _absorb(self, task: _Task, result: SandboxResult) -> None:
+        """Record the verdicts of one job; set up the next job if the worker was lost."""
+        task.jobs += 1
+        task.wall_s += result.wall_s
+        task.budget -= max(result.wall_s, 0.0)
+        task.isolation.update(result.isolation)
+        next_first = None
+        for record in _records(result, task.nonce):
+            index = record.get("t")
+            if type(index) is int and task.first <= index < len(task.names) and index not in task.tests:
+                name = task.names[index]
+                if task.mode == "io":
+                    assert task.spec is not None
+                    ok, why = _io_verdict(record, task.spec.outputs[index], task.spec.float_tol)
+                else:
+                    ok, why = record.get("ok") is True, None if record.get("ok") is True else str(record.get("why") or "failed")
+                task.tests[index] = TestResult(name, ok, why, float(record.get("s") or 0.0))
+            elif record.get("ev") == "hello":
+                task.hardening = [str(h) for h in record.get("hardening", ())]
+            elif record.get("ev") == "lost" and type(record.get("next")) is int:
+                next_first = record["next"]
+        if next_first is not None and next_first > task.first and task.budget > 0:
+            task.first = next_first
+            return
+        reason = _missing_reason(result)
+        for index in range(task.first, len(task.names)):
+            if index not in task.tests:
+                task.tests[index] = TestResult(task.names[index], False, reason)
+        task.first = len(task.names)
+
+    def _reward(self, task: _Task, problem: Problem) -> Reward:
+        zero = {"tests_passed": 0.0, "all_passed": 0.0}
+        if task.error is not None:
+            return Reward.zero(task.error, zero, tests=[], passed=0, total=len(task.names))
+        for index in range(len(task.names)):  # budget ran out before a job could judge these
+            task.tests.setdefault(index, TestResult(task.names[index], False, "time budget for the problem exhausted"))
+        tests = [task.tests[i] for i in range(len(task.names))]
+        total = len(tests)
+        passed = sum(t.passed for t in tests)
+        fraction = passed / total
+        all_passed = 1.0 if passed == total else 0.0
+        components = {"tests_passed": fraction, "all_passed": all_passed}
+        base = fraction if self.score == "fraction" else all_passed
+        score = base * (1.0 - self.style_weight - self.efficiency_weight)
+        info: dict[str, Any] = {
+            "passed": passed,
+            "total": total,
+            "tests": [t.to_dict() for t in tests],
+            "isolation": sorted(task.isolation),
+            "harness_hardening": task.hardening,
+            "wall_s": task.wall_s,
+            "jobs": task.jobs,
+        }
+        failing = next((t for t in tests if not t.passed), None)
+        if failing is not None:
+            info["failing_test"] = failing.name
+            info["error"] = failing.reason
+        if self.style_weight:
+            style, issues = style_score(task.code)
+            components["style"] = style
+            info["style_issues"] = issues
+            score += self.style_weight * style * all_passed
+        if self.efficiency_weight:
+            efficiency = self._efficiency(problem, sum(t.time_s for t in tests)) if all_passed else 0.0
+            components["efficiency"] = efficiency
+            score += self.efficiency_weight * efficiency
+        return Reward(score, components, info)
+
+    def _efficiency(self, problem: Problem, runtime_s: float, floor_s: float = 1e-3) -> float:
+        """min(1, reference time / candidate time), both with a small floor against timer noise."""
+        reference = problem.meta.get("reference_time_s")
+        if reference is None:
+            reference = self._reference_times.get(problem.id)
+        if reference is None:
+            solution = problem.meta.get("reference") or problem.answer
+            if not isinstance(solution, str) or not solution.strip():
+                return 0.0
+            plain = CodeVerifier(self.sandbox, limits=self.limits, test_timeout_s=self.test_timeout_s)
+            ref = plain(solution, problem)
+            if ref.components.get("all_passed") != 1.0:
+                return 0.0
+            reference = sum(t["time_s"] for t in ref.info["tests"])
+            self._reference_times[problem.id] = reference
+        return min(1.0, (float(reference) + floor_s) / (runtime_s + floor_s))
+
+
+# ---------------------------------------------------------------------------------------------
+# One-off calls
+# ---------------------------------------------------------------------------------------------
+
+_shared: dict[str, CodeVerifier] = {}
+_shared_lock = threading.Lock()
+
+
+def _shared_verifier(backend: str | None) -> CodeVerifier:
+    key = backend or ""
+    with _shared_lock:
+        if key not in _shared:
+            if not _shared:
+                atexit.register(_close_shared)
+            _shared[key] = CodeVerifier(backend)
+        return _shared[key]
+
+
+def _close_shared() -> None:
+    with _shared_lock:
+        verifiers = list(_shared.values())
+        _shared.clear()
+    for verifier in verifiers:
+        verifier.close()
+
+
+def verify_code(
+    completion: str,
+    problem: Problem | Mapping[str, Any],
+    *,
+    sandbox: Sandbox | str | None = None,
+    **options: Any,
+) -> Reward:
+    """Verify one completion against a problem (a `Problem`, or a dict of its ``meta`` keys).
+
+    Without options it reuses one warm verifier per backend for the whole process; with options
+    (see `CodeVerifier`) it builds one for this call on the given or shared sandbox.
+    """
+    if isinstance(problem, Mapping):
+        problem = Problem(str(problem.get("task_id", problem.get("id", "problem"))), "", None, dict(problem))
+    if not options and not isinstance(sandbox, Sandbox):
+        return _shared_verifier(sandbox)(completion, problem)
+    if sandbox is None or isinstance(sandbox, str):
+        sandbox = _shared_verifier(sandbox).sandbox
+    return CodeVerifier(sandbox, **options)(completion, problem)
