@@ -274,7 +274,8 @@ def group_by_problem(samples: Iterable[Mapping[str, Any]]) -> dict[str, dict[int
             continue
         stats.rewards.append(float(s["reward"]))
         stats.correct.append(bool(s["correct"]))
-        stats.answers.append(normalize_answer(s.get("extracted_answer")))
+        vote = s.get("vote_key", s.get("extracted_answer"))
+        stats.answers.append(normalize_answer(vote))
         fmt = (s.get("components") or {}).get("format")
         if fmt is not None:
             stats.formats.append(float(fmt))

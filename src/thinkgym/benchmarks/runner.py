@@ -108,20 +108,40 @@ def package_versions() -> dict[str, str]:
 # --------------------------------------------------------------------------------------------
 
 
+def component(components: Mapping[str, float], name: str) -> float | None:
+    """The component called ``name``, also when a composed reward names it ``part.name``."""
+    if name in components:
+        return float(components[name])
+    for key, value in components.items():
+        if key.rsplit(".", 1)[-1] == name:
+            return float(value)
+    return None
+
+
 def is_correct(score: float, components: Mapping[str, float]) -> bool:
     """A sample counts as correct when its ``accuracy`` component is full (1.0), or — for envs
     without one — when it earned a positive reward (the maze's goal reward)."""
-    if "accuracy" in components:
-        return float(components["accuracy"]) >= 1.0 - 1e-9
+    accuracy = component(components, "accuracy")
+    if accuracy is not None:
+        return accuracy >= 1.0 - 1e-9
     return score > 0.0
 
 
-def extract_answer(reward_info: Mapping[str, Any]) -> tuple[bool, Any]:
-    """``(found, answer)``: the answer the verifier extracted, when it reports one."""
-    for key in ANSWER_KEYS:
-        if key in reward_info:
-            return True, reward_info[key]
-    return False, None
+def extract_answer(reward_info: Mapping[str, Any]) -> tuple[bool, Any, Any]:
+    """``(found, answer, vote_key)``: the answer the verifier extracted, when it reports one
+    (also inside a composed reward's ``info["parts"]``), and its normalized form for voting."""
+    infos: list[Mapping[str, Any]] = [reward_info]
+    parts = reward_info.get("parts")
+    if isinstance(parts, Mapping):
+        ordered = sorted(parts.items(), key=lambda kv: kv[0] != "accuracy")
+        infos += [v for _, v in ordered if isinstance(v, Mapping)]
+    for info in infos:
+        for key in ANSWER_KEYS:
+            if key in info:
+                answer = info[key]
+                normalized = info.get("normalized")
+                return True, answer, normalized if normalized is not None else answer
+    return False, None, None
 
 
 def _jsonable(value: Any, limit: int = _MAX_INFO_CHARS) -> Any:
@@ -474,7 +494,7 @@ class _Evaluation:
                 verify_s += outcome["verify_s"]
                 step_rewards.append(outcome["reward"])
                 for name, value in outcome["components"].items():
-                    if name == "format":
+                    if name.rsplit(".", 1)[-1] == "format":
                         format_scores.append(value)
                     else:
                         components[name] = components.get(name, 0.0) + value
@@ -484,12 +504,12 @@ class _Evaluation:
             if not released:
                 pool.release(env)
         if format_scores:
-            components["format"] = sum(format_scores) / len(format_scores)
+            components["format"] = sum(format_scores) / len(format_scores)  # a rate, not a sum
         reward = float(sum(step_rewards))
         reward_info = outcome.get("reward_info") or {}
-        found, answer = extract_answer(reward_info)
+        found, answer, vote_key = extract_answer(reward_info)
         if not found and not multi_turn and actions:
-            answer = actions[-1].strip()[:500]  # no extraction: the whole answer is the vote
+            answer = vote_key = actions[-1].strip()[:500]  # no extraction: the whole answer votes
         record: dict[str, Any] = {
             "key": item.key,
             "env": label,
@@ -502,6 +522,7 @@ class _Evaluation:
             "actions": actions if multi_turn else None,
             "step_rewards": step_rewards if multi_turn else None,
             "extracted_answer": None if error else _jsonable(answer, 500),
+            "vote_key": None if error else _jsonable(vote_key, 500),
             "reward": reward,
             "components": components,
             "correct": (not error) and is_correct(reward, components),
