@@ -1,0 +1,920 @@
+"""Math environments: procedural problems with exact answers, and GSM8K / MATH style datasets.
+
+- ``thinkgym/Math-v0``: generated problems in seven kinds (`KINDS`: multi-digit arithmetic,
+  fractions, linear equations, linear systems, polynomial roots, percentages, word problems) at
+  difficulty ``level`` 1-5 (``None`` mixes levels). Problem ``i`` of a configuration is the same on
+  every machine; gold answers are computed exactly with `fractions.Fraction` from our own numbers
+  (no model text is ever parsed). Changing generation means bumping `GENERATOR_VERSION` and the
+  env version.
+- ``thinkgym/GSM8K-v0``: records with ``question`` and ``answer`` (worked solution ending in
+  ``#### n``); ``thinkgym/MATH-v0``: records with ``problem`` and ``solution`` (final answer in
+  ``\\boxed{}``, or an ``answer`` column). Both take ``path=`` (a local ``.jsonl``/``.json``/
+  ``.parquet``/``.csv`` file) or ``dataset=`` (a name for ``datasets.load_dataset``, e.g.
+  ``"openai/gsm8k"``). With neither they use a small sample shipped in the package
+  (``envs/data/*_sample.jsonl``, problems written for thinkgym in the datasets' formats), so the
+  envs and their checks work offline; a log message says so. Real benchmarks must pass a path
+  or a dataset name.
+
+Every env asks for the configured format in its prompt (by default DeepSeek-R1's: reasoning in
+``<think>…</think>``, then the answer in ``\\boxed{}``) and rewards with a weighted, normalized sum
+of ``accuracy`` (`MathVerifier` on the answer part only, so an answer inside ``<think>`` never
+counts) and ``format`` (`FormatVerifier`). ``oracle_action()`` is a completion earning reward 1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from thinkgym.core import GeneratorSource, ListSource, Problem, ProblemSource, SingleTurnEnv
+from thinkgym.errors import ConfigError
+from thinkgym.registry import register
+from thinkgym.verifiers.compose import Gate, WeightedSum
+from thinkgym.verifiers.format import AnswerSection, FormatVerifier, ThinkFormat
+
+__all__ = [
+    "KINDS",
+    "GENERATOR_VERSION",
+    "MathEnv",
+    "ProceduralMathEnv",
+    "GSM8KEnv",
+    "MATHEnv",
+    "procedural_source",
+    "generate_problem",
+    "load_records",
+    "gsm8k_problems",
+    "math_problems",
+    "last_boxed",
+]
+
+logger = logging.getLogger("thinkgym")
+
+#: Bump when any generator below changes: it is part of every procedural problem id.
+GENERATOR_VERSION = 0
+KINDS: tuple[str, ...] = ("arithmetic", "fractions", "linear", "system", "polynomial", "percent", "word")
+DATA_DIR = Path(__file__).parent / "data"
+
+DEFAULT_TEMPLATE = "{problem}\n\n{instruction}"
+
+
+# ============================================================================================
+# Exact formatting helpers (our own numbers only)
+# ============================================================================================
+
+
+def _frac_text(value: Fraction) -> str:
+    """``3``, ``-3/4``: the plain form used in gold answers and solutions."""
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def _frac_latex(value: Fraction) -> str:
+    if value.denominator == 1:
+        return str(value.numerator)
+    sign = "-" if value < 0 else ""
+    return f"{sign}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+
+
+def _decimal_text(value: Fraction) -> str:
+    """An exact decimal when the value terminates (``92.5``), else the fraction."""
+    den = value.denominator
+    twos = fives = 0
+    while den % 2 == 0:
+        den //= 2
+        twos += 1
+    while den % 5 == 0:
+        den //= 5
+        fives += 1
+    if den != 1:
+        return _frac_text(value)
+    places = max(twos, fives)
+    if places == 0:
+        return str(value.numerator)
+    scaled = abs(value) * 10**places
+    digits = str(scaled.numerator).rjust(places + 1, "0")
+    sign = "-" if value < 0 else ""
+    return f"{sign}{digits[:-places]}.{digits[-places:]}"
+
+
+def _term(coef: int, power: int, var: str = "x", first: bool = False) -> str:
+    if coef == 0:
+        return ""
+    sign = "-" if coef < 0 else ("" if first else "+")
+    magnitude = abs(coef)
+    body = var if power == 1 else (f"{var}^{{{power}}}" if power > 1 else "")
+    number = "" if (magnitude == 1 and power > 0) else str(magnitude)
+    text = f"{number}{body}"
+    return f"{sign}{text}" if first else f" {sign} {text}"
+
+
+def _polynomial(coefs: Sequence[int], var: str = "x") -> str:
+    """LaTeX of ``coefs[0] x^n + … + coefs[n]`` with signs folded (``x^{2} - 5x + 6``)."""
+    degree = len(coefs) - 1
+    out = ""
+    for i, c in enumerate(coefs):
+        out += _term(int(c), degree - i, var, first=not out)
+    return out or "0"
+
+
+def _linear(coefs: Sequence[int], names: Sequence[str], const: int = 0) -> str:
+    out = ""
+    for c, name in zip(coefs, names, strict=True):
+        out += _term(int(c), 1, name, first=not out)
+    if const:
+        out += _term(int(const), 0, first=not out)
+    return out or "0"
+
+
+def _int(rng: np.random.Generator, low: int, high: int) -> int:
+    """A uniform integer in ``[low, high]``."""
+    return int(rng.integers(low, high + 1))
+
+
+def _nonzero(rng: np.random.Generator, bound: int) -> int:
+    value = _int(rng, 1, bound)
+    return value if rng.random() < 0.5 else -value
+
+
+def _pick(rng: np.random.Generator, items: Sequence[Any]) -> Any:
+    return items[int(rng.integers(len(items)))]
+
+
+Generated = tuple[str, str, str]  # prompt, gold answer, worked solution
+
+
+# ============================================================================================
+# Generators, one per kind; each returns (prompt, gold, solution) for a level 1-5
+# ============================================================================================
+
+_OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b}
+_PREC = {"+": 1, "-": 1, "*": 2, "/": 2}
+_LATEX_OP = {"+": "+", "-": "-", "*": "\\times", "/": "\\div"}
+
+
+class _Expr:
+    """A small arithmetic tree over exact integers, rendered in LaTeX and solved step by step."""
+
+    def __init__(self, value: Fraction, op: str | None = None, left: _Expr | None = None, right: _Expr | None = None):
+        self.value, self.op, self.left, self.right = value, op, left, right
+
+    def latex(self, parent: str | None = None, right_side: bool = False) -> str:
+        if self.op is None:
+            text = str(self.value.numerator)
+            return f"({text})" if self.value < 0 else text
+        assert self.left is not None and self.right is not None
+        text = f"{self.left.latex(self.op)} {_LATEX_OP[self.op]} {self.right.latex(self.op, True)}"
+        if parent is not None and (_PREC[parent] > _PREC[self.op] or (right_side and _PREC[parent] == _PREC[self.op])):
+            return f"({text})"
+        return text
+
+    def steps(self, out: list[str]) -> None:
+        if self.op is None:
+            return
+        assert self.left is not None and self.right is not None
+        self.left.steps(out)
+        self.right.steps(out)
+        a, b = _paren(self.left.value), _paren(self.right.value)
+        out.append(f"{a} {_LATEX_OP[self.op]} {b} = {_frac_text(self.value)}")
+
+
+def _paren(value: Fraction) -> str:
+    return f"({_frac_text(value)})" if value < 0 else _frac_text(value)
+
+
+def _random_expr(rng: np.random.Generator, n_ops: int, ops: str, digits: int, negatives: bool) -> _Expr:
+    if n_ops == 0:
+        value = _int(rng, 2, 10**digits - 1)
+        if negatives and rng.random() < 0.25:
+            value = -value
+        return _Expr(Fraction(value))
+    left_ops = _int(rng, 0, n_ops - 1)
+    left = _random_expr(rng, left_ops, ops, digits, negatives)
+    op = _pick(rng, ops)
+    if op == "/":
+        divisors = [d for d in range(2, 13) if left.value.numerator % d == 0 and left.value.denominator == 1]
+        if not divisors:
+            op = "*" if "*" in ops else "+"
+        else:
+            right = _Expr(Fraction(_pick(rng, divisors)))
+            return _Expr(left.value / right.value, op, left, right)
+    right_digits = 1 if op == "*" and digits > 2 else digits
+    right = _random_expr(rng, n_ops - 1 - left_ops, ops.replace("/", ""), right_digits, negatives)
+    return _Expr(_OPS[op](left.value, right.value), op, left, right)
+
+
+def _arithmetic(rng: np.random.Generator, level: int) -> Generated:
+    n_ops, ops, digits, negatives = {
+        1: (1, "+-", 2, False),
+        2: (2, "+-*", 2, False),
+        3: (3, "+-*", 3, False),
+        4: (3, "+-*/", 3, True),
+        5: (5, "+-*/", 4, True),
+    }[level]
+    expr = _random_expr(rng, n_ops, ops, digits, negatives)
+    steps: list[str] = []
+    expr.steps(steps)
+    prompt = f"Compute ${expr.latex()}$."
+    return prompt, _frac_text(expr.value), "\n".join(steps)
+
+
+def _random_fraction(rng: np.random.Generator, max_den: int) -> Fraction:
+    den = _int(rng, 2, max_den)
+    num = _int(rng, 1, den * 2 - 1)
+    if num % den == 0:
+        num += 1
+    return Fraction(num, den)
+
+
+def _fractions(rng: np.random.Generator, level: int) -> Generated:
+    max_den = {1: 9, 2: 12, 3: 12, 4: 15, 5: 20}[level]
+    n_terms = 2 if level <= 3 else 3
+    ops = {1: "+", 2: "+-", 3: "*/", 4: "+-*", 5: "+-*/"}[level]
+    values = [_random_fraction(rng, max_den) for _ in range(n_terms)]
+    if level == 1:
+        values[1] = Fraction(_int(rng, 1, values[0].denominator * 2), values[0].denominator)
+    chosen = [_pick(rng, ops) for _ in range(n_terms - 1)]
+    # evaluate left to right with the usual precedence by building a tree
+    expr = _Expr(values[0])
+    for op, v in zip(chosen, values[1:], strict=True):
+        leaf = _Expr(v)
+        if expr.op is not None and _PREC[op] > _PREC[expr.op]:
+            assert expr.right is not None and expr.left is not None
+            inner = _Expr(_OPS[op](expr.right.value, v), op, expr.right, leaf)
+            expr = _Expr(_OPS[expr.op](expr.left.value, inner.value), expr.op, expr.left, inner)
+        else:
+            expr = _Expr(_OPS[op](expr.value, v), op, expr, leaf)
+    steps: list[str] = []
+    _fraction_steps(expr, steps)
+    latex = _fraction_latex(expr)
+    prompt = f"Compute ${latex}$. Give the answer as a fraction in lowest terms (or an integer)."
+    return prompt, _frac_text(expr.value), "\n".join(steps)
+
+
+def _fraction_latex(expr: _Expr, parent: str | None = None, right_side: bool = False) -> str:
+    if expr.op is None:
+        return _frac_latex(expr.value)
+    assert expr.left is not None and expr.right is not None
+    text = f"{_fraction_latex(expr.left, expr.op)} {_LATEX_OP[expr.op]} {_fraction_latex(expr.right, expr.op, True)}"
+    if parent is not None and (_PREC[parent] > _PREC[expr.op] or (right_side and _PREC[parent] == _PREC[expr.op])):
+        return f"\\left({text}\\right)"
+    return text
+
+
+def _fraction_steps(expr: _Expr, out: list[str]) -> None:
+    if expr.op is None:
+        return
+    assert expr.left is not None and expr.right is not None
+    _fraction_steps(expr.left, out)
+    _fraction_steps(expr.right, out)
+    a, b = expr.left.value, expr.right.value
+    if expr.op in "+-" and a.denominator != b.denominator:
+        den = a.denominator * b.denominator // math.gcd(a.denominator, b.denominator)
+        na, nb = a.numerator * (den // a.denominator), b.numerator * (den // b.denominator)
+        out.append(
+            f"{_paren(a)} {expr.op} {_paren(b)} = {na}/{den} {expr.op} {nb}/{den} = {_frac_text(expr.value)}"
+        )
+    else:
+        out.append(f"{_fparen(a)} {_LATEX_OP[expr.op]} {_fparen(b)} = {_frac_text(expr.value)}")
+
+
+def _fparen(value: Fraction) -> str:
+    """A fraction as one operand: ``(5/4) \\div (10/11)`` must not read as ``5/4/10/11``."""
+    return _frac_text(value) if value.denominator == 1 and value >= 0 else f"({_frac_text(value)})"
+
+
+def _linear_eq(rng: np.random.Generator, level: int) -> Generated:
+    if level in (1, 2, 4):
+        x = Fraction(_nonzero(rng, 12))
+    else:
+        x = Fraction(_nonzero(rng, 12), _int(rng, 2, 7))
+    if level == 1:
+        a, b = _int(rng, 2, 9), _nonzero(rng, 20)
+        c = a * x + b
+        prompt = f"Solve for $x$: ${_linear([a], ['x'], b)} = {_frac_latex(c)}$."
+        solution = f"{a}x = {_frac_text(c)} - ({b}) = {_frac_text(c - b)}\nx = {_frac_text(c - b)} / {a} = {_frac_text(x)}"
+    elif level in (2, 3):
+        # a - c is a multiple of x's denominator, so every number in the equation is an integer
+        c = _nonzero(rng, 9)
+        a = c + x.denominator * _nonzero(rng, 3)
+        while a == 0:
+            a = c + x.denominator * _nonzero(rng, 3)
+        b = _nonzero(rng, 20)
+        d = int((a - c) * x + b)
+        prompt = f"Solve for $x$: ${_linear([a], ['x'], b)} = {_linear([c], ['x'], d)}$."
+        solution = (
+            f"Move the x terms left and the numbers right.\n{a} - ({c}) = {a - c}\n{d} - ({b}) = {d - b}\n"
+            f"{a - c}x = {d - b}\nx = {d - b} / {a - c} = {_frac_text(x)}"
+        )
+    elif level == 4:
+        a, b, c, d = _int(rng, 2, 6), _nonzero(rng, 9), _int(rng, 2, 6), _nonzero(rng, 9)
+        while a == c:
+            c = _int(rng, 2, 6)
+        e = int(a * (x + b) - c * (x - d))
+        left = f"{a}(x {'+' if b > 0 else '-'} {abs(b)})"
+        right = f"{c}(x {'-' if d > 0 else '+'} {abs(d)}) {'+' if e >= 0 else '-'} {abs(e)}"
+        rhs = -c * d + e
+        solution = (
+            f"Expand: {a}x + ({a * b}) = {c}x + ({-c * d}) + ({e})\n{-c * d} + ({e}) = {rhs}\n"
+            f"{a} - {c} = {a - c}\n{rhs} - ({a * b}) = {rhs - a * b}\nx = {rhs - a * b} / {a - c} = {_frac_text(x)}"
+        )
+        prompt = f"Solve for $x$: ${left} = {right}$."
+    else:
+        p, q = _int(rng, 2, 6), _int(rng, 2, 6)
+        while p == q:
+            q = _int(rng, 2, 6)
+        b = _nonzero(rng, 9)
+        c = x / p + x / q + b
+        k = Fraction(1, p) + Fraction(1, q)
+        prompt = (
+            f"Solve for $x$: $\\frac{{x}}{{{p}}} + \\frac{{x}}{{{q}}} {'+' if b > 0 else '-'} {abs(b)} = {_frac_latex(c)}$."
+        )
+        solution = (
+            f"1/{p} + 1/{q} = {_frac_text(k)}\n{_frac_text(c)} - ({b}) = {_frac_text(c - b)}\n"
+            f"x = ({_frac_text(c - b)}) / ({_frac_text(k)}) = {_frac_text(x)}"
+        )
+    return prompt + " Give the exact value of $x$.", _frac_text(x), solution
+
+
+def _det(m: list[list[int]]) -> int:
+    if len(m) == 2:
+        return m[0][0] * m[1][1] - m[0][1] * m[1][0]
+    return (
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    )
+
+
+def _system(rng: np.random.Generator, level: int) -> Generated:
+    n = 2 if level <= 3 else 3
+    bound = {1: 3, 2: 6, 3: 9, 4: 4, 5: 7}[level]
+    names = ["x", "y", "z"][:n]
+    solution_values = [_int(rng, -bound * 2, bound * 2) for _ in range(n)]
+    while True:
+        m = [[_int(rng, -bound, bound) for _ in range(n)] for _ in range(n)]
+        if _det(m) != 0 and all(any(row) for row in m):
+            break
+    rhs = [sum(a * s for a, s in zip(row, solution_values, strict=True)) for row in m]
+    equations = [f"{_linear(row, names)} = {r}" for row, r in zip(m, rhs, strict=True)]
+    tuple_text = "(" + ", ".join(names) + ")"
+    prompt = (
+        "Solve the system of equations\n"
+        + "\n".join(f"$${eq}$$" for eq in equations)
+        + f"\nGive the answer as an ordered {'pair' if n == 2 else 'triple'} ${tuple_text}$."
+    )
+    checks = []
+    for row, r in zip(m, rhs, strict=True):
+        terms = " + ".join(f"{a} \\times {_paren(Fraction(s))}" for a, s in zip(row, solution_values, strict=True))
+        checks.append(f"Check: {terms} = {r}")
+    det_line = f"The determinant of the coefficients is {_det(m)}, so the solution is unique."
+    gold = "(" + ", ".join(str(v) for v in solution_values) + ")"
+    solution = "Eliminate one variable at a time.\n" + det_line + "\n" + "\n".join(checks)
+    return prompt, gold, solution + f"\nSo {tuple_text} = {gold}."
+
+
+def _poly_from_roots(roots: Sequence[Fraction]) -> list[int]:
+    """Integer coefficients (leading first) of the primitive polynomial with these roots."""
+    coefs = [Fraction(1)]
+    for r in roots:
+        nxt = [Fraction(0)] * (len(coefs) + 1)
+        for i, c in enumerate(coefs):
+            nxt[i] += c
+            nxt[i + 1] -= c * r
+        coefs = nxt
+    lcm = 1
+    for c in coefs:
+        lcm = lcm * c.denominator // math.gcd(lcm, c.denominator)
+    ints = [int(c * lcm) for c in coefs]
+    g = 0
+    for c in ints:
+        g = math.gcd(g, c)
+    return [c // g for c in ints]
+
+
+def _polynomial_roots(rng: np.random.Generator, level: int) -> Generated:
+    if level == 1:
+        roots = [Fraction(_int(rng, 1, 9)), Fraction(_int(rng, 1, 9))]
+        while roots[0] == roots[1]:
+            roots[1] = Fraction(_int(rng, 1, 9))
+    elif level == 2:
+        roots = [Fraction(_nonzero(rng, 12)), Fraction(_nonzero(rng, 12))]
+    elif level == 3:
+        roots = [Fraction(_nonzero(rng, 9), _int(rng, 1, 4)), Fraction(_nonzero(rng, 9))]
+    elif level == 4:
+        roots = [Fraction(_nonzero(rng, 6)) for _ in range(3)]
+    else:
+        roots = [Fraction(_nonzero(rng, 5), _int(rng, 2, 4)), Fraction(_nonzero(rng, 6)), Fraction(_nonzero(rng, 6))]
+    coefs = _poly_from_roots(roots)
+    if rng.random() < 0.3 and level >= 2:
+        k = _int(rng, 2, 3)
+        coefs = [c * k for c in coefs]
+    distinct = sorted(set(roots))
+    gold = ", ".join(_frac_text(r) for r in distinct)
+    prompt = (
+        f"Find all real roots of ${_polynomial(coefs)} = 0$. "
+        "List each distinct root once, in increasing order, separated by commas."
+    )
+    factors = "".join(f"(x - ({_frac_text(r)}))" for r in roots)
+    lead = "" if coefs[0] == 1 else str(coefs[0])
+    solution = (
+        f"The polynomial equals {lead}{factors}.\n"
+        f"The distinct roots, in increasing order, are {gold}."
+    )
+    return prompt, gold, solution
+
+
+def _percent(rng: np.random.Generator, level: int) -> Generated:
+    if level == 1:
+        p = _pick(rng, [10, 20, 25, 50, 75, 5, 40])
+        base = _int(rng, 1, 40) * 20
+        value = Fraction(p * base, 100)
+        prompt = f"What is ${p}\\%$ of ${base}$?"
+        solution = f"{base} \\times {p} / 100 = {_decimal_text(value)}"
+    elif level == 2:
+        whole = _int(rng, 2, 40) * 5
+        p = _pick(rng, [10, 20, 30, 40, 60, 80, 5, 15, 35])
+        part = Fraction(whole * p, 100)
+        prompt = f"${_decimal_text(part)}$ is what percent of ${whole}$? Answer with the number of percent."
+        value = Fraction(p)
+        solution = f"{_decimal_text(part)} / {whole} \\times 100 = {p}"
+    elif level == 3:
+        price = _int(rng, 2, 60) * 10
+        p = _int(rng, 1, 19) * 5
+        up = rng.random() < 0.5
+        value = Fraction(price) * (100 + (p if up else -p)) / 100
+        word = "increased" if up else "decreased"
+        prompt = f"A price of $\\$ {price}$ is {word} by ${p}\\%$. What is the new price in dollars?"
+        solution = f"{price} \\times ({100 + (p if up else -p)} / 100) = {_decimal_text(value)}"
+    elif level == 4:
+        price = _int(rng, 1, 50) * 20
+        p, q = _int(rng, 1, 8) * 5, _int(rng, 1, 8) * 5
+        after = Fraction(price) * (100 + p) / 100
+        value = after * (100 - q) / 100
+        prompt = (
+            f"A stock worth $\\$ {price}$ rises by ${p}\\%$ and then falls by ${q}\\%$. "
+            "What is it worth now, in dollars?"
+        )
+        solution = (
+            f"{price} \\times {100 + p} / 100 = {_decimal_text(after)}\n"
+            f"{_decimal_text(after)} \\times {100 - q} / 100 = {_decimal_text(value)}"
+        )
+    else:
+        original = _int(rng, 4, 80) * 5
+        p = _pick(rng, [10, 20, 25, 40, 50, 60, 75])
+        sale = Fraction(original) * (100 - p) / 100
+        value = Fraction(original)
+        prompt = (
+            f"After a ${p}\\%$ discount, a jacket costs $\\$ {_decimal_text(sale)}$. "
+            "What was its price before the discount, in dollars?"
+        )
+        solution = f"{_decimal_text(sale)} / ({100 - p} / 100) = {original}"
+    return prompt, _decimal_text(value), solution
+
+
+_NAMES = ("Ava", "Ben", "Chen", "Dara", "Eli", "Farah", "Gus", "Hana", "Ivan", "Jo", "Kemal", "Lena")
+_ITEMS = ("apples", "stickers", "marbles", "books", "pencils", "cards", "shells", "coins")
+
+
+def _word(rng: np.random.Generator, level: int) -> Generated:
+    name, other = _pick(rng, _NAMES), _pick(rng, _NAMES)
+    while other == name:
+        other = _pick(rng, _NAMES)
+    item = _pick(rng, _ITEMS)
+    if level == 1:
+        a, b = _int(rng, 5, 60), _int(rng, 2, 40)
+        value = a + b
+        prompt = f"{name} has {a} {item} and gets {b} more from {other}. How many {item} does {name} have now?"
+        solution = f"{a} + {b} = {value}"
+    elif level == 2:
+        per, boxes, loose = _int(rng, 6, 24), _int(rng, 3, 12), _int(rng, 1, 9)
+        value = per * boxes + loose
+        prompt = (
+            f"A box holds {per} {item}. {name} has {boxes} full boxes and {loose} loose {item}. "
+            f"How many {item} does {name} have in all?"
+        )
+        solution = f"{per} \\times {boxes} = {per * boxes}\n{per * boxes} + {loose} = {value}"
+    elif level == 3:
+        s1, t1, s2, t2 = _int(rng, 4, 12) * 10, _int(rng, 1, 5), _int(rng, 4, 12) * 10, _int(rng, 1, 5)
+        value = s1 * t1 + s2 * t2
+        prompt = (
+            f"A train travels at {s1} km/h for {t1} hours, then at {s2} km/h for {t2} hours. "
+            "How many kilometres does it travel in total?"
+        )
+        solution = f"{s1} \\times {t1} = {s1 * t1}\n{s2} \\times {t2} = {s2 * t2}\n{s1 * t1} + {s2 * t2} = {value}"
+    elif level == 4:
+        adult, child = _int(rng, 8, 20), _int(rng, 3, 7)
+        adults, children = _int(rng, 1, 6), _int(rng, 1, 9)
+        total = adult * adults + child * children
+        value = children
+        prompt = (
+            f"Tickets cost ${adult} for an adult and ${child} for a child. A group of {adults} adults "
+            f"and some children paid ${total} in total. How many children were in the group?"
+        )
+        solution = (
+            f"{adult} \\times {adults} = {adult * adults}\n{total} - {adult * adults} = {total - adult * adults}\n"
+            f"{total - adult * adults} / {child} = {value}"
+        )
+    else:
+        count = _int(rng, 4, 7)
+        known = [_int(rng, 50, 100) for _ in range(count - 1)]
+        missing = _int(rng, 50, 100)
+        total = sum(known) + missing
+        while total % count:
+            missing += 1
+            total += 1
+        mean = total // count
+        value = missing
+        listed = ", ".join(str(k) for k in known)
+        prompt = (
+            f"{name}'s average score over {count} tests is {mean}. The scores of the first {count - 1} tests "
+            f"are {listed}. What was the score on the last test?"
+        )
+        solution = (
+            f"{mean} \\times {count} = {total}\n{' + '.join(str(k) for k in known)} = {sum(known)}\n"
+            f"{total} - {sum(known)} = {value}"
+        )
+    return prompt, str(value), solution
+
+
+_GENERATORS: dict[str, Callable[[np.random.Generator, int], Generated]] = {
+    "arithmetic": _arithmetic,
+    "fractions": _fractions,
+    "linear": _linear_eq,
+    "system": _system,
+    "polynomial": _polynomial_roots,
+    "percent": _percent,
+    "word": _word,
+}
+
+
+def _check_config(level: int | None, kinds: Sequence[str] | None) -> tuple[int | None, tuple[str, ...]]:
+    if level is not None and (isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5):
+        raise ConfigError(f"level must be an int from 1 to 5 (or None for a mix), got {level!r}")
+    chosen = tuple(KINDS if kinds is None else ([kinds] if isinstance(kinds, str) else kinds))
+    unknown = [k for k in chosen if k not in _GENERATORS]
+    if unknown or not chosen:
+        raise ConfigError(f"unknown problem kinds {unknown or chosen!r}; choose from {', '.join(KINDS)}")
+    return level, chosen
+
+
+def generate_problem(rng: np.random.Generator, pid: str, *, level: int | None = None, kinds: Sequence[str] | None = None) -> Problem:
+    """One procedural problem drawn with ``rng`` (kind and level drawn too unless fixed)."""
+    level, chosen = _check_config(level, kinds)
+    kind = _pick(rng, chosen)
+    lvl = level if level is not None else _int(rng, 1, 5)
+    prompt, gold, solution = _GENERATORS[kind](rng, lvl)
+    return Problem(pid, prompt, gold, {"kind": kind, "level": lvl, "solution": solution})
+
+
+def procedural_source(level: int | None = None, kinds: Sequence[str] | None = None, split: str = "train") -> GeneratorSource:
+    """The unbounded, seeded source behind ``thinkgym/Math-v0``."""
+    level, chosen = _check_config(level, kinds)
+    kinds_tag = "all" if chosen == KINDS else "+".join(chosen)
+    name = f"math-g{GENERATOR_VERSION}/{kinds_tag}/L{level if level is not None else 'mix'}"
+
+    def make(rng: np.random.Generator, pid: str) -> Problem:
+        return generate_problem(rng, pid, level=level, kinds=chosen)
+
+    return GeneratorSource(name, make, split=split)
+
+
+# ============================================================================================
+# Datasets
+# ============================================================================================
+
+
+def load_records(
+    path: str | Path | None = None,
+    *,
+    dataset: str | None = None,
+    config: str | None = None,
+    split: str = "test",
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of a local file (``.jsonl``, ``.json``, ``.parquet``, ``.csv``) or of a dataset
+    loaded by name with ``datasets.load_dataset(dataset, config, split=split)``."""
+    if (path is None) == (dataset is None):
+        raise ConfigError("pass exactly one of path= (a local file) or dataset= (a datasets name)")
+    if limit is not None and limit < 1:
+        raise ConfigError("limit must be >= 1")
+    if path is not None:
+        file = Path(path)
+        if not file.is_file():
+            raise ConfigError(f"no such data file: {file}; pass a .jsonl, .json, .parquet or .csv file")
+        suffix = file.suffix.lower()
+        if suffix == ".jsonl":
+            rows = _read_jsonl(file)
+        elif suffix == ".json":
+            text = file.read_text(encoding="utf-8")
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError:
+                rows = _read_jsonl(file)
+            else:
+                rows = data if isinstance(data, list) else data.get("data", data.get("rows"))
+                if not isinstance(rows, list):
+                    raise ConfigError(f"{file}: expected a JSON list of records")
+        elif suffix in (".parquet", ".csv"):
+            rows = _load_with_datasets(suffix.lstrip("."), data_files=str(file), split="train")
+        else:
+            raise ConfigError(f"unsupported data file type {suffix!r}: use .jsonl, .json, .parquet or .csv")
+    else:
+        rows = _load_with_datasets(dataset, config, split=split)  # type: ignore[arg-type]
+    return rows[:limit] if limit is not None else rows
+
+
+def _read_jsonl(file: Path) -> list[dict[str, Any]]:
+    rows = []
+    with file.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{file}:{number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise ConfigError(f"{file}:{number}: each line must be a JSON object")
+            rows.append(row)
+    return rows
+
+
+def _load_with_datasets(name: str, config: str | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+    try:
+        import datasets
+    except ImportError as exc:  # pragma: no cover - datasets is in the train extra
+        raise ConfigError("loading datasets needs the `datasets` package: pip install 'thinkgym[train]'") from exc
+    try:
+        loaded = datasets.load_dataset(name, config, **kwargs)
+    except Exception as exc:  # network, missing files, bad names: all say what to do next
+        raise ConfigError(
+            f"could not load dataset {name!r} (config {config!r}): {type(exc).__name__}: {exc}. "
+            "Check the name, or pass path= to a local .jsonl/.parquet file."
+        ) from exc
+    return [dict(row) for row in loaded]
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:8]
+
+
+def _require_columns(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], what: str) -> None:
+    if not rows:
+        raise ConfigError(f"the {what} data has no rows")
+    missing = [c for c in columns if c not in rows[0]]
+    if missing:
+        raise ConfigError(f"the {what} data lacks column(s) {missing}; found {sorted(rows[0])}")
+
+
+_CALC = re.compile(r"<<[^<>]*>>")
+
+
+def gsm8k_problems(rows: Sequence[Mapping[str, Any]], tag: str = "gsm8k", split: str = "test") -> list[Problem]:
+    """Problems from GSM8K-format rows: ``question``, ``answer`` ending in ``#### n``.
+
+    The gold answer is the text after the last ``####`` (thousands separators dropped); the
+    worked solution (calculator annotations ``<<…>>`` removed) goes to ``meta["solution"]``.
+    Rows without a ``####`` answer are skipped and counted in a log message.
+    """
+    _require_columns(rows, ("question", "answer"), "GSM8K")
+    problems, skipped = [], 0
+    for i, row in enumerate(rows):
+        question, answer = str(row["question"]), str(row["answer"])
+        if "####" not in answer:
+            skipped += 1
+            continue
+        worked, _, final = answer.rpartition("####")
+        gold = final.strip().replace(",", "").rstrip(".")
+        if not gold:
+            skipped += 1
+            continue
+        solution = _CALC.sub("", worked).strip()
+        pid = f"{tag}/{split}/{i}-{_digest(question, gold)}"
+        problems.append(Problem(pid, question.strip(), gold, {"solution": solution, "source": tag}))
+    _report_skipped(skipped, "GSM8K", "no '#### answer'")
+    return problems
+
+
+_BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
+
+
+def last_boxed(text: str) -> str | None:
+    """The contents of the last ``\\boxed{…}`` / ``\\fbox{…}`` in ``text`` (braces matched)."""
+    starts = [m.end() for m in _BOXED.finditer(text)]
+    for start in reversed(starts):
+        depth = 1
+        for j in range(start, len(text)):
+            if text[j] == "{":
+                depth += 1
+            elif text[j] == "}":
+                depth -= 1
+                if depth == 0:
+                    return text[start:j].strip()
+    return None
+
+
+def math_problems(rows: Sequence[Mapping[str, Any]], tag: str = "math", split: str = "test") -> list[Problem]:
+    """Problems from MATH-format rows: ``problem`` and ``solution`` (answer in ``\\boxed{}``).
+
+    An ``answer`` column, when present and non-empty, is the gold answer; otherwise the last
+    boxed expression of the solution. ``level`` and ``type``/``subject`` go to ``meta``.
+    """
+    _require_columns(rows, ("problem", "solution"), "MATH")
+    problems, skipped = [], 0
+    for i, row in enumerate(rows):
+        problem, solution = str(row["problem"]), str(row["solution"])
+        gold = str(row.get("answer") or "").strip() or last_boxed(solution)
+        if not gold:
+            skipped += 1
+            continue
+        meta: dict[str, Any] = {"solution": solution, "source": tag}
+        for key in ("level", "type", "subject", "unique_id"):
+            if row.get(key) is not None:
+                meta[key] = row[key]
+        pid = f"{tag}/{split}/{i}-{_digest(problem, gold)}"
+        problems.append(Problem(pid, problem.strip(), gold, meta))
+    _report_skipped(skipped, "MATH", "no boxed answer")
+    return problems
+
+
+def _report_skipped(skipped: int, what: str, why: str) -> None:
+    if skipped:
+        logger.warning("skipped %d %s row(s) with %s", skipped, what, why)
+
+
+def _dataset_source(
+    builder: Callable[..., list[Problem]],
+    sample: str,
+    tag: str,
+    path: str | Path | None,
+    dataset: str | None,
+    config: str | None,
+    split: str,
+    limit: int | None,
+) -> ListSource:
+    if path is None and dataset is None:
+        logger.info(
+            "%s: using the built-in %s sample (offline); pass path= or dataset= for the real data", tag, sample
+        )
+        rows = load_records(DATA_DIR / sample, limit=limit)
+        problems = builder(rows, tag=f"{tag}-sample", split="sample")
+    else:
+        rows = load_records(path, dataset=dataset, config=config, split=split, limit=limit)
+        source_tag = tag if dataset is None else re.sub(r"[^\w.-]+", "_", dataset)
+        problems = builder(rows, tag=source_tag, split=split)
+    if not problems:
+        raise ConfigError(f"no usable {tag} problems in the data")
+    return ListSource(problems)
+
+
+# ============================================================================================
+# Environments
+# ============================================================================================
+
+
+def _sanitize_thinking(text: str, fmt: ThinkFormat) -> str:
+    for tag in (fmt.think_open, fmt.think_close):
+        text = text.replace(tag, "")
+    if fmt.answer_tag:
+        for tag in (fmt.answer_open, fmt.answer_close):
+            text = text.replace(str(tag), "")
+    return text.strip() or "Let me work through this step by step."
+
+
+class MathEnv(SingleTurnEnv):
+    """A single-turn math env over any problem source whose answers `MathVerifier` can check.
+
+    ``think``: require (and reward) the ``<think>`` block; the accuracy check then reads only the
+    text after it. ``answer_tag``: also require an ``<answer>`` block. ``accuracy_weight`` and
+    ``format_weight`` are relative (the sum is normalized, so a perfect completion earns 1).
+    ``gate``: accuracy counts only when the format passes. ``math_options`` go to `MathVerifier`
+    (``timeout``, ``strict`` …). ``prompt_template`` has ``{problem}`` and ``{instruction}``.
+    """
+
+    def __init__(
+        self,
+        source: ProblemSource,
+        *,
+        think: bool = True,
+        think_tag: str = "think",
+        answer_tag: str | None = None,
+        accuracy_weight: float = 0.9,
+        format_weight: float = 0.1,
+        format_mode: str = "strict",
+        gate: bool = False,
+        math_options: Mapping[str, Any] | None = None,
+        prompt_template: str = DEFAULT_TEMPLATE,
+        **kwargs: Any,
+    ):
+        from thinkgym.verifiers.math import MathVerifier
+
+        if "{problem}" not in prompt_template:
+            raise ConfigError("prompt_template must contain '{problem}'")
+        self.fmt = ThinkFormat(think_tag=think_tag, answer_tag=answer_tag)
+        self.think = bool(think)
+        self.prompt_template = prompt_template
+        accuracy: Any = AnswerSection(MathVerifier(**dict(math_options or {})), self.fmt, require_think=self.think)
+        if self.think:
+            format_check = FormatVerifier(self.fmt, mode=format_mode)  # type: ignore[arg-type]
+            if gate:
+                accuracy = Gate(format_check, accuracy, gate_name="format", then_name="accuracy")
+            verifier: Any = WeightedSum(
+                {"accuracy": accuracy, "format": format_check},
+                weights={"accuracy": accuracy_weight, "format": format_weight},
+                normalize=True,
+            )
+        else:
+            verifier = WeightedSum({"accuracy": accuracy}, normalize=True)
+        super().__init__(source, verifier, **kwargs)
+
+    def instruction(self) -> str:
+        """The sentence that asks for the configured format."""
+        boxed = "your final answer as $\\boxed{...}$"
+        if self.think:
+            return self.fmt.instruction("your final answer" if self.fmt.answer_tag else boxed)
+        if self.fmt.answer_tag:
+            return f"Reason step by step, then give your final answer inside {self.fmt.answer_open}…{self.fmt.answer_close}."
+        return f"Reason step by step, then give {boxed}."
+
+    def first_observation(self, problem: Problem) -> str:
+        return self.prompt_template.format(problem=problem.prompt, instruction=self.instruction())
+
+    def oracle_action(self) -> str:
+        problem = self.problem
+        if problem is None:
+            from gymnasium.error import ResetNeeded
+
+            raise ResetNeeded("call reset() before asking for the oracle action")
+        gold = str(problem.answer)
+        thinking = _sanitize_thinking(str(problem.meta.get("solution", "")), self.fmt)
+        answer = gold if self.fmt.answer_tag else f"The final answer is $\\boxed{{{gold}}}$."
+        if self.think:
+            return self.fmt.render(thinking, answer)
+        body = f"{self.fmt.answer_open}{gold}{self.fmt.answer_close}" if self.fmt.answer_tag else answer
+        return f"{thinking}\n\n{body}"
+
+
+class ProceduralMathEnv(MathEnv):
+    """``thinkgym/Math-v0``: generated problems (see `KINDS`) at ``level`` 1-5 or mixed."""
+
+    def __init__(self, *, level: int | None = None, kinds: Sequence[str] | None = None, split: str = "train", **kwargs: Any):
+        super().__init__(procedural_source(level, kinds, split), **kwargs)
+
+
+class GSM8KEnv(MathEnv):
+    """``thinkgym/GSM8K-v0``: GSM8K-format problems from ``path=``, ``dataset=`` or the sample."""
+
+    def __init__(
+        self,
+        *,
+        path: str | Path | None = None,
+        dataset: str | None = None,
+        config: str | None = "main",
+        split: str = "test",
+        limit: int | None = None,
+        **kwargs: Any,
+    ):
+        source = _dataset_source(gsm8k_problems, "gsm8k_sample.jsonl", "gsm8k", path, dataset, config, split, limit)
+        super().__init__(source, **kwargs)
+
+
+class MATHEnv(MathEnv):
+    """``thinkgym/MATH-v0``: MATH-format problems from ``path=``, ``dataset=`` or the sample."""
+
+    def __init__(
+        self,
+        *,
+        path: str | Path | None = None,
+        dataset: str | None = None,
+        config: str | None = None,
+        split: str = "test",
+        limit: int | None = None,
+        **kwargs: Any,
+    ):
+        source = _dataset_source(math_problems, "math_sample.jsonl", "math", path, dataset, config, split, limit)
+        super().__init__(source, **kwargs)
+
+
+register(
+    "thinkgym/Math-v0",
+    "thinkgym.envs.math:ProceduralMathEnv",
+    description="Generated math (arithmetic, fractions, equations, systems, roots, percentages, word problems), level 1-5; exact answers; think + \\boxed{} format.",
+)
+register(
+    "thinkgym/GSM8K-v0",
+    "thinkgym.envs.math:GSM8KEnv",
+    description="GSM8K-format word problems from path= or dataset= (built-in offline sample otherwise); '#### n' gold answers.",
+)
+register(
+    "thinkgym/MATH-v0",
+    "thinkgym.envs.math:MATHEnv",
+    description="MATH-format competition problems from path= or dataset= (built-in offline sample otherwise); \\boxed{} gold answers.",
+)
