@@ -241,3 +241,15 @@ def test_huge_inputs_are_bounded() -> None:
     start = time.perf_counter()
     ArithmeticChecker()("1" * 150_000 + "=1\n" + "(" * 10_000 + "\n" + "2^2^2^2^2^2^2^2=3", PROBLEM)
     assert time.perf_counter() - start < 10.0
+
+
+def test_claim_budget_bounds_the_work() -> None:
+    checker = ArithmeticChecker(max_claims=3)
+    text = "1+1=2\n2+2=4\n3+3=6\n4+4=9\n5+5=10"
+    reward = checker(text, PROBLEM)
+    assert reward.info["claims_checked"] == 3
+    assert reward.score == 1.0  # the wrong fourth claim was past the budget: unchecked, not wrong
+    assert reward.info["step_reasons"][3] == "claim budget exhausted"
+    assert ArithmeticChecker()(text, PROBLEM).score == 0.0
+    with pytest.raises(ValueError):
+        ArithmeticChecker(max_claims=0)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import abc
 import ast
 import bisect
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -53,6 +54,8 @@ MAX_EXPR_CHARS = 200
 MAX_EXPR_NODES = 80
 #: Largest intermediate value (bits of numerator or denominator) the checker computes.
 MAX_VALUE_BITS = 4096
+
+_BARE_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)$")
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,7 +229,9 @@ class ProcessReward(abc.ABC):
         return [self.score_step(step, problem) for step in split_steps(completion, self.split)]
 
     def __call__(self, completion: str, problem: Problem | None = None) -> Reward:
-        scores = self.step_scores(completion, problem)
+        return self._aggregate(self.step_scores(completion, problem))
+
+    def _aggregate(self, scores: list[StepScore]) -> Reward:
         if not scores:
             return Reward.zero("no reasoning steps", {self.name: 0.0})
         values = [s.score for s in scores]
@@ -292,19 +297,26 @@ def evaluate_arithmetic(expr: str) -> Fraction:
         raise ValueError(str(exc)) from None
 
 
+@functools.lru_cache(maxsize=4096)
 def _evaluate(expr: str) -> Fraction:
     source = expr.strip().replace("^", "**")
     if not source or len(source) > MAX_EXPR_CHARS:
         raise _Unchecked("empty or too long")
-    if re.search(r"[^0-9.+\-*/() \t]", source):
+    if _BARE_NUMBER.match(source):
+        return _bounded(Fraction(source))
+    if _NOT_ARITHMETIC.search(source):
         raise _Unchecked("not plain arithmetic")
+    if len(_OPERATOR_OR_NUMBER.findall(source)) > MAX_EXPR_NODES:
+        raise _Unchecked("expression too large")
     try:
         tree = ast.parse(source, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise _Unchecked("not a valid expression") from None
-    if sum(1 for _ in ast.walk(tree)) > MAX_EXPR_NODES:
-        raise _Unchecked("expression too large")
     return _value(tree.body)
+
+
+_NOT_ARITHMETIC = re.compile(r"[^0-9.+\-*/() \t]")
+_OPERATOR_OR_NUMBER = re.compile(r"[\d.]+|[-+*/()]")
 
 
 def _bounded(value: Fraction) -> Fraction:
@@ -395,7 +407,6 @@ _MAGNITUDES = {
 }
 _OPEN_CONTEXT = set(" \t\n[\"'`“‘|<")
 _CLOSE_CONTEXT = set(" \t\n.,;:?]\"'`”’|>")
-_BARE_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)$")
 _DECIMAL_LITERAL = re.compile(r"^[+-]?(?:\d+\.\d*|\.\d+)$")
 
 
@@ -421,10 +432,10 @@ def _sides_of(text: str, start: int, end: int) -> list[tuple[str, str, str]]:
     sides, ops = parts[0::2], parts[1::2]
     if not ops:
         return []
-    before = text[:start]
+    before = text[max(0, start - 64) : start]  # a window: context is local, and copies stay small
     first = sides[0].strip()
     glued_left = bool(segment) and not segment[0].isspace() and bool(before) and before[-1] not in _OPEN_CONTEXT
-    prev_nonspace = before.rstrip()[-1:] if before.strip() else ""
+    prev_nonspace = before.rstrip()[-1:]
     word = _WORD_BEFORE.search(before[-40:])
     drop_first = (
         glued_left
@@ -434,7 +445,7 @@ def _sides_of(text: str, start: int, end: int) -> list[tuple[str, str, str]]:
         or (word is not None and word.group(1).lower() in _CONNECTIVES | {"%"})
         or (word is not None and word.group(1).lower() == "and" and _BARE_NUMBER.match(first) is not None)
     )
-    after = text[end:]
+    after = text[end : end + 64]
     last = sides[-1].strip()
     glued_right = bool(segment) and not segment[-1].isspace() and bool(after) and after[0] not in _CLOSE_CONTEXT
     word_after = _WORD_AFTER.match(after[:40])
@@ -479,13 +490,15 @@ def _close(lhs_text: str, lhs: Fraction, rhs_text: str, rhs: Fraction, op: str) 
     return False
 
 
-def find_arithmetic_claims(text: str) -> list[ArithmeticClaim]:
-    """Every checkable arithmetic claim in ``text``, checked (``ok`` True or False)."""
+def find_arithmetic_claims(text: str, limit: int | None = None) -> list[ArithmeticClaim]:
+    """Every checkable arithmetic claim in ``text`` (the first ``limit``), checked."""
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     normalized = _normalize_math_text(text[:MAX_TEXT_CHARS])
     claims: list[ArithmeticClaim] = []
     for match in _SEGMENT.finditer(normalized):
+        if limit is not None and len(claims) >= limit:
+            break
         if "=" not in match.group() and "≈" not in match.group():
             continue
         if match.end() - match.start() > 20 * MAX_EXPR_CHARS:
@@ -503,7 +516,7 @@ def find_arithmetic_claims(text: str) -> list[ArithmeticClaim]:
             ok = _close(lhs, left, rhs, right, op)
             reason = "" if ok else f"{lhs} is {_show(left)}, not {rhs}"
             claims.append(ArithmeticClaim(lhs, op, rhs, ok, reason))
-    return claims
+    return claims if limit is None else claims[:limit]
 
 
 def _show(value: Fraction) -> str:
@@ -528,17 +541,23 @@ class ArithmeticChecker(ProcessReward):
     correct_score: float = 1.0
     wrong_score: float = 0.0
     unchecked_score: float = 1.0
+    #: Most claims checked per completion (a time bound); later steps count as unchecked.
+    max_claims: int = 2000
 
     def __post_init__(self) -> None:
         if self.aggregate not in ("min", "mean", "last", "product"):
             raise ValueError(f"aggregate must be min, mean, last or product, got {self.aggregate!r}")
         split_steps("", self.split)
+        if self.max_claims < 1:
+            raise ValueError("max_claims must be >= 1")
         for value in (self.correct_score, self.wrong_score, self.unchecked_score):
             if not math.isfinite(float(value)):
                 raise ValueError("step scores must be finite")
 
     def score_step(self, step: Step, problem: Problem | None = None) -> StepScore:
-        claims = find_arithmetic_claims(step.text)
+        return self._score(step, find_arithmetic_claims(step.text, self.max_claims))
+
+    def _score(self, step: Step, claims: list[ArithmeticClaim]) -> StepScore:
         if not claims:
             return StepScore(step, float(self.unchecked_score), "no arithmetic claims")
         wrong = [c for c in claims if not c.ok]
@@ -546,9 +565,28 @@ class ArithmeticChecker(ProcessReward):
             return StepScore(step, float(self.wrong_score), "; ".join(c.reason for c in wrong))
         return StepScore(step, float(self.correct_score), f"{len(claims)} claim(s) hold")
 
+    def _checked(self, completion: str) -> tuple[list[StepScore], list[ArithmeticClaim]]:
+        """Step scores and claims, checking at most ``max_claims`` claims in all (time bound)."""
+        if not isinstance(completion, str):
+            raise TypeError(f"completion must be a str, got {type(completion).__name__}")
+        scores: list[StepScore] = []
+        claims: list[ArithmeticClaim] = []
+        for step in split_steps(completion, self.split):
+            budget = self.max_claims - len(claims)
+            if budget <= 0:
+                scores.append(StepScore(step, float(self.unchecked_score), "claim budget exhausted"))
+                continue
+            found = find_arithmetic_claims(step.text, budget)
+            claims.extend(found)
+            scores.append(self._score(step, found))
+        return scores, claims
+
+    def step_scores(self, completion: str, problem: Problem | None = None) -> list[StepScore]:
+        return self._checked(completion)[0]
+
     def __call__(self, completion: str, problem: Problem | None = None) -> Reward:
-        reward = super().__call__(completion, problem)
-        claims = find_arithmetic_claims(completion) if isinstance(completion, str) else []
+        scores, claims = self._checked(completion)
+        reward = self._aggregate(scores)
         info: dict[str, Any] = dict(reward.info)
         info["claims_checked"] = len(claims)
         info["wrong_claims"] = [str(c) for c in claims if not c.ok][:20]
