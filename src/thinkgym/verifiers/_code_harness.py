@@ -727,6 +727,7 @@ def main(mode: str) -> None:
     hardening = ["nondumpable"] if _make_undumpable() else []
     if _scrub_job_stdin():
         hardening.append("scrubbed")
+    marks = {"harden": time.perf_counter() - start}
     sys.stdout.flush()
     sys.stderr.flush()
     sock = worker_pid = None
@@ -743,6 +744,7 @@ def main(mode: str) -> None:
                 os._exit(0)
         theirs.close()
         os.close(devnull)
+    marks["fork"] = time.perf_counter() - start
     try:
         payload = _load_secret()
     except BaseException as exc:
@@ -751,6 +753,7 @@ def main(mode: str) -> None:
         _write_all(2, f"harness: cannot read the tests: {_describe(exc)}\n".encode())
         os._exit(3)
     judge = _Judge(sock, worker_pid or 0, str(payload["nonce"]), start + float(payload["budget"]))
+    marks["secret"] = time.perf_counter() - start
     judge.emit({"ev": "hello", "hardening": hardening})
     try:
         if mode == "function":
@@ -758,7 +761,8 @@ def main(mode: str) -> None:
         else:
             judge.state = "broken"  # no long-lived worker in this mode
             _run_io_tests(judge, payload)
-        judge.emit({"ev": "end"})
+        marks["tests"] = time.perf_counter() - start
+        judge.emit({"ev": "end", "marks": {k: round(v, 6) for k, v in marks.items()}})
     finally:
         if mode == "function":
             judge.kill_worker()

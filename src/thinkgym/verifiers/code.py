@@ -329,8 +329,11 @@ class TestResult:
     reason: str | None = None
     time_s: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "passed": self.passed, "reason": self.reason, "time_s": self.time_s}
+    def to_dict(self, with_time: bool = True) -> dict[str, Any]:
+        data = {"name": self.name, "passed": self.passed, "reason": self.reason}
+        if with_time:
+            data["time_s"] = self.time_s
+        return data
 
 
 @functools.lru_cache(maxsize=1)
@@ -448,7 +451,9 @@ class CodeVerifier:
     ``score="all"`` makes the score 1 only when every test passes. ``style_weight`` and
     ``efficiency_weight`` mix in `style_score` and the runtime ratio against a reference
     (``meta["reference_time_s"]``, else the problem's reference solution timed once); both only
-    count when every test passed. Picklable: a live sandbox is not pickled, a copy makes its own.
+    count when every test passed. ``report_times`` adds per-test times to ``info`` (off by default
+    so the same answer always gets the same info). Picklable: a live sandbox is not pickled, a
+    copy makes its own.
     """
 
     def __init__(
@@ -463,6 +468,7 @@ class CodeVerifier:
         style_weight: float = 0.0,
         efficiency_weight: float = 0.0,
         max_code_chars: int = 100_000,
+        report_times: bool = False,
     ):
         if score not in ("fraction", "all"):
             raise ValueError(f"score must be 'fraction' or 'all', got {score!r}")
@@ -485,6 +491,7 @@ class CodeVerifier:
         self.style_weight = float(style_weight)
         self.efficiency_weight = float(efficiency_weight)
         self.max_code_chars = int(max_code_chars)
+        self.report_times = bool(report_times)
         self._lock = threading.Lock()
         self._reference_times: dict[str, float] = {}
 
@@ -663,12 +670,13 @@ class CodeVerifier:
         info: dict[str, Any] = {
             "passed": passed,
             "total": total,
-            "tests": [t.to_dict() for t in tests],
+            "tests": [t.to_dict(self.report_times) for t in tests],
             "isolation": sorted(task.isolation),
             "harness_hardening": task.hardening,
-            "wall_s": task.wall_s,
             "jobs": task.jobs,
         }
+        if self.report_times:
+            info["wall_s"] = task.wall_s
         failing = next((t for t in tests if not t.passed), None)
         if failing is not None:
             info["failing_test"] = failing.name
@@ -693,11 +701,11 @@ class CodeVerifier:
             solution = problem.meta.get("reference") or problem.answer
             if not isinstance(solution, str) or not solution.strip():
                 return 0.0
-            plain = CodeVerifier(self.sandbox, limits=self.limits, test_timeout_s=self.test_timeout_s)
+            plain = CodeVerifier(self.sandbox, limits=self.limits, test_timeout_s=self.test_timeout_s, report_times=True)
             ref = plain(solution, problem)
             if ref.components.get("all_passed") != 1.0:
                 return 0.0
-            reference = sum(t["time_s"] for t in ref.info["tests"])
+            reference = sum(float(t.get("time_s", 0.0)) for t in ref.info["tests"])
             self._reference_times[problem.id] = reference
         return min(1.0, (float(reference) + floor_s) / (runtime_s + floor_s))
 
