@@ -18,8 +18,10 @@ from thinkgym.verifiers.code import (
     extract_code,
     split_check,
     style_score,
-    tests_of as read_tests,
     verify_code,
+)
+from thinkgym.verifiers.code import (
+    tests_of as read_tests,
 )
 
 HUMANEVAL_LIKE = {
