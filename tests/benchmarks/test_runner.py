@@ -161,7 +161,7 @@ def test_garbage_text_scores_zero_with_a_reason(tmp_path):
     )
     for env in summary["envs"].values():
         assert env["failed"] == 0 and env["accuracy"]["value"] == 0.0
-        assert sum(env["zero_reward_reasons"].values()) == 3
+        assert sum(env["miss_reasons"].values()) == 3
         assert env["truncation_rate"]["value"] == 1.0
     records = RunDir(tmp_path).read_samples()
     assert all(r["reason"] and r["reward"] == 0.0 for r in records)

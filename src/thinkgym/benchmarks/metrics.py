@@ -377,7 +377,7 @@ def summarize_env(
     result["verify_s"] = _dist(verify)
 
     reasons = Counter(str(s["reason"])[:120] for s in valid_samples if s.get("reason"))
-    result["zero_reward_reasons"] = dict(reasons.most_common(5))
+    result["miss_reasons"] = dict(reasons.most_common(5))
     errors = Counter(str(s["error"])[:160] for s in samples if s.get("error"))
     result["failure_reasons"] = dict(errors.most_common(5))
     return result

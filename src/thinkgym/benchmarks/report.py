@@ -155,10 +155,10 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
     reasons = [
         (name, r, c)
         for name, env in envs.items()
-        for r, c in (env.get("zero_reward_reasons") or {}).items()
+        for r, c in (env.get("miss_reasons") or {}).items()
     ]
     if reasons:
-        lines += ["## Why samples earned zero (top reasons)", ""]
+        lines += ["## Why samples were not correct (top reasons)", ""]
         lines += _table(["env", "reason", "samples"], [[n, r, str(c)] for n, r, c in reasons]) + [
             ""
         ]

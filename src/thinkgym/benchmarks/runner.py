@@ -177,16 +177,27 @@ def _outcome(env: Any, action: str, problem: Problem | None) -> dict[str, Any]:
     }
 
 
-def _zero_reason(
+def _miss_reason(
     outcome: Mapping[str, Any], reward_info: Mapping[str, Any], multi_turn: bool
 ) -> str:
-    """Why a sample earned nothing: the env's error, the verifier's reason, or a plain default."""
+    """Why a sample is not correct: the env's error, the verifier's reason, or a plain default."""
     if multi_turn:
         if outcome.get("truncated"):
             return "turn limit reached without reward"
         if outcome.get("terminated"):
             return "episode ended with reward 0"
-    for value in (outcome.get("reason"), reward_info.get("error"), reward_info.get("reason")):
+    infos = [reward_info]
+    parts = reward_info.get("parts")
+    if isinstance(parts, Mapping):
+        infos += [
+            v
+            for k, v in sorted(parts.items(), key=lambda kv: kv[0] != "accuracy")
+            if isinstance(v, Mapping)
+        ]
+    candidates = [outcome.get("reason")] + [
+        i.get(key) for i in infos for key in ("error", "reason")
+    ]
+    for value in candidates:
         if value:
             return str(value)
     return "wrong answer" if outcome else "no step taken"
@@ -510,6 +521,7 @@ class _Evaluation:
         found, answer, vote_key = extract_answer(reward_info)
         if not found and not multi_turn and actions:
             answer = vote_key = actions[-1].strip()[:500]  # no extraction: the whole answer votes
+        correct = (not error) and is_correct(reward, components)
         record: dict[str, Any] = {
             "key": item.key,
             "env": label,
@@ -525,10 +537,10 @@ class _Evaluation:
             "vote_key": None if error else _jsonable(vote_key, 500),
             "reward": reward,
             "components": components,
-            "correct": (not error) and is_correct(reward, components),
+            "correct": correct,
             "reward_info": reward_info,
-            "reason": _zero_reason(outcome, reward_info, multi_turn)
-            if not error and reward == 0
+            "reason": _miss_reason(outcome, reward_info, multi_turn)
+            if not error and not correct
             else None,
             "error": error,
             "terminated": outcome.get("terminated", False),
