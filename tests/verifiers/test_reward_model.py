@@ -129,3 +129,15 @@ def test_bad_arguments(tokenizer) -> None:
     with pytest.raises(ValueError):
         rm.batch(["a", "b"], [PROBLEM])
     assert rm.batch([], []) == []
+
+
+def test_concurrent_calls_from_threads_agree_with_sequential(tokenizer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    rm = RewardModelVerifier(_model(tokenizer), tokenizer, max_length=16, input_format="concat")
+    texts = [c * (i + 1) for i, c in enumerate(COMPLETIONS)] * 3
+    sequential = [rm(t, PROBLEM).score for t in texts]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda t: rm(t, PROBLEM).score, texts))
+    assert threaded == pytest.approx(sequential, abs=1e-6)
+    assert tokenizer.truncation_side == "right"

@@ -14,6 +14,7 @@ the left so the end of the completion, where the answer is, is always seen.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -74,17 +75,23 @@ class RewardModelVerifier:
         self.dtype = dtype
         self.name = name
         self._placed = False
+        self._lock = threading.Lock()  # one scoring call at a time: the tokenizer is reconfigured
 
     # ---- pickling: a path-built verifier travels without its weights ----------------------
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
+        state.pop("_lock", None)
         if self.model_path is not None:
             state["_model"] = None
             state["_placed"] = False
             if state.get("_tokenizer_from_path"):
                 state["_tokenizer"] = None
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     # ---- loading -----------------------------------------------------------------------------
 
@@ -151,6 +158,10 @@ class RewardModelVerifier:
                 raise TypeError(f"prompts and completions must be str, got {type(text).__name__}")
         if not completions:
             return []
+        with self._lock:
+            return self._score_locked(list(prompts), list(completions))
+
+    def _score_locked(self, prompts: list[str], completions: list[str]) -> list[float]:
         import torch
 
         model, tokenizer = self._load()
