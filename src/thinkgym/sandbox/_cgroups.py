@@ -112,7 +112,7 @@ class CgroupSet:
     """The cgroup hierarchies we can write, and the per-slot operations the zygote needs."""
 
     hierarchies: list[_Hierarchy]
-    layers: frozenset[str]  # "cgroup_memory", "cgroup_pids"
+    layers: frozenset[str]  # "cgroup-memory", "cgroup-pids"
 
     def ensure_slot(self, slot: int) -> None:
         """Create the slot's cgroups (in the zygote, which owns and later removes them)."""
@@ -241,7 +241,7 @@ def detect_cgroups() -> tuple[CgroupSet | None, str]:
     kinds = {h.kind for h in hierarchies}
     layers = set()
     if kinds & {"memory", "v2"}:
-        layers.add("cgroup_memory")
+        layers.add("cgroup-memory")
     if kinds & {"pids", "v2"}:
-        layers.add("cgroup_pids")
+        layers.add("cgroup-pids")
     return CgroupSet(hierarchies, frozenset(layers)), "; ".join(reasons)

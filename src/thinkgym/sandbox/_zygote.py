@@ -55,11 +55,13 @@ MS_MOVE, MS_REC, MS_PRIVATE, MS_RELATIME = 8192, 16384, 1 << 18, 1 << 21
 MNT_DETACH = 2
 
 PR_SET_PDEATHSIG = 1
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
 _SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(os.uname().machine)
 
 NS_LAYERS = {
-    "mntns": CLONE_NEWNS,
+    "mountns": CLONE_NEWNS,
     "netns": CLONE_NEWNET,
     "pidns": CLONE_NEWPID,
     "ipcns": CLONE_NEWIPC,
@@ -304,7 +306,7 @@ def prepare_supervisor(slot: int, prepared: tuple[int, int]) -> Warm:
     """
     layers: set[str] = set()
     if State.root_built:
-        layers.add("ro_root")
+        layers.add("readonly-root")
     if State.userns:
         layers.add("userns")
     try:
@@ -320,9 +322,9 @@ def prepare_supervisor(slot: int, prepared: tuple[int, int]) -> Warm:
     if "utsns" in layers:
         socket.sethostname("sandbox")
     memory_bytes = prepared[0] * 1024 * 1024
-    if "mntns" in layers and State.root_built:
+    if "mountns" in layers and State.root_built:
         mount("tmpfs", SANDBOX, "tmpfs", MS_NOSUID | MS_NODEV, _tmpfs_options(slot, memory_bytes, PREPARED_INODES))
-        layers.add("tmpfs_workdir")
+        layers.add("tmpfs-workdir")
     cgroup_fds: list[int] = []
     oom_before = 0
     if State.cgroups is not None:
@@ -331,7 +333,7 @@ def prepare_supervisor(slot: int, prepared: tuple[int, int]) -> Warm:
             oom_before = State.cgroups.oom_kills(slot)
             cgroup_fds = State.cgroups.procs_fds(slot)
         except OSError as exc:
-            State.missing["cgroup_memory"] = f"cgroup setup failed: {exc}"
+            State.missing["cgroup-memory"] = f"cgroup setup failed: {exc}"
     job_r, job_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -376,17 +378,17 @@ def _run_job(raw: bytes, slot: int, warm: Warm) -> dict:
     memory_mb, max_processes = int(limits["memory_mb"]), int(limits["max_processes"])
     memory_bytes = memory_mb * 1024 * 1024
     inodes = 4096 + 2 * len(job["files"])
-    if "tmpfs_workdir" in layers and (memory_mb != warm.prepared[0] or inodes > PREPARED_INODES):
+    if "tmpfs-workdir" in layers and (memory_mb != warm.prepared[0] or inodes > PREPARED_INODES):
         opts = _tmpfs_options(slot, memory_bytes, max(inodes, PREPARED_INODES))
         mount("tmpfs", SANDBOX, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, opts)
     if State.cgroups is not None and (memory_mb, max_processes) != warm.prepared:
         try:
             State.cgroups.configure(slot, memory_bytes, max_processes)
         except OSError as exc:
-            State.missing["cgroup_memory"] = f"cgroup setup failed: {exc}"
+            State.missing["cgroup-memory"] = f"cgroup setup failed: {exc}"
     oom_before = warm.oom_before
     trace("resized")
-    missing_now = required - layers - {"nonroot", "rlimits", "seccomp", "cgroup_memory", "cgroup_pids"}
+    missing_now = required - layers - {"non-root", "rlimits", "seccomp", "cgroup-memory", "cgroup-pids"}
     if missing_now:
         os.kill(warm.pid, signal.SIGKILL)
         return {"error": "required isolation layers unavailable: " + ", ".join(sorted(missing_now)),
@@ -580,7 +582,7 @@ def _job_child(slot: int, ns_layers: set[str], job_r: int, out_w: int, err_w: in
     layers = set(ns_layers)
     os.setsid()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    if "pidns" in layers and "mntns" in layers:
+    if "pidns" in layers and "mountns" in layers:
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     for fd in cgroup_fds:
         os.write(fd, b"0")
@@ -592,6 +594,9 @@ def _job_child(slot: int, ns_layers: set[str], job_r: int, out_w: int, err_w: in
             mapped = int(fh.read().split()[0]) * resource.getpagesize()
     except (OSError, ValueError):
         mapped = 256 * 1024 * 1024
+    for cap in range(64):  # empty the bounding set: nothing exec'd later can regain a capability
+        if _libc.prctl(ctypes.c_int(PR_CAPBSET_DROP), _ul(cap), _ul(0), _ul(0), _ul(0)) != 0:
+            break  # EINVAL past the last capability this kernel knows
     if State.userns:
         drop_capabilities()
     elif os.geteuid() == 0:
@@ -599,9 +604,19 @@ def _job_child(slot: int, ns_layers: set[str], job_r: int, out_w: int, err_w: in
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
-    layers.add("nonroot")
+    if os.geteuid() != 0 or State.userns:
+        layers.add("non-root")
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if "tmpfs_workdir" in layers:
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+    layers.add("no-new-privileges")
+    try:
+        with open("/proc/self/status") as fh:
+            caps = {k: v.strip() for k, _, v in (line.partition(":") for line in fh)}
+        if int(caps.get("CapEff", "1"), 16) == 0 and int(caps.get("CapBnd", "1"), 16) == 0:
+            layers.add("cap-drop-all")
+    except (OSError, ValueError):
+        pass
+    if "tmpfs-workdir" in layers:
         for sub in (WORK, SANDBOX + "/tmp", SANDBOX + "/shm"):
             os.mkdir(sub, 0o700)
     if State.seccomp_bpf is not None:  # what follows (read, setrlimit, write files) stays allowed
@@ -634,7 +649,7 @@ def _job_child(slot: int, ns_layers: set[str], job_r: int, out_w: int, err_w: in
     setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
     layers.add("rlimits")
     trace("j:rlimits")
-    if "tmpfs_workdir" not in layers:
+    if "tmpfs-workdir" not in layers:
         raise OSError(errno.ENOTSUP, "no private work directory (mount namespace unavailable)")
     made = {WORK}
     for rel, data in job["files"].items():
@@ -775,10 +790,10 @@ def main() -> None:
     if config.get("cgroups", True):
         State.cgroups, why = cgroups_mod.detect_cgroups()
         if State.cgroups is None:
-            for layer in ("cgroup_memory", "cgroup_pids"):
+            for layer in ("cgroup-memory", "cgroup-pids"):
                 missing[layer] = f"{why}; {cgroups_mod.HOW_TO_GET_CGROUPS}"
     else:
-        for layer in ("cgroup_memory", "cgroup_pids"):
+        for layer in ("cgroup-memory", "cgroup-pids"):
             missing[layer] = "disabled by LocalSandbox(cgroups=False)"
     _preload(config["preload"])
     State.base_sys_path = [p for p in sys.path if p and p != here]
@@ -791,7 +806,7 @@ def main() -> None:
         State.root_built = True
     except OSError as exc:
         how = "run as root or enable unprivileged user namespaces (sysctl user.max_user_namespaces=15000, kernel.unprivileged_userns_clone=1)"
-        for layer in ("mntns", "ro_root", "tmpfs_workdir", "pidns", "netns", "ipcns", "utsns", "userns"):
+        for layer in ("mountns", "readonly-root", "tmpfs-workdir", "pidns", "netns", "ipcns", "utsns", "userns"):
             missing[layer] = f"{exc}; {how}"
     State.missing = missing
     import gc
@@ -833,7 +848,7 @@ class _Pool:
             try:
                 State.cgroups.ensure_slot(slot)  # made here, so the zygote removes it at the end
             except OSError as exc:
-                State.missing["cgroup_memory"] = f"cgroup setup failed: {exc}"
+                State.missing["cgroup-memory"] = f"cgroup setup failed: {exc}"
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         pid = os.fork()
         if pid == 0:

@@ -6,11 +6,12 @@ hands each job a private socket, applies the host-side deadline, and turns repli
 `SandboxResult`. Jobs are thread-safe and run concurrently (one cgroup and one uid per slot).
 
 Layers (reported per job in ``SandboxResult.isolation``):
-``mntns pidns netns ipcns utsns`` namespaces; ``ro_root`` (the job sees a minimal read-only root,
-the host filesystem is hidden); ``tmpfs_workdir`` (private, size-capped work dir, /tmp and /dev/shm,
-gone after the job); ``nonroot`` (an unprivileged uid per slot, or no capabilities inside a user
-namespace); ``userns`` (only when not started as root); ``rlimits``; ``seccomp``;
-``cgroup_memory`` and ``cgroup_pids``.
+``mountns pidns netns ipcns utsns`` namespaces; ``readonly-root`` (the job sees a minimal read-only
+root, the host filesystem is hidden); ``tmpfs-workdir`` (private, size-capped work dir, /tmp and
+/dev/shm, gone after the job); ``non-root`` (an unprivileged uid per slot, or root of a user namespace
+without capabilities); ``cap-drop-all``; ``no-new-privileges``; ``userns`` (only when not started as
+root); ``rlimits``; ``seccomp``; ``cgroup-memory`` and ``cgroup-pids``. The names match the docker
+backend's where the layer is the same.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ __all__ = ["LocalSandbox", "LOCAL_LAYERS", "DEFAULT_PRELOAD"]
 
 #: Layers the local backend puts in force when the machine allows (``userns`` is added when not root).
 LOCAL_LAYERS = frozenset(
-    {"mntns", "pidns", "netns", "ipcns", "utsns", "ro_root", "tmpfs_workdir", "nonroot", "rlimits",
-     "seccomp", "cgroup_memory", "cgroup_pids"}  # fmt: skip
+    {"mountns", "pidns", "netns", "ipcns", "utsns", "readonly-root", "tmpfs-workdir", "non-root", "rlimits",
+     "seccomp", "no-new-privileges", "cap-drop-all", "cgroup-memory", "cgroup-pids"}  # fmt: skip
 )
 
 #: Imported once in the zygote so that jobs start with them warm (each import costs a job nothing).
@@ -55,7 +56,7 @@ _HOW_NAMESPACES = (
 _GENERIC_HOW = {
     "seccomp": "install pyseccomp (pip install 'thinkgym[sandbox]') and libseccomp2 (apt-get install libseccomp2)",
     "userns": _HOW_NAMESPACES,
-    "nonroot": _HOW_NAMESPACES,
+    "non-root": _HOW_NAMESPACES,
     "rlimits": "a POSIX system with setrlimit",
 }
 _ZYGOTE_ENV = {

@@ -1,0 +1,357 @@
+"""Attacks a model-written program might try, run on every sandbox backend available here.
+
+Each attack must be contained: reported as a failure, a timeout or out-of-memory; the host (this
+test process, a canary process, files outside the sandbox) unharmed; nothing persisting into the
+next job; and no process left behind (the `contained` fixture counts the sandbox's host processes
+before and after, then runs a normal job).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import textwrap
+import uuid
+
+import pytest
+
+from thinkgym.sandbox import Limits, SandboxResult
+
+from .conftest import ATTACK_LIMITS, FAKE_SECRET
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def attack(sandbox, code: str, **kwargs) -> SandboxResult:
+    kwargs.setdefault("limits", ATTACK_LIMITS)
+    return sandbox.run(textwrap.dedent(code), **kwargs)
+
+
+def assert_contained(result: SandboxResult) -> None:
+    """A contained attack ends as a failure, a timeout or out-of-memory, never as a success."""
+    assert not result.ok, f"attack reported as success: {result}"
+    assert result.timed_out or result.out_of_memory or result.exit_code not in (0, None) or result.signal, result
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes
+
+
+def test_fork_bomb(contained):
+    result = attack(contained, """
+        import os
+        while True:
+            os.fork()
+    """)
+    assert_contained(result)
+    assert result.wall_s < ATTACK_LIMITS.wall_s + 5
+
+
+def test_thread_bomb(contained):
+    result = attack(contained, """
+        import threading, time
+        while True:
+            threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+    """)
+    assert_contained(result)
+
+
+def test_double_fork_daemon_dies_with_the_job(contained):
+    marker = f"daemon-{uuid.uuid4().hex}"
+    result = attack(contained, f"""
+        import os, time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                for _ in range(600):  # would live a minute if it escaped
+                    with open("/tmp/{marker}", "a") as fh:
+                        fh.write("x")
+                    time.sleep(0.1)
+                os._exit(0)
+            os._exit(0)
+        time.sleep(0.3)
+        print("parent exits")
+    """)
+    assert result.stdout.strip() == "parent exits"
+    # `contained` proves the daemon is gone; its file must not reach the next job either
+    later = contained.run(f"import os; print(os.path.exists('/tmp/{marker}'))", limits=ATTACK_LIMITS)
+    assert later.stdout.strip() == "False"
+
+
+def test_kill_and_ptrace_the_parent(contained):
+    canary = subprocess.Popen(["sleep", "60"])  # a host process the job must not be able to touch
+    try:
+        result = attack(contained, f"""
+            import ctypes, os, signal
+            libc = ctypes.CDLL(None, use_errno=True)
+            for target in (os.getppid(), 1, {canary.pid}, {os.getpid()}, -1):
+                try:
+                    os.kill(target, signal.SIGKILL)
+                    print("kill", target, "sent")
+                except OSError as exc:
+                    print("kill", target, exc.errno)
+            for target in (os.getppid(), 1, {canary.pid}, {os.getpid()}):
+                rc = libc.ptrace(16, target, None, None)  # PTRACE_ATTACH
+                print("ptrace", target, rc, ctypes.get_errno())
+        """)
+        assert canary.poll() is None, "a host process was killed from inside the sandbox"
+        for line in result.stdout.splitlines():
+            if line.startswith("ptrace"):
+                assert line.split()[2] == "-1", f"ptrace succeeded: {line}"
+    finally:
+        canary.kill()
+        canary.wait()
+
+
+def test_segfault_through_ctypes(contained):
+    result = attack(contained, "import ctypes\nctypes.string_at(0)\n")
+    assert_contained(result)
+    assert result.signal == signal.SIGSEGV or result.exit_code in (139, -11), result
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory and CPU
+
+
+def test_memory_bomb_one_allocation(contained):
+    assert_contained(attack(contained, "x = bytearray(10**10)\nprint(len(x))\n"))
+
+
+def test_memory_bomb_growing(contained):
+    result = attack(contained, """
+        blocks = []
+        while True:
+            blocks.append(bytearray(10**7))
+    """)
+    assert_contained(result)
+    assert result.out_of_memory or result.exit_code not in (0, None), result
+
+
+def test_deep_recursion(contained):
+    assert_contained(attack(contained, """
+        import sys
+        sys.setrecursionlimit(10**7)
+        def f(n):
+            return f(n + 1) + 1
+        f(0)
+    """))
+
+
+def test_cpu_burn_inside_c_code(contained):
+    result = attack(contained, "x = 10**10**8\nprint('done')\n")
+    assert result.timed_out and not result.ok, result
+    assert result.wall_s < ATTACK_LIMITS.wall_s + 5
+
+
+def test_blocking_read_of_stdin(contained):
+    result = attack(contained, "import sys\ndata = sys.stdin.read()\ninput()\n")
+    assert_contained(result)  # EOF at once (EOFError) or, at worst, the wall-clock limit
+    assert result.wall_s < ATTACK_LIMITS.wall_s + 5
+
+
+# ---------------------------------------------------------------------------------------------
+# Output, disk and persistence
+
+
+def test_output_flood(contained):
+    result = attack(contained, """
+        import sys
+        while True:
+            sys.stdout.write("x" * 4096)
+            sys.stderr.write("y" * 4096)
+    """)
+    assert not result.ok
+    assert result.stdout_truncated or result.stderr_truncated
+    assert len(result.stdout.encode()) <= ATTACK_LIMITS.max_output_bytes
+    assert len(result.stderr.encode()) <= ATTACK_LIMITS.max_output_bytes
+
+
+def test_disk_fill(contained):
+    result = attack(contained, """
+        i = 0
+        while True:
+            with open(f"fill-{i}", "wb") as fh:
+                for _ in range(8):
+                    fh.write(b"x" * (1 << 20))
+            i += 1
+    """)
+    assert_contained(result)
+    later = contained.run("import os; print(sorted(os.listdir('.')))", limits=ATTACK_LIMITS)
+    assert "fill-0" not in later.stdout
+
+
+def test_inode_exhaustion(contained):
+    result = attack(contained, """
+        import os
+        os.makedirs("many", exist_ok=True)
+        i = 0
+        while True:
+            open(f"many/{i}", "w").close()
+            i += 1
+    """, limits=Limits(wall_s=10, memory_mb=128, max_processes=16, max_output_bytes=64_000))
+    assert_contained(result)
+    later = contained.run("import os; print(os.path.exists('many'))", limits=ATTACK_LIMITS)
+    assert later.stdout.strip() == "False"
+
+
+def test_nothing_persists_between_jobs(contained):
+    token = uuid.uuid4().hex
+    paths = [f"/tmp/left-{token}", f"/dev/shm/left-{token}", f"left-{token}", f"sub/left-{token}"]
+    first = attack(contained, f"""
+        import os
+        os.makedirs("sub", exist_ok=True)
+        for path in {paths!r}:
+            with open(path, "w") as fh:
+                fh.write("{token}")
+        print("written")
+    """)
+    assert first.stdout.strip() == "written", first
+    second = attack(contained, f"""
+        import os
+        print([os.path.exists(p) for p in {paths!r}])
+    """)
+    assert second.stdout.strip() == str([False] * len(paths)), second
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading what is not the job's
+
+
+def test_reading_etc_shadow(contained):
+    result = attack(contained, """
+        try:
+            print("READ", open("/etc/shadow").read())
+        except OSError as exc:
+            print("DENIED", type(exc).__name__)
+    """)
+    try:
+        with open("/etc/shadow") as fh:
+            host_shadow = fh.read()
+    except OSError:
+        host_shadow = ""
+    for line in host_shadow.splitlines():
+        if line.strip():
+            assert line not in result.stdout, "the host's /etc/shadow leaked into the sandbox"
+
+
+def test_host_environment_never_reaches_the_job(contained):
+    result = attack(contained, """
+        import os
+        print(dict(os.environ))
+        for path in ("/proc/self/environ", "/proc/1/environ", f"/proc/{os.getppid()}/environ"):
+            try:
+                print(path, open(path, "rb").read())
+            except OSError as exc:
+                print(path, "denied", exc.errno)
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    print(pid, open(f"/proc/{pid}/environ", "rb").read())
+                except OSError:
+                    pass
+    """)
+    assert result.stdout, result
+    assert FAKE_SECRET not in result.stdout and FAKE_SECRET not in result.stderr
+
+
+def test_files_outside_the_work_dir(contained, tmp_path):
+    token = uuid.uuid4().hex
+    outside = tmp_path / "outside-secret.txt"
+    outside.write_text(token)
+    import thinkgym
+
+    source = os.path.abspath(thinkgym.__file__)  # the project's sources may hold hidden tests
+    with open(source) as fh:
+        source_text = fh.read().strip()[:60]
+    targets = [str(outside), source]
+    result = attack(contained, f"""
+        import os
+        found = []
+        for i, target in enumerate({targets!r}):
+            for path in (target, "../" * 12 + target.lstrip("/"), "/proc/1/root" + target,
+                         "/proc/self/root" + target, "/proc/1/cwd/" + "../" * 12 + target.lstrip("/")):
+                try:
+                    found.append(open(path).read()[:200])
+                except OSError:
+                    pass
+            try:
+                os.symlink(target, f"link{{i}}")
+                found.append(open(f"link{{i}}").read()[:200])
+            except OSError:
+                pass
+        try:
+            os.symlink("/", "rootlink")
+            found.append(open("rootlink" + {str(outside)!r}).read())
+        except OSError:
+            pass
+        print(found)
+    """, collect=["link0", "link1", "rootlink" + str(outside)])
+    assert token not in result.stdout, "a file outside the sandbox was read"
+    assert source_text not in result.stdout, "the thinkgym sources are visible inside the sandbox"
+    for data in result.files.values():
+        assert token.encode() not in data and source_text.encode() not in data, "collect followed a symlink out"
+    assert outside.read_text() == token  # and the host file is untouched
+
+
+# ---------------------------------------------------------------------------------------------
+# Network
+
+
+def test_no_interface_but_loopback(contained):
+    result = attack(contained, """
+        names = []
+        try:
+            for line in open("/proc/net/dev").read().splitlines()[2:]:
+                names.append(line.split(":")[0].strip())
+        except OSError:
+            import socket
+            names = [name for _, name in socket.if_nameindex()]
+        print(sorted(names))
+    """)
+    assert result.exit_code == 0, result
+    names = eval(result.stdout.strip(), {"__builtins__": {}})  # a list literal printed by the job
+    assert set(names) <= {"lo"}, f"interfaces other than loopback inside the sandbox: {names}"
+
+
+def test_host_listener_cannot_be_reached(contained):
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    port = server.getsockname()[1]
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp_port = udp.getsockname()[1]
+    try:
+        result = attack(contained, f"""
+            import socket
+            outcomes = []
+            for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::ffff:127.0.0.1")):
+                try:
+                    s = socket.socket(family, socket.SOCK_STREAM)
+                    s.settimeout(1)
+                    s.connect((host, {port}))
+                    s.sendall(b"escaped")
+                    outcomes.append("CONNECTED")
+                except OSError as exc:
+                    outcomes.append(type(exc).__name__)
+            try:
+                u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                u.sendto(b"escaped", ("127.0.0.1", {udp_port}))
+                outcomes.append("SENT")
+            except OSError as exc:
+                outcomes.append(type(exc).__name__)
+            print(outcomes)
+        """)
+        assert "CONNECTED" not in result.stdout, result
+        server.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            conn, _ = server.accept()
+            conn.close()
+        udp.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            udp.recvfrom(100)
+    finally:
+        server.close()
+        udp.close()
