@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean docker-image
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# One-time: start dockerd if none runs, import a debootstrap base image, build the sandbox image
+# (src/thinkgym/sandbox/Dockerfile). The docker tests do the same on their own when run as root.
+docker-image: $(STAMP)
+	$(BIN)/python -m thinkgym.sandbox.docker_engine --install
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
