@@ -311,7 +311,15 @@ def test_dataset_by_name_goes_through_load_dataset(tmp_path) -> None:
     assert env.source.size == 2 and env.source.get(1).answer == "2000"
 
 
-def test_builtin_samples_work_offline() -> None:
+def test_builtin_samples_work_offline(caplog, monkeypatch) -> None:
+    import thinkgym.envs.math as math_envs
+
+    monkeypatch.setattr(math_envs, "_SAMPLE_NOTICES", set())
+    with caplog.at_level("WARNING", logger="thinkgym"):
+        thinkgym.make("thinkgym/GSM8K-v0")
+        thinkgym.make("thinkgym/GSM8K-v0")
+    notices = [r for r in caplog.records if "built-in gsm8k_sample" in r.getMessage()]
+    assert len(notices) == 1  # loud once, not on every make()
     gsm = thinkgym.make("thinkgym/GSM8K-v0")
     assert gsm.source.size >= 10 and gsm.source.get(0).id.startswith("gsm8k-sample/sample/0-")
     for i in range(gsm.source.size):  # our sample's worked solutions are arithmetically sound

@@ -12,7 +12,7 @@
   ``.parquet``/``.csv`` file) or ``dataset=`` (a name for ``datasets.load_dataset``, e.g.
   ``"openai/gsm8k"``). With neither they use a small sample shipped in the package
   (``envs/data/*_sample.jsonl``, problems written for thinkgym in the datasets' formats), so the
-  envs and their checks work offline; a log message says so. Real benchmarks must pass a path
+  envs and their checks work offline; a warning is logged (once per process). Real benchmarks must pass a path
   or a dataset name.
 
 Every env asks for the configured format in its prompt (by default DeepSeek-R1's: reasoning in
@@ -750,6 +750,9 @@ def _report_skipped(skipped: int, what: str, why: str) -> None:
         logger.warning("skipped %d %s row(s) with %s", skipped, what, why)
 
 
+_SAMPLE_NOTICES: set[str] = set()
+
+
 def _dataset_source(
     builder: Callable[..., list[Problem]],
     sample: str,
@@ -761,9 +764,13 @@ def _dataset_source(
     limit: int | None,
 ) -> ListSource:
     if path is None and dataset is None:
-        logger.info(
-            "%s: using the built-in %s sample (offline); pass path= or dataset= for the real data", tag, sample
-        )
+        if tag not in _SAMPLE_NOTICES:  # once per process: loud enough to notice, not a flood
+            _SAMPLE_NOTICES.add(tag)
+            logger.warning(
+                "thinkgym %s env: using the built-in %s (a small offline sample, ids '%s-sample/...'); "
+                "pass path= or dataset= for the real data",
+                tag, sample, tag,
+            )
         rows = load_records(DATA_DIR / sample, limit=limit)
         problems = builder(rows, tag=f"{tag}-sample", split="sample")
     else:
