@@ -68,6 +68,9 @@ NS_LAYERS = {
     "utsns": CLONE_NEWUTS,
 }
 
+#: Layers the supervisor sets up; every other layer is put in force (and checked) by the job process.
+SUPERVISOR_LAYERS = frozenset({*NS_LAYERS, "readonly-root", "tmpfs-workdir", "userns"})
+
 SANDBOX = "/sandbox"
 WORK = "/sandbox/work"
 
@@ -388,7 +391,7 @@ def _run_job(raw: bytes, slot: int, warm: Warm) -> dict:
             State.missing["cgroup-memory"] = f"cgroup setup failed: {exc}"
     oom_before = warm.oom_before
     trace("resized")
-    missing_now = required - layers - {"non-root", "rlimits", "seccomp", "cgroup-memory", "cgroup-pids"}
+    missing_now = (required & SUPERVISOR_LAYERS) - layers  # the job process checks the rest itself
     if missing_now:
         os.kill(warm.pid, signal.SIGKILL)
         return {"error": "required isolation layers unavailable: " + ", ".join(sorted(missing_now)),
@@ -651,6 +654,9 @@ def _job_child(slot: int, ns_layers: set[str], job_r: int, out_w: int, err_w: in
     trace("j:rlimits")
     if "tmpfs-workdir" not in layers:
         raise OSError(errno.ENOTSUP, "no private work directory (mount namespace unavailable)")
+    missing = set(job.get("required", ())) - layers
+    if missing:  # strict mode: refuse before any of the job's code runs
+        raise OSError(errno.EPERM, "required isolation layers unavailable: " + ", ".join(sorted(missing)))
     made = {WORK}
     for rel, data in job["files"].items():
         path = WORK + "/" + rel

@@ -205,7 +205,7 @@ class LocalSandbox(Sandbox):
     def available_layers(self) -> frozenset[str]:
         """Layers a real probe job had in force here (measured once, then cached)."""
         if self._available is None:
-            result = self.run_job(Job.of(_PROBE))
+            result = self._run_payload(Job.of(_PROBE), [])
             if result.error is not None and not result.isolation:
                 raise SandboxUnavailableError(f"the local sandbox cannot run jobs here: {result.error}")
             self._available = frozenset(result.isolation)
@@ -225,7 +225,10 @@ class LocalSandbox(Sandbox):
     def run_job(self, job: Job) -> SandboxResult:
         if not isinstance(job, Job):
             raise TypeError(f"run_job expects a Job, got {type(job).__name__}")
-        payload = _encode_job(job, sorted(self.required_layers) if self.strict else [], self._trace)
+        return self._run_payload(job, sorted(self.required_layers) if self.strict else [])
+
+    def _run_payload(self, job: Job, required: list[str]) -> SandboxResult:
+        payload = _encode_job(job, required, self._trace)
         for attempt in range(2):
             zygote = self._ensure_zygote()
             try:

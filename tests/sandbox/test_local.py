@@ -1,0 +1,274 @@
+"""The local fork-server backend: faithful results, limits, layers in force, pool and lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from thinkgym.errors import ConfigError, SandboxUnavailableError
+from thinkgym.sandbox import Job, Limits, available_backends, make_sandbox
+from thinkgym.sandbox.local import LOCAL_LAYERS, LocalSandbox
+
+pytestmark = pytest.mark.timeout(120)
+
+QUICK = Limits(wall_s=10.0, memory_mb=256)
+is_root = os.geteuid() == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Results are what `python main.py` would give
+
+
+def test_stdout_stderr_exit_code_argv_stdin(local_sandbox):
+    code = "import sys\nprint('out', sys.argv[1:])\nprint('err', file=sys.stderr)\nprint(input()[::-1])\nsys.exit(3)\n"
+    result = local_sandbox.run(code, stdin="olleh\n", argv=["a", "b c"], limits=QUICK)
+    assert result.stdout == "out ['a', 'b c']\nhello\n"
+    assert result.stderr == "err\n"
+    assert result.exit_code == 3 and result.signal is None and not result.ok
+    assert not result.timed_out and not result.out_of_memory and result.error is None
+
+
+def test_exit_forms_and_tracebacks(local_sandbox):
+    assert local_sandbox.run("raise SystemExit", limits=QUICK).exit_code == 0
+    assert local_sandbox.run("quit()", limits=QUICK).exit_code == 0
+    message = local_sandbox.run("import sys; sys.exit('bad thing')", limits=QUICK)
+    assert message.exit_code == 1 and "bad thing" in message.stderr
+    crash = local_sandbox.run("x = 1\nraise ValueError('boom')\n", limits=QUICK)
+    assert crash.exit_code == 1
+    assert 'File "/sandbox/work/main.py", line 2' in crash.stderr and "ValueError: boom" in crash.stderr
+    assert "_zygote" not in crash.stderr  # the traceback shows the job's frames only
+    syntax = local_sandbox.run("def f(:\n", limits=QUICK)
+    assert syntax.exit_code == 1 and "SyntaxError" in syntax.stderr
+
+
+def test_unicode_and_binary_output(local_sandbox):
+    result = local_sandbox.run("import sys\nprint('héllo ✓')\nsys.stdout.flush()\nsys.stdout.buffer.write(b'\\xff\\n')\n", limits=QUICK)
+    assert result.stdout.startswith("héllo ✓\n") and result.exit_code == 0
+
+
+def test_atexit_and_non_daemon_threads_finish(local_sandbox):
+    code = (
+        "import atexit, threading, time\n"
+        "atexit.register(lambda: print('atexit ran'))\n"
+        "threading.Thread(target=lambda: (time.sleep(0.2), print('thread done'))).start()\n"
+        "print('main done')\n"
+    )
+    result = local_sandbox.run(code, limits=QUICK)
+    assert result.stdout.splitlines() == ["main done", "thread done", "atexit ran"]
+
+
+def test_several_files_entry_and_collect(local_sandbox):
+    files = {
+        "prog.py": "import helper\nopen('out/result.txt', 'w').write(helper.twice('ab'))\nprint('ran')\n",
+        "helper.py": "def twice(s):\n    return s * 2\n",
+        "out/.keep": b"",
+    }
+    result = local_sandbox.run(files, entry="prog.py", collect=["out/result.txt", "missing.txt"], limits=QUICK)
+    assert result.stdout == "ran\n", result
+    assert result.files == {"out/result.txt": b"abab"}
+
+
+def test_large_stdin_is_read_in_full(local_sandbox):
+    data = "x" * 1_000_000 + "\n"
+    result = local_sandbox.run("import sys; print(len(sys.stdin.read()))", stdin=data, limits=QUICK)
+    assert result.stdout.strip() == str(len(data))
+
+
+def test_each_job_gets_fresh_randomness(local_sandbox):
+    code = "import random, os; print(random.random(), os.urandom(8).hex())"
+    outputs = {local_sandbox.run(code, limits=QUICK).stdout for _ in range(3)}
+    assert len(outputs) == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# Limits
+
+
+def test_wall_clock_limit_kills_the_job(local_sandbox):
+    started = time.monotonic()
+    result = local_sandbox.run("import time\nprint('start', flush=True)\ntime.sleep(60)\n", limits=Limits(wall_s=1.0))
+    assert result.timed_out and result.exit_code is None and result.signal == signal.SIGKILL
+    assert result.stdout == "start\n"  # output before the kill is kept
+    assert 0.9 <= result.wall_s < 5 and time.monotonic() - started < 10
+
+
+def test_cpu_limit_is_a_timeout(local_sandbox):
+    result = local_sandbox.run("while True:\n    pass\n", limits=Limits(wall_s=20.0, cpu_s=1.0))
+    assert result.timed_out and not result.ok
+    assert result.wall_s < 10 and result.cpu_s >= 0.9
+
+
+def test_output_cap_is_exact(local_sandbox):
+    result = local_sandbox.run("print('z' * 5000)", limits=Limits(wall_s=10, max_output_bytes=1000))
+    assert result.stdout == "z" * 1000 and result.stdout_truncated
+
+
+def test_memory_limit(local_sandbox):
+    fits = local_sandbox.run("x = bytearray(40 * 2**20); print(len(x))", limits=Limits(wall_s=10, memory_mb=128))
+    assert fits.ok and fits.stdout.strip() == str(40 * 2**20)
+    too_big = local_sandbox.run("x = bytearray(300 * 2**20); x[::4096] = b'1' * len(x[::4096])", limits=Limits(wall_s=10, memory_mb=128))
+    assert too_big.out_of_memory and not too_big.ok
+
+
+def test_file_size_limit(local_sandbox):
+    code = "open('big', 'wb').write(b'x' * (3 * 2**20))"
+    assert not local_sandbox.run(code, limits=Limits(wall_s=10, max_file_mb=1)).ok
+    assert local_sandbox.run(code, limits=Limits(wall_s=10, max_file_mb=8)).ok
+
+
+def test_process_limit(local_sandbox):
+    code = (
+        "import os, time\nn = 0\n"
+        "try:\n    while True:\n        if os.fork() == 0:\n            time.sleep(5); os._exit(0)\n        n += 1\n"
+        "except OSError:\n    print(n)\n"
+    )
+    result = local_sandbox.run(code, limits=Limits(wall_s=10, max_processes=8))
+    assert result.exit_code == 0 and int(result.stdout) < 8
+
+
+# ---------------------------------------------------------------------------------------------
+# Isolation layers
+
+
+@pytest.mark.skipif(not is_root, reason="the full set of layers needs root (or user namespaces)")
+def test_every_layer_is_in_force_here(local_sandbox):
+    result = local_sandbox.run("print('hi')", limits=QUICK)
+    assert set(LOCAL_LAYERS) <= result.isolation, sorted(LOCAL_LAYERS - result.isolation)
+    assert local_sandbox.available_layers() >= LOCAL_LAYERS
+    assert local_sandbox.missing_layers() == {}
+
+
+def test_the_job_sees_a_private_world(local_sandbox):
+    code = (
+        "import os, socket, json\n"
+        "print(json.dumps({'pid': os.getpid(), 'uid': os.getuid(), 'host': socket.gethostname(),\n"
+        "  'cwd': os.getcwd(), 'root': sorted(os.listdir('/')), 'fds': sorted(int(f) for f in os.listdir('/proc/self/fd')),\n"
+        "  'procs': sorted(p for p in os.listdir('/proc') if p.isdigit()),\n"
+        "  'tmp_writable': os.access('/tmp', os.W_OK), 'usr_writable': os.access('/usr', os.W_OK)}))\n"
+    )
+    import json
+
+    info = json.loads(local_sandbox.run(code, limits=QUICK).stdout)
+    assert info["pid"] == 1 and info["procs"] == ["1"]  # alone in its pid namespace
+    assert info["uid"] != 0 and info["host"] == "sandbox" and info["cwd"] == "/sandbox/work"
+    assert info["fds"] == [0, 1, 2, 3]  # 3 is the listing's own directory fd: nothing inherited
+    assert info["tmp_writable"] and not info["usr_writable"]
+    assert "shadow" not in local_sandbox.run("import os; print(os.listdir('/etc'))", limits=QUICK).stdout
+    import thinkgym
+
+    source_dir = os.path.dirname(os.path.abspath(thinkgym.__file__))
+    seen = local_sandbox.run(f"import os; print(os.path.exists({source_dir!r}))", limits=QUICK)
+    assert seen.stdout.strip() == "False"  # the project's sources (and any hidden tests) are not there
+    hidden = local_sandbox.run("import thinkgym", limits=QUICK)
+    assert hidden.exit_code == 1 and "ModuleNotFoundError" in hidden.stderr
+
+
+def test_seccomp_denies_sockets_and_namespaces(local_sandbox):
+    code = (
+        "import socket, ctypes, os\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "try:\n    socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n    print('inet ok')\nexcept OSError as e:\n    print('inet', e.errno)\n"
+        "a, b = socket.socketpair(); print('unix ok')\n"
+        "print('unshare', libc.unshare(0x10000000), ctypes.get_errno())\n"
+        "print('mount', libc.mount(b'none', b'/tmp', b'tmpfs', 0, None), ctypes.get_errno())\n"
+    )
+    out = local_sandbox.run(code, limits=QUICK).stdout.splitlines()
+    assert out[0] == "inet 97" and out[1] == "unix ok"  # EAFNOSUPPORT
+    assert out[2] == "unshare -1 1" and out[3] == "mount -1 1"  # EPERM
+
+
+def test_strict_mode_names_the_missing_layer_and_the_fix():
+    with LocalSandbox(strict=True, cgroups=False) as sandbox:
+        with pytest.raises(SandboxUnavailableError) as info:
+            sandbox.run("print(1)")
+    message = str(info.value)
+    assert "cgroup-memory" in message and "cgroup-pids" in message and "cgroups=False" in message
+    with LocalSandbox(strict=True, required_layers={"seccomp", "imaginary-layer"}) as sandbox:
+        with pytest.raises(SandboxUnavailableError, match="imaginary-layer"):
+            sandbox.run("print(1)")
+
+
+@pytest.mark.skipif(not is_root, reason="strict with every layer needs root here")
+def test_strict_mode_runs_when_everything_is_there():
+    with LocalSandbox(strict=True) as sandbox:
+        result = sandbox.run("print(2)")
+    assert result.stdout == "2\n" and result.isolation >= LOCAL_LAYERS
+
+
+# ---------------------------------------------------------------------------------------------
+# Pool, asyncio, lifecycle, front door
+
+
+def test_map_keeps_order_and_runs_concurrently(local_sandbox):
+    jobs = [Job.of(f"import time; time.sleep(0.3); print({i} * {i})", limits=QUICK) for i in range(6)]
+    started = time.monotonic()
+    results = local_sandbox.map(jobs, concurrency=6)
+    elapsed = time.monotonic() - started
+    assert [r.stdout.strip() for r in results] == [str(i * i) for i in range(6)]
+    assert elapsed < 6 * 0.3 + 1.5  # sleeps overlapped
+
+
+def test_arun_from_asyncio(local_sandbox):
+    async def main():
+        return await asyncio.gather(*(local_sandbox.arun(f"print({i} + 1)", limits=QUICK) for i in range(4)))
+
+    assert [r.stdout for r in asyncio.run(main())] == ["1\n", "2\n", "3\n", "4\n"]
+
+
+def test_threads_share_one_sandbox(local_sandbox):
+    outputs: dict[int, str] = {}
+
+    def work(i: int) -> None:
+        outputs[i] = local_sandbox.run(f"print('t{i}')", limits=QUICK).stdout
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outputs == {i: f"t{i}\n" for i in range(8)}
+
+
+def test_zygote_is_restarted_after_it_dies():
+    with LocalSandbox() as sandbox:
+        assert sandbox.run("print(1)").stdout == "1\n"
+        sandbox._zygote.proc.kill()
+        sandbox._zygote.proc.wait()
+        assert sandbox.run("print(2)").stdout == "2\n"
+
+
+def test_close_is_idempotent_and_final():
+    sandbox = LocalSandbox()
+    assert sandbox.run("print(1)").ok
+    zygote = sandbox._zygote.proc
+    sandbox.close()
+    sandbox.close()
+    assert zygote.poll() is not None
+    with pytest.raises(SandboxUnavailableError):
+        sandbox.run("print(1)")
+
+
+def test_bad_input_raises_clear_errors(local_sandbox):
+    with pytest.raises(TypeError):
+        local_sandbox.run_job("print(1)")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        local_sandbox.run({"../escape.py": "x"}, entry="../escape.py")
+    with pytest.raises(TypeError):
+        local_sandbox.run("print(1)", stdin=123)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        Limits(wall_s=0)
+
+
+def test_front_door():
+    assert "local" in available_backends()
+    with make_sandbox("local") as sandbox:
+        assert isinstance(sandbox, LocalSandbox)
+    with pytest.raises(ConfigError, match="local"):
+        make_sandbox("nope")
+    with pytest.raises(TypeError):
+        make_sandbox(3)  # type: ignore[arg-type]
