@@ -281,6 +281,12 @@ def _fraction_steps(expr: _Expr, out: list[str]) -> None:
         out.append(
             f"{_paren(a)} {expr.op} {_paren(b)} = {na}/{den} {expr.op} {nb}/{den} = {_frac_text(expr.value)}"
         )
+    elif expr.op in "+-" and a.denominator != 1:
+        den = a.denominator
+        out.append(
+            f"{_paren(a)} {expr.op} {_paren(b)} = ({a.numerator} {expr.op} {_paren(Fraction(b.numerator))})/{den}"
+            f" = {_frac_text(expr.value)}"
+        )
     else:
         out.append(f"{_fparen(a)} {_LATEX_OP[expr.op]} {_fparen(b)} = {_frac_text(expr.value)}")
 
