@@ -191,7 +191,7 @@ def _paren(value: Fraction) -> str:
 
 def _random_expr(rng: np.random.Generator, n_ops: int, ops: str, digits: int, negatives: bool) -> _Expr:
     if n_ops == 0:
-        value = _int(rng, 2, 10**digits - 1)
+        value = _int(rng, max(2, 10 ** (digits - 1)), 10**digits - 1)
         if negatives and rng.random() < 0.25:
             value = -value
         return _Expr(Fraction(value))
@@ -205,7 +205,7 @@ def _random_expr(rng: np.random.Generator, n_ops: int, ops: str, digits: int, ne
         else:
             right = _Expr(Fraction(_pick(rng, divisors)))
             return _Expr(left.value / right.value, op, left, right)
-    right_digits = 1 if op == "*" and digits > 2 else digits
+    right_digits = max(1, digits - 2) if op == "*" else digits
     right = _random_expr(rng, n_ops - 1 - left_ops, ops.replace("/", ""), right_digits, negatives)
     return _Expr(_OPS[op](left.value, right.value), op, left, right)
 
@@ -364,8 +364,9 @@ def _system(rng: np.random.Generator, level: int) -> Generated:
     bound = {1: 3, 2: 6, 3: 9, 4: 4, 5: 7}[level]
     names = ["x", "y", "z"][:n]
     solution_values = [_int(rng, -bound * 2, bound * 2) for _ in range(n)]
+    dense = n == 2 or level == 5  # every coefficient non-zero; level 4 may leave gaps
     while True:
-        m = [[_int(rng, -bound, bound) for _ in range(n)] for _ in range(n)]
+        m = [[_nonzero(rng, bound) if dense else _int(rng, -bound, bound) for _ in range(n)] for _ in range(n)]
         if _det(m) != 0 and all(any(row) for row in m):
             break
     rhs = [sum(a * s for a, s in zip(row, solution_values, strict=True)) for row in m]
