@@ -151,3 +151,13 @@ def test_wrong_completion_type_raises() -> None:
     for rubric in (WeightedSum({"a": always_true}), Gate(always_true, always_true, gate_name="g"), Hierarchy([("a", always_true)])):
         with pytest.raises(TypeError):
             rubric(["not", "text"], PROBLEM)  # type: ignore[arg-type]
+
+
+def test_every_lazy_export_resolves() -> None:
+    import thinkgym.verifiers as verifiers
+
+    for name in verifiers.__all__:
+        assert getattr(verifiers, name) is not None, name
+    assert "WeightedSum" in dir(verifiers)
+    with pytest.raises(AttributeError):
+        verifiers.NoSuchVerifier  # noqa: B018
