@@ -301,7 +301,7 @@ def _tmpfs_options(slot: int, memory_bytes: int, inodes: int) -> str:
 PREPARED_INODES = 16384
 
 
-def prepare_supervisor(slot: int, prepared: tuple[int, int]) -> Warm:
+def prepare_supervisor(slot: int, prepared: tuple[int, int], holder_pidfd: int = -1) -> Warm:
     """Enter fresh namespaces and fork the job process ahead of time (off the critical path).
 
     ``prepared`` = (memory_mb, max_processes) of recent jobs: the work dir and cgroup are sized for
@@ -312,17 +312,21 @@ def prepare_supervisor(slot: int, prepared: tuple[int, int]) -> Warm:
         layers.add("readonly-root")
     if State.userns:
         layers.add("userns")
+    todo = dict(NS_LAYERS)
+    if holder_pidfd >= 0 and _libc.setns(ctypes.c_int(holder_pidfd), ctypes.c_int(CLONE_NEWNET | CLONE_NEWUTS)) == 0:
+        layers.update(("netns", "utsns"))  # the slot's own network and UTS namespaces (see _Pool)
+        del todo["netns"], todo["utsns"]
     try:
-        unshare(sum(NS_LAYERS.values()))
-        layers.update(NS_LAYERS)
+        unshare(sum(todo.values()))
+        layers.update(todo)
     except OSError:
-        for name, flag in NS_LAYERS.items():
+        for name, flag in todo.items():
             try:
                 unshare(flag)
                 layers.add(name)
             except OSError:
                 pass
-    if "utsns" in layers:
+    if "utsns" in layers and "netns" in todo:
         socket.sethostname("sandbox")
     memory_bytes = prepared[0] * 1024 * 1024
     if "mountns" in layers and State.root_built:
@@ -586,7 +590,8 @@ def _job_child(slot: int, ns_layers: set[str], job_r: int, out_w: int, err_w: in
     os.setsid()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     if "pidns" in layers and "mountns" in layers:
-        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        # read-only: no /proc/sys writes, even where a user namespace would allow them
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
     for fd in cgroup_fds:
         os.write(fd, b"0")
         os.close(fd)
@@ -842,6 +847,7 @@ class _Pool:
         self.free_slots: list[int] = []
         self.next_slot = 0
         self.prepared = (512, 32)  # (memory_mb, max_processes) of the latest job
+        self.holders: dict[int, tuple[int, int]] = {}  # slot -> (holder pid, pidfd)
 
     def spawn(self) -> None:
         import heapq
@@ -855,6 +861,8 @@ class _Pool:
                 State.cgroups.ensure_slot(slot)  # made here, so the zygote removes it at the end
             except OSError as exc:
                 State.missing["cgroup-memory"] = f"cgroup setup failed: {exc}"
+        if slot not in self.holders:
+            self._spawn_holder(slot)
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         pid = os.fork()
         if pid == 0:
@@ -869,7 +877,7 @@ class _Pool:
                 self.ctl.close()
                 os.close(self.wake_r)
                 os.close(self.wake_w)
-                warm = prepare_supervisor(slot, self.prepared)
+                warm = prepare_supervisor(slot, self.prepared, self.holders.get(slot, (0, -1))[1])
                 msg, fds, _flags, _addr = socket.recv_fds(theirs, 16, 1)
                 theirs.close()
                 if fds:
@@ -880,6 +888,43 @@ class _Pool:
         theirs.close()
         self.slot_of[pid] = slot
         self.ready.append((pid, mine))
+
+    def _spawn_holder(self, slot: int) -> None:
+        """A tiny process that owns the slot's network and UTS namespaces for the zygote's life.
+
+        Creating and destroying a network namespace per job costs more CPU than the rest of a job;
+        the jobs of one slot run one after another and can leave nothing in it (no capabilities,
+        /proc read-only, sockets die with their processes), so they share one, joined by pidfd.
+        """
+        ready_r, ready_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(ready_r)
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+                unshare(CLONE_NEWNET | CLONE_NEWUTS)
+                socket.sethostname("sandbox")
+                os.write(ready_w, b"1")
+                os.close(ready_w)
+                while True:
+                    signal.pause()
+            finally:
+                os._exit(0)
+        os.close(ready_w)
+        ok = os.read(ready_r, 1) == b"1"
+        os.close(ready_r)
+        pidfd = -1
+        if ok:
+            try:
+                pidfd = os.pidfd_open(pid)
+            except (AttributeError, OSError):
+                pidfd = -1
+        if pidfd < 0:  # no pidfd support (or the holder failed): supervisors unshare their own
+            with _suppress_oserror():
+                os.kill(pid, signal.SIGKILL)
+        self.holders[slot] = (pid, pidfd)
 
     def dispatch(self, fd: int) -> None:
         if not self.ready:
@@ -903,6 +948,11 @@ class _Pool:
             slot = self.slot_of.pop(pid, None)
             if slot is not None:
                 heapq.heappush(self.free_slots, slot)
+            for held_slot, (holder, pidfd) in list(self.holders.items()):
+                if holder == pid:  # a holder died: the slot's next supervisor makes a new one
+                    if pidfd >= 0:
+                        os.close(pidfd)
+                    del self.holders[held_slot]
             for i, (ready_pid, sock) in enumerate(self.ready):
                 if ready_pid == pid:  # a warm supervisor died before its job: forget it
                     sock.close()
@@ -915,6 +965,9 @@ class _Pool:
             with _suppress_oserror():
                 os.kill(pid, signal.SIGKILL)
         self.ready.clear()
+        for holder, _pidfd in self.holders.values():
+            with _suppress_oserror():
+                os.kill(holder, signal.SIGKILL)
         for pid in list(self.slot_of):
             with _suppress_oserror():
                 os.kill(pid, signal.SIGKILL)
