@@ -8,7 +8,6 @@ particular to the container pool: recycling, the host-side deadline, the supervi
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import threading
 
@@ -57,10 +56,6 @@ def container_id(sandbox) -> str:
     ids = {line.rsplit("/", 1)[-1] for line in result.stdout.splitlines() if "docker" in line}
     assert len(ids) == 1, result.stdout
     return ids.pop()
-
-
-def host_processes() -> set[int]:
-    return {int(p) for p in os.listdir("/proc") if p.isdigit()}
 
 
 def test_runs_code_with_stdin_argv_and_exit_status(pool):
@@ -120,7 +115,7 @@ def test_job_runs_unprivileged_without_network_or_host_secrets(pool, monkeypatch
     assert result.ok, result
     ids, ifaces, env, pid1, rootfs = result.stdout.splitlines()
     uid, cap_eff, no_new_privs, seccomp = ids.split()
-    assert int(uid) >= 20000 and int(cap_eff, 16) == 0 and no_new_privs == "1" and seccomp == "2"
+    assert int(uid) >= 100_000 and int(cap_eff, 16) == 0 and no_new_privs == "1" and seccomp == "2"
     assert ifaces == "['lo']"
     assert "hunter2" not in result.stdout and "THINKGYM" not in env
     assert pid1 == "pid1 PermissionError"
@@ -178,14 +173,14 @@ def test_nothing_persists_between_jobs_in_one_container(single):
         "print(len(others))\n"
     )
     first_id = container_id(single)
-    host_before = host_processes()
+    census_before = single.census()
     assert single.run(leave).stdout == "left\n"
     result = single.run(check)
     assert container_id(single) == first_id  # same container: the scrub, not a recycle, did it
     listing, others = result.stdout.splitlines()
     assert listing == "['main.py'] [] []"
     assert others == "1"  # the supervisor only
-    assert not (host_processes() - host_before), "a process outlived its job on the host"
+    assert single.census() == census_before, "a process outlived its job"
 
 
 def test_job_that_kills_its_supervisor_fails_and_the_pool_recovers(single):
@@ -194,6 +189,22 @@ def test_job_that_kills_its_supervisor_fails_and_the_pool_recovers(single):
     assert not result.ok and result.exit_code is None
     assert "supervisor" in result.stderr
     assert container_id(single) != before
+
+
+def test_host_deadline_kills_a_container_whose_supervisor_was_stopped(engine):
+    from thinkgym.sandbox.docker import DockerSandbox
+
+    sandbox = DockerSandbox(pool_size=1, client=engine, grace_s=1.0)
+    try:
+        before = container_id(sandbox)
+        result = sandbox.run("import os, signal, time\nos.kill(os.getppid(), signal.SIGSTOP)\ntime.sleep(30)\n",
+                             limits=Limits(wall_s=1))
+        assert result.timed_out and result.exit_code is None and not result.ok
+        assert "container killed" in result.stderr
+        assert 1.9 <= result.wall_s < 15
+        assert container_id(sandbox) != before
+    finally:
+        sandbox.close()
 
 
 def test_output_flood_is_capped(pool):
@@ -210,6 +221,27 @@ def test_memory_and_fork_bombs_are_contained(pool):
                      limits=Limits(wall_s=2, max_processes=16))
     assert not forks.ok
     assert pool.run("print('alive')").stdout == "alive\n"
+
+
+def test_container_memory_cgroup_catches_what_rlimits_let_through(engine):
+    from thinkgym.sandbox.docker import DockerSandbox
+
+    sandbox = DockerSandbox(pool_size=1, client=engine, container_memory_mb=200)
+    try:
+        code = (
+            "import os, time\n"
+            "for _ in range(4):\n"
+            "    if os.fork() == 0:\n"
+            "        block = b'x' * (100 << 20)  # each process stays under its own RLIMIT_AS\n"
+            "        time.sleep(30)\n"
+            "        os._exit(0)\n"
+            "time.sleep(30)\n"
+        )
+        result = sandbox.run(code, limits=Limits(wall_s=8, memory_mb=512))
+        assert result.out_of_memory and not result.ok, result
+        assert sandbox.run("print('alive')").stdout == "alive\n"
+    finally:
+        sandbox.close()
 
 
 def test_map_spreads_jobs_over_the_pool_and_keeps_order(pool):

@@ -18,6 +18,7 @@ here); the default ``"serve"`` keeps one supervisor per container and forks it p
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import queue
@@ -103,6 +104,19 @@ if resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY:
     found.append("rlimits")
 print(json.dumps(found))
 """
+
+
+_MAX_POOL = 64
+_instances = itertools.count()
+
+
+def _fresh_uid_block() -> int:
+    """A block of ``_MAX_POOL`` uids no other pool of this host is likely to use.
+
+    Each slot runs its jobs under a uid of its own, so RLIMIT_NPROC (counted per uid, host-wide)
+    and ``kill(-1)`` never reach across slots or across sandboxes of other processes.
+    """
+    return 100_000 + ((os.getpid() % 50_000) * 16 + next(_instances) % 16) * _MAX_POOL
 
 
 class _SupervisorLost(Exception):
@@ -251,7 +265,7 @@ class DockerSandbox(Sandbox):
         work_mb: int = 64,
         tmp_mb: int = 64,
         inodes: int = 8192,
-        base_uid: int = 20000,
+        base_uid: int | None = None,
         grace_s: float = 5.0,
         mode: str = "serve",
         start_engine: bool = True,
@@ -263,8 +277,8 @@ class DockerSandbox(Sandbox):
         super().__init__(strict=strict, required_layers=required_layers)
         if mode not in ("serve", "exec"):
             raise ValueError(f"mode must be 'serve' or 'exec', not {mode!r}")
-        if pool_size is not None and pool_size < 1:
-            raise ValueError("pool_size must be >= 1")
+        if pool_size is not None and not 1 <= pool_size <= _MAX_POOL:
+            raise ValueError(f"pool_size must be between 1 and {_MAX_POOL}")
         from thinkgym.sandbox import docker_engine
 
         self._client = client if client is not None else docker_engine.engine_client(start=start_engine)
@@ -276,7 +290,7 @@ class DockerSandbox(Sandbox):
             image=image, pool_size=pool_size or max(1, len(os.sched_getaffinity(0))),
             jobs_per_container=jobs_per_container, container_memory_mb=container_memory_mb,
             container_pids=container_pids, cpus=cpus, work_mb=work_mb, tmp_mb=tmp_mb, inodes=inodes,
-            base_uid=base_uid, grace_s=grace_s, once=mode == "exec",
+            base_uid=base_uid if base_uid is not None else _fresh_uid_block(), grace_s=grace_s, once=mode == "exec",
             labels={_LABEL: f"{socket.gethostname()}:{os.getpid()}"},
         )
         self._idle: queue.Queue[_Slot] = queue.Queue()
