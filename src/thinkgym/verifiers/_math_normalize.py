@@ -54,9 +54,14 @@ _CHOICE_RE = re.compile(
 _GOLD_CHOICE_RE = re.compile(r"^\(?\s*([A-J])\s*\)?$")
 
 
+_SIMPLE_RE = re.compile(r"-?[\d.,/]*\d")
+
+
 def clean_answer(text: str) -> str:
     """Canonical form of an extracted answer (see the module docstring for what is dropped)."""
     s = text.strip()
+    if _SIMPLE_RE.fullmatch(s):  # a plain number: nothing to clean
+        return s
     s = _BOLD_RE.sub("", s)
     s = _DELIMITERS_RE.sub(" ", s)
     s = _LEFT_DOT_RE.sub("", s)
@@ -134,6 +139,9 @@ def plain_text(text: str) -> str:
 
 
 _FACTORIAL_RE = re.compile(r"(\d+)\s*\)?\s*!")
+_SUM_RE = re.compile(r"\\(?:sum|prod)\s*_\s*(?:\{[^{}]*\}|\S)\s*\^")
+MAX_SUM_TERMS = 10_000
+_RISKY_CHARS_RE = re.compile(r"[\^!({\[\\*]")
 _NUMBER_RE = re.compile(r"\d{400,}")
 _NUMERIC_BASE_RE = re.compile(r"(\d+(?:\.\d+)?|\\e(?![A-Za-z])|(?<![A-Za-z\\])e)\s*$")
 _LITERAL_RE = re.compile(r"-?\d+(?:\.\d+)?")
@@ -149,6 +157,8 @@ def oversize_reason(text: str, max_chars: int = MAX_ANSWER_CHARS) -> str | None:
     """
     if len(text) > max_chars:
         return f"answer of {len(text)} characters exceeds the limit of {max_chars}"
+    if len(text) < 300 and not _RISKY_CHARS_RE.search(text):
+        return None
     depth = best = 0
     for ch in text:
         if ch in "([{":
@@ -169,6 +179,11 @@ def oversize_reason(text: str, max_chars: int = MAX_ANSWER_CHARS) -> str | None:
             return f"{match.group(1)}! is too large to evaluate (limit {MAX_FACTORIAL}!)"
     if re.search(r"\\(?:Gamma|binom)\s*\{?\s*\d{5,}", text):
         return "a Gamma/binomial of a huge argument is refused"
+    for match in _SUM_RE.finditer(text):
+        upper, _ = _group_after(text, match.end())
+        count = _estimate(upper)
+        if count is not None and count > MAX_SUM_TERMS:
+            return f"a sum or product of about {count:.3g} terms is refused"
     return None
 
 

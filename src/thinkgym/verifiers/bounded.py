@@ -2,12 +2,20 @@
 
 Why not ``signal.alarm`` or a thread: an alarm only works on the main thread of the main
 interpreter (trainers call rewards from threads and event loops), and a thread cannot be stopped
-while sympy grinds inside a C-level loop. A separate process can always be killed. Workers are
-long-lived (imports such as sympy are paid once), one call runs at a time per worker, and a worker
-that overruns its bound or dies is killed and replaced; the call that caused it gets a
-`BoundedResult` that says why instead of an exception.
+while sympy grinds inside a C-level loop. A separate process can always be killed.
 
->>> pool = BoundedPool(size=2, preload=("fractions",))
+How: a *template* process (a fresh interpreter started with ``subprocess``) imports the
+``preload`` modules and runs the ``initializer`` once, then forks a worker whenever the pool
+needs one. Forking from the single-threaded template takes milliseconds and the worker inherits
+the warm imports and caches, so a worker killed for overrunning its bound is replaced at once.
+Each worker runs one call at a time; the caller waits on its socket with a timeout and kills it
+when the time is up. The call that caused a kill or a crash gets a `BoundedResult` that says so.
+
+Functions sent to workers must be importable by module path (the caller's ``sys.path`` is
+passed along). ``subprocess`` rather than ``multiprocessing`` because spawn and forkserver
+re-import the caller's ``__main__`` and plain fork is unsafe in a threaded trainer.
+
+>>> pool = BoundedPool(size=2)
 >>> pool.call(pow, 2, 10, timeout=1.0).value
 1024
 """
@@ -20,6 +28,8 @@ import importlib
 import json
 import os
 import queue
+import select
+import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +40,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import recv_handle, send_handle
 from typing import Any
 
 __all__ = ["BoundedResult", "BoundedPool", "run_bounded"]
@@ -54,22 +65,13 @@ class BoundedResult:
         return self.status == "ok"
 
 
-def _worker_main(conn: Any, preload: Sequence[str], memory_limit_mb: int | None) -> None:
-    """Loop of a worker process: import ``preload``, then answer ``(fn, args, kwargs)`` messages."""
-    import signal
+# ---------------------------------------------------------------------------------------------
+# Code that runs in the template and worker processes
+# ---------------------------------------------------------------------------------------------
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
-    if memory_limit_mb:
-        try:
-            import resource
 
-            limit = int(memory_limit_mb) * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        except (ImportError, ValueError, OSError):
-            pass
-    for name in preload:
-        importlib.import_module(name)
-    conn.send(("ready", os.getpid()))
+def _serve(conn: Any) -> None:
+    """A worker's loop: answer ``(fn, args, kwargs)`` messages until the parent hangs up."""
     while True:
         try:
             message = conn.recv()
@@ -88,89 +90,190 @@ def _worker_main(conn: Any, preload: Sequence[str], memory_limit_mb: int | None)
             conn.send(("error", f"result could not be sent back: {type(exc).__name__}: {exc}"[:2000]))
 
 
-def _worker_entry(fd: int, config_json: str) -> None:
-    """Entry point of ``python -c`` in a fresh interpreter (see `_Worker`)."""
-    from multiprocessing.connection import Connection
+def _limit_memory(memory_limit_mb: int | None) -> None:
+    if not memory_limit_mb:
+        return
+    try:
+        import resource
 
+        limit = int(memory_limit_mb) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _template_main(conn: Any, preload: Sequence[str], memory_limit_mb: int | None, initializer: str | None) -> None:
+    """The template: import and warm up once, then fork a worker for each ``"fork"`` request."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped automatically
+    for name in preload:
+        importlib.import_module(name)
+    if initializer:
+        module, _, function = initializer.partition(":")
+        getattr(importlib.import_module(module), function)()
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message != "fork":
+            return
+        fd = recv_handle(conn)
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 0
+            try:
+                conn.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                _limit_memory(memory_limit_mb)
+                _serve(Connection(fd))
+            except BaseException:  # noqa: BLE001 - never fall back into the template's loop
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(fd)
+        conn.send(pid)
+
+
+def _template_entry(fd: int, config_json: str) -> None:
+    """Entry point of ``python -c`` in the template interpreter."""
     config = json.loads(config_json)
     for path in reversed(config["sys_path"]):
         if path not in sys.path:
             sys.path.insert(0, path)
-    _worker_main(Connection(fd), config["preload"], config["memory_limit_mb"])
+    _template_main(Connection(fd), config["preload"], config["memory_limit_mb"], config["initializer"])
 
 
-class _Worker:
-    """One worker process and the parent's end of its socket.
+# ---------------------------------------------------------------------------------------------
+# The caller's side
+# ---------------------------------------------------------------------------------------------
 
-    A fresh interpreter started with ``subprocess`` rather than ``multiprocessing``: spawn and
-    forkserver re-import the caller's ``__main__`` (scripts without a main guard would recurse),
-    and fork is unsafe in a threaded trainer. Functions sent to it must be importable by module
-    path (the parent's ``sys.path`` is passed along).
-    """
 
-    def __init__(self, preload: Sequence[str], memory_limit_mb: int | None):
+class _Template:
+    """The caller's handle on the template process."""
+
+    def __init__(self, preload: Sequence[str], memory_limit_mb: int | None, initializer: str | None):
         parent_sock, child_sock = socket.socketpair()
-        config = json.dumps({"preload": list(preload), "memory_limit_mb": memory_limit_mb,
-                             "sys_path": [p for p in sys.path if p]})
-        code = (
-            "import sys; from thinkgym.verifiers.bounded import _worker_entry; "
-            "_worker_entry(int(sys.argv[1]), sys.argv[2])"
+        config = json.dumps(
+            {
+                "preload": list(preload),
+                "memory_limit_mb": memory_limit_mb,
+                "initializer": initializer,
+                "sys_path": [p for p in sys.path if p],
+            }
         )
+        # This file is loaded by path, so a template that preloads nothing does not pay for
+        # importing the thinkgym package.
+        code = (
+            "import sys, importlib.util as u; "
+            "s = u.spec_from_file_location('_thinkgym_bounded', sys.argv[3]); "
+            "m = sys.modules[s.name] = u.module_from_spec(s); s.loader.exec_module(m); "
+            "m._template_entry(int(sys.argv[1]), sys.argv[2])"
+        )
+        env = dict(os.environ)
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(var, "1")  # no thread pools in a process that forks
         fd = child_sock.fileno()
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", code, str(fd), config],
+                [sys.executable, "-c", code, str(fd), config, os.path.abspath(__file__)],
                 pass_fds=(fd,),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 close_fds=True,
+                env=env,
             )
         finally:
             child_sock.close()
         self.conn = Connection(parent_sock.detach())
+        self.lock = threading.Lock()
         self.ready = False
 
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+    def wait_ready(self, timeout: float) -> bool:
+        with self.lock:
+            if not self.ready:
+                try:
+                    if self.conn.poll(timeout):
+                        tag, _ = self.conn.recv()
+                        self.ready = tag == "ready"
+                except (EOFError, OSError):
+                    self.ready = False
+            return self.ready
+
+    def fork(self) -> _Worker | None:
+        """A new worker forked from the template, or ``None`` if the template is gone."""
+        ours, theirs = socket.socketpair()
+        try:
+            with self.lock:
+                self.conn.send("fork")
+                send_handle(self.conn, theirs.fileno(), self.process.pid)
+                pid = self.conn.recv()
+        except (EOFError, OSError, ValueError):
+            ours.close()
+            return None
+        finally:
+            theirs.close()
+        return _Worker(Connection(ours.detach()), pid)
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def wait_ready(self, timeout: float) -> bool:
-        """Block until the worker has finished its imports (not counted against any call's bound)."""
-        if self.ready:
-            return True
-        try:
-            if self.conn.poll(timeout):
-                tag, _ = self.conn.recv()
-                self.ready = tag == "ready"
-        except (EOFError, OSError):
-            self.ready = False
-        return self.ready
-
-    def kill(self) -> None:
-        try:
-            self.process.kill()
-        except OSError:
-            pass
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+    def stop(self) -> None:
         try:
             self.conn.close()
         except OSError:
             pass
-
-    def stop(self) -> None:
-        """Ask politely, then kill."""
         try:
-            self.conn.send(None)
-            self.process.wait(timeout=1)
-        except (OSError, ValueError, subprocess.TimeoutExpired):
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+class _Worker:
+    """One forked worker: its socket and a pidfd (so a kill never hits a recycled pid)."""
+
+    def __init__(self, conn: Connection, pid: int):
+        self.conn = conn
+        self.pid = pid
+        self.pidfd: int | None = None
+        try:
+            self.pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self.pidfd = None
+
+    def alive(self) -> bool:
+        if self.pidfd is not None:
+            readable, _, _ = select.select([self.pidfd], [], [], 0)
+            return not readable
+        try:
+            os.kill(self.pid, 0)
+        except OSError:
+            return False
+        return True
+
+    def kill(self) -> None:
+        try:
+            if self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+        except (OSError, AttributeError):
             pass
-        self.kill()
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+        if self.pidfd is not None:
+            try:
+                os.close(self.pidfd)
+            except OSError:
+                pass
+            self.pidfd = None
 
 
 _LIVE_POOLS: weakref.WeakSet[BoundedPool] = weakref.WeakSet()
@@ -179,10 +282,12 @@ _LIVE_POOLS: weakref.WeakSet[BoundedPool] = weakref.WeakSet()
 class BoundedPool:
     """A fixed number of worker processes that run calls with a hard wall-clock bound each.
 
-    Thread-safe: any thread may call `call` (at most ``size`` run at once, the rest wait for a
+    Thread-safe: any thread may call `call` (at most ``size`` run at once; the others wait for a
     free worker, and that wait is not counted against their bound). `acall` is the asyncio
-    form. ``preload`` names modules every worker imports before it is ready; ``memory_limit_mb``
-    caps each worker's address space so a runaway allocation kills the call, not the machine.
+    form. ``preload`` names modules the template imports once, ``initializer``
+    ("module:function") runs once after them (warm caches there, so first calls are not slower
+    than the rest), and every worker inherits both. ``memory_limit_mb`` caps each worker's
+    address space so a runaway allocation fails the call, not the machine.
     """
 
     def __init__(
@@ -191,55 +296,70 @@ class BoundedPool:
         *,
         preload: Sequence[str] = (),
         memory_limit_mb: int | None = None,
-        startup_timeout: float = 120.0,
+        initializer: str | None = None,
+        startup_timeout: float = 300.0,
     ):
-        if not isinstance(size, int) or size < 1:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             raise ValueError(f"BoundedPool size must be a positive int, got {size!r}")
         self.size = size
         self.preload = tuple(preload)
         self.memory_limit_mb = memory_limit_mb
+        self.initializer = initializer
         self.startup_timeout = float(startup_timeout)
         self._slots: queue.Queue[list[_Worker | None]] = queue.Queue()
         for _ in range(size):
             self._slots.put([None])
         self._lock = threading.Lock()
+        self._template: _Template | None = None
         self._closed = False
-        self.replaced = 0  # workers killed or found dead and replaced (for monitoring and tests)
+        self.replaced = 0  # workers killed or found dead (for monitoring and tests)
         _LIVE_POOLS.add(self)
 
     # ---- worker management --------------------------------------------------------------
 
-    def _new_worker(self) -> _Worker:
-        return _Worker(self.preload, self.memory_limit_mb)
+    def _get_template(self) -> _Template:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this BoundedPool is closed")
+            if self._template is None or not self._template.alive():
+                if self._template is not None:
+                    self._template.stop()
+                self._template = _Template(self.preload, self.memory_limit_mb, self.initializer)
+            return self._template
 
-    def _ready_worker(self, slot: list[_Worker | None]) -> _Worker | None:
+    def _fork(self) -> _Worker | None:
+        for _ in range(2):  # a template that died (OOM killer) is restarted once
+            template = self._get_template()
+            if not template.wait_ready(self.startup_timeout):
+                template.stop()
+                continue
+            worker = template.fork()
+            if worker is not None:
+                return worker
+        return None
+
+    def _worker_for(self, slot: list[_Worker | None]) -> _Worker | None:
         worker = slot[0]
         if worker is not None and not worker.alive():
             worker.kill()
-            worker = None
+            worker = slot[0] = None
             self.replaced += 1
         if worker is None:
-            worker = slot[0] = self._new_worker()
-        if not worker.wait_ready(self.startup_timeout):
-            worker.kill()
-            slot[0] = None
-            return None
+            worker = slot[0] = self._fork()
         return worker
 
-    def _replace(self, slot: list[_Worker | None]) -> None:
-        worker = slot[0]
-        if worker is not None:
-            worker.kill()
+    def _discard(self, slot: list[_Worker | None]) -> None:
+        if slot[0] is not None:
+            slot[0].kill()
+        slot[0] = None
         self.replaced += 1
-        # Start the successor now so its imports overlap with whatever the caller does next.
-        slot[0] = None if self._closed else self._new_worker()
 
     def warm(self) -> None:
-        """Start every worker and wait until all are ready (so a first call pays no start-up)."""
+        """Start the template and every worker now (so a first call pays no start-up)."""
         slots = [self._slots.get() for _ in range(self.size)]
         try:
             for slot in slots:
-                self._ready_worker(slot)
+                self._worker_for(slot)
         finally:
             for slot in slots:
                 self._slots.put(slot)
@@ -248,41 +368,38 @@ class BoundedPool:
 
     def call(self, fn: Callable[..., Any], *args: Any, timeout: float, **kwargs: Any) -> BoundedResult:
         """Run ``fn(*args, **kwargs)`` in a worker; kill it if it runs longer than ``timeout`` s."""
-        if self._closed:
-            raise RuntimeError("this BoundedPool is closed")
         if not (isinstance(timeout, (int, float)) and timeout > 0):
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if self._closed:
+            raise RuntimeError("this BoundedPool is closed")
         slot = self._slots.get()
         try:
-            worker = self._ready_worker(slot)
+            worker = self._worker_for(slot)
             if worker is None:
-                return BoundedResult("died", error="worker process failed to start")
+                return BoundedResult("died", error="no worker process could be started")
             start = time.perf_counter()
             try:
                 worker.conn.send((fn, args, kwargs))
-            except (OSError, ValueError, EOFError) as exc:
-                self._replace(slot)
-                return BoundedResult("died", error=f"worker pipe broken: {exc}")
-            except Exception as exc:  # pickling the call failed; the pipe is still clean
+            except (OSError, EOFError) as exc:
+                self._discard(slot)
+                return BoundedResult("died", error=f"worker connection broken: {exc}")
+            except Exception as exc:  # pickling the call failed before anything was written
                 return BoundedResult("error", error=f"call could not be sent: {type(exc).__name__}: {exc}")
             try:
                 arrived = worker.conn.poll(timeout)
             except (OSError, EOFError):
-                arrived = True  # fall through to recv, which reports the death
-            elapsed = time.perf_counter() - start
+                arrived = True  # recv below reports the death
             if not arrived:
-                self._replace(slot)
-                return BoundedResult("timeout", error=f"timed out after {timeout:g} s", elapsed=elapsed)
+                self._discard(slot)
+                return BoundedResult(
+                    "timeout", error=f"timed out after {timeout:g} s", elapsed=time.perf_counter() - start
+                )
             try:
                 tag, payload = worker.conn.recv()
             except (EOFError, OSError):
-                try:
-                    code = worker.process.wait(timeout=2)
-                except subprocess.TimeoutExpired:
-                    code = None
-                self._replace(slot)
+                self._discard(slot)
                 return BoundedResult(
-                    "died", error=f"worker died (exit code {code})", elapsed=time.perf_counter() - start
+                    "died", error="worker process died mid-call", elapsed=time.perf_counter() - start
                 )
             elapsed = time.perf_counter() - start
             if tag == "ok":
@@ -296,56 +413,53 @@ class BoundedPool:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, lambda: self.call(fn, *args, timeout=timeout, **kwargs))
 
-    def map(
-        self, fn: Callable[..., Any], items: Iterable[Sequence[Any]], *, timeout: float
-    ) -> list[BoundedResult]:
+    def map(self, fn: Callable[..., Any], items: Iterable[Sequence[Any]], *, timeout: float) -> list[BoundedResult]:
         """``[call(fn, *item) for item in items]`` using every worker at once; results in order."""
         items = list(items)
-        if not items:
-            return []
-        if self.size == 1 or len(items) == 1:
+        if self.size == 1 or len(items) <= 1:
             return [self.call(fn, *item, timeout=timeout) for item in items]
         with ThreadPoolExecutor(max_workers=min(self.size, len(items))) as executor:
             return list(executor.map(lambda item: self.call(fn, *item, timeout=timeout), items))
 
-    def close(self) -> None:
-        """Stop every worker (idle ones at once; busy ones are killed)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
+    def pids(self) -> list[int]:
+        """Process ids of the idle workers (for monitoring and tests)."""
         slots = []
         while True:
             try:
                 slots.append(self._slots.get_nowait())
             except queue.Empty:
                 break
+        found = [slot[0].pid for slot in slots if slot[0] is not None]
         for slot in slots:
-            if slot[0] is not None:
-                slot[0].stop()
-                slot[0] = None
             self._slots.put(slot)
+        return found
+
+    def close(self) -> None:
+        """Stop the template and the idle workers (a busy worker ends when its caller is done)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            template, self._template = self._template, None
+        idle = []
+        while True:
+            try:
+                idle.append(self._slots.get_nowait())
+            except queue.Empty:
+                break
+        for slot in idle:
+            if slot[0] is not None:
+                slot[0].kill()
+                slot[0] = None
+            self._slots.put(slot)  # a caller still waiting for a slot gets one, then a clear error
+        if template is not None:
+            template.stop()
 
     def __enter__(self) -> BoundedPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def pids(self) -> list[int]:
-        """Process ids of the current idle workers (for tests and monitoring)."""
-        found = []
-        slots = []
-        while True:
-            try:
-                slots.append(self._slots.get_nowait())
-            except queue.Empty:
-                break
-        for slot in slots:
-            if slot[0] is not None:
-                found.append(slot[0].pid)
-            self._slots.put(slot)
-        return found
 
 
 @atexit.register
@@ -358,6 +472,6 @@ def _close_live_pools() -> None:
 
 
 def run_bounded(fn: Callable[..., Any], *args: Any, timeout: float, **kwargs: Any) -> BoundedResult:
-    """One-off bounded call in a fresh worker (start-up not counted); prefer a `BoundedPool`."""
+    """One-off bounded call in a fresh worker (start-up not counted); prefer a long-lived pool."""
     with BoundedPool(1) as pool:
         return pool.call(fn, *args, timeout=timeout, **kwargs)

@@ -24,9 +24,12 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from thinkgym.core import Problem, Reward
@@ -38,11 +41,12 @@ from thinkgym.verifiers._math_normalize import (
     oversize_reason,
     plain_text,
 )
-from thinkgym.verifiers._math_numbers import parse_number
+from thinkgym.verifiers._math_numbers import Num, numbers_equal, parse_number
 from thinkgym.verifiers._math_structure import (
     FastOps,
     Leaf,
     NeedSymbolic,
+    Node,
     Seq,
     equal,
     is_scalar,
@@ -68,11 +72,13 @@ class MathOptions:
     """Settings of math verification (every public function takes them as keyword arguments).
 
     ``strict``: no last-number fallback. ``last_number_fallback``: overrides that choice either
-    way. ``timeout``: wall-clock seconds for the symbolic comparison of one pair (enforced by
-    killing a worker process). ``rel_tol``: relative tolerance for a decimal standing for an exact
-    value (besides correct rounding). ``think_tag``: if set, only text after ``</think_tag>`` is
+    way. ``timeout``: wall-clock seconds one verification may take (the symbolic step runs in a
+    worker process that is killed at the deadline). ``rel_tol``: relative tolerance for a
+    decimal standing for an exact value (besides correct rounding). ``think_tag``: if set, only text after ``</think_tag>`` is
     searched. ``allow_multiple_answers``: accept a completion whose earlier boxed answers differ
     from the last one. ``max_completion_chars``/``max_answer_chars``: longer inputs earn 0.
+    ``cache``: remember symbolic verdicts per (answer, gold) pair in this process (a GRPO group
+    repeats the same answers; the verdict is deterministic, so it is safe to reuse).
     """
 
     strict: bool = False
@@ -83,9 +89,12 @@ class MathOptions:
     allow_multiple_answers: bool = False
     max_completion_chars: int = 262_144
     max_answer_chars: int = MAX_ANSWER_CHARS
+    cache: bool = True
 
     @classmethod
     def of(cls, options: dict[str, Any]) -> MathOptions:
+        if not options:
+            return _DEFAULT_OPTIONS
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(options) - known)
         if unknown:
@@ -95,6 +104,8 @@ class MathOptions:
             raise ValueError(f"timeout must be a positive number of seconds, got {opts.timeout!r}")
         return opts
 
+
+_DEFAULT_OPTIONS = MathOptions()
 
 # ---------------------------------------------------------------------------------------------
 # The worker pool
@@ -112,7 +123,9 @@ def math_worker_pool(size: int = 1) -> BoundedPool:
     with _POOLS_LOCK:
         pool = _POOLS.get(size)
         if pool is None:
-            pool = _POOLS[size] = BoundedPool(size, preload=(_SYMBOLIC_MODULE,), memory_limit_mb=4096)
+            pool = _POOLS[size] = BoundedPool(
+                size, preload=(_SYMBOLIC_MODULE,), initializer=f"{_SYMBOLIC_MODULE}:warm_up", memory_limit_mb=4096
+            )
         return pool
 
 
@@ -151,9 +164,30 @@ class _Judgement:
     symbolic: tuple[str, str, float, bool] | None = None
 
 
+@lru_cache(maxsize=4096)
+def _gold_number(gold: str) -> Num | None:
+    return parse_number(gold)
+
+
+@lru_cache(maxsize=4096)
+def _gold_node(gold: str) -> Node:
+    return parse(gold)
+
+
+@lru_cache(maxsize=4096)
+def _clean_gold(gold: str) -> str:
+    return clean_answer(gold)
+
+
 def _judge_fast(pred: str, gold: str, opts: MathOptions) -> _Judgement:
     if not pred:
         return _Judgement(False, "empty answer", "fast")
+    gold_number = _gold_number(gold)
+    if gold_number is not None:
+        pred_number = parse_number(pred)
+        if pred_number is not None:  # the common case: two plain numbers
+            same = numbers_equal(pred_number, gold_number, opts.rel_tol)
+            return _Judgement(same, "equal" if same else "not equal", "fast")
     letter = choice_letter(gold, gold=True)
     if letter is not None:
         got = choice_letter(pred)
@@ -161,8 +195,8 @@ def _judge_fast(pred: str, gold: str, opts: MathOptions) -> _Judgement:
     if _is_text_answer(gold):
         same = plain_text(pred) == plain_text(gold)
         return _Judgement(same, "text answers " + ("match" if same else "differ"), "text")
-    gold_node = parse(gold)
-    decimal_comma = isinstance(gold_node, Leaf) and parse_number(gold_node.text) is not None
+    gold_node = _gold_node(gold)
+    decimal_comma = isinstance(gold_node, Leaf) and _gold_number(gold_node.text) is not None
     pred_node = parse(pred, decimal_comma=decimal_comma)
     if isinstance(pred_node, Seq) and pred_node.kind == "or" and is_scalar(gold_node):
         return _Judgement(False, "several different final answers", "fast")
@@ -189,12 +223,49 @@ def _finish(judgement: _Judgement, result: BoundedResult | None) -> _Judgement:
     return _Judgement(False, f"symbolic comparison failed: {result.error}", "symbolic")
 
 
-def _judge(pred: str, gold: str, opts: MathOptions, pool: BoundedPool | None = None) -> _Judgement:
+_VERDICTS: OrderedDict[tuple, bool] = OrderedDict()
+_VERDICTS_LOCK = threading.Lock()
+_VERDICTS_SIZE = 8192
+
+
+def _cached_verdict(key: tuple) -> bool | None:
+    with _VERDICTS_LOCK:
+        verdict = _VERDICTS.get(key)
+        if verdict is not None:
+            _VERDICTS.move_to_end(key)
+        return verdict
+
+
+def _remember(key: tuple, result: BoundedResult) -> None:
+    if not result.ok:  # timeouts and crashes may be load-dependent: never cached
+        return
+    with _VERDICTS_LOCK:
+        _VERDICTS[key] = bool(result.value)
+        if len(_VERDICTS) > _VERDICTS_SIZE:
+            _VERDICTS.popitem(last=False)
+
+
+#: Seconds kept back from the bound for killing an overrunning worker and returning.
+_KILL_RESERVE = 0.05
+
+
+def _judge(
+    pred: str, gold: str, opts: MathOptions, pool: BoundedPool | None = None, deadline: float | None = None
+) -> _Judgement:
     judgement = _judge_fast(pred, gold, opts)
     if judgement.symbolic is None:
         return judgement
+    if opts.cache:
+        verdict = _cached_verdict(judgement.symbolic)
+        if verdict is not None:
+            return _Judgement(verdict, "equal" if verdict else "not equal", "symbolic-cached")
+    budget = opts.timeout if deadline is None else deadline - time.monotonic()
+    budget = max(budget - _KILL_RESERVE, 0.01)
     pool = pool or math_worker_pool()
-    return _finish(judgement, pool.call(_symbolic_call, *judgement.symbolic, timeout=opts.timeout))
+    result = pool.call(_symbolic_call, *judgement.symbolic, timeout=budget)
+    if opts.cache:
+        _remember(judgement.symbolic, result)
+    return _finish(judgement, result)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,12 +305,12 @@ def _prepare(completion: str, gold: Any, opts: MathOptions) -> _Prepared:
     if found.answer is None:
         return _Prepared(_zero(found.error or "no final answer found", None, found.source))
     pred = clean_answer(found.answer[: opts.max_answer_chars + 1])
-    gold_clean = clean_answer(gold_raw)
+    gold_clean = _clean_gold(gold_raw)
     info = {"extracted": found.answer[:500], "normalized": pred[:500], "source": found.source}
     reason = oversize_reason(pred, opts.max_answer_chars)
     if reason:
         return _Prepared(_zero(f"refused: {reason}", found.answer, found.source))
-    gold_reason = oversize_reason(gold_clean, max(opts.max_answer_chars, len(gold_clean)))
+    gold_reason = _gold_oversize(gold_clean)
     if gold_reason:
         return _Prepared(_zero(f"gold answer refused: {gold_reason}", found.answer, found.source))
     others: tuple[str, ...] = ()
@@ -247,6 +318,11 @@ def _prepare(completion: str, gold: Any, opts: MathOptions) -> _Prepared:
         cleaned = [clean_answer(o[: opts.max_answer_chars + 1]) for o in found.others]
         others = tuple(dict.fromkeys(o for o in cleaned if o and o.replace(" ", "") != pred.replace(" ", "")))
     return _Prepared(None, pred, gold_clean, info, others)
+
+
+@lru_cache(maxsize=4096)
+def _gold_oversize(gold: str) -> str | None:
+    return oversize_reason(gold, max(MAX_ANSWER_CHARS, len(gold)))
 
 
 def _zero(reason: str, extracted: str | None, source: str) -> Reward:
@@ -262,16 +338,18 @@ def _reward(prepared: _Prepared, judgement: _Judgement) -> Reward:
     return Reward(score, {"accuracy": score}, info)
 
 
-def _verify_prepared(prepared: _Prepared, opts: MathOptions, pool: BoundedPool | None) -> Reward:
+def _verify_prepared(
+    prepared: _Prepared, opts: MathOptions, pool: BoundedPool | None, deadline: float | None = None
+) -> Reward:
     if prepared.reward is not None:
         return prepared.reward
     for other in prepared.others[:8]:  # an earlier final answer must agree with the last one
-        if not oversize_reason(other, opts.max_answer_chars) and _judge(other, prepared.pred, opts, pool).equal:
+        if not oversize_reason(other, opts.max_answer_chars) and _judge(other, prepared.pred, opts, pool, deadline).equal:
             continue
         judgement = _Judgement(False, f"several different final answers ({other[:60]!r} and {prepared.pred[:60]!r})",
                                "fast")
         return _reward(prepared, judgement)
-    return _reward(prepared, _judge(prepared.pred, prepared.gold, opts, pool))
+    return _reward(prepared, _judge(prepared.pred, prepared.gold, opts, pool, deadline))
 
 
 def verify_math(completion: str, gold: Any, **options: Any) -> Reward:
@@ -282,9 +360,10 @@ def verify_math(completion: str, gold: Any, **options: Any) -> Reward:
     Never raises on model output; raises `TypeError` for non-string input.
     """
     opts = MathOptions.of(options)
+    deadline = time.monotonic() + opts.timeout
     prepared = _prepare(completion, gold, opts)
     try:
-        return _verify_prepared(prepared, opts, None)
+        return _verify_prepared(prepared, opts, None, deadline)
     except RecursionError:
         return _zero("answer too deeply structured to compare", prepared.pred, "none")
 
@@ -294,10 +373,10 @@ def math_equal(prediction: str, gold: Any, **options: Any) -> bool:
     if not isinstance(prediction, str):
         raise TypeError(f"prediction must be a str, got {type(prediction).__name__}")
     opts = MathOptions.of(options)
-    pred, gold_clean = clean_answer(prediction), clean_answer(_gold_text(gold))
+    pred, gold_clean = clean_answer(prediction), _clean_gold(_gold_text(gold))
     if len(pred) > opts.max_answer_chars or oversize_reason(pred, opts.max_answer_chars):
         return False
-    if oversize_reason(gold_clean, max(opts.max_answer_chars, len(gold_clean))):
+    if _gold_oversize(gold_clean):
         return False
     try:
         return bool(_judge(pred, gold_clean, opts).equal)

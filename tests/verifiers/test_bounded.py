@@ -1,0 +1,116 @@
+"""`BoundedPool`: results, errors, hard timeouts, dead workers, threads and asyncio.
+
+Functions sent to workers must be importable by module path, so these tests use stdlib ones:
+``time.sleep`` hangs, ``os._exit`` dies, ``operator.truediv(1, 0)`` raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+import os
+import threading
+import time
+
+import pytest
+
+from thinkgym.verifiers.bounded import BoundedPool, run_bounded
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with BoundedPool(2) as p:
+        p.warm()
+        yield p
+
+
+def test_returns_values_in_order(pool: BoundedPool) -> None:
+    assert pool.call(pow, 2, 10, timeout=5).value == 1024
+    results = pool.map(operator.add, [(i, i) for i in range(10)], timeout=5)
+    assert [r.value for r in results] == [2 * i for i in range(10)]
+    assert all(r.ok for r in results)
+
+
+def test_exception_is_reported_not_raised(pool: BoundedPool) -> None:
+    result = pool.call(operator.truediv, 1, 0, timeout=5)
+    assert result.status == "error"
+    assert "ZeroDivisionError" in (result.error or "")
+    assert pool.call(pow, 3, 2, timeout=5).value == 9  # the worker survived
+
+
+def test_timeout_kills_and_replaces_the_worker(pool: BoundedPool) -> None:
+    before = pool.replaced
+    start = time.perf_counter()
+    result = pool.call(time.sleep, 30, timeout=0.3)
+    elapsed = time.perf_counter() - start
+    assert result.status == "timeout"
+    assert elapsed < 5  # generous: the point is that 30 s of sleep did not run to the end
+    assert pool.replaced == before + 1
+    assert pool.call(pow, 2, 5, timeout=30).value == 32
+
+
+def test_dead_worker_is_replaced(pool: BoundedPool) -> None:
+    before = pool.replaced
+    result = pool.call(os._exit, 3, timeout=10)
+    assert result.status == "died"
+    assert pool.replaced >= before + 1
+    assert pool.call(pow, 2, 3, timeout=30).value == 8
+
+
+def test_map_with_hanging_and_dying_items_keeps_the_others() -> None:
+    with BoundedPool(2) as p:
+        p.warm()
+        items = [(pow, (2, 2)), (time.sleep, (30,)), (pow, (2, 3)), (os._exit, (1,)), (pow, (2, 4))]
+        results = [p.call(fn, *args, timeout=0.5) for fn, args in items]
+        assert [r.status for r in results] == ["ok", "timeout", "ok", "died", "ok"]
+        assert [r.value for r in results if r.ok] == [4, 8, 16]
+
+
+def test_bound_holds_from_threads(pool: BoundedPool) -> None:
+    outcomes: list[tuple[str, float]] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        start = time.perf_counter()
+        result = pool.call(time.sleep, 30, timeout=0.3)
+        with lock:
+            outcomes.append((result.status, time.perf_counter() - start))
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [s for s, _ in outcomes] == ["timeout"] * 3
+    assert all(elapsed < 20 for _, elapsed in outcomes)  # queued behind 2 workers, never 30 s
+
+
+def test_bound_holds_from_asyncio(pool: BoundedPool) -> None:
+    async def main() -> list:
+        start = time.perf_counter()
+        results = await asyncio.gather(
+            pool.acall(time.sleep, 30, timeout=0.3), pool.acall(pow, 2, 6, timeout=30)
+        )
+        return [results, time.perf_counter() - start]
+
+    (hung, ok), elapsed = asyncio.run(main())
+    assert hung.status == "timeout"
+    assert ok.value == 64
+    assert elapsed < 10
+
+
+def test_argument_errors() -> None:
+    with pytest.raises(ValueError):
+        BoundedPool(0)
+    with BoundedPool(1) as p, pytest.raises(ValueError):
+        p.call(pow, 1, 1, timeout=0)
+
+
+def test_unpicklable_argument_is_an_error_not_a_crash(pool: BoundedPool) -> None:
+    result = pool.call(len, [threading.Lock()], timeout=5)
+    assert result.status == "error"
+    assert pool.call(pow, 2, 2, timeout=30).value == 4
+
+
+def test_run_bounded_one_off() -> None:
+    assert run_bounded(operator.mul, 6, 7, timeout=30).value == 42
