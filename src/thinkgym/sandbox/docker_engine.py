@@ -209,6 +209,11 @@ def ensure_sandbox_image(client: Any, name: str = DEFAULT_IMAGE, *, base: str = 
     except docker.errors.BuildError as exc:
         log = "".join(str(chunk.get("stream", chunk.get("error", ""))) for chunk in exc.build_log)
         raise SandboxUnavailableError(f"building {name} on {base} failed:\n{log[-1500:]}") from exc
+    if current is not None:  # the outdated build lost its tag; drop it unless a container uses it
+        try:
+            client.images.remove(current.id)
+        except docker.errors.APIError:
+            pass
     return name
 
 
