@@ -56,6 +56,18 @@ def _env_kwargs(args: list[str] | None) -> dict:
 _ARG_HELP = "Env keyword argument KEY=VALUE (repeatable), e.g. --arg layout=random --arg rows=6."
 
 
+def _make_env(env_id: str, args: list[str] | None):
+    """The env, or a clear message and exit code 1 (unknown id, bad keyword) instead of a traceback."""
+    import thinkgym
+
+    kwargs = _env_kwargs(args)
+    try:
+        return thinkgym.make(env_id, **kwargs)
+    except (thinkgym.ThinkgymError, TypeError, ValueError) as exc:
+        console.print(f"[red]cannot make {env_id!r}: {exc}[/]", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+
+
 @app.command("show")
 def show_command(
     env_id: str = typer.Argument(..., help="Env id, e.g. thinkgym/Maze-v0 (see `thinkgym list`)."),
@@ -66,10 +78,9 @@ def show_command(
 
     Example: thinkgym show thinkgym/MazePath-v0 --arg layout=random --seed 3
     """
-    import thinkgym
     from thinkgym.agents import OraclePolicy, play_episode
 
-    env = thinkgym.make(env_id, **_env_kwargs(arg))
+    env = _make_env(env_id, arg)
     observation, info = env.reset(seed=seed)
     console.rule(f"[bold]{env_id}[/] problem {info['problem_id']}")
     console.print(observation, markup=False, highlight=False)
@@ -114,9 +125,7 @@ def play_command(
 
     Example: thinkgym play thinkgym/Maze-v0 --arg layout=random --seed 7
     """
-    import thinkgym
-
-    env = thinkgym.make(env_id, **_env_kwargs(arg))
+    env = _make_env(env_id, arg)
     observation, info = env.reset(seed=seed)
     console.rule(f"[bold]{env_id}[/] problem {info['problem_id']}")
     total = 0.0

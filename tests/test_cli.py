@@ -1,0 +1,93 @@
+"""The `thinkgym` command: list, show, play (a person typing on stdin) and demo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from thinkgym.cli import app
+
+runner = CliRunner()
+
+
+class Run:
+    """A CliRunner result with the output's whitespace normalised (rich wraps long lines)."""
+
+    def __init__(self, result):
+        self.exit_code = result.exit_code
+        self.raw = result.output
+        self.output = " ".join(result.output.split())
+
+
+def run(*args: str, stdin: str | None = None) -> Run:
+    return Run(runner.invoke(app, list(args), input=stdin))
+
+
+def test_list_shows_every_env_with_description():
+    result = run("list")
+    assert result.exit_code == 0, result.output
+    assert "thinkgym/Maze-v0" in result.output and "thinkgym/MazePath-v0" in result.output
+    assert "one move" in result.output
+
+
+def test_show_prints_problem_gold_answer_and_oracle_reward():
+    result = run("show", "thinkgym/Maze-v0")
+    assert result.exit_code == 0, result.output
+    assert "maze/classic" in result.output and "RRRDDD" in result.output
+    assert "reward: 10" in result.output
+    result = run("show", "thinkgym/MazePath-v0", "--arg", "layout=random", "--arg", "rows=3", "--seed", "4")
+    assert result.exit_code == 0, result.output
+    assert "maze-g0/3x5-hauto/train/" in result.output and "reward: 10" in result.output
+
+
+def test_show_unknown_id_and_bad_args_fail_cleanly():
+    result = run("show", "thinkgym/Maz-v0")
+    assert result.exit_code == 1 and "Did you mean" in result.output and "thinkgym/Maze-v0" in result.output
+    result = run("show", "thinkgym/Maze-v0", "--arg", "layout=spiral")
+    assert result.exit_code == 1 and "layout" in result.output
+    result = run("show", "thinkgym/Maze-v0", "--arg", "no_equals_sign")
+    assert result.exit_code == 2 and "KEY=VALUE" in result.output
+
+
+def test_play_reaches_the_goal_from_typed_moves():
+    result = run("play", "thinkgym/Maze-v0", stdin="R\nr\nright\nD\nD\nD\n")
+    assert result.exit_code == 0, result.output
+    assert "one of R, D" in result.output  # the permitted moves are offered
+    assert "reached the goal" in result.output and "finished: return 10" in result.output
+
+
+def test_play_reports_errors_truncation_and_end_of_input():
+    result = run("play", "thinkgym/Maze-v0", stdin="U\nhello\nR\nR\nR\nD\n")
+    assert result.exit_code == 0, result.output
+    assert "wall blocks up" in result.output and "not a move" in result.output
+    assert "cut off (turn limit): return 0" in result.output
+    result = run("play", "thinkgym/Maze-v0", stdin="R\n")
+    assert result.exit_code == 0 and "end of input" in result.output
+
+
+def test_play_multiline_single_turn():
+    result = run("play", "thinkgym/MazePath-v0", "--multiline", stdin="R R R\nD D D\n.\n")
+    assert result.exit_code == 0, result.output
+    assert "finished: return 10" in result.output
+
+
+def test_demo_prints_measured_and_exact_side_by_side():
+    result = run("demo", "--episodes", "150")
+    assert result.exit_code == 0, result.output
+    for text in ("measured mean", "exact", "random", "oracle", "0.1389", "10.0000", "3.3333", "1.6667"):
+        assert text in result.output
+
+
+@pytest.mark.parametrize("command", ["list", "show", "play", "demo"])
+def test_help_teaches(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0 and "Usage" in result.output
+    assert len(result.output) > 200
+
+
+def test_python_dash_m_entry_point():
+    out = subprocess.run([sys.executable, "-m", "thinkgym", "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "thinkgym play" in out.stdout
