@@ -173,3 +173,37 @@ def test_golden_take_and_problem_seed():
         "maze-g0/5x5-hauto/train/1000005",
     ]
     assert thinkgym.core.problem_seed("thinkgym", 7).integers(10**9, size=3).tolist() == [996263455, 478352147, 115858835]
+
+
+def test_add_env_example_works_end_to_end(scratch_ids):
+    """examples/add_env.py: one file, and make, gymnasium.make, check_env and policies all work."""
+    import importlib.util
+    import pickle
+    import sys
+    from pathlib import Path
+
+    from gymnasium.utils.env_checker import check_env
+
+    from thinkgym.agents import OraclePolicy, play_episode
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "add_env.py"
+    assert len(path.read_text().splitlines()) < 100
+    module_spec = importlib.util.spec_from_file_location("thinkgym_example_add_env", path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_spec.name] = module
+    scratch_ids.append("examples/SortWords-v0")
+    try:
+        module_spec.loader.exec_module(module)
+        env = thinkgym.make("examples/SortWords-v0")
+        check_env(env, skip_render_check=True)
+        assert isinstance(gymnasium.make("examples/SortWords-v0").unwrapped, thinkgym.SingleTurnEnv)
+        assert play_episode(env, OraclePolicy(), seed=1).total_reward == 1.0
+        env.reset(options={"index": 0})
+        words = sorted(env.problem.meta["words"])
+        swapped = ", ".join(words[1::-1] + words[2:])  # first two swapped: only partial credit
+        _, reward, _, _, info = env.step(swapped)
+        assert 0 < reward < 1 and info["reward_components"]["exact"] == 0.0
+        assert pickle.loads(pickle.dumps(module.VERIFIER))(swapped, env.problem).score == reward
+        assert "examples/SortWords-v0" in {s.id for s in thinkgym.list_envs()}
+    finally:
+        sys.modules.pop(module_spec.name, None)
