@@ -127,6 +127,18 @@ def recv_exact(sock: socket.socket, size: int) -> bytes:
     return bytes(buf)
 
 
+def recv_fds(sock: socket.socket, bufsize: int, maxfds: int, flags: int = 0) -> tuple[bytes, list[int]]:
+    """socket.recv_fds, but honouring ``flags`` (the stdlib's version drops them up to 3.12)."""
+    import array
+
+    fds = array.array("i")
+    msg, ancdata, _flags, _addr = sock.recvmsg(bufsize, socket.CMSG_LEN(maxfds * fds.itemsize), flags)
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
+    return msg, list(fds)
+
+
 def recv_frame(sock: socket.socket) -> bytes:
     (size,) = struct.unpack("<Q", recv_exact(sock, 8))
     return recv_exact(sock, size)
@@ -282,11 +294,11 @@ class State:
 class Warm:
     """A supervisor's job process, forked ahead of time: pid 1 of fresh namespaces, waiting."""
 
-    def __init__(self, pid: int, layers: set[str], job_w: int, out_r: int, err_r: int, st_r: int,
+    def __init__(self, pid: int, layers: set[str], out_r: int, err_r: int, st_r: int, ack_w: int,
                  prepared: tuple[int, int], oom_before: int):  # fmt: skip
         self.pid, self.layers = pid, layers
+        self.out_r, self.err_r, self.st_r, self.ack_w = out_r, err_r, st_r, ack_w
         self.prepared, self.oom_before = prepared, oom_before
-        self.job_w, self.out_r, self.err_r, self.st_r = job_w, out_r, err_r, st_r
         try:
             self.pidfd = os.pidfd_open(pid)
         except (AttributeError, OSError):
@@ -301,11 +313,37 @@ def _tmpfs_options(slot: int, memory_bytes: int, inodes: int) -> str:
 PREPARED_INODES = 16384
 
 
-def prepare_supervisor(slot: int, prepared: tuple[int, int], holder_pidfd: int = -1) -> Warm:
+def write_msg(fd: int, message: dict) -> None:
+    data = marshal.dumps(message)
+    _write_all(fd, struct.pack("<I", len(data)) + data)
+
+
+def read_msg(fd: int, deadline: float | None) -> dict | None:
+    """One framed message from a pipe; None at EOF or when the deadline passes."""
+    buf = b""
+    need = 4
+    size = None
+    while len(buf) < need:
+        if deadline is not None:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                return None
+        chunk = os.read(fd, need - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+        if size is None and len(buf) >= 4:
+            (size,) = struct.unpack("<I", buf[:4])
+            buf, need = b"", size
+    return marshal.loads(buf)
+
+
+def prepare_supervisor(slot: int, prepared: tuple[int, int], conn_fd: int, holder_pidfd: int = -1) -> Warm:
     """Enter fresh namespaces and fork the job process ahead of time (off the critical path).
 
     ``prepared`` = (memory_mb, max_processes) of recent jobs: the work dir and cgroup are sized for
-    them now, and resized at job time only when a job asks for other limits.
+    them now, and resized at job time only when a job asks for other limits. The job process reads
+    the job itself from ``conn_fd`` (the host's socket), so the supervisor never holds job data.
     """
     layers: set[str] = set()
     if State.root_built:
@@ -341,33 +379,34 @@ def prepare_supervisor(slot: int, prepared: tuple[int, int], holder_pidfd: int =
             cgroup_fds = State.cgroups.procs_fds(slot)
         except OSError as exc:
             State.missing["cgroup-memory"] = f"cgroup setup failed: {exc}"
-    job_r, job_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     st_r, st_w = os.pipe()
+    ack_r, ack_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
-            for fd in (out_r, err_r, st_r, job_w):
+            for fd in (out_r, err_r, st_r, ack_w):
                 os.close(fd)
-            _job_child(slot, layers, job_r, out_w, err_w, st_w, cgroup_fds)
+            _job_child(slot, layers, prepared, conn_fd, ack_r, out_w, err_w, st_w, cgroup_fds)
         except BaseException as exc:  # setup failed: tell the supervisor, never run any code
             try:
-                os.write(st_w, marshal.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+                write_msg(st_w, {"kind": "error", "error": f"{type(exc).__name__}: {exc}"})
             finally:
                 os._exit(127)
         os._exit(127)
-    for fd in (job_r, out_w, err_w, st_w, *cgroup_fds):
+    for fd in (ack_r, out_w, err_w, st_w, *cgroup_fds):
         os.close(fd)
-    return Warm(pid, layers, job_w, out_r, err_r, st_r, prepared, oom_before)
+    return Warm(pid, layers, out_r, err_r, st_r, ack_w, prepared, oom_before)
 
 
 def supervise(conn: socket.socket, slot: int, warm: Warm) -> None:
-    """Run one job end to end and send its result over ``conn``."""
-    send_frame(conn, struct.pack("<q", os.getpid()))
-    raw = recv_frame(conn)
+    """Wait for the job process to receive a job, run it to the end and send the result."""
+    header = read_msg(warm.st_r, None)  # blocks until the host sends a job (J reads it)
+    if header is None:
+        return  # no job ever came: the host closed the socket
     try:
-        result = _run_job(raw, slot, warm)
+        result = _run_job(header, slot, warm)
     except Exception as exc:  # report, never hang the host
         with _suppress_oserror():
             os.kill(warm.pid, signal.SIGKILL)
@@ -375,39 +414,42 @@ def supervise(conn: socket.socket, slot: int, warm: Warm) -> None:
     send_frame(conn, marshal.dumps(result))
 
 
-def _run_job(raw: bytes, slot: int, warm: Warm) -> dict:
-    job = marshal.loads(raw)
-    trace = _Trace(job.get("trace", False))
-    trace("c:start")
-    limits = job["limits"]
-    required = set(job.get("required", ()))
+def _run_job(header: dict, slot: int, warm: Warm) -> dict:
+    if header.get("kind") != "job":
+        os.kill(warm.pid, signal.SIGKILL)
+        return {"error": "job setup failed: " + str(header.get("error", header))}
+    trace = _Trace(header.get("trace", False))
+    trace("c:job")
+    limits = header["limits"]
     layers = set(warm.layers)
-    memory_mb, max_processes = int(limits["memory_mb"]), int(limits["max_processes"])
-    memory_bytes = memory_mb * 1024 * 1024
-    inodes = 4096 + 2 * len(job["files"])
-    if "tmpfs-workdir" in layers and (memory_mb != warm.prepared[0] or inodes > PREPARED_INODES):
-        opts = _tmpfs_options(slot, memory_bytes, max(inodes, PREPARED_INODES))
-        mount("tmpfs", SANDBOX, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, opts)
-    if State.cgroups is not None and (memory_mb, max_processes) != warm.prepared:
-        try:
-            State.cgroups.configure(slot, memory_bytes, max_processes)
-        except OSError as exc:
-            State.missing["cgroup-memory"] = f"cgroup setup failed: {exc}"
-    oom_before = warm.oom_before
-    trace("resized")
-    missing_now = (required & SUPERVISOR_LAYERS) - layers  # the job process checks the rest itself
-    if missing_now:
+    missing_now = (set(header.get("required", ())) & SUPERVISOR_LAYERS) - layers
+    if missing_now:  # the job process checks the other layers itself
         os.kill(warm.pid, signal.SIGKILL)
         return {"error": "required isolation layers unavailable: " + ", ".join(sorted(missing_now)),
                 "isolation": sorted(layers)}  # fmt: skip
+    if header["resize"]:
+        memory_mb, max_processes = int(limits["memory_mb"]), int(limits["max_processes"])
+        memory_bytes = memory_mb * 1024 * 1024
+        inodes = max(PREPARED_INODES, 4096 + 2 * int(header["n_files"]))
+        if "tmpfs-workdir" in layers:
+            mount("tmpfs", SANDBOX, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, _tmpfs_options(slot, memory_bytes, inodes))
+        if State.cgroups is not None:
+            try:
+                State.cgroups.configure(slot, memory_bytes, max_processes)
+            except OSError as exc:
+                State.missing["cgroup-memory"] = f"cgroup setup failed: {exc}"
+        with _suppress_oserror():
+            os.write(warm.ack_w, b"1")
+    os.close(warm.ack_w)
+    status = read_msg(warm.st_r, time.monotonic() + 30.0)
     start = time.monotonic()
-    try:
-        _write_all(warm.job_w, raw)
-    except BrokenPipeError:
-        pass  # the job process died while waiting; its status says why
-    os.close(warm.job_w)
-    trace("sent")
-    result = _watch(job, slot, warm, start, oom_before, trace)
+    trace("c:ready")
+    if status is None or status.get("kind") != "ready":
+        os.kill(warm.pid, signal.SIGKILL)
+        status = {"error": (status or {}).get("error", "the job process ended before the job started")}
+    for event in status.get("trace", ()):
+        trace.events.append(tuple(event))
+    result = _watch(header, slot, warm, start, status, trace)
     trace("done")
     if trace.on:
         result["trace"] = trace.events
@@ -432,29 +474,13 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _read_status(st_r: int, deadline: float) -> dict:
-    chunks = []
-    while True:
-        ready, _, _ = select.select([st_r], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            return {"error": "job setup did not finish in time"}
-        chunk = os.read(st_r, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(st_r)
-    return marshal.loads(b"".join(chunks)) if chunks else {"error": "job setup ended without a report"}
-
-
-def _watch(job: dict, slot: int, warm: Warm, start: float, oom_before: int, trace) -> dict:
-    pid, pidfd, out_r, err_r, st_r = warm.pid, warm.pidfd, warm.out_r, warm.err_r, warm.st_r
+def _watch(job: dict, slot: int, warm: Warm, start: float, status: dict, trace) -> dict:
+    pid, pidfd, out_r, err_r = warm.pid, warm.pidfd, warm.out_r, warm.err_r
+    os.close(warm.st_r)
+    oom_before = warm.oom_before
     limits = job["limits"]
     cap = int(limits["max_output_bytes"])
     deadline = start + float(limits["wall_s"])
-    status = _read_status(st_r, deadline + 5.0)
-    trace("status")
-    for event in status.get("trace", ()):
-        trace.events.append(tuple(event))
     streams = {out_r: bytearray(), err_r: bytearray()}
     truncated = {out_r: False, err_r: False}
     open_fds = [out_r, err_r]
@@ -584,7 +610,8 @@ def _collect(paths, max_bytes: int) -> dict:
 # The job itself (pid 1 of its pid namespace).
 
 
-def _job_child(slot: int, ns_layers: set[str], job_r: int, out_w: int, err_w: int, st_w: int, cgroup_fds: list[int]) -> None:
+def _job_child(slot: int, ns_layers: set[str], prepared: tuple[int, int], conn_fd: int, ack_r: int,
+               out_w: int, err_w: int, st_w: int, cgroup_fds: list[int]) -> None:  # fmt: skip
     """The job process: prepare ahead of time, wait for the job, lock down, run it."""
     layers = set(ns_layers)
     os.setsid()
@@ -630,18 +657,29 @@ def _job_child(slot: int, ns_layers: set[str], job_r: int, out_w: int, err_w: in
     if State.seccomp_bpf is not None:  # what follows (read, setrlimit, write files) stays allowed
         State.install_filter(State.seccomp_bpf, _libc)
         layers.add("seccomp")
+    fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     # ---- everything above ran ahead of time; now wait for the job ----
-    chunks = []
-    while chunk := os.read(job_r, 1 << 20):
-        chunks.append(chunk)
-    os.close(job_r)
-    raw = b"".join(chunks)
-    if not raw:
-        os._exit(0)  # the supervisor went away without a job
+    conn = socket.socket(fileno=conn_fd)
+    try:
+        raw = recv_frame(conn)
+    except (EOFError, OSError):
+        os._exit(0)  # the host went away without sending a job
+    conn.detach()
+    os.close(conn_fd)
     job = marshal.loads(raw)
     trace = _Trace(job.get("trace", False))
     trace("j:start")
     limits = job["limits"]
+    resize = (int(limits["memory_mb"]), int(limits["max_processes"])) != tuple(prepared) or (
+        4096 + 2 * len(job["files"]) > PREPARED_INODES
+    )
+    write_msg(st_w, {"kind": "job", "limits": limits, "collect": job.get("collect", []), "resize": resize,
+                     "required": job.get("required", []), "trace": job.get("trace", False),
+                     "n_files": len(job["files"])})  # fmt: skip
+    if resize:  # the supervisor resizes the work dir and cgroup for these limits first
+        if os.read(ack_r, 1) != b"1":
+            raise OSError(errno.EIO, "the supervisor could not apply the job's limits")
+    os.close(ack_r)
     memory = int(limits["memory_mb"]) * 1024 * 1024
     cpu = max(1, int(-(-float(limits["cpu_s"]) // 1)))
     nproc = int(limits["max_processes"])
@@ -679,9 +717,9 @@ def _job_child(slot: int, ns_layers: set[str], job_r: int, out_w: int, err_w: in
     os.dup2(out_w, 1)
     os.dup2(err_w, 2)
     trace("j:files")
-    os.write(st_w, marshal.dumps({"layers": sorted(layers), "trace": trace.events}))
-    os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[1] + 1)
-    del raw, chunks
+    write_msg(st_w, {"kind": "ready", "layers": sorted(layers), "trace": trace.events})
+    os.closerange(3, fd_limit + 1)
+    del raw
     _exec_python(job, WORK)
 
 
@@ -824,7 +862,7 @@ def main() -> None:
 
     gc.collect()
     gc.freeze()  # forked jobs never walk (and so never copy) the zygote's objects
-    send_frame(ctl, marshal.dumps({"pid": os.getpid(), "missing": missing, "userns": State.userns}))
+    ctl.send(marshal.dumps({"pid": os.getpid(), "missing": missing, "userns": State.userns}))
     try:
         _serve(ctl, max(1, int(config.get("warm", 2))))
     finally:
@@ -835,14 +873,15 @@ def main() -> None:
 class _Pool:
     """Warm supervisors: forked and already inside fresh namespaces, each waiting for one job.
 
-    Entering namespaces is the slowest part of starting a job, so it happens while the previous
-    job runs. Each supervisor owns a slot (its cgroup and uid) until the zygote reaps it, so a slot is
-    reused only after the last job in it is gone and its namespaces are torn down.
+    Entering namespaces and forking are the slow parts of starting a job, so they happen before the
+    job exists. Each new supervisor's socket goes straight to the host, which sends the job to it
+    directly (the zygote is not on a job's critical path) and asks for a replacement. A supervisor
+    owns a slot (cgroup, uid, network namespace) until the zygote reaps it, so a slot is reused only
+    after the last job in it is gone.
     """
 
     def __init__(self, ctl: socket.socket, wake_r: int, wake_w: int):
         self.ctl, self.wake_r, self.wake_w = ctl, wake_r, wake_w
-        self.ready: list[tuple[int, socket.socket]] = []  # (pid, socket to it)
         self.slot_of: dict[int, int] = {}  # live supervisor pid -> slot
         self.free_slots: list[int] = []
         self.next_slot = 0
@@ -850,6 +889,7 @@ class _Pool:
         self.holders: dict[int, tuple[int, int]] = {}  # slot -> (holder pid, pidfd)
 
     def spawn(self) -> None:
+        """Fork one supervisor and hand its socket to the host."""
         import heapq
 
         if self.free_slots:
@@ -871,23 +911,20 @@ class _Pool:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-                for _pid, sock in self.ready:
-                    sock.close()
                 mine.close()
                 self.ctl.close()
                 os.close(self.wake_r)
                 os.close(self.wake_w)
-                warm = prepare_supervisor(slot, self.prepared, self.holders.get(slot, (0, -1))[1])
-                msg, fds, _flags, _addr = socket.recv_fds(theirs, 16, 1)
-                theirs.close()
-                if fds:
-                    with socket.socket(fileno=fds[0]) as conn:
-                        supervise(conn, slot, warm)
+                warm = prepare_supervisor(slot, self.prepared, theirs.fileno(), self.holders[slot][1])
+                supervise(theirs, slot, warm)
             finally:
                 os._exit(0)
         theirs.close()
         self.slot_of[pid] = slot
-        self.ready.append((pid, mine))
+        try:
+            socket.send_fds(self.ctl, [marshal.dumps((pid, slot))], [mine.fileno()])
+        finally:
+            mine.close()
 
     def _spawn_holder(self, slot: int) -> None:
         """A tiny process that owns the slot's network and UTS namespaces for the zygote's life.
@@ -904,6 +941,7 @@ class _Pool:
                 signal.set_wakeup_fd(-1)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+                self.ctl.close()
                 unshare(CLONE_NEWNET | CLONE_NEWUTS)
                 socket.sethostname("sandbox")
                 os.write(ready_w, b"1")
@@ -926,15 +964,6 @@ class _Pool:
                 os.kill(pid, signal.SIGKILL)
         self.holders[slot] = (pid, pidfd)
 
-    def dispatch(self, fd: int) -> None:
-        if not self.ready:
-            self.spawn()
-        pid, sock = self.ready.pop(0)
-        try:
-            socket.send_fds(sock, [b"j"], [fd])
-        finally:
-            sock.close()
-
     def reap(self) -> None:
         import heapq
 
@@ -953,18 +982,8 @@ class _Pool:
                     if pidfd >= 0:
                         os.close(pidfd)
                     del self.holders[held_slot]
-            for i, (ready_pid, sock) in enumerate(self.ready):
-                if ready_pid == pid:  # a warm supervisor died before its job: forget it
-                    sock.close()
-                    del self.ready[i]
-                    break
 
     def stop(self) -> None:
-        for pid, sock in self.ready:
-            sock.close()
-            with _suppress_oserror():
-                os.kill(pid, signal.SIGKILL)
-        self.ready.clear()
         for holder, _pidfd in self.holders.values():
             with _suppress_oserror():
                 os.kill(holder, signal.SIGKILL)
@@ -972,7 +991,7 @@ class _Pool:
             with _suppress_oserror():
                 os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 5
-        while self.slot_of and time.monotonic() < deadline:
+        while (self.slot_of or self.holders) and time.monotonic() < deadline:
             self.reap()
             time.sleep(0.005)
 
@@ -986,36 +1005,42 @@ class _suppress_oserror:
 
 
 def _serve(ctl: socket.socket, warm: int) -> None:
+    """Hand ``warm`` supervisors to the host, then one more each time the host takes one."""
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes select(); reaping happens below
     pool = _Pool(ctl, wake_r, wake_w)
     try:
-        while True:
-            pool.reap()
-            while len(pool.ready) < warm:
-                pool.spawn()
-            ready, _, _ = select.select([ctl, wake_r], [], [])
-            if wake_r in ready:
-                with _suppress_oserror():
-                    while os.read(wake_r, 4096):
-                        pass
-            if ctl not in ready:
-                continue
-            try:
-                msg, fds, _flags, _addr = socket.recv_fds(ctl, 1024, 4)
-            except InterruptedError:
-                continue
-            if not msg:
-                break
-            if len(msg) > 1:
-                pool.prepared = tuple(marshal.loads(msg[1:]))
-            for fd in fds[:1]:
-                pool.dispatch(fd)
-            for fd in fds:
-                os.close(fd)
+        for _ in range(warm):
+            pool.spawn()
+        _serve_loop(ctl, pool, wake_r)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the host closed the sandbox while we were handing it a supervisor
     finally:
         pool.stop()
+
+
+def _serve_loop(ctl: socket.socket, pool: _Pool, wake_r: int) -> None:
+    while True:
+        pool.reap()
+        ready, _, _ = select.select([ctl, wake_r], [], [])
+        if wake_r in ready:
+            with _suppress_oserror():
+                while os.read(wake_r, 4096):
+                    pass
+        if ctl not in ready:
+            continue
+        try:
+            msg = ctl.recv(1024)
+        except InterruptedError:
+            continue
+        if not msg:
+            return  # the host closed the sandbox
+        if msg[:1] == b"t":  # the host took a supervisor: prepare its replacement
+            if len(msg) > 1:
+                pool.prepared = tuple(marshal.loads(msg[1:]))
+            pool.reap()
+            pool.spawn()
 
 
 if __name__ == "__main__":

@@ -16,13 +16,13 @@ backend's where the layer is the same.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import marshal
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -77,10 +77,10 @@ def _thinkgym_source_root() -> str:
 
 
 class _Zygote:
-    """One running zygote process and its control socket."""
+    """One running zygote process, its control socket and the warm supervisors it handed us."""
 
     def __init__(self, config: dict, startup_timeout_s: float):
-        host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         config = {**config, "ctl_fd": zygote_end.fileno()}
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_zygote.py")
         try:
@@ -96,28 +96,66 @@ class _Zygote:
             zygote_end.close()
         self.ctl = host_end
         self.lock = threading.Lock()
+        self.ready: collections.deque[tuple[int, socket.socket]] = collections.deque()
+        self.startup_timeout_s = startup_timeout_s
         host_end.settimeout(startup_timeout_s)
-        from thinkgym.sandbox._zygote import recv_frame
-
         try:
-            hello = marshal.loads(recv_frame(host_end))
+            hello = host_end.recv(1 << 16)
+            if not hello:
+                raise EOFError("the zygote exited during start-up")
+            hello = marshal.loads(hello)
         except (OSError, EOFError) as exc:
             self.close()
             raise SandboxUnavailableError(f"the local sandbox zygote failed to start: {exc}") from exc
-        host_end.settimeout(None)
+        host_end.settimeout(None)  # blocking; non-blocking reads use MSG_DONTWAIT
         self.missing: dict[str, str] = dict(hello["missing"])
         self.userns: bool = bool(hello["userns"])
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def submit(self, fd: int, limits: Limits) -> None:
-        """Hand the zygote a job socket; the limits let it size the next warm supervisors."""
-        header = b"j" + marshal.dumps((int(limits.memory_mb), int(limits.max_processes)))
+    def _receive(self, block: bool) -> bool:
+        """Take one supervisor socket off the control socket; False when none is waiting."""
+        from thinkgym.sandbox._zygote import recv_fds
+
+        try:
+            if block:
+                self.ctl.settimeout(self.startup_timeout_s)
+                try:
+                    msg, fds = recv_fds(self.ctl, 1024, 1)
+                finally:
+                    self.ctl.settimeout(None)
+            else:
+                msg, fds = recv_fds(self.ctl, 1024, 1, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except TimeoutError as exc:
+            raise _ZygoteGone("no warm supervisor arrived in time") from exc
+        if not msg:
+            raise _ZygoteGone("the zygote closed its control socket")
+        pid, _slot = marshal.loads(msg)
+        self.ready.append((pid, socket.socket(fileno=fds[0])))
+        return True
+
+    def take(self, limits: Limits) -> tuple[int, socket.socket]:
+        """A warm supervisor for one job; the zygote starts preparing its replacement at once."""
         with self.lock:
-            socket.send_fds(self.ctl, [header], [fd])
+            try:
+                while self._receive(block=False):
+                    pass
+                if not self.ready:
+                    self._receive(block=True)
+                pid, sock = self.ready.popleft()
+                self.ctl.send(b"t" + marshal.dumps((int(limits.memory_mb), int(limits.max_processes))))
+            except OSError as exc:
+                raise _ZygoteGone(str(exc)) from exc
+            return pid, sock
 
     def close(self, timeout_s: float = 10.0) -> None:
+        with self.lock:
+            for _pid, sock in self.ready:
+                sock.close()
+            self.ready.clear()
         with contextlib.suppress(OSError):
             self.ctl.close()  # EOF: the zygote cleans its cgroups up and exits
         try:
@@ -200,6 +238,38 @@ class LocalSandbox(Sandbox):
         if zygote is not None:
             zygote.close()
 
+    def census(self) -> set[int]:
+        """Host pids of job processes (warm ones included) this sandbox has alive right now.
+
+        Jobs run under uids of their own (``uid_base`` + slot) when the sandbox runs as root;
+        otherwise every process below the zygote counts. Lets tests and soaks prove that nothing
+        outlives a job: after the pool settles the count is back to the number of warm jobs.
+        """
+        zygote = self._zygote
+        if zygote is None or not zygote.alive():
+            return set()
+        children: dict[int, list[int]] = {}
+        uids: dict[int, int] = {}
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/status") as fh:
+                    fields = dict(line.split(":", 1) for line in fh if ":" in line)
+                children.setdefault(int(fields["PPid"]), []).append(int(name))
+                uids[int(name)] = int(fields["Uid"].split()[0])
+            except (OSError, KeyError, ValueError):
+                continue
+        found, todo = set(), [zygote.proc.pid]
+        while todo:
+            for child in children.get(todo.pop(), ()):
+                found.add(child)
+                todo.append(child)
+        if zygote.userns:
+            return found
+        low = self._config["uid_base"]
+        return {pid for pid in found if low <= uids.get(pid, -1) < low + (1 << 20)}
+
     # -- layers --------------------------------------------------------------------------------
 
     def available_layers(self) -> frozenset[str]:
@@ -241,32 +311,21 @@ class LocalSandbox(Sandbox):
     def _run_on(self, zygote: _Zygote, job: Job, payload: bytes) -> SandboxResult:
         from thinkgym.sandbox._zygote import recv_frame, send_frame
 
-        host, remote = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        supervisor = None
-        with host:
+        supervisor, conn = zygote.take(job.limits)
+        started = time.monotonic()
+        with conn:
             try:
-                zygote.submit(remote.fileno(), job.limits)
-            except OSError as exc:
-                remote.close()
-                raise _ZygoteGone from exc
-            remote.close()
-            started = time.monotonic()
-            try:
-                host.settimeout(30.0)
-                send_frame(host, payload)  # buffered until the supervisor reads it
-                (supervisor,) = struct.unpack("<q", recv_frame(host))
-                # The supervisor enforces the wall limit itself; this is the backstop if it cannot.
-                host.settimeout(job.limits.wall_s + 30.0)
-                reply = marshal.loads(recv_frame(host))
+                conn.settimeout(job.limits.wall_s + 60.0)  # backstop: the supervisor enforces wall_s
+                send_frame(conn, payload)
+                reply = marshal.loads(recv_frame(conn))
             except TimeoutError:
-                if supervisor is not None:
-                    with contextlib.suppress(OSError):
-                        os.kill(supervisor, signal.SIGKILL)  # its job dies with it (pdeathsig)
+                with contextlib.suppress(OSError):
+                    os.kill(supervisor, signal.SIGKILL)  # its job dies with it (parent-death signal)
                 return SandboxResult(None, timed_out=True, wall_s=time.monotonic() - started,
                                      error="the sandbox supervisor did not answer in time")  # fmt: skip
             except (EOFError, OSError) as exc:
                 if not zygote.alive():
-                    raise _ZygoteGone from exc
+                    raise _ZygoteGone(str(exc)) from exc
                 return SandboxResult(None, error=f"the sandbox supervisor died: {exc}")
         return _decode_result(reply)
 
