@@ -129,6 +129,25 @@ class TestSplitCheck:
         assert split is not None and sum(kind == "unit" for kind, _s, _l in split[1]) == 7
 
 
+class TestPrefetch:
+    def calls(self, test: str) -> list:
+        from thinkgym.verifiers.code import _prefetchable_calls
+
+        _param, steps = split_check(test)
+        return _prefetchable_calls(steps, {"candidate": "f"})
+
+    def test_literal_calls_in_order(self):
+        assert self.calls(HUMANEVAL_LIKE["test"]) == [(0, "f", ([],), {}), (1, "f", ([1, 2],), {}), (2, "f", ([5],), {}), (3, "f", ([-1, 1],), {})]
+
+    def test_stops_at_the_first_unpredictable_call(self):
+        test = "def check(candidate):\n    assert candidate(1, k='x') == 2\n    for i in range(3):\n        assert candidate(i) == i\n    assert candidate(9) == 9\n"
+        assert self.calls(test) == [(0, "f", (1,), {"k": "x"})]
+        test = "def check(candidate):\n    assert abs(candidate(1)) == 2\n    assert helper(candidate(2)) == 2\n    assert candidate(3) == 3\n"
+        assert self.calls(test) == [(0, "f", (1,), {}), (1, "f", (2,), {})]
+        test = "def check(candidate):\n    x = [1]\n    assert candidate(x) == 1\n"
+        assert self.calls(test) == []
+
+
 class TestCompareOutput:
     def test_trailing_whitespace_and_blank_lines_are_ignored(self):
         assert compare_output("1 2  \n3\n\n\n", "1 2\n3") == (True, None)
@@ -301,6 +320,17 @@ class TestFunctionRuns:
         })  # fmt: skip
         assert verifier(fence("def parse(s):\n    return int(s)"), problem).score == 1.0
         assert verifier(fence("def parse(s):\n    return 3"), problem).score == 0.5
+
+    def test_a_skipped_prediction_is_dropped(self, verifier):
+        # candidate(1) raises, so candidate(2) is never called; its precomputed reply is discarded.
+        problem = Problem("t/skip", "", None, {
+            "prompt": "def f(x):\n    pass\n",
+            "test": "def check(candidate):\n    assert candidate(1) == int(candidate(2)) - 2\n    assert candidate(3) == 6\n    assert candidate(4) == 8\n",
+            "entry_point": "f",
+        })  # fmt: skip
+        reward = verifier(fence("def f(x):\n    if x == 1:\n        raise ValueError('no')\n    return 2 * x"), problem)
+        assert [t["passed"] for t in reward.info["tests"]] == [False, True, True]
+        assert "ValueError: no" in reward.info["tests"][0]["reason"]
 
     def test_mbpp_style_asserts(self, verifier):
         problem = Problem("t/mbpp", "", None, {"tests": ["assert double(2) == 4", "assert double(-1) == -2", "assert helper(1) == 1"]})

@@ -21,9 +21,10 @@ hidden tests or writes the verdicts. One sandbox job runs
 
 The hidden tests arrive in ``_secret.bin``, encrypted with a one-time key that comes through stdin
 (a fork-server backend may leave the job's files in memory the worker inherits; stdin is read only
-after the fork). H reads and unlinks the file while W is still blocked waiting for "go", makes
-itself non-dumpable (no same-uid process can read its memory or fds through ``/proc``), and W drops
-every capability and has only ``/dev/null`` (or pipes to H) as stdin/stdout/stderr.
+after the fork). W starts on the candidate at once (the ciphertext is useless to it); H makes itself
+non-dumpable (no same-uid process can read its memory or fds through ``/proc``), zeroes the key in
+objects it inherited before forking, and W drops every capability and has only ``/dev/null`` (or
+pipes to H) as stdin/stdout/stderr.
 """
 
 from __future__ import annotations
@@ -290,13 +291,7 @@ def _candidate_namespace(name: str) -> dict:
 
 
 def _function_worker(sock) -> None:
-    """W for function tests: wait for "go", define the candidate, then answer calls."""
-    try:
-        go = _recv(sock)
-    except (EOFError, OSError):
-        return
-    if go != b"go":
-        return
+    """W for function tests: define the candidate at once, then answer calls."""
     namespace = _candidate_namespace("__candidate__")
     try:
         with open(PROGRAM_FILE, encoding="utf-8", errors="replace") as f:
@@ -314,12 +309,16 @@ def _function_worker(sock) -> None:
         except (EOFError, OSError):
             return
         try:
-            _tag, name, args, kwargs = marshal.loads(raw)
-            value = to_plain(namespace[name](*args, **kwargs))
-            data = marshal.dumps(("ok", value))
-        except BaseException as exc:
-            data = marshal.dumps(_error_reply(exc))
-        _send(sock, data)
+            request = marshal.loads(raw)
+            calls = request[1] if request[0] == "batch" else [request[1:]]
+        except BaseException:
+            return
+        for name, args, kwargs in calls:  # a batch: the calls the tests will make, in order
+            try:
+                data = marshal.dumps(("ok", to_plain(namespace[name](*args, **kwargs))))
+            except BaseException as exc:
+                data = marshal.dumps(_error_reply(exc))
+            _send(sock, data)
 
 
 def _error_reply(exc: BaseException) -> tuple:
@@ -496,6 +495,8 @@ class _Judge:
         self.unit_deadline = deadline
         self.abort_reason: str | None = None
         self.load_error: str | None = None
+        self.ready_at = 0.0
+        self.expected: list[bytes] = []  # calls W was asked to compute ahead, oldest first
 
     def emit(self, record: dict) -> None:
         import json
@@ -522,11 +523,12 @@ class _Judge:
         if self.state != "broken":
             self.state = state
 
-    def _exchange(self, request: bytes) -> object:
-        """Send one request to W and return its checked reply; W is killed on any failure."""
+    def _exchange(self, request: bytes | None) -> object:
+        """Send one request to W (None: just wait) and return its checked reply; W dies on any failure."""
         try:
             self.sock.settimeout(max(self.unit_deadline - time.perf_counter(), 0.001))
-            _send(self.sock, request)
+            if request is not None:
+                _send(self.sock, request)
             raw = _recv(self.sock)
         except TimeoutError:
             self.kill_worker()
@@ -551,24 +553,55 @@ class _Judge:
         if self.state == "lost":
             raise self._abort("the candidate process was lost in an earlier test")
         try:
-            reply = self._exchange(b"go")
+            reply = self._exchange(None)  # W defines the candidate as soon as it is forked
         except _Abort:
             self.state, self.load_error = "broken", self.abort_reason
             raise
         if reply == ("defined",):
             self.state = "ready"
+            self.ready_at = time.perf_counter()
             return
         self.load_error = reply[1] if len(reply) > 1 and type(reply[1]) is str else "malformed reply"
         self.kill_worker("broken")
         raise self._abort(f"the candidate did not load: {self.load_error}")
 
+    def prefetch(self, calls: list) -> None:
+        """Ask W to compute the calls the tests are predicted to make, before they make them."""
+        if not calls or self.state not in ("waiting", "ready"):
+            return
+        self.unit_deadline = self.deadline
+        try:
+            self.sock.settimeout(max(self.deadline - time.perf_counter(), 0.001))
+            _send(self.sock, marshal.dumps(("batch", [tuple(c) for c in calls])))
+        except (OSError, ValueError):
+            self.kill_worker()
+            return
+        self.expected = [marshal.dumps(tuple(c), 0) for c in calls]
+        self.expected.reverse()
+
+    def _predicted_reply(self, key: bytes):
+        """The reply to this call if W computed it ahead; replies to skipped predictions are dropped."""
+        if key not in self.expected:
+            while self.expected:  # the tests went another way: drain, then call live
+                self.expected.pop()
+                self._exchange(None)
+            return None
+        while self.expected[-1] != key:
+            self.expected.pop()
+            self._exchange(None)
+        self.expected.pop()
+        return self._exchange(None)
+
     def call(self, name: str, args: tuple, kwargs: dict) -> object:
         self._ensure_ready()
         try:
             request = marshal.dumps(("call", name, args, kwargs))
+            key = marshal.dumps((name, args, kwargs), 0)
         except ValueError as exc:
             raise self._abort(f"the test passed an argument that cannot be sent to the candidate ({_describe(exc)})") from None
-        reply = self._exchange(request)
+        reply = self._predicted_reply(key) if self.expected else None
+        if reply is None:
+            reply = self._exchange(request)
         if reply[0] == "ok" and len(reply) == 2:
             return reply[1]
         if reply[0] == "err" and len(reply) == 4 and type(reply[1]) is str and type(reply[2]) is str:
@@ -655,6 +688,14 @@ def _run_function_tests(judge: _Judge, payload: dict) -> None:
         return
     for alias, target in payload["proxies"]:  # e.g. ("candidate", "has_close_elements")
         namespace[alias] = judge.proxy(target)
+    unit_number, count = {}, 0
+    for index, step in enumerate(steps):
+        unit_number[index] = count if step[0] == "unit" else None
+        count += step[0] == "unit"
+    judge.prefetch(
+        [(name, args, kwargs) for step, name, args, kwargs in payload.get("prefetch", ())
+         if unit_number.get(step) is None or unit_number[step] >= first]  # fmt: skip
+    )
     number = 0
     for index, (kind, _source, _label) in enumerate(steps):
         if kind == "unit" and number < first:
@@ -761,6 +802,8 @@ def main(mode: str) -> None:
         else:
             judge.state = "broken"  # no long-lived worker in this mode
             _run_io_tests(judge, payload)
+        if judge.ready_at:
+            marks["ready"] = judge.ready_at - start
         marks["tests"] = time.perf_counter() - start
         judge.emit({"ev": "end", "marks": {k: round(v, 6) for k, v in marks.items()}})
     finally:

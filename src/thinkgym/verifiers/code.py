@@ -253,7 +253,77 @@ def _prepare_function(spec: FunctionTests, candidate_names: tuple[str, ...]) -> 
             proxies.append((spec.entry_point, spec.entry_point))
     codes = [compile(setup, "<test setup>", "exec")]
     codes += [compile(source, f"<test {i}>", "exec") for i, (_k, source, _l) in enumerate(steps)]
-    return setup, tuple(steps), tuple(proxies), marshal.dumps(codes)
+    prefetch = _prefetchable_calls(steps, dict(proxies))
+    return setup, tuple(steps), tuple(proxies), marshal.dumps(codes), tuple(prefetch)
+
+
+#: Nodes whose parts may run zero or many times: calls under them end the predictable prefix.
+_CONDITIONAL = (
+    ast.For, ast.AsyncFor, ast.While, ast.If, ast.IfExp, ast.BoolOp, ast.Try, ast.With, ast.AsyncWith,
+    ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda, ast.FunctionDef,
+    ast.AsyncFunctionDef, ast.ClassDef, ast.Match,
+)  # fmt: skip
+
+
+class _Barrier(Exception):
+    """The rest of the test's calls cannot be predicted from its source."""
+
+
+def _prefetchable_calls(steps: Sequence[tuple[str, str, str]], proxies: Mapping[str, str]) -> list[tuple]:
+    """The candidate calls the tests will make first, in order, when their arguments are literals.
+
+    The judge sends them to the worker in one message so the worker computes while the judge
+    checks (one round trip instead of one per call). The list stops at the first call it cannot
+    predict (a loop, a branch, computed arguments); the judge falls back to live calls whenever
+    the test's real call differs from the next predicted one.
+    """
+    calls: list[tuple] = []
+
+    def visit(node: ast.AST, step: int) -> None:
+        if isinstance(node, _CONDITIONAL) or (isinstance(node, ast.Compare) and len(node.ops) > 1):
+            if any(isinstance(n, ast.Call) for n in ast.walk(node)):
+                raise _Barrier
+            return
+        if isinstance(node, ast.Assert):
+            visit(node.test, step)  # the message only runs on failure
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child, step)
+        if isinstance(node, ast.Call):
+            target = proxies.get(node.func.id) if isinstance(node.func, ast.Name) else None
+            if target is None:
+                if not isinstance(node.func, ast.Name) or node.func.id not in _PURE_BUILTINS:
+                    raise _Barrier  # it might call the candidate itself
+                called = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+                if any(isinstance(n, ast.Name) and n.id in proxies and id(n) not in called for n in ast.walk(node)):
+                    raise _Barrier  # the candidate passed as a value, e.g. sorted(xs, key=candidate)
+                return
+            try:
+                args = tuple(ast.literal_eval(a) for a in node.args if not isinstance(a, ast.Starred))
+                kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg is not None}
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                raise _Barrier from None
+            if len(args) != len(node.args) or len(kwargs) != len(node.keywords):
+                raise _Barrier
+            calls.append((step, target, args, kwargs))
+
+    try:
+        for index, (_kind, source, _label) in enumerate(steps):
+            for stmt in ast.parse(source).body:
+                visit(stmt, index)
+    except (_Barrier, SyntaxError, ValueError):
+        pass
+    try:
+        marshal.dumps(calls)
+    except ValueError:  # an argument marshal cannot carry: no prefetch
+        return []
+    return calls
+
+
+_PURE_BUILTINS = frozenset(
+    {"abs", "all", "any", "bool", "dict", "float", "frozenset", "int", "isinstance", "len", "list",
+     "max", "min", "repr", "round", "set", "sorted", "str", "sum", "tuple", "type"}  # fmt: skip
+)
 
 
 def _top_level_functions(code: str) -> tuple[str, ...]:
@@ -573,7 +643,7 @@ class CodeVerifier:
         else:
             names_in_code = _top_level_functions(code) if code and spec.asserts else ()
             try:
-                setup, steps, proxies, codes = _prepare_function(spec, names_in_code)
+                setup, steps, proxies, codes, prefetch = _prepare_function(spec, names_in_code)
             except (SyntaxError, ValueError) as exc:
                 raise ValueError(f"problem {problem.id!r} has tests that do not compile: {exc}") from exc
             names = [label for kind, _source, label in steps if kind == "unit"]
@@ -584,6 +654,7 @@ class CodeVerifier:
                 "setup": setup,
                 "steps": [list(step) for step in steps],
                 "proxies": [list(proxy) for proxy in proxies],
+                "prefetch": list(prefetch),
                 "codes": codes,
                 "codes_tag": f"{sys.implementation.cache_tag}:{sys.hexversion}",
             }
