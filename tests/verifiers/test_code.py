@@ -295,10 +295,11 @@ class TestFunctionRuns:
     def test_body_only_completion(self, verifier):
         assert verifier("    return sum(xs)\n", ADD_ALL).score == 1.0
 
-    def test_syntax_error_fails_every_test(self, verifier):
-        reward = verifier(fence("def add_all(xs)\n    return sum(xs)"), ADD_ALL)
-        assert reward.score == 0.0
-        assert "SyntaxError" in reward.info["error"]
+    def test_syntax_error_fails_every_test_with_the_reason(self, verifier):
+        for _ in range(5):  # the worker ends at once: a race with the judge's first message must not matter
+            reward = verifier(fence("def add_all(xs)\n    return sum(xs)"), ADD_ALL)
+            assert reward.score == 0.0
+            assert all("did not load: SyntaxError" in t["reason"] for t in reward.info["tests"])
 
     def test_timeout_in_one_test_keeps_the_others(self, verifier):
         code = "def add_all(xs):\n    while xs == [1, 2]:\n        pass\n    return sum(xs)"

@@ -574,8 +574,7 @@ class _Judge:
             self.sock.settimeout(max(self.deadline - time.perf_counter(), 0.001))
             _send(self.sock, marshal.dumps(("batch", [tuple(c) for c in calls])))
         except (OSError, ValueError):
-            self.kill_worker()
-            return
+            return  # W already ended (e.g. the candidate did not load): its reply says why
         self.expected = [marshal.dumps(tuple(c), 0) for c in calls]
         self.expected.reverse()
 
