@@ -1,0 +1,215 @@
+"""`HFPolicy`: a local transformers model as a batched thinkgym `Policy`.
+
+Chat models get their chat template; models without one get the conversation's text joined by
+newlines (the base-model view). Each `Generation` carries the sampled token ids and their
+log-probabilities *under the sampling distribution* (after temperature / top-k / top-p and any
+token restriction) — what an RL trainer's importance ratios need.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from thinkgym.agents.base import Generation, Policy, Query
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+__all__ = ["HFPolicy"]
+
+
+class HFPolicy(Policy):
+    """A transformers causal LM answering `Query` batches.
+
+    ``model`` is a loaded model, a local folder, or ``"tiny"`` (the tiny model of
+    `thinkgym.agents.tiny`). ``allowed_tokens`` restricts sampling to those token strings plus
+    EOS (e.g. the maze moves: the action space of a token-level policy). ``seed`` makes sampling
+    reproducible without touching the global torch RNG.
+    """
+
+    name = "hf"
+
+    def __init__(
+        self,
+        model: PreTrainedModel | str | Path,
+        tokenizer: PreTrainedTokenizerBase | None = None,
+        *,
+        max_new_tokens: int = 256,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        top_k: int = 0,
+        do_sample: bool = True,
+        batch_size: int = 16,
+        use_chat_template: bool | None = None,
+        system_prompt: str | None = None,
+        stop: Sequence[str] = (),
+        allowed_tokens: Sequence[str] | None = None,
+        max_prompt_tokens: int | None = None,
+        seed: int | None = None,
+        device: str | None = None,
+    ):
+        import torch
+
+        if isinstance(model, (str, Path)):
+            from thinkgym.agents.tiny import load_model
+
+            loaded_model, loaded_tokenizer = load_model(model)
+            model = loaded_model
+            tokenizer = tokenizer or loaded_tokenizer
+        if tokenizer is None:
+            raise TypeError("HFPolicy needs a tokenizer when given a model object")
+        if max_new_tokens < 1:
+            raise ValueError("max_new_tokens must be >= 1")
+        if do_sample and temperature <= 0:
+            raise ValueError("temperature must be > 0 when sampling (use do_sample=False for greedy)")
+        self.model = model
+        self.tokenizer = tokenizer
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.tokenizer.padding_side = "left"
+        self.device = torch.device(device) if device else next(model.parameters()).device
+        if device:
+            self.model.to(self.device)
+        self.max_new_tokens = int(max_new_tokens)
+        self.temperature = float(temperature)
+        self.top_p = float(top_p)
+        self.top_k = int(top_k)
+        self.do_sample = bool(do_sample)
+        self.batch_size = max(1, int(batch_size))
+        self.use_chat_template = (
+            bool(getattr(tokenizer, "chat_template", None)) if use_chat_template is None else use_chat_template
+        )
+        self.system_prompt = system_prompt
+        self.stop = tuple(stop)
+        self.max_prompt_tokens = max_prompt_tokens
+        self.seed = seed
+        self._calls = 0
+        self.eos_token_ids = self._eos_ids()
+        self.suppress_token_ids: list[int] | None = None
+        if allowed_tokens is not None:
+            from thinkgym.agents.tiny import token_ids_for
+
+            allowed = set(token_ids_for(tokenizer, allowed_tokens)) | set(self.eos_token_ids)
+            self.suppress_token_ids = [i for i in range(len(tokenizer)) if i not in allowed]
+
+    # ---- prompt formatting ----------------------------------------------------------------
+
+    def _eos_ids(self) -> list[int]:
+        ids = self.model.generation_config.eos_token_id
+        ids = [ids] if isinstance(ids, int) else list(ids or [])
+        if self.tokenizer.eos_token_id is not None and self.tokenizer.eos_token_id not in ids:
+            ids.append(self.tokenizer.eos_token_id)
+        return ids
+
+    def prompt_ids(self, query: Query) -> list[int]:
+        """The token ids the model is conditioned on for ``query``."""
+        messages = list(query.messages)
+        if self.system_prompt and not any(m["role"] == "system" for m in messages):
+            messages.insert(0, {"role": "system", "content": self.system_prompt})
+        if self.use_chat_template:
+            encoded = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+            ids = list(encoded["input_ids"] if hasattr(encoded, "keys") else encoded)
+        else:
+            text = "\n".join(m["content"] for m in messages)
+            ids = self.tokenizer.encode(text, add_special_tokens=True)
+        if self.max_prompt_tokens is not None and len(ids) > self.max_prompt_tokens:
+            ids = ids[-self.max_prompt_tokens :]  # keep the most recent context
+        return ids
+
+    # ---- generation -----------------------------------------------------------------------
+
+    def generate(self, queries: Sequence[Query]) -> list[Generation]:
+        results: list[Generation] = []
+        for start in range(0, len(queries), self.batch_size):
+            batch = list(queries[start : start + self.batch_size])
+            try:
+                results.extend(self._generate_batch(batch))
+            except (RuntimeError, ValueError) as exc:  # a failed batch is recorded, never lost
+                message = f"{type(exc).__name__}: {exc}"
+                results.extend(Generation("", finish_reason="error", error=message) for _ in batch)
+        return results
+
+    def _generate_batch(self, queries: list[Query]) -> list[Generation]:
+        import torch
+
+        started = time.perf_counter()
+        prompts = [self.prompt_ids(q) for q in queries]
+        pad = self.tokenizer.pad_token_id
+        width = max(len(p) for p in prompts)
+        input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
+        attention_mask = torch.tensor(
+            [[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device
+        )
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": self.max_new_tokens,
+            "do_sample": self.do_sample,
+            "pad_token_id": pad,
+            "eos_token_id": self.eos_token_ids,
+            "return_dict_in_generate": True,
+            "output_scores": True,
+        }
+        if self.do_sample:
+            kwargs.update(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k)
+        if self.suppress_token_ids:
+            kwargs["suppress_tokens"] = self.suppress_token_ids
+        self._calls += 1
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.random.fork_rng(devices=[]), torch.no_grad():
+                if self.seed is not None:
+                    torch.manual_seed(self.seed * 1_000_003 + self._calls)
+                out = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+                logprobs = self.model.compute_transition_scores(
+                    out.sequences, out.scores, normalize_logits=True
+                )
+        finally:
+            self.model.train(was_training)
+        new_tokens = out.sequences[:, width:].tolist()
+        latency = time.perf_counter() - started
+        generations = []
+        for row, ids in enumerate(new_tokens):
+            kept, finish = self._cut(ids)
+            text = self.tokenizer.decode(kept, skip_special_tokens=True)
+            text, stopped = self._apply_stop(text)
+            generations.append(
+                Generation(
+                    text=text,
+                    token_ids=kept,
+                    logprobs=[float(x) for x in logprobs[row, : len(kept)].tolist()],
+                    finish_reason="stop" if stopped else finish,
+                    latency_s=latency,
+                    prompt_tokens=len(prompts[row]),
+                    completion_tokens=len(kept),
+                )
+            )
+        return generations
+
+    def _cut(self, ids: list[int]) -> tuple[list[int], str]:
+        """Generated ids up to and including the first EOS; the finish reason."""
+        for i, token in enumerate(ids):
+            if token in self.eos_token_ids:
+                return ids[: i + 1], "stop"
+        return ids, "length"
+
+    def _apply_stop(self, text: str) -> tuple[str, bool]:
+        cut = min((i for i in (text.find(s) for s in self.stop) if i >= 0), default=-1)
+        return (text[:cut], True) if cut >= 0 else (text, False)
+
+    def sequence_logprobs(self, prompt_ids: list[int], completion_ids: list[int]) -> torch.Tensor:
+        """Log-probabilities of ``completion_ids`` after ``prompt_ids`` under the raw model (no sampling
+        transforms) — what a trainer recomputes with gradients."""
+        import torch
+
+        ids = torch.tensor([prompt_ids + completion_ids], device=self.device)
+        logits = self.model(input_ids=ids).logits[0, len(prompt_ids) - 1 : -1]
+        return torch.log_softmax(logits.float(), dim=-1).gather(
+            -1, torch.tensor(completion_ids, device=self.device)[:, None]
+        )[:, 0]
+
+    def close(self) -> None:
+        self.model = None  # type: ignore[assignment]
