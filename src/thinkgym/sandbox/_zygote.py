@@ -71,6 +71,10 @@ NS_LAYERS = {
 #: Layers the supervisor sets up; every other layer is put in force (and checked) by the job process.
 SUPERVISOR_LAYERS = frozenset({*NS_LAYERS, "readonly-root", "tmpfs-workdir", "userns"})
 
+#: Scheduling: warm-up work (zygote, preparing supervisors) yields to running jobs; supervisors,
+#: which only wake to watch a job, run ahead of them; jobs run at the normal priority.
+ZYGOTE_NICE, SUPERVISOR_NICE, JOB_NICE = 5, -5, 0
+
 SANDBOX = "/sandbox"
 WORK = "/sandbox/work"
 
@@ -632,6 +636,8 @@ def _job_child(slot: int, ns_layers: set[str], prepared: tuple[int, int], conn_f
     for cap in range(64):  # empty the bounding set: nothing exec'd later can regain a capability
         if _libc.prctl(ctypes.c_int(PR_CAPBSET_DROP), _ul(cap), _ul(0), _ul(0), _ul(0)) != 0:
             break  # EINVAL past the last capability this kernel knows
+    with _suppress_oserror():  # back to the normal priority (raising it needs root, so now)
+        os.setpriority(os.PRIO_PROCESS, 0, JOB_NICE)
     if State.userns:
         drop_capabilities()
     elif os.geteuid() == 0:
@@ -858,6 +864,8 @@ def main() -> None:
         for layer in ("mountns", "readonly-root", "tmpfs-workdir", "pidns", "netns", "ipcns", "utsns", "userns"):
             missing[layer] = f"{exc}; {how}"
     State.missing = missing
+    with _suppress_oserror():
+        os.setpriority(os.PRIO_PROCESS, 0, ZYGOTE_NICE)
     import gc
 
     gc.collect()
@@ -916,6 +924,8 @@ class _Pool:
                 os.close(self.wake_r)
                 os.close(self.wake_w)
                 warm = prepare_supervisor(slot, self.prepared, theirs.fileno(), self.holders[slot][1])
+                with _suppress_oserror():  # prepared at low priority; supervising must be prompt
+                    os.setpriority(os.PRIO_PROCESS, 0, SUPERVISOR_NICE)
                 supervise(theirs, slot, warm)
             finally:
                 os._exit(0)

@@ -97,6 +97,8 @@ class _Zygote:
         self.ctl = host_end
         self.lock = threading.Lock()
         self.ready: collections.deque[tuple[int, socket.socket]] = collections.deque()
+        self.warm = int(config["warm"])
+        self.pending = self.warm  # the zygote starts `warm` supervisors on its own
         self.startup_timeout_s = startup_timeout_s
         host_end.settimeout(startup_timeout_s)
         try:
@@ -134,22 +136,34 @@ class _Zygote:
         if not msg:
             raise _ZygoteGone("the zygote closed its control socket")
         pid, _slot = marshal.loads(msg)
+        self.pending = max(0, self.pending - 1)
         self.ready.append((pid, socket.socket(fileno=fds[0])))
         return True
 
+    def _request(self, limits: Limits) -> None:
+        self.ctl.send(b"t" + marshal.dumps((int(limits.memory_mb), int(limits.max_processes))))
+        self.pending += 1
+
     def take(self, limits: Limits) -> tuple[int, socket.socket]:
-        """A warm supervisor for one job; the zygote starts preparing its replacement at once."""
+        """A warm supervisor for one job (asks the zygote for one only when none is ready)."""
         with self.lock:
             try:
                 while self._receive(block=False):
                     pass
                 if not self.ready:
+                    if not self.pending:
+                        self._request(limits)
                     self._receive(block=True)
-                pid, sock = self.ready.popleft()
-                self.ctl.send(b"t" + marshal.dumps((int(limits.memory_mb), int(limits.max_processes))))
+                return self.ready.popleft()
             except OSError as exc:
                 raise _ZygoteGone(str(exc)) from exc
-            return pid, sock
+
+    def replenish(self, limits: Limits) -> None:
+        """After a job: top the pool back up to ``warm`` (preparing between jobs, not during one)."""
+        with self.lock:
+            if len(self.ready) + self.pending < self.warm:
+                with contextlib.suppress(OSError):
+                    self._request(limits)
 
     def close(self, timeout_s: float = 10.0) -> None:
         with self.lock:
@@ -327,6 +341,8 @@ class LocalSandbox(Sandbox):
                 if not zygote.alive():
                     raise _ZygoteGone(str(exc)) from exc
                 return SandboxResult(None, error=f"the sandbox supervisor died: {exc}")
+            finally:
+                zygote.replenish(job.limits)
         return _decode_result(reply)
 
 
