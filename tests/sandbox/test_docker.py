@@ -8,6 +8,7 @@ particular to the container pool: recycling, the host-side deadline, the supervi
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 
@@ -181,6 +182,55 @@ def test_nothing_persists_between_jobs_in_one_container(single):
     assert listing == "['main.py'] [] []"
     assert others == "1"  # the supervisor only
     assert single.census() == census_before, "a process outlived its job"
+
+
+MEMORY_SCAN = """
+import ctypes, mmap
+ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: jobs start non-dumpable; own memory is fair game
+ENCODED = {encoded!r}  # XOR 0x55, so this source holds no needle itself
+found = {{}}
+for name, enc in ENCODED.items():
+    scratch = mmap.mmap(-1, 4096)  # the needle lives only here, and this page is skipped
+    for i, b in enumerate(enc):
+        scratch[i] = b ^ 0x55
+    needle = memoryview(scratch)[: len(enc)]
+    count = 0
+    with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+        for line in maps.read().splitlines():
+            span, perms = line.split()[:2]
+            lo, hi = (int(x, 16) for x in span.split("-"))
+            if perms[0] != "r" or hi - lo > 1 << 30 or line.endswith(("[vvar]", "[vsyscall]")):
+                continue
+            try:
+                mem.seek(lo)
+                chunk = mem.read(hi - lo)
+            except (OSError, ValueError, OverflowError):
+                continue
+            count += chunk.count(needle)
+    found[name] = count - 1  # minus the scratch page itself
+    needle.release()
+    scratch.close()
+print(found)
+"""
+
+
+def _xor(token: str) -> bytes:
+    return bytes(b ^ 0x55 for b in token.encode())
+
+
+def test_no_job_data_survives_in_the_supervisors_memory(single):
+    """A job's memory is a fork of the supervisor's: neither an earlier job's files, stdin and
+    output, nor the job's own stdin (before it reads it) may be in it."""
+    earlier_stdin, earlier_file, own_stdin = (os.urandom(3000).hex() for _ in range(3))
+    first = single.run({"main.py": "import sys\nprint(sys.stdin.read()[::-1])\n", "data.bin": earlier_file},
+                       stdin=earlier_stdin)
+    assert first.stdout == earlier_stdin[::-1] + "\n"
+    middle = slice(3000, 3032)  # freed heap blocks keep all but their first bytes
+    encoded = {"earlier_stdin": _xor(earlier_stdin[middle]), "earlier_output": _xor(earlier_stdin[::-1][middle]),
+               "earlier_file": _xor(earlier_file[middle]), "own_stdin": _xor(own_stdin[middle])}
+    scan = single.run(MEMORY_SCAN.format(encoded=encoded), stdin=own_stdin, limits=Limits(wall_s=30))
+    assert scan.ok, scan
+    assert scan.stdout.strip() == str(dict.fromkeys(encoded, 0)), scan.stdout
 
 
 def test_job_that_kills_its_supervisor_fails_and_the_pool_recovers(single):

@@ -48,38 +48,86 @@ def libc():
     return _libc
 
 
-def read_exact(fd, n):
-    chunks = []
-    while n > 0:
-        chunk = os.read(fd, min(n, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+class Buffer:
+    """A reusable byte buffer that leaves no job data behind in freed memory.
+
+    Forked jobs inherit the supervisor's memory, so a job must not find the previous job's files,
+    stdin or output in it — nor its own stdin, which a harness may read only after forking its
+    untrusted worker. Job bytes therefore only ever live here: read in with ``readv``, written out
+    with ``writev`` (no intermediate ``bytes`` copies), zeroed after use, and a buffer that must
+    grow is zeroed before it is dropped.
+    """
+
+    def __init__(self):
+        self.data = bytearray()
+        self.used = 0  # bytes that may hold job data (zeroed by wipe)
+        self.filled = 0  # bytes of the current stream read so far (output buffers)
+
+    def reserve(self, n):
+        """A view of at least ``n`` bytes; callers raise ``used`` before writing into it."""
+        if len(self.data) < n:
+            self.wipe()
+            self.data = bytearray(max(n, 2 * len(self.data), 1 << 16))
+        return memoryview(self.data)
+
+    def wipe(self):
+        if self.used:
+            self.data[: self.used] = bytes(self.used)
+            self.used = 0
 
 
-def read_job(fd):
-    head = read_exact(fd, HEADER.size)
-    if head is None:
+def read_into(fd, view):
+    """Fill ``view`` from ``fd``; False at EOF."""
+    pos, size = 0, len(view)
+    while pos < size:
+        got = os.readv(fd, [view[pos:]])
+        if got == 0:
+            return False
+        pos += got
+    return True
+
+
+def write_all(fd, parts):
+    views = [memoryview(p).cast("B") for p in parts if len(p)]
+    while views:
+        done = os.writev(fd, views[:512])
+        while done and views:
+            if done >= len(views[0]):
+                done -= len(views[0])
+                views.pop(0)
+            else:
+                views[0] = views[0][done:]
+                done = 0
+
+
+def read_job(fd, inbuf):
+    """(header, [views of each blob in ``inbuf``]) or None at EOF."""
+    head = bytearray(HEADER.size)
+    if not read_into(fd, memoryview(head)):
         return None
     magic, size = HEADER.unpack(head)
     if magic != MAGIC:
         raise SystemExit("thinkgym agent: bad job frame")
-    header = json.loads(read_exact(fd, size))
-    blobs = []
+    raw = bytearray(size)
+    if not read_into(fd, memoryview(raw)):
+        return None
+    header = json.loads(raw.decode())  # metadata only: names, argv, limits
+    total = sum(header["blobs"])
+    view = inbuf.reserve(total)
+    inbuf.used = max(inbuf.used, total)
+    if not read_into(fd, view[:total]):
+        return None
+    blobs, pos = [], 0
     for length in header["blobs"]:
-        blobs.append(read_exact(fd, length) if length else b"")
+        blobs.append(view[pos : pos + length])
+        pos += length
     return header, blobs
 
 
-def write_result(fd, header, blobs):
-    header["blobs"] = [len(b) for b in blobs]
+def write_result(fd, header, parts):
+    header["blobs"] = [len(p) for p in parts]
     raw = json.dumps(header).encode()
-    data = b"".join([HEADER.pack(MAGIC, len(raw)), raw] + blobs)
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+    write_all(fd, [HEADER.pack(MAGIC, len(raw)), raw] + list(parts))
 
 
 # ---------------------------------------------------------------- cleaning between jobs
@@ -246,8 +294,11 @@ def write_files(names, blobs):
     for name, data in zip(names, blobs):  # noqa: B905 - runs on Python >= 3.8
         path = safe_path(name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as fh:
-            fh.write(data)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        try:
+            write_all(fd, [data])
+        finally:
+            os.close(fd)
 
 
 def child_setup(job, stdin_fd, out_w, err_w):
@@ -302,11 +353,61 @@ def child_setup(job, stdin_fd, out_w, err_w):
     return entry
 
 
-def run_job(job, blobs, uid, known_clean):
+def pump(fd, buf, limit):
+    """Read what ``fd`` has into ``buf`` past ``buf.used``, up to ``limit`` bytes; False at EOF."""
+    view = buf.reserve(limit)
+    room = limit - buf.filled
+    if room <= 0:
+        return True
+    got = os.readv(fd, [view[buf.filled : limit]])
+    buf.filled += got
+    buf.used = max(buf.used, buf.filled)
+    return got > 0
+
+
+def collect_files(paths, file_cap, buf):
+    """Read the requested work-dir files (each capped) into ``buf``; {name: view}."""
+    sizes = {}
+    for rel in paths:
+        try:
+            fd = os.open(safe_path(rel), os.O_RDONLY | os.O_NOFOLLOW)
+        except (OSError, ValueError):
+            continue
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                sizes[rel] = (fd, min(os.fstat(fd).st_size, file_cap))
+                continue
+        except OSError:
+            pass
+        os.close(fd)
+    total = sum(n for _, n in sizes.values())
+    view = buf.reserve(total)
+    buf.used = max(buf.used, total)
+    found, pos = {}, 0
+    for rel, (fd, size) in sizes.items():
+        try:
+            got = 0
+            while got < size:
+                chunk = os.readv(fd, [view[pos + got : pos + size]])
+                if chunk == 0:
+                    break
+                got += chunk
+            found[rel] = view[pos : pos + got]
+            pos += size
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return found
+
+
+def run_job(job, blobs, uid, known_clean, bufs):
     """Run one job (the parent side); returns (header, [stdout, stderr, *collected files]).
 
     ``known_clean``: the previous job's final scrub left nothing, so the first one is skipped.
+    ``bufs``: the supervisor's Buffers (in, out, err, files); every one is zero before the fork.
     """
+    inbuf, out_buf, err_buf, file_buf = bufs
     cap = int(job["limits"]["max_output_bytes"])
     wall = float(job["limits"]["wall_s"])
     t_begin = time.monotonic()
@@ -314,10 +415,14 @@ def run_job(job, blobs, uid, known_clean):
     t_scrubbed = time.monotonic()
     names = job["files"]
     write_files(names, blobs[: len(names)])
-    stdin_data = blobs[len(names)]
-    stdin_fd = os.memfd_create("stdin", 0) if hasattr(os, "memfd_create") else os.open(WORK, os.O_TMPFILE | os.O_RDWR)
-    os.write(stdin_fd, stdin_data)
+    try:
+        stdin_fd = os.memfd_create("stdin", 0)
+    except (AttributeError, OSError):
+        stdin_fd = os.open(WORK, os.O_TMPFILE | os.O_RDWR, 0o600)
+    write_all(stdin_fd, [blobs[len(names)]])
     os.lseek(stdin_fd, 0, os.SEEK_SET)
+    del blobs
+    inbuf.wipe()  # the job's files and stdin are in place; none of it may be in the child's memory
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     ooms = oom_kills()
@@ -330,8 +435,8 @@ def run_job(job, blobs, uid, known_clean):
             os._exit(126)
     for fd in (stdin_fd, out_w, err_w):
         os.close(fd)
-    bufs = {out_r: bytearray(), err_r: bytearray()}
-    truncated = {out_r: False, err_r: False}
+    out_buf.filled = err_buf.filled = 0
+    streams = {out_r: out_buf, err_r: err_buf}
     status = rusage = None
     timed_out = flooded = False
     open_fds = [out_r, err_r]
@@ -350,17 +455,10 @@ def run_job(job, blobs, uid, known_clean):
         for fd in ready:
             if fd == pidfd:
                 continue
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
+            if not pump(fd, streams[fd], cap + 1):
                 open_fds.remove(fd)
-                continue
-            room = cap - len(bufs[fd])
-            if len(chunk) > room:
-                bufs[fd] += chunk[:max(room, 0)]
-                truncated[fd] = True
+            elif streams[fd].filled > cap:
                 flooded = True
-            else:
-                bufs[fd] += chunk
         if flooded:
             break
         done, st, ru = os.wait4(pid, os.WNOHANG)
@@ -375,30 +473,16 @@ def run_job(job, blobs, uid, known_clean):
         _, status, rusage = os.wait4(pid, 0)
     # drain what the job wrote before it ended (daemons holding the pipes are killed next)
     for fd in list(open_fds):
-        while len(bufs[fd]) <= cap:
-            ready, _, _ = select.select([fd], [], [], 0)
-            if not ready:
+        while streams[fd].filled <= cap and select.select([fd], [], [], 0)[0]:
+            if not pump(fd, streams[fd], cap + 1):
                 break
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                break
-            bufs[fd] += chunk
-        if len(bufs[fd]) > cap:
-            del bufs[fd][cap:]
-            truncated[fd] = True
+    truncated = {fd: buf.filled > cap for fd, buf in streams.items()}
     t_drained = time.monotonic()
     procs_left = not kill_all(uid)
     for fd in (out_r, err_r) + ((pidfd,) if pidfd is not None else ()):
         os.close(fd)
-    collected = {}
     file_cap = int(job["limits"]["max_file_mb"]) * 1024 * 1024
-    for rel in job.get("collect") or ():
-        try:
-            path = safe_path(rel)
-            with open(path, "rb") as fh:
-                collected[rel] = fh.read(file_cap + 1)[:file_cap]
-        except (OSError, ValueError):
-            continue
+    collected = collect_files(job.get("collect") or (), file_cap, file_buf)
     t_collected = time.monotonic()
     clean_after = scrub(uid)
     t_end = time.monotonic()
@@ -408,8 +492,13 @@ def run_job(job, blobs, uid, known_clean):
     cpu_limit = float(job["limits"]["cpu_s"])
     if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= cpu_limit):
         timed_out = True
-    stderr_tail = bytes(bufs[err_r][-200:]).rstrip().rsplit(b"\n", 1)[-1]
-    oom = oom_kills() > ooms >= 0 or (exit_code == 1 and stderr_tail.startswith(b"MemoryError"))
+    err_len = min(err_buf.filled, cap)
+    body_end = err_len  # find the last line without copying job output out of the buffer
+    while body_end > 0 and err_buf.data[body_end - 1] in b" \t\r\n":
+        body_end -= 1
+    last_line = err_buf.data.rfind(b"\n", 0, body_end) + 1
+    memory_error = err_buf.data.startswith(b"MemoryError", last_line, body_end)
+    oom = oom_kills() > ooms >= 0 or (exit_code == 1 and memory_error)
     header = {
         "exit_code": exit_code, "signal": sig, "timed_out": timed_out, "out_of_memory": bool(oom),
         "wall_s": wall_s, "cpu_s": cpu_s, "stdout_truncated": truncated[out_r],
@@ -420,7 +509,9 @@ def run_job(job, blobs, uid, known_clean):
                       "job": 1e3 * (t_drained - started), "kill": 1e3 * (t_collected - t_drained),
                       "scrub_after": 1e3 * (t_end - t_collected)},
     }
-    return "parent", (header, [bytes(bufs[out_r]), bytes(bufs[err_r])] + list(collected.values()))
+    out_view = memoryview(out_buf.data)[: min(out_buf.filled, cap)]
+    err_view = memoryview(err_buf.data)[:err_len]
+    return "parent", (header, [out_view, err_view] + list(collected.values()))
 
 
 def serve(once):
@@ -446,20 +537,28 @@ def serve(once):
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
     clean = False
+    bufs = (Buffer(), Buffer(), Buffer(), Buffer())
     while True:
-        job = read_job(in_fd)
+        job = read_job(in_fd, bufs[0])
         if job is None:
             return None
         header, blobs = job
         try:
-            role, value = run_job(header, blobs, uid, clean)
+            role, value = run_job(header, blobs, uid, clean, bufs)
         except Exception as exc:  # the sandbox failed, not the job: say so, let the host recycle
+            for buf in bufs:
+                buf.wipe()
             write_result(out_fd, {"error": f"{type(exc).__name__}: {exc}", "clean": False}, [])
             return None
+        finally:
+            del blobs
         if role == "child":
             return value
         clean = value[0]["clean"]
         write_result(out_fd, value[0], value[1])
+        del value
+        for buf in bufs:
+            buf.wipe()
         if once:
             return None
 
