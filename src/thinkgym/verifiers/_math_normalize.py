@@ -22,7 +22,9 @@ _SIZING_RE = re.compile(
     r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg|middle)(?![A-Za-z])"
 )
 _LEFT_DOT_RE = re.compile(r"\\(?:left|right)\s*\.")
-_SPACES_RE = re.compile(r"\\[,;:! ]|\\quad|\\qquad|~|\\hspace\{[^{}]*\}|\\thinspace|\\enspace")
+_SPACES_RE = re.compile(r"(?<!\\)\\[,;:! ]|\\quad|\\qquad|~|\\hspace\{[^{}]*\}|\\thinspace|\\enspace")
+_EMPTY_SET_RE = re.compile(r"\\varnothing|∅|\\\{\s*\\\}|\\emptyset")
+_REALS_RE = re.compile(r"\\mathbb\s*\{?\s*R\s*\}?|ℝ|\\text\{\s*all real numbers\s*\}|^\s*all real numbers\s*$", re.I)
 _STYLE_RE = re.compile(r"\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits)(?![A-Za-z])")
 _FRAC_RE = re.compile(r"\\[dtc]frac(?![A-Za-z])")
 _BINOM_RE = re.compile(r"\\[dt]binom(?![A-Za-z])")
@@ -31,7 +33,7 @@ _CURRENCY_RE = re.compile(r"[€£¥₹]|\\(?:euro|pounds|yen)(?![A-Za-z])|\b(?:
 _PERCENT_RE = re.compile(r"\\%|\\text\{\s*%\s*\}|\s*\\?(?:percent|pct)\b|\\text\{\s*percent\s*\}")
 _TEXT_CMD = r"\\(?:text|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|mbox|operatorname|textup|mathsf|texttt)"
 _UNIT_TEXT_RE = re.compile(
-    rf"(?<=[\d}}).\s])\s*{_TEXT_CMD}\s*\{{\s*[A-Za-z][A-Za-z .\-/]*\}}(?:\s*\^\s*\{{?\s*[23]\s*\}}?)?\s*$"
+    rf"(?<=[\d}}).\s])\s*{_TEXT_CMD}\s*\{{\s*[A-Za-z][A-Za-z .\-/]+\}}(?:\s*\^\s*\{{?\s*[23]\s*\}}?)?\s*$"
 )
 _TEXT_UNWRAP_RE = re.compile(rf"{_TEXT_CMD}\s*\{{([^{{}}]*)\}}")
 _BOLD_RE = re.compile(r"\*\*|__|`")
@@ -48,7 +50,7 @@ _SHORT_UNITS = {
 }
 _DOLLAR_WORDS_RE = re.compile(r"\s*\b(?:dollars?|cents?|euros?|pounds?|rupees?|yuan|units?)\b\s*$", re.I)
 _CHOICE_RE = re.compile(
-    r"^(?:\\text\{)?\s*(?:(?:option|choice|answer)\s*:?\s*)?\(?\s*([A-Ja-j])\s*\)?(?:\})?(?:\s*[.:)]\s*.*)?$",
+    r"^(?:(?:option|choice|answer)\s*:?\s*)?(?:\(\s*([A-J])\s*\)|([A-J])(?=\s*(?:[.:)]|$))).*$",
     re.I | re.S,
 )
 _GOLD_CHOICE_RE = re.compile(r"^\(?\s*([A-J])\s*\)?$")
@@ -77,6 +79,9 @@ def clean_answer(text: str) -> str:
     s = s.replace("\\infin ", "\\infty ").replace("∞", "\\infty").replace("−", "-").replace("×", "\\times ")
     s = s.replace("≤", "\\le ").replace("≥", "\\ge ").replace("≠", "\\ne ").replace("π", "\\pi ")
     s = s.replace("√", "\\sqrt").replace("·", "\\cdot ")
+    if "\\" in s or "∅" in s or "ℝ" in s or "real" in s:
+        s = _EMPTY_SET_RE.sub(r"\\emptyset", s)
+        s = _REALS_RE.sub(r"(-\\infty, \\infty)", s)
     s = s.replace("\\leqslant", "\\le").replace("\\geqslant", "\\ge").replace("\\dots", "").replace("\\ldots", "")
     s = _WS_RE.sub(" ", s).strip()
     for _ in range(4):  # "5\text{ cm}^2", "$12.50 dollars", "3 apples."
@@ -123,7 +128,9 @@ def choice_letter(text: str, *, gold: bool = False) -> str | None:
     """The multiple-choice letter ``text`` names (``C``, ``(C)``, ``\\text{(C)}``, ``C) 42``)."""
     s = text.strip().replace("\\text{", "").replace("}", "").strip() if gold else text.strip()
     match = (_GOLD_CHOICE_RE if gold else _CHOICE_RE).match(s)
-    return match.group(1).upper() if match else None
+    if not match:
+        return None
+    return next(g for g in match.groups() if g).upper()
 
 
 _PLAIN_RE = re.compile(r"[^0-9a-z\u00c0-\uffff]+")

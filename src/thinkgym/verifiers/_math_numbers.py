@@ -83,6 +83,37 @@ def _fraction(text: str) -> Num | None:
     return Num(Fraction(int(a), int(b)), "fraction")
 
 
+_SCIENTIFIC_RE = re.compile(
+    r"^(?P<m>\d+(?:\.\d+)?)\s*(?:[eE]\s*(?P<e1>[+-]?\d{1,3})|(?:\\times|\\cdot|\*|×)\s*10\s*\^\s*\{?\s*(?P<e2>[+-]?\d{1,3})\s*\}?)$"
+)
+_REPEATING_RE = re.compile(r"^(?P<i>\d*)\.(?P<f>\d*)\\overline\s*\{(?P<r>\d{1,50})\}$")
+
+
+def _scientific(text: str) -> Num | None:
+    match = _SCIENTIFIC_RE.match(text)
+    if not match:
+        return None
+    mantissa = _unsigned_decimal(match.group("m"))
+    if mantissa is None:
+        return None
+    exponent = int(match.group("e1") or match.group("e2"))
+    value = mantissa.value * Fraction(10) ** exponent
+    decimals = max(mantissa.decimals - exponent, 0)
+    kind = "decimal" if decimals else "int"
+    return Num(value, kind, decimals, False, mantissa.significant)
+
+
+def _repeating(text: str) -> Num | None:
+    """``0.\\overline{3}`` = 1/3, ``0.1\\overline{6}`` = 1/6 (exact)."""
+    match = _REPEATING_RE.match(text)
+    if not match:
+        return None
+    whole, fixed, rep = match.group("i") or "0", match.group("f"), match.group("r")
+    value = Fraction(int(whole)) + Fraction(int(fixed or "0"), 10 ** len(fixed))
+    value += Fraction(int(rep), 10 ** len(fixed) * (10 ** len(rep) - 1))
+    return Num(value, "fraction")
+
+
 def parse_number(text: str) -> Num | None:
     """The number ``text`` denotes, if it is a plain one; ``None`` for anything else.
 
@@ -107,6 +138,8 @@ def parse_number(text: str) -> Num | None:
     num = _unsigned_decimal(s)
     if num is None:
         num = _fraction(s)
+    if num is None and ("\\" in s or "e" in s or "E" in s or "*" in s or "×" in s):
+        num = _scientific(s) or _repeating(s)
     if num is None:
         mixed = _MIXED_TEX_RE.match(s) or _MIXED_SLASH_RE.match(s)
         if mixed:

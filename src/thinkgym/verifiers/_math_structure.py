@@ -302,10 +302,44 @@ def _is_constant(node: Node) -> bool:
     return not re.search(r"[A-Za-z]", rest)
 
 
+_SCRIPT_RE = re.compile(r"([\^_])([A-Za-z0-9])(?![A-Za-z0-9])")  # x^2 -> x^{2}, never x^10
+_SQRT_RE = re.compile(r"\\sqrt([A-Za-z0-9])(?![A-Za-z0-9])")
+_FRAC_DIGITS_RE = re.compile(r"\\frac(\d)(\d)")
+_FRAC_HALF_RE = re.compile(r"\\frac\{([^{}]*)\}(\d)|\\frac(\d)\{")
+
+
+def canonical_text(text: str) -> str:
+    """One spelling of a LaTeX leaf: no spaces, braced scripts (``x^2`` → ``x^{2}``), braced
+    ``\\sqrt3`` and ``\\frac12``. Equal canonical texts are equal answers, no sympy needed."""
+    s = text.replace(" ", "")
+    if "\\frac" in s:
+        s = _FRAC_DIGITS_RE.sub(r"\\frac{\1}{\2}", s)
+        s = _FRAC_HALF_RE.sub(
+            lambda m: f"\\frac{{{m.group(1)}}}{{{m.group(2)}}}" if m.group(1) is not None else f"\\frac{{{m.group(3)}}}{{",
+            s,
+        )
+    if "\\sqrt" in s:
+        s = _SQRT_RE.sub(r"\\sqrt{\1}", s)
+    if "^" in s or "_" in s:
+        s = _SCRIPT_RE.sub(r"\1{\2}", s)
+    return s
+
+
 def _canon(node: Node) -> str:
     if isinstance(node, Leaf):
-        return node.text.replace(" ", "")
-    return repr(node).replace(" ", "")
+        return canonical_text(node.text)
+    if isinstance(node, Seq):
+        return f"{node.kind}(" + ",".join(_canon(i) for i in node.items) + ")"
+    if isinstance(node, Interval):
+        return f"{'[' if node.left_closed else '('}{_canon(node.lo)},{_canon(node.hi)}{']' if node.right_closed else ')'}"
+    if isinstance(node, SetUnion):
+        return "U(" + ",".join(_canon(p) for p in node.parts) + ")"
+    if isinstance(node, Relation):
+        out = _canon(node.terms[0])
+        for op, term in zip(node.ops, node.terms[1:], strict=False):
+            out += op + _canon(term)
+        return f"R({out})"
+    return "M(" + ";".join(",".join(_canon(c) for c in row) for row in node.rows) + ")"
 
 
 def _leaf_texts(node: Node) -> list[str] | None:
@@ -355,7 +389,7 @@ def equal(pred: Node, gold: Node, ops: LeafOps) -> bool:
 
 def _unordered_items(pred: Node, gold_kind: str) -> list[Node] | None:
     if isinstance(pred, Seq) and pred.kind in ("set", "list", "or"):
-        return [_relation_value(i) or i if isinstance(i, Relation) else i for i in pred.items]
+        return list(pred.items)
     if isinstance(pred, Seq) and pred.kind in ("tuple", "paren") and gold_kind == "list":
         return list(pred.items)
     if isinstance(pred, (Leaf, Matrix)):
@@ -608,7 +642,7 @@ class FastOps:
         self.rel_tol = rel_tol
 
     def leaf_eq(self, pred: str, gold: str) -> bool:
-        if pred.replace(" ", "") == gold.replace(" ", ""):
+        if canonical_text(pred) == canonical_text(gold):
             return True
         p, g = parse_number(pred), parse_number(gold)
         if p is not None and g is not None:

@@ -29,7 +29,7 @@ from thinkgym.verifiers._math_numbers import (
     numbers_equal,
     parse_number,
 )
-from thinkgym.verifiers._math_structure import LeafOps, equal, parse
+from thinkgym.verifiers._math_structure import _SCRIPT_RE, LeafOps, canonical_text, equal, parse
 
 __all__ = ["SympyOps", "symbolic_equal", "to_sympy"]
 
@@ -64,12 +64,20 @@ def to_sympy(text: str) -> Any:
     if num is not None and not num.percent:
         return sympy.Rational(num.value.numerator, num.value.denominator)
     try:
-        expr = latex2sympy(text, normalization_config=_NORMALIZATION, conversion_config=_CONVERSION)
+        expr = latex2sympy(
+            canonical_text_for_parser(text), normalization_config=_NORMALIZATION, conversion_config=_CONVERSION
+        )
     except Exception as exc:  # noqa: BLE001 - the parser raises many kinds
         raise UnparsableError(f"cannot parse {text[:80]!r}: {type(exc).__name__}") from None
     if isinstance(expr, sympy.Basic) and _I in expr.free_symbols:
         expr = expr.xreplace({_I: sympy.I})
     return expr
+
+
+def canonical_text_for_parser(text: str) -> str:
+    """Braced scripts (``\\log_e 2`` → ``\\log_{e} 2``) parse more reliably; spaces are kept
+    because they separate tokens (``\\sin x``)."""
+    return _SCRIPT_RE.sub(r"\1{\2}", text) if ("^" in text or "_" in text) else text
 
 
 def _split_percent(text: str) -> tuple[str, bool]:
@@ -126,7 +134,7 @@ class SympyOps(LeafOps):
 
     def leaf_eq(self, pred: Any, gold: Any) -> bool:
         if isinstance(pred, str) and isinstance(gold, str):
-            if pred.replace(" ", "") == gold.replace(" ", ""):
+            if canonical_text(pred) == canonical_text(gold):
                 return True
             pn, gn = parse_number(pred), parse_number(gold)
             if pn is not None and gn is not None:
