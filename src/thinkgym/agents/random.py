@@ -28,7 +28,7 @@ class RandomPolicy(Policy):
     name = "random"
     wants_oracle = False
 
-    def __init__(self, seed: int | None = None, *, max_chars: int = 16):
+    def __init__(self, seed: int | np.random.SeedSequence | None = None, *, max_chars: int = 16):
         if max_chars < 1:
             raise ValueError("max_chars must be >= 1")
         self.rng = np.random.default_rng(seed)

@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
+
+import numpy as np
 
 from thinkgym.agents.base import Policy, play_episode
 from thinkgym.agents.oracle import OraclePolicy
@@ -62,16 +65,22 @@ def policy_return_table(
     env = thinkgym.make(env_id, **env_kwargs)
     if not isinstance(env, MazeEnv) or env.mode != "multi":
         raise TypeError(f"{env_id} is not a multi-turn maze env; the table needs per-move policies")
-    exact_random, exact_oracle = Fraction(0), Fraction(0)
-    cache: dict[str, tuple[Fraction, float]] = {}
+    # Exact fractions on the classic maze; the same DP in floats on procedural mazes (fast).
+    use_fractions = env.layout == "classic"
+    cache: dict[str, tuple[Any, float]] = {}
+    exact_random, exact_oracle = [], []
     for i in range(episodes):
         _, info = env.reset(seed=seed + i)
-        if info["problem_id"] not in cache:
-            cache[info["problem_id"]] = (expected_return(env.maze), optimal_value(env.maze))
-        exact_random += cache[info["problem_id"]][0]
-        exact_oracle += Fraction(cache[info["problem_id"]][1])
+        pid = info["problem_id"]
+        if pid not in cache:
+            cache[pid] = (expected_return(env.maze, exact=use_fractions), optimal_value(env.maze))
+        exact_random.append(cache[pid][0])
+        exact_oracle.append(cache[pid][1])
     rows = []
-    for policy, exact in ((RandomPolicy(seed), exact_random), (OraclePolicy(), exact_oracle)):
+    # The policy's stream is spawned from the seed, so it never replays an env seed's stream.
+    policy_seed = np.random.SeedSequence(seed).spawn(1)[0]
+    for policy, exact in ((RandomPolicy(policy_seed), exact_random), (OraclePolicy(), exact_oracle)):
         mean, se = _measure(env, policy, episodes, seed)
-        rows.append(ReturnRow(policy.name, episodes, mean, se, float(exact / episodes)))
+        exact_mean = sum(exact, Fraction(0)) / episodes if use_fractions else math.fsum(exact) / episodes
+        rows.append(ReturnRow(policy.name, episodes, mean, se, float(exact_mean)))
     return rows

@@ -151,6 +151,11 @@ class Maze:
         return self._permitted[tuple(cell)]
 
     @cached_property
+    def transitions(self) -> dict[Cell, dict[str, Cell]]:
+        """Where each move leads from each cell (a blocked move stays put, as in the env)."""
+        return {cell: {m: self.neighbor(cell, m) or cell for m in MOVES} for cell in self.cells}
+
+    @cached_property
     def _permitted(self) -> dict[Cell, tuple[str, ...]]:
         return {cell: tuple(m for m in MOVES if self.neighbor(cell, m) is not None) for cell in self.cells}
 
@@ -635,24 +640,40 @@ def action_values(maze: Maze, policy: StochasticPolicy | None = None) -> dict[tu
     return q
 
 
+_GOAL_FRACTION = Fraction(int(GOAL_REWARD))
+
+
 def _move_value(maze: Maze, values: Mapping[tuple[Cell, int], Any], cell: Cell, k: int, move: str) -> Any:
-    nxt = maze.neighbor(cell, move)
-    if nxt is None:
-        nxt = cell  # a blocked move wastes the step
+    nxt = maze.transitions[cell][move]
     if nxt == maze.goal:
-        return Fraction(int(GOAL_REWARD))
+        return _GOAL_FRACTION
     return values[(nxt, k - 1)]
 
 
-def state_values(maze: Maze, policy: StochasticPolicy | None = None) -> dict[tuple[Cell, int], Any]:
+def state_values(
+    maze: Maze, policy: StochasticPolicy | None = None, *, exact: bool = True
+) -> dict[tuple[Cell, int], Any]:
     """V(cell, k): the exact expected return of ``policy`` from ``cell`` with ``k`` moves left.
 
     Bottom-up over k = 0 .. horizon; the goal is terminal (value 0: its reward was paid on entry).
     Values are `Fraction` when the policy's probabilities are (the default uniform policy), so
-    results like the seed's 10/3 are exact; float probabilities give floats.
+    results like the seed's 10/3 are exact; float probabilities give floats. ``exact=False``
+    computes the uniform policy in floats (the same DP, much faster on large mazes).
     """
-    policy = policy or uniform_policy
-    values: dict[tuple[Cell, int], Any] = {(cell, 0): Fraction(0) for cell in maze.cells}
+    zero: Any = Fraction(0) if exact else 0.0
+    values: dict[tuple[Cell, int], Any] = {(cell, 0): zero for cell in maze.cells}
+    if policy is None:  # fast path for the uniform policy: one division per state
+        goal, reward = maze.goal, (_GOAL_FRACTION if exact else GOAL_REWARD)
+        for k in range(1, maze.horizon + 1):
+            for cell in maze.cells:
+                permitted = maze.permitted(cell)
+                if cell == goal or not permitted:
+                    values[(cell, k)] = zero
+                    continue
+                steps = maze.transitions[cell]
+                total = sum(reward if steps[m] == goal else values[(steps[m], k - 1)] for m in permitted)
+                values[(cell, k)] = total / len(permitted)
+        return values
     for k in range(1, maze.horizon + 1):
         for cell in maze.cells:
             if cell == maze.goal:
@@ -676,14 +697,16 @@ def expected_return(
     *,
     cell: Cell | None = None,
     steps_left: int | None = None,
+    exact: bool = True,
 ) -> Any:
     """Exact expected return of ``policy`` (uniform by default) from ``cell`` (the start) with
-    ``steps_left`` moves (the horizon). A `Fraction` for the uniform policy; ``float()`` it to print."""
+    ``steps_left`` moves (the horizon). A `Fraction` for the uniform policy (a float with
+    ``exact=False``); ``float()`` it to print."""
     cell = maze.start if cell is None else tuple(cell)
     k = maze.horizon if steps_left is None else int(steps_left)
     if not 0 <= k <= maze.horizon:
         raise ValueError(f"steps_left must be in 0..{maze.horizon}, got {k}")
-    return state_values(maze, policy)[(cell, k)]
+    return state_values(maze, policy, exact=exact)[(cell, k)]
 
 
 def optimal_value(maze: Maze, *, cell: Cell | None = None, steps_left: int | None = None) -> float:
