@@ -150,16 +150,8 @@ def play_command(
             break
 
 
-@app.command("demo")
-def demo_command(
-    episodes: int = typer.Option(2000, "--episodes", "-n", help="Episodes per policy."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the random policy and of the mazes."),
-) -> None:
-    """The seed example of RL: random and oracle policies on the classic maze, measured vs exact.
-
-    The exact column is dynamic programming over (cell, steps left); the measured column is the mean
-    return of real episodes played through the env. They should agree within a few standard errors.
-    """
+def _maze_return_tables(episodes: int, seed: int) -> None:
+    """Random and oracle policies on the classic maze (and random mazes), measured vs exact."""
     from thinkgym.agents.returns import policy_return_table
     from thinkgym.envs.maze import action_values, classic_maze
 
@@ -182,6 +174,135 @@ def demo_command(
                 f"{row.exact:.4f}", f"{row.within:.2f}",
             )  # fmt: skip
         console.print(table)
+
+
+@app.command("demo")
+def demo_command(
+    episodes: int = typer.Option(2000, "--episodes", "-n", help="Episodes per policy in the measured-vs-exact tables."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random policy, the mazes and the training run."),
+    steps: int = typer.Option(60, "--steps", help="GRPO steps for the tiny model."),
+    out: str = typer.Option("runs/demo", "--out", "-o", help="Folder for the reward curve, logs and the trained model."),
+    train_model: bool = typer.Option(True, "--train/--no-train", help="Train the tiny model (--no-train: tables only)."),
+) -> None:
+    """The seed example of RL, end to end: exact vs measured returns, then RL that works.
+
+    First random and oracle policies on the classic maze, measured against the exact expected
+    return (dynamic programming over (cell, steps left)). Then the tiny model is trained from
+    scratch with TRL GRPO in token-action mode (each generated token is a move) on CPU, and the
+    table shows the exact uniform return, the measured mean reward before and after training and
+    whether it got within 10 % of the optimum 10.0; the reward curve is saved as a PNG.
+    """
+    if not train_model:
+        _maze_return_tables(episodes, seed)
+        return
+    from thinkgym.agents.train import run_demo
+
+    result = run_demo(console, steps=steps, seed=seed, output_dir=out, maze_table=lambda: _maze_return_tables(episodes, seed))
+    raise typer.Exit(0 if result["target_met"] else 1)
+
+
+@app.command("train")
+def train_command(
+    env: str = typer.Option(..., "--env", "-e", help="Env id to train on, e.g. thinkgym/MazePath-v0."),
+    algo: str = typer.Option("grpo", "--algo", help="grpo | rloo (TRL) | ppo (thinkgym's own PPO)."),
+    model: str = typer.Option("tiny", "--model", "-m", help="A local model folder, or 'tiny' (built here, no download)."),
+    out: str = typer.Option("runs/train", "--out", "-o", help="Folder for checkpoints, rewards.jsonl and reward_curve.png."),
+    steps: int = typer.Option(50, "--steps", help="Training steps."),
+    num_generations: int = typer.Option(8, "--num-generations", "-g", help="Completions per prompt (group size)."),
+    prompts_per_step: int = typer.Option(1, "--prompts-per-step", help="Distinct prompts per step."),
+    lr: float | None = typer.Option(None, "--lr", help="Learning rate (default 3e-3 for tiny, 1e-6 otherwise)."),
+    max_completion_length: int = typer.Option(64, "--max-completion-length", help="Token budget of a completion (a whole episode for multi-turn envs)."),
+    temperature: float = typer.Option(1.0, "--temperature", help="Sampling temperature."),
+    beta: float = typer.Option(0.0, "--beta", help="KL penalty coefficient against the initial model."),
+    n_problems: int = typer.Option(256, "--n-problems", help="Problems in the training set."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the problems and the run."),
+    token_actions: bool = typer.Option(False, "--token-actions", help="Each generated token is one env action (multi-turn envs)."),
+    restrict: bool = typer.Option(False, "--restrict-to-valid-actions", help="Sample only the env's permitted actions (grpo, ppo)."),
+    chat: bool = typer.Option(False, "--chat", help="Conversational prompts (the model's chat template)."),
+    save_steps: int = typer.Option(0, "--save-steps", help="Checkpoint every N steps (0: only the final model)."),
+    arg: list[str] | None = typer.Option(None, "--arg", "-a", help=_ARG_HELP),
+) -> None:
+    """Train a model on an env with GRPO, RLOO (TRL) or PPO; plots the reward curve.
+
+    Example: thinkgym train --env thinkgym/Maze-v0 --algo grpo --model tiny --token-actions
+    --restrict-to-valid-actions --max-completion-length 6 --num-generations 16 --steps 60
+    """
+    from thinkgym.agents.train import TrainConfig, train
+
+    _make_env(env, arg).close()  # a clear message for an unknown id or a bad --arg
+    try:
+        config = TrainConfig(
+            env_id=env, algo=algo, model=model, output_dir=out, steps=steps, num_generations=num_generations,
+            prompts_per_step=prompts_per_step, learning_rate=lr, max_completion_length=max_completion_length,
+            temperature=temperature, beta=beta, n_problems=n_problems, seed=seed, token_actions=token_actions,
+            restrict_to_valid_actions=restrict, conversational=chat, save_steps=save_steps, env_kwargs=_env_kwargs(arg),
+        )  # fmt: skip
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]", highlight=False)
+        raise typer.Exit(2) from exc
+    result = train(config)
+    table = Table(title=f"{algo.upper()} on {env}")
+    table.add_column("step", justify="right")
+    table.add_column("mean reward", justify="right")
+    components = sorted({k for row in result.curve for k in row if k.startswith("rewards/")})
+    for name in components:
+        table.add_column(name.split("/", 1)[1], justify="right")
+    shown = result.curve if len(result.curve) <= 12 else result.curve[:: max(1, len(result.curve) // 10)] + result.curve[-1:]
+    for row in shown:
+        table.add_row(f"{row['step']:.0f}", f"{row['reward']:.4g}", *(f"{row.get(c, float('nan')):.4g}" for c in components))
+    console.print(table)
+    console.print(
+        f"model: {result.output_dir / 'final'}  rewards: {result.output_dir / 'rewards.jsonl'}  "
+        f"plot: {result.plot}  wall time: {result.wall_s:.0f} s",
+        highlight=False,
+    )
+
+
+@app.command("export-preferences")
+def export_preferences_command(
+    env: str = typer.Option(..., "--env", "-e", help="Env id whose verifier ranks the completions."),
+    policy: list[str] = typer.Option(
+        ..., "--policy", "-p",
+        help="random | oracle | hf:PATH | openai:URL[#MODEL] | py:MODULE:NAME; repeat to sample round-robin from several.",
+    ),
+    n: int = typer.Option(..., "--n", help="Problems to sample."),
+    samples: int = typer.Option(4, "--samples", "-k", help="Completions per problem (best vs worst form a pair)."),
+    out: str = typer.Option("runs/preferences", "--out", "-o", help="Output folder (datasets.load_from_disk reads it)."),
+    seed: int = typer.Option(0, "--seed", help="Picks the problems; sampling seed of the policies."),
+    temperature: float | None = typer.Option(None, "--temperature", help="Sampling temperature for model policies."),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", help="Generation length limit for model policies."),
+    chat: bool = typer.Option(False, "--chat", help="Write prompt/chosen/rejected as chat messages."),
+    arg: list[str] | None = typer.Option(None, "--arg", "-a", help=_ARG_HELP),
+) -> None:
+    """Write (prompt, chosen, rejected) pairs ranked by the env's verifier, for TRL's DPOTrainer.
+
+    Example: thinkgym export-preferences --env thinkgym/MazePath-v0 --policy oracle --policy random --n 50
+    """
+    from thinkgym.agents.preferences import collect_preferences, save_preferences
+    from thinkgym.benchmarks.policy_spec import make_policy
+    from thinkgym.errors import ConfigError
+
+    _make_env(env, arg).close()
+    try:
+        policies = [make_policy(p, seed=seed, temperature=temperature, max_tokens=max_tokens) for p in policy]
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/]", highlight=False)
+        raise typer.Exit(2) from exc
+    dataset, stats = collect_preferences(
+        env, policies, n, samples=samples, seed=seed, conversational=chat, env_kwargs=_env_kwargs(arg)
+    )
+    for p in policies:
+        p.close()
+    path = save_preferences(dataset, out)
+    console.print(
+        f"{stats.pairs} pairs from {stats.problems} problems ({stats.ties} tied, {stats.errors} failed generations) -> {path}",
+        highlight=False,
+    )
+    for example in stats.error_examples:
+        console.print(f"[yellow]generation error: {example}[/]", highlight=False)
+    if stats.pairs == 0:
+        console.print("[red]no pairs: every problem's samples scored the same; sample more or mix policies[/]")
+        raise typer.Exit(1)
 
 
 @app.command("eval")
