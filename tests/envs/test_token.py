@@ -197,3 +197,19 @@ def test_round_trip_decoded_policy_tokens_are_the_verified_text(text, with_templ
 
 _RAW_TOK = raw_char_tokenizer()
 _HF_TOK = hf_char_tokenizer()
+
+
+def test_template_that_rewrites_history_falls_back_to_plain_segments():
+    """A template that does not echo the assistant's text verbatim (as some strip reasoning)
+    cannot be diffed; the env then appends plain segments and never re-tokenizes policy tokens."""
+    tok = hf_char_tokenizer(template=False)
+    tok.chat_template = TEMPLATE.replace("{{ m['content'] }}", "{{ m['content'] | upper }}")
+    env = TokenEnv(thinkgym.make("thinkgym/Maze-v0"), tok, max_new_tokens=4)
+    obs, _ = env.reset(seed=0)
+    prompt_len = len(obs)
+    for token in ids_of(tok, "r") + [tok.eos_token_id]:
+        obs, *_, info = env.step(token)
+    assert info["action_text"] == "r" and info["text_info"]["position"] == (0, 1)
+    assert tok.decode(obs[prompt_len:].tolist()) == "r<eos>\n" + info["text_info"]["messages"][-1]["content"] + "\n"
+    assert info["policy_mask"][prompt_len : prompt_len + 2].tolist() == [1, 1]
+    assert int(info["policy_mask"].sum()) == 2
