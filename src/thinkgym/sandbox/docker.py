@@ -394,7 +394,7 @@ class DockerSandbox(Sandbox):
             self._closed = True
             for slot in self._slots:
                 self._discard(slot)
-            self._finalizer.detach()
+        # the finalizer stays armed: it removes a container a job in flight may still recreate
 
     @classmethod
     def usable(cls) -> bool:
@@ -455,6 +455,8 @@ class DockerSandbox(Sandbox):
         self.start()
         slot = self._idle.get()
         try:
+            if self._closed:
+                return SandboxResult(exit_code=None, error="this DockerSandbox is closed")
             if slot.broken is not None or slot.container is None:
                 self._boot(slot)
                 if slot.broken is not None:
@@ -462,7 +464,9 @@ class DockerSandbox(Sandbox):
             result, healthy = self._execute(slot, job)
             slot.jobs += 1
             if not healthy or slot.jobs >= self._opts.jobs_per_container:
-                self._boot(slot)
+                self._discard(slot)  # the misbehaving container goes before the result does
+                if not self._closed:
+                    self._boot(slot)
             return result
         finally:
             self._idle.put(slot)

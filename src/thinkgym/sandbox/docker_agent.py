@@ -32,7 +32,7 @@ HEADER = struct.Struct(">4sI")
 WORK = "/work"
 SCRUB_DIRS = ("/tmp", "/dev/shm", "/dev/mqueue")
 PREIMPORT = (
-    "runpy", "threading", "atexit", "abc", "array", "base64", "bisect", "collections", "copy", "dataclasses", "decimal", "enum", "fractions",
+    "runpy", "threading", "atexit", "_socket", "abc", "array", "base64", "bisect", "collections", "copy", "dataclasses", "decimal", "enum", "fractions",
     "functools", "hashlib", "heapq", "itertools", "json", "math", "operator", "random", "re",
     "statistics", "string", "traceback", "typing", "unittest",
 )
@@ -320,7 +320,8 @@ def child_setup(job, stdin_fd, out_w, err_w):
     for res, value in (
         (resource.RLIMIT_AS, mem),
         (resource.RLIMIT_CPU, (cpu, cpu + 1)),
-        (resource.RLIMIT_NPROC, int(limits["max_processes"])),
+        # per uid, and the supervisor shares the job's uid: one more than the job's own budget
+        (resource.RLIMIT_NPROC, int(limits["max_processes"]) + 1),
         (resource.RLIMIT_FSIZE, file_size),
         (resource.RLIMIT_NOFILE, int(limits["max_open_files"])),
         (resource.RLIMIT_CORE, 0),
