@@ -1,24 +1,27 @@
-"""The warm fork-server behind `LocalSandbox`. Run as a script, never imported by the trainer.
+r"""The warm fork-server behind `LocalSandbox`. Run as a script, never imported by the trainer.
 
-Process layout of one job::
+Processes::
 
-    host (LocalSandbox) --ctl socket--> zygote --fork--> supervisor --fork--> job (pid 1 of new pid ns)
+    host (LocalSandbox) ==ctl (seqpacket)==> zygote --fork--> supervisor --fork--> job (pid 1)
+         \_____________ job socket, handed to the host by the zygote ___________/
 
 * **zygote**: a long-lived Python with the stdlib (and optional packages) pre-imported. At start it
   enters a private mount namespace, builds a minimal read-only root (``/usr``, the Python prefixes,
-  a fake ``/etc``, a few ``/dev`` nodes) and pivots into it, so the host filesystem is hidden from
-  everything it forks. It compiles the seccomp filter once. It never reads job data: per job it only
-  receives a socket fd (SCM_RIGHTS) and forks a supervisor, so no job can find another job's files
-  (hidden tests) in inherited memory.
-* **supervisor** (root, outside the job's pid namespace): reads the job from the socket, unshares
-  mount/net/pid/ipc/uts namespaces, mounts a fresh size-capped tmpfs on ``/sandbox`` (work dir,
-  ``/tmp`` and ``/dev/shm`` all live there), forks the job, enforces the wall-clock limit and output
-  caps, then reports. Killing the job kills the pid namespace's init, and the kernel kills every
-  process in it: no daemon survives. The tmpfs is unmounted before the report, so nothing persists.
-* **job**: pid 1 of the new pid namespace. Mounts its own ``/proc``, joins the slot's cgroups, drops
-  to an unprivileged uid (or all capabilities inside a user namespace), sets rlimits, installs the
-  seccomp filter, reports the layers in force, then runs the user's code *in this already-warm
-  interpreter* (no exec): that is what makes a job cost about a millisecond.
+  a fake ``/etc``, a few ``/dev`` nodes; not the thinkgym sources) and pivots into it, so the host
+  filesystem is hidden from everything it forks. It compiles the seccomp filter once. It keeps
+  ``warm`` supervisors prepared and hands each one's socket to the host; it never sees job data.
+* **supervisor** (root, outside the job's pid namespace), prepared *before* its job exists: joins
+  its slot's network/UTS namespaces, unshares fresh mount/pid/ipc ones, mounts a size-capped tmpfs
+  on ``/sandbox`` (work dir, ``/tmp`` and ``/dev/shm`` all live there) and forks the job process.
+  When the job starts it enforces the wall-clock limit and the output caps, and reports. Killing the
+  job kills the pid namespace's init, so the kernel kills every process in it: no daemon survives.
+  The supervisor exits after one job, taking the namespaces and the tmpfs with it.
+* **job**: pid 1 of the new pid namespace, also prepared ahead: mounts its own read-only ``/proc``,
+  joins the slot's cgroups, empties its capability bounding set, drops to the slot's unprivileged
+  uid (or all capabilities inside a user namespace), sets no_new_privs and installs the seccomp
+  filter. Then it reads the job straight from the host's socket (so the supervisor never holds job
+  data that a later fork could inherit), sets the job's rlimits, writes its files, reports the
+  layers in force and runs the user's code *in this already-warm interpreter* (no exec).
 """
 
 from __future__ import annotations
@@ -447,6 +450,8 @@ def _run_job(header: dict, slot: int, warm: Warm) -> dict:
     os.close(warm.ack_w)
     status = read_msg(warm.st_r, time.monotonic() + 30.0)
     start = time.monotonic()
+    if status is not None and isinstance(status.get("t0"), float):
+        start = min(start, status["t0"])  # the job's code started then, however late we woke
     trace("c:ready")
     if status is None or status.get("kind") != "ready":
         os.kill(warm.pid, signal.SIGKILL)
@@ -723,7 +728,7 @@ def _job_child(slot: int, ns_layers: set[str], prepared: tuple[int, int], conn_f
     os.dup2(out_w, 1)
     os.dup2(err_w, 2)
     trace("j:files")
-    write_msg(st_w, {"kind": "ready", "layers": sorted(layers), "trace": trace.events})
+    write_msg(st_w, {"kind": "ready", "layers": sorted(layers), "trace": trace.events, "t0": time.monotonic()})
     os.closerange(3, fd_limit + 1)
     del raw
     _exec_python(job, WORK)

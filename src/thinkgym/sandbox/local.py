@@ -97,8 +97,6 @@ class _Zygote:
         self.ctl = host_end
         self.lock = threading.Lock()
         self.ready: collections.deque[tuple[int, socket.socket]] = collections.deque()
-        self.warm = int(config["warm"])
-        self.pending = self.warm  # the zygote starts `warm` supervisors on its own
         self.startup_timeout_s = startup_timeout_s
         host_end.settimeout(startup_timeout_s)
         try:
@@ -136,34 +134,28 @@ class _Zygote:
         if not msg:
             raise _ZygoteGone("the zygote closed its control socket")
         pid, _slot = marshal.loads(msg)
-        self.pending = max(0, self.pending - 1)
         self.ready.append((pid, socket.socket(fileno=fds[0])))
         return True
 
     def _request(self, limits: Limits) -> None:
         self.ctl.send(b"t" + marshal.dumps((int(limits.memory_mb), int(limits.max_processes))))
-        self.pending += 1
 
     def take(self, limits: Limits) -> tuple[int, socket.socket]:
-        """A warm supervisor for one job (asks the zygote for one only when none is ready)."""
+        """A warm supervisor for one job; the zygote starts preparing its replacement at once.
+
+        Preparing runs at a lower priority than jobs, so it fills idle CPU time instead of slowing
+        the job that triggered it.
+        """
         with self.lock:
             try:
                 while self._receive(block=False):
                     pass
+                self._request(limits)
                 if not self.ready:
-                    if not self.pending:
-                        self._request(limits)
                     self._receive(block=True)
                 return self.ready.popleft()
             except OSError as exc:
                 raise _ZygoteGone(str(exc)) from exc
-
-    def replenish(self, limits: Limits) -> None:
-        """After a job: top the pool back up to ``warm`` (preparing between jobs, not during one)."""
-        with self.lock:
-            if len(self.ready) + self.pending < self.warm:
-                with contextlib.suppress(OSError):
-                    self._request(limits)
 
     def close(self, timeout_s: float = 10.0) -> None:
         with self.lock:
@@ -209,7 +201,7 @@ class LocalSandbox(Sandbox):
             "hidden": [_thinkgym_source_root()],
             "cgroups": bool(cgroups),
             "uid_base": int(uid_base),
-            "warm": int(warm) if warm is not None else max(2, self.default_concurrency()),
+            "warm": int(warm) if warm is not None else 2 * self.default_concurrency(),
         }
         self._startup_timeout_s = startup_timeout_s
         self._lock = threading.Lock()
@@ -341,8 +333,6 @@ class LocalSandbox(Sandbox):
                 if not zygote.alive():
                     raise _ZygoteGone(str(exc)) from exc
                 return SandboxResult(None, error=f"the sandbox supervisor died: {exc}")
-            finally:
-                zygote.replenish(job.limits)
         return _decode_result(reply)
 
 
