@@ -127,6 +127,11 @@ def bench_backend(backend: str, tasks: list[dict], repeats: int, workers: int, s
                 layers.update(reward.info.get("isolation", ()))
                 if reward.components["all_passed"] != 1.0:
                     failures.append((task["task_id"], reward.info.get("error")))
+        floor = []
+        for _ in range(min(len(tasks), 100)):
+            start = time.perf_counter()
+            sandbox.run("pass")
+            floor.append(time.perf_counter() - start)
         broken_rewards = verifier.verify_batch([broken(t) for t in tasks], problems)
         broken_passing = [t["task_id"] for t, r in zip(tasks, broken_rewards, strict=True) if r.components["all_passed"] == 1.0]
         start = time.perf_counter()
@@ -138,7 +143,7 @@ def bench_backend(backend: str, tasks: list[dict], repeats: int, workers: int, s
                             len(tasks) - len(broken_passing), len(tasks))  # fmt: skip
         summary.update(
             {"isolation": sorted(layers), "failures": failures[:10], "broken_passing": broken_passing,
-             "batch_exit_ok": ok_in_batch}  # fmt: skip
+             "batch_exit_ok": ok_in_batch, "empty_job_median_ms": statistics.median(floor) * 1000}  # fmt: skip
         )
         return summary
     finally:
@@ -175,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['name']:40s} {row['median_ms']:10.2f} {row['p99_ms']:8.2f} {row['problems_per_s']:11.1f} "
             f"{reference / row['median_ms']:8.1f}x {row['canonical_passed']:>6d}/{row['n']} {row['broken_failed']:>10d}/{row['n']}"
         )
+        if "empty_job_median_ms" in row:
+            print(f"    the backend's own floor (an empty job, run alone): median {row['empty_job_median_ms']:.2f} ms")
         for key in ("isolation", "failures", "broken_passing"):
             if row.get(key):
                 print(f"    {key}: {row[key]}")

@@ -32,7 +32,6 @@ import json
 import marshal
 import os
 import re
-import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -409,14 +408,16 @@ class TestResult:
 @functools.lru_cache(maxsize=1)
 def _harness_files() -> dict[str, bytes]:
     source = inspect.getsource(harness)
-    tag = f"{sys.implementation.cache_tag}:{sys.hexversion}".encode()
+    tag = harness.bytecode_tag().encode()
     code = compile(source, "_harness.py", "exec")
     return {"_harness.py": source.encode(), "_harness.bin": tag + b"\n" + marshal.dumps(code)}
 
 
 _BOOTSTRAP = """\
 import marshal as _m, sys as _s
-_tag = ("%s:%s" % (_s.implementation.cache_tag, _s.hexversion)).encode() + b"\\n"
+_fie = _s.modules.get("_frozen_importlib_external")
+_magic = _fie.MAGIC_NUMBER.hex() if _fie is not None else str(_s.hexversion)
+_tag = ("%s:%s" % (_s.implementation.cache_tag, _magic)).encode() + b"\\n"
 with open("_harness.bin", "rb") as _f:
     _blob = _f.read()
 if _blob.startswith(_tag):
@@ -656,7 +657,7 @@ class CodeVerifier:
                 "proxies": [list(proxy) for proxy in proxies],
                 "prefetch": list(prefetch),
                 "codes": codes,
-                "codes_tag": f"{sys.implementation.cache_tag}:{sys.hexversion}",
+                "codes_tag": harness.bytecode_tag(),
             }
         if code is None or not code.strip():
             task.error = "no code found in the completion (expected a ```python fence)"
