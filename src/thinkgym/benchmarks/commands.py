@@ -15,7 +15,13 @@ from typing import Any
 
 from thinkgym.errors import ThinkgymError
 
-__all__ = ["run_eval_command", "run_report_command", "run_compare_command", "print_summary"]
+__all__ = [
+    "run_eval_command",
+    "run_report_command",
+    "run_compare_command",
+    "run_suites_command",
+    "print_summary",
+]
 
 EXIT_OK, EXIT_REFUSED, EXIT_FAILED_SAMPLES = 0, 2, 3
 
@@ -90,6 +96,7 @@ def run_eval_command(
     progress: bool,
     console: Any,
     argv: Sequence[str] | None = None,
+    imports: Sequence[str] = (),
 ) -> int:
     from thinkgym.benchmarks.runner import EvalSettings, evaluate
     from thinkgym.benchmarks.suites import load_suite, suite_from_envs
@@ -98,6 +105,9 @@ def run_eval_command(
     try:
         if suite and envs:
             raise ConfigError("give either --suite or --env, not both")
+        from thinkgym.benchmarks.runner import _import_modules
+
+        _import_modules(tuple(imports))  # before the suite names envs they register
         chosen = load_suite(suite) if suite else suite_from_envs(list(envs), n=n, seed=seed)
         settings = EvalSettings(
             samples=samples,
@@ -107,6 +117,7 @@ def run_eval_command(
             concurrency=concurrency,
             batch_size=batch_size,
             progress=progress,
+            imports=tuple(imports),
         )
         if verify_workers >= 0:
             settings.verify_workers = verify_workers
@@ -167,4 +178,47 @@ def run_compare_command(dir_a: str, dir_b: str, console: Any) -> int:
         console.print(f"[bold red]error:[/] {exc}")
         return EXIT_REFUSED
     render_comparison(result, console)
+    return EXIT_OK
+
+
+def run_suites_command(hashes: bool, console: Any) -> int:
+    from rich.table import Table
+
+    from thinkgym.benchmarks.suites import builtin_suites, load_suite
+
+    for suite_id in builtin_suites():
+        try:
+            suite = load_suite(suite_id)
+        except ThinkgymError as exc:
+            console.print(f"[bold red]{suite_id}[/]: {exc}")
+            continue
+        table = Table(title=f"{suite.id}: {suite.description}", title_justify="left")
+        for column in (
+            "entry",
+            "env",
+            "n",
+            "seed",
+            "kwargs",
+            *(["problems sha256"] if hashes else []),
+        ):
+            table.add_column(column)
+        try:
+            digests = suite.entry_fingerprints() if hashes else {}
+        except ThinkgymError as exc:  # e.g. a dataset that needs an optional package
+            console.print(f"[yellow]{suite_id}: cannot generate the problems here: {exc}[/]")
+            digests = {}
+        for entry in suite.entries:
+            row = [
+                entry.label,
+                entry.env,
+                str(entry.n),
+                str(entry.seed),
+                str(dict(entry.kwargs) or ""),
+            ]
+            if hashes:
+                row.append(digests.get(entry.label, "–"))
+            table.add_row(*row)
+        console.print(table)
+        if digests:
+            console.print(f"suite hash: {suite.fingerprint()}")
     return EXIT_OK

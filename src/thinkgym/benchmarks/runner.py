@@ -62,7 +62,9 @@ class EvalSettings:
     batch_size: int = 1
     parallel_calls: int | None = None  # concurrent policy calls; None = as many as batches
     verify_workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
-    step_timeout_s: float = 600.0
+    #: Modules to import first (here and in every verification worker): they register your envs.
+    imports: tuple[str, ...] = ()
+    step_timeout_s: float = 300.0  # safety net; verifiers bound their own time
     progress: bool = True
     retry_failed: bool = True
 
@@ -118,12 +120,18 @@ def component(components: Mapping[str, float], name: str) -> float | None:
     return None
 
 
+#: Components that say "fully solved" (first found wins): math accuracy, code's all-tests-passed.
+SUCCESS_COMPONENTS = ("accuracy", "all_passed")
+
+
 def is_correct(score: float, components: Mapping[str, float]) -> bool:
-    """A sample counts as correct when its ``accuracy`` component is full (1.0), or — for envs
-    without one — when it earned a positive reward (the maze's goal reward)."""
-    accuracy = component(components, "accuracy")
-    if accuracy is not None:
-        return accuracy >= 1.0 - 1e-9
+    """A sample counts as correct when its success component (`SUCCESS_COMPONENTS`) is full
+    (1.0) — partial test passes are not a solve — or, for envs without one, when it earned a
+    positive reward (the maze's goal reward)."""
+    for name in SUCCESS_COMPONENTS:
+        value = component(components, name)
+        if value is not None:
+            return value >= 1.0 - 1e-9
     return score > 0.0
 
 
@@ -201,6 +209,29 @@ def _miss_reason(
         if value:
             return str(value)
     return "wrong answer" if outcome else "no step taken"
+
+
+def _import_modules(modules: Sequence[str]) -> None:
+    """Import the modules that register user envs (``--import``), with a clear error."""
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ConfigError(f"--import {name}: {exc}") from exc
+
+
+def _kill_pool(pool: concurrent.futures.ProcessPoolExecutor, grace_s: float) -> None:
+    """Shut a pool down without waiting on a hung worker: wait ``grace_s``, then SIGKILL."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=grace_s > 0)
+    deadline = time.monotonic() + grace_s
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
 
 
 # ---- process-pool worker side ------------------------------------------------------------------
@@ -352,6 +383,7 @@ class _Evaluation:
         self.envs = {entry.label: _EnvPool(entry) for entry in suite.entries}
         self.in_process: set[str] = set(self.envs) if settings.verify_workers == 0 else set()
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self.verify_slots = asyncio.Semaphore(max(1, settings.verify_workers))
         self.threads = concurrent.futures.ThreadPoolExecutor(
             max_workers=settings.concurrency, thread_name_prefix="thinkgym-step"
         )
@@ -370,29 +402,42 @@ class _Evaluation:
             self.pool = concurrent.futures.ProcessPoolExecutor(
                 max_workers=self.settings.verify_workers,
                 mp_context=multiprocessing.get_context("spawn"),
+                initializer=_import_modules,
+                initargs=(tuple(self.settings.imports),),
             )
         return self.pool
 
     async def _step_single(self, item: _Item, action: str) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         label = item.entry.label
+        timeout = self.settings.step_timeout_s
         if label not in self.in_process:
             kwargs_json = json.dumps(dict(item.entry.kwargs), sort_keys=True)
             outcome: dict[str, Any] | None = None
             for attempt in range(2):
                 try:
-                    outcome = await loop.run_in_executor(
-                        self._ensure_pool(),
-                        _worker_step,
-                        item.entry.env,
-                        kwargs_json,
-                        item.problem,
-                        action,
-                    )
+                    # one step per worker at a time, so the timeout measures the step, not the queue
+                    async with self.verify_slots:
+                        pool = self._ensure_pool()
+                        outcome = await asyncio.wait_for(
+                            loop.run_in_executor(
+                                pool,
+                                _worker_step,
+                                item.entry.env,
+                                kwargs_json,
+                                item.problem,
+                                action,
+                            ),
+                            timeout,
+                        )
                     break
+                except asyncio.TimeoutError:
+                    self._recycle_pool(pool)  # the worker is stuck: replace the workers
+                    raise
                 except concurrent.futures.process.BrokenProcessPool:
-                    # a worker died (killed, out of memory): start a fresh pool and try once more
-                    self.pool = None
+                    # a worker died (killed, out of memory, or recycled after a hang elsewhere):
+                    # start a fresh pool and try once more
+                    self._recycle_pool(pool)
                     if attempt == 1:
                         self._pool_failed("a verification worker died twice")
                 except (RuntimeError, OSError, ImportError) as exc:
@@ -405,7 +450,9 @@ class _Evaluation:
             self.in_process.add(label)  # the worker cannot build it: step here instead
         env = self.envs[label].acquire()
         try:
-            return await loop.run_in_executor(self.threads, _outcome, env, action, item.problem)
+            return await asyncio.wait_for(
+                loop.run_in_executor(self.threads, _outcome, env, action, item.problem), timeout
+            )
         finally:
             self.envs[label].release(env)
 
@@ -421,9 +468,16 @@ class _Evaluation:
                 stacklevel=2,
             )
         self.in_process |= set(self.envs)
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=False)
-            self.pool = None
+        self._recycle_pool(self.pool)
+
+    def _recycle_pool(self, pool: concurrent.futures.ProcessPoolExecutor | None) -> None:
+        """Kill the workers of ``pool`` (one may hang); fresh ones start on the next step. Steps
+        still queued on it fail with BrokenProcessPool and are retried. A pool already replaced
+        is left alone, so concurrent failures do not kill its successor."""
+        if pool is None or pool is not self.pool:
+            return
+        self.pool = None
+        _kill_pool(pool, grace_s=0.0)
 
     async def _episode(self, item: _Item, batcher: _Batcher) -> dict[str, Any]:
         label = item.entry.label
@@ -487,9 +541,7 @@ class _Evaluation:
                             self.settings.step_timeout_s,
                         )
                     else:
-                        outcome = await asyncio.wait_for(
-                            self._step_single(item, text), self.settings.step_timeout_s
-                        )
+                        outcome = await self._step_single(item, text)
                 except asyncio.TimeoutError:
                     error = f"env step exceeded {self.settings.step_timeout_s:g} s"
                     break
@@ -696,7 +748,8 @@ class _Evaluation:
         if self.progress is not None:
             self.progress.stop()
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            _kill_pool(self.pool, grace_s=5.0)
+            self.pool = None
         self.threads.shutdown(wait=False, cancel_futures=True)
         self.writer.shutdown(wait=True)
         for pool in self.envs.values():
@@ -722,6 +775,7 @@ def evaluate(
     settings = settings or EvalSettings()
     run_dir = RunDir(out)
     run_dir.check_writable()  # before generating problems or loading a model
+    _import_modules(tuple(settings.imports))
     if isinstance(policy, str):
         from thinkgym.benchmarks.policy_spec import parse_policy_spec
 

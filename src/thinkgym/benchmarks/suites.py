@@ -100,16 +100,25 @@ class Suite:
     def total_problems(self) -> int:
         return sum(entry.n for entry in self.entries)
 
-    def fingerprint(self) -> str:
-        """SHA-256 over the entries and every generated problem's id, prompt and gold answer."""
-        digest = hashlib.sha256()
+    def entry_fingerprints(self) -> dict[str, str]:
+        """``{entry label: SHA-256}`` over the entry and its problems' ids, prompts and answers
+        (so a changed suite says which env changed)."""
+        out: dict[str, str] = {}
         for entry in self.entries:
+            digest = hashlib.sha256()
             digest.update(json.dumps(entry.to_dict(), sort_keys=True, default=str).encode())
             for problem in self.problems[entry.label]:
                 record = [problem.id, problem.prompt, _answer_text(problem.answer)]
                 digest.update(json.dumps(record, ensure_ascii=False).encode())
                 digest.update(b"\n")
-        return digest.hexdigest()
+            out[entry.label] = digest.hexdigest()
+        return out
+
+    def fingerprint(self) -> str:
+        """SHA-256 over every entry's fingerprint: the identity of the problems a run evaluates."""
+        return hashlib.sha256(
+            json.dumps(list(self.entry_fingerprints().items())).encode()
+        ).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
         return {
