@@ -185,6 +185,21 @@ def test_monkey_patching_never_passes(verifier, code):
     assert_contained(verifier(fence(code), TRIPLE))
 
 
+def test_redefining_what_the_asserts_compare_with_never_passes(verifier):
+    problem = Problem("attack/mbpp", "", None, {"tests": ["assert set(common([1, 2], [2, 3])) == set([2])",
+                                                          "assert sorted(common([5], [5])) == [5]"]})  # fmt: skip
+    assert verifier(fence("def common(a, b):\n    return [x for x in a if x in b]"), problem).score == 1.0
+    code = """
+        def set(*args):
+            return 1
+        def sorted(*args):
+            return [5]
+        def common(a, b):
+            return []
+    """
+    assert_contained(verifier(fence(code), problem))
+
+
 def test_fake_verdict_lines_never_pass(verifier):
     code = """
         import os, json, glob

@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import atexit
 import base64
+import builtins
 import functools
 import inspect
 import json
@@ -237,7 +238,12 @@ def _prepare_function(spec: FunctionTests, candidate_names: tuple[str, ...]) -> 
     if spec.asserts:
         setup = "\n".join(part for part in (spec.prompt, spec.setup) if part)
         steps = [("unit", a, _label(a)) for a in spec.asserts]
-        names = ([spec.entry_point] if spec.entry_point else []) + [n for n in candidate_names if n != spec.entry_point]
+        # Only functions the asserts call, and never a builtin or a name the test itself defines:
+        # a candidate that defines ``set`` must not replace the ``set`` the assert compares with.
+        called = _called_names(spec.asserts)
+        reserved = set(dir(builtins)) | _defined_names(setup)
+        names = [spec.entry_point] if spec.entry_point else []
+        names += [n for n in candidate_names if n in called and n not in reserved and n not in names]
         proxies = [(name, name) for name in names]
     else:
         setup = spec.prompt.rstrip("\n") + "\n\n" + spec.test + "\n"
@@ -248,7 +254,7 @@ def _prepare_function(spec: FunctionTests, candidate_names: tuple[str, ...]) -> 
         else:
             param, steps = split
             proxies = [(param, spec.entry_point)]
-        if spec.entry_point:
+        if spec.entry_point and not hasattr(builtins, spec.entry_point):
             proxies.append((spec.entry_point, spec.entry_point))
     codes = [compile(setup, "<test setup>", "exec")]
     codes += [compile(source, f"<test {i}>", "exec") for i, (_k, source, _l) in enumerate(steps)]
@@ -323,6 +329,34 @@ _PURE_BUILTINS = frozenset(
     {"abs", "all", "any", "bool", "dict", "float", "frozenset", "int", "isinstance", "len", "list",
      "max", "min", "repr", "round", "set", "sorted", "str", "sum", "tuple", "type"}  # fmt: skip
 )
+
+
+def _called_names(sources: Sequence[str]) -> set[str]:
+    names: set[str] = set()
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        names.update(n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name))
+    return names
+
+
+def _defined_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+    return names
 
 
 def _top_level_functions(code: str) -> tuple[str, ...]:
