@@ -432,6 +432,8 @@ class TokenEpisode:
     env_mask: list[int] = field(default_factory=list)
     step_rewards: list[float] = field(default_factory=list)
     step_token_counts: list[int] = field(default_factory=list)
+    #: Per completion token: the token ids sampling was restricted to (None: the whole vocabulary).
+    allowed: list[list[int] | None] = field(default_factory=list)
     components: dict[str, float] = field(default_factory=dict)
     actions: list[str] = field(default_factory=list)
     terminated: bool = False
@@ -505,12 +507,13 @@ def play_token_episodes(
             eos_token_ids=eos,
         )
         still_active = []
-        for i, cap, (ids, lps) in zip(active, caps, turns, strict=True):
+        for i, cap, restriction, (ids, lps) in zip(active, caps, allowed, turns, strict=True):
             episode = episodes[i]
             ids, lps = ids[:cap], lps[:cap]
             episode.completion_ids += ids
             episode.logprobs += lps
             episode.env_mask += [1] * len(ids)
+            episode.allowed += [restriction] * len(ids)
             text = tokenizer.decode(ids, skip_special_tokens=True)
             observation, reward, terminated, truncated, info = envs[i].step(text)
             episode.actions.append(text)
@@ -534,6 +537,7 @@ def play_token_episodes(
                 episode.completion_ids += obs_ids
                 episode.logprobs += [0.0] * len(obs_ids)
                 episode.env_mask += [0] * len(obs_ids)
+                episode.allowed += [None] * len(obs_ids)
             if len(episode.completion_ids) < max_completion_tokens:
                 still_active.append(i)
             else:
