@@ -75,7 +75,7 @@ def test_play_multiline_single_turn():
 
 
 def test_demo_prints_measured_and_exact_side_by_side():
-    result = run("demo", "--episodes", "150", "--no-train")  # the tables only; training is tested in agents/
+    result = run("demo", "--episodes", "150", "--no-train")  # the maze tables only, no training
     assert result.exit_code == 0, result.output
     for text in ("measured mean", "exact", "random", "oracle", "0.1389", "10.0000", "3.3333", "1.6667"):
         assert text in result.output
