@@ -26,7 +26,10 @@ __all__ = [
 ]
 
 #: Lazily imported policies: attribute name -> "module:attribute". Add heavy policies here.
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "HFPolicy": "thinkgym.agents.hf:HFPolicy",
+    "OpenAIPolicy": "thinkgym.agents.openai:OpenAIPolicy",
+}
 
 
 def __getattr__(name: str) -> Any:
