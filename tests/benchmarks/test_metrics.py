@@ -196,3 +196,26 @@ def test_single_sample_accuracy_uses_wilson_and_overall_is_macro():
     assert summary["overall"]["accuracy"]["value"] == pytest.approx(
         0.5
     )  # mean of envs, not of samples
+
+
+def test_votes_use_the_completion_only_for_envs_that_extract_nothing():
+    paths = ["RRD", "RRD ", "DDR", "RDR"]
+    path_samples = [
+        {
+            **_sample("path", 0, i, 10.0 * (t == "RDR"), t == "RDR", None, text=t),
+            "answer_found": False,
+        }
+        for i, t in enumerate(paths)
+    ]
+    # two identical wrong paths outvote the one right path
+    assert summarize(path_samples)["envs"]["path"]["maj_at_k"]["4"]["value"] == 0.0
+    math_samples = [
+        {**_sample("math", 0, 0, 0.0, False, None, text="no answer here"), "answer_found": False},
+        {**_sample("math", 0, 1, 0.0, False, None, text="still nothing"), "answer_found": False},
+        {
+            **_sample("math", 0, 2, 1.0, True, "4", text="<think>2+2</think> \\boxed{4}"),
+            "answer_found": True,
+        },
+    ]
+    # samples without an extracted answer do not vote, so the one answer wins
+    assert summarize(math_samples)["envs"]["math"]["maj_at_k"]["3"]["value"] == 1.0

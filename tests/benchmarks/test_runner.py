@@ -30,7 +30,9 @@ TOY = {"progress": False, "verify_workers": 0}  # toybench envs exist only in th
 
 
 def test_oracle_scores_the_maximum_on_quick(tmp_path):
-    summary = evaluate(load_suite("quick-v0"), "oracle", tmp_path, EvalSettings(**QUIET))
+    summary = evaluate(
+        load_suite("quick-v0"), "oracle", tmp_path, EvalSettings(step_timeout_s=60, **QUIET)
+    )
     assert summary["run"]["complete"]
     for name, env in summary["envs"].items():
         assert env["failed"] == 0, name

@@ -261,8 +261,13 @@ class ProblemStats:
         return int(sum(self.correct))
 
 
-def group_by_problem(samples: Iterable[Mapping[str, Any]]) -> dict[str, dict[int, ProblemStats]]:
-    """``{env: {problem_index: ProblemStats}}`` from sample records (failed ones only counted)."""
+def group_by_problem(
+    samples: Iterable[Mapping[str, Any]], *, vote_on_completion: bool = False
+) -> dict[str, dict[int, ProblemStats]]:
+    """``{env: {problem_index: ProblemStats}}`` from sample records (failed ones only counted).
+
+    Votes use the verifier's normalized answer; ``vote_on_completion`` makes the whole answer
+    text the vote (for envs whose verifier extracts nothing, such as a maze path)."""
     table: dict[str, dict[int, ProblemStats]] = defaultdict(dict)
     for s in samples:
         env, idx = str(s["env"]), int(s["problem_index"])
@@ -275,6 +280,8 @@ def group_by_problem(samples: Iterable[Mapping[str, Any]]) -> dict[str, dict[int
         stats.rewards.append(float(s["reward"]))
         stats.correct.append(bool(s["correct"]))
         vote = s.get("vote_key", s.get("extracted_answer"))
+        if vote_on_completion:
+            vote = (s.get("completion") or "").strip()[:500]
         stats.answers.append(normalize_answer(vote))
         fmt = (s.get("components") or {}).get("format")
         if fmt is not None:
@@ -297,7 +304,8 @@ def summarize_env(
     samples: Sequence[Mapping[str, Any]], *, multi_turn: bool | None = None
 ) -> dict[str, Any]:
     """Every metric of one env, from its sample records (see the module docstring)."""
-    grouped = group_by_problem(samples).values()
+    extracts = any(s.get("answer_found", s.get("extracted_answer") is not None) for s in samples)
+    grouped = group_by_problem(samples, vote_on_completion=not extracts).values()
     problems = [p for table in grouped for p in table.values()]
     valid = [p for p in problems if p.n > 0]
     valid_samples = [s for s in samples if not s.get("error")]

@@ -571,8 +571,6 @@ class _Evaluation:
         reward = float(sum(step_rewards))
         reward_info = outcome.get("reward_info") or {}
         found, answer, vote_key = extract_answer(reward_info)
-        if not found and not multi_turn and actions:
-            answer = vote_key = actions[-1].strip()[:500]  # no extraction: the whole answer votes
         correct = (not error) and is_correct(reward, components)
         record: dict[str, Any] = {
             "key": item.key,
@@ -587,6 +585,7 @@ class _Evaluation:
             "step_rewards": step_rewards if multi_turn else None,
             "extracted_answer": None if error else _jsonable(answer, 500),
             "vote_key": None if error else _jsonable(vote_key, 500),
+            "answer_found": found,
             "reward": reward,
             "components": components,
             "correct": correct,
