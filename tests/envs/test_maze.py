@@ -293,3 +293,13 @@ def test_bad_constructor_arguments():
         MazeEnv(layout="random", rows=1, cols=1)
     with pytest.raises(ValueError, match="adjacent"):
         Maze(2, 2, frozenset({((0, 0), (1, 1))}), (0, 0), (1, 1), 3)
+
+
+def test_from_ascii_rejects_bad_drawings():
+    drawing = classic_maze().render()
+    with pytest.raises(ValueError, match="start 'S'"):
+        Maze.from_ascii(drawing.replace("S", " "), horizon=6)
+    with pytest.raises(ValueError, match="2\\*rows\\+1"):
+        Maze.from_ascii("\n".join(drawing.splitlines()[:-1]), horizon=6)
+    with pytest.raises(ValueError, match="horizon"):
+        Maze.from_ascii(drawing, horizon=0)

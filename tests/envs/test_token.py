@@ -213,3 +213,24 @@ def test_template_that_rewrites_history_falls_back_to_plain_segments():
     assert tok.decode(obs[prompt_len:].tolist()) == "r<eos>\n" + info["text_info"]["messages"][-1]["content"] + "\n"
     assert info["policy_mask"][prompt_len : prompt_len + 2].tolist() == [1, 1]
     assert int(info["policy_mask"].sum()) == 2
+
+
+@settings(max_examples=30)
+@given(
+    tokens=st.lists(st.integers(0, _RAW_TOK.get_vocab_size() - 1), max_size=60),
+    env_id=st.sampled_from(["thinkgym/Maze-v0", "thinkgym/MazePath-v0"]),
+    chunk=st.integers(1, 7),
+)
+def test_fuzz_token_streams_keep_the_invariants(tokens, env_id, chunk):
+    """Any token stream, in any chunking: aligned mask, finite rewards, a clean end."""
+    env = TokenEnv(thinkgym.make(env_id), _RAW_TOK, eos_token_id=1, chunk=True, max_new_tokens=5)
+    obs, info = env.reset(seed=0)
+    prompt_len = len(obs)
+    for start in range(0, len(tokens), chunk):
+        obs, reward, terminated, truncated, info = env.step(tokens[start : start + chunk])
+        assert len(info["policy_mask"]) == len(obs) and np.isfinite(reward)
+        assert info["policy_mask"][:prompt_len].sum() == 0
+        if terminated or truncated:
+            with pytest.raises(ResetNeeded):
+                env.step([0])
+            break
