@@ -19,7 +19,7 @@ from thinkgym.benchmarks.runner import EvalSettings, evaluate
 from thinkgym.benchmarks.store import RunDir, best_records
 from thinkgym.benchmarks.suites import load_suite, suite_from_envs, suite_from_mapping
 from thinkgym.envs import maze as maze_module
-from thinkgym.errors import ConfigError
+from thinkgym.errors import ConfigError, ThinkgymError
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
@@ -301,3 +301,26 @@ def test_kill_nine_mid_run_then_resume_matches_an_uninterrupted_run(tmp_path):
         for metric in ("accuracy", "mean_reward"):
             assert s_killed["envs"][name][metric] == s_clean["envs"][name][metric]
         assert s_killed["envs"][name]["pass_at_k"] == s_clean["envs"][name]["pass_at_k"]
+
+
+def test_a_disk_that_fills_mid_run_stops_with_a_clear_error(tmp_path, monkeypatch):
+    import errno
+
+    real_append = RunDir.append
+    calls = {"n": 0}
+
+    def append(self, record):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_append(self, record)
+
+    monkeypatch.setattr(RunDir, "append", append)
+    with pytest.raises(ThinkgymError, match="No space left on device(.|\n)*resume"):
+        evaluate(
+            suite_from_envs(["toybench/Add-v0"], n=8),
+            "oracle",
+            tmp_path,
+            EvalSettings(concurrency=1, **TOY),
+        )
+    assert len(RunDir(tmp_path).read_samples()) == 3

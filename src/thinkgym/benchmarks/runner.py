@@ -727,7 +727,13 @@ class _Evaluation:
                 except asyncio.QueueEmpty:
                     return
                 record = await self._episode(item, batcher)
-                await loop.run_in_executor(self.writer, self.run_dir.append, record)
+                try:
+                    await loop.run_in_executor(self.writer, self.run_dir.append, record)
+                except OSError as exc:  # a disk that filled up mid-run: stop cleanly
+                    raise ThinkgymError(
+                        f"cannot append to {self.run_dir.samples_path}: {exc.strerror or exc}. Every "
+                        "sample before this one is saved; free space and re-run the same command to resume."
+                    ) from exc
                 self.records[item.key] = record
                 self._advance(record)
 
