@@ -90,22 +90,35 @@ def _entries(directory: str) -> dict[str, int]:
     return found
 
 
+def _host_mounts() -> int:
+    """Mounts in this process's namespace, leaving out Docker's (other programs use the engine)."""
+    with open("/proc/self/mountinfo") as fh:
+        points = [line.split()[4] for line in fh]
+    return sum(1 for p in points if not p.startswith(("/var/lib/docker", "/run/docker")))
+
+
 def snapshot(sandbox: LocalSandbox) -> dict:
     zygote = sandbox._zygote.proc.pid if sandbox._zygote else None
-    # let the warm pool settle: two equal readings
-    last, now = -1, descendants(os.getpid())
+    # let the warm pool settle (two equal readings), then take in every warm supervisor it made
+    last, now = -1, len(sandbox.census())
     for _ in range(100):
         if now == last:
             break
-        time.sleep(0.1)
-        last, now = now, descendants(os.getpid())
+        time.sleep(0.2)
+        last, now = now, len(sandbox.census())
+    with sandbox._zygote.lock:
+        while sandbox._zygote._receive(block=False):
+            pass
+        warm_sockets = len(sandbox._zygote.ready)
     return {
-        "processes": now,
-        "host_fds": fds(os.getpid()),
+        "job_processes": now,
+        "all_processes": descendants(os.getpid()),
+        "warm_sockets": warm_sockets,
+        "host_fds": fds(os.getpid()) - warm_sockets,
         "zygote_fds": fds(zygote) if zygote else None,
         "tmp_entries": _entries("/tmp"),
         "shm_entries": _entries("/dev/shm"),
-        "mounts": len(open("/proc/self/mountinfo").read().splitlines()),
+        "mounts": _host_mounts(),
         "host_rss_kb": rss_kb(os.getpid()),
         "zygote_rss_kb": rss_kb(zygote) if zygote else None,
     }
@@ -155,10 +168,11 @@ def main() -> int:
               f"  zygote rss {memory_trace[-1][2]} kB  errors {len(wrong)}", flush=True)
     elapsed = time.monotonic() - started
     after = snapshot(sandbox)
-    cgroup_dirs_before_close = _our_cgroups(sandbox)
+    zygote_pid = sandbox._zygote.proc.pid
+    cgroup_dirs_before_close = _our_cgroups(zygote_pid)
     slots_used = max(0, cgroup_dirs_before_close // 2 - 1)  # memory + pids hierarchies
     sandbox.close()
-    cgroup_dirs_after_close = _our_cgroups(sandbox)
+    cgroup_dirs_after_close = _our_cgroups(zygote_pid)
     leftover_after_close = descendants(os.getpid())
 
     uid_base = sandbox._config["uid_base"]
@@ -179,7 +193,9 @@ def main() -> int:
         "latency_ms_p99": round(latencies[int(len(latencies) * 0.99)] * 1e3, 2),
         "outcomes": outcomes,
         "wrong_results": len(wrong),
-        "processes_before_after": (before["processes"], after["processes"]),
+        "job_processes_before_after": (before["job_processes"], after["job_processes"]),
+        "warm_supervisors_before_after": (before["warm_sockets"], after["warm_sockets"]),
+        "all_processes_before_after": (before["all_processes"], after["all_processes"]),
         "processes_after_close": leftover_after_close,
         "host_fds_before_after": (before["host_fds"], after["host_fds"]),
         "zygote_fds_before_after": (before["zygote_fds"], after["zygote_fds"]),
@@ -200,10 +216,11 @@ def main() -> int:
             json.dump(summary, fh, indent=1)
     leaked = (
         wrong
-        or after["processes"] > before["processes"]
+        or after["job_processes"] > before["job_processes"]
         or leftover_after_close
         or after["host_fds"] > before["host_fds"]
-        or (after["zygote_fds"] or 0) > (before["zygote_fds"] or 0) + 2 * slots_used  # a dir fd per slot cgroup
+        # per slot the zygote keeps a dir fd per cgroup hierarchy and a pidfd of its netns holder
+        or (after["zygote_fds"] or 0) > (before["zygote_fds"] or 0) + 3 * slots_used
         or sandbox_owned
         or after["mounts"] != before["mounts"]
         or cgroup_dirs_after_close
@@ -211,8 +228,8 @@ def main() -> int:
     return 1 if leaked else 0
 
 
-def _our_cgroups(sandbox: LocalSandbox) -> int:
-    """thinkgym-* cgroup directories under this process's own cgroups (slots included)."""
+def _our_cgroups(zygote_pid: int) -> int:
+    """Cgroup directories the sandbox's zygote made under this process's cgroups (slots included)."""
     count = 0
     try:
         with open("/proc/self/cgroup") as fh:
@@ -226,7 +243,7 @@ def _our_cgroups(sandbox: LocalSandbox) -> int:
             if not os.path.isdir(base):
                 continue
             for name in os.listdir(base):
-                if name.startswith("thinkgym-"):
+                if name == f"thinkgym-{zygote_pid}":
                     count += 1 + sum(1 for s in os.listdir(os.path.join(base, name)) if s.startswith("slot-"))
     return count
 
