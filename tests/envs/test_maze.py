@@ -303,3 +303,14 @@ def test_from_ascii_rejects_bad_drawings():
         Maze.from_ascii("\n".join(drawing.splitlines()[:-1]), horizon=6)
     with pytest.raises(ValueError, match="horizon"):
         Maze.from_ascii(drawing, horizon=0)
+
+
+def test_envs_and_problems_pickle():
+    import pickle
+
+    for layout in ("classic", "random"):
+        env = MazeEnv(layout=layout)
+        env.reset(seed=2)
+        clone = pickle.loads(pickle.dumps(env))
+        assert clone.source.get(7) == env.source.get(7)
+        assert pickle.loads(pickle.dumps(env.problem)) == env.problem

@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 import numpy as np
@@ -441,6 +441,11 @@ def maze_problem(maze: Maze, problem_id: str) -> Problem:
     return Problem(problem_id, _single_prompt(maze), optimal_path(maze), {"maze": maze.to_dict()})
 
 
+def _random_problem(rows: int, cols: int, horizon: int | None, rng: np.random.Generator, pid: str) -> Problem:
+    # module level (not a closure) so sources and envs pickle, e.g. into worker processes
+    return maze_problem(generate_maze(rows, cols, rng, horizon=horizon), pid)
+
+
 def _problem_maze(problem: Problem) -> Maze:
     return Maze.from_dict(problem.meta["maze"])
 
@@ -467,11 +472,8 @@ def maze_source(
         h = None if horizon is None else int(horizon)
         name = f"maze-g{GENERATOR_VERSION}/{rows}x{cols}-h{'auto' if h is None else h}"
 
-        def make(rng: np.random.Generator, pid: str) -> Problem:
-            return maze_problem(generate_maze(rows, cols, rng, horizon=h), pid)
-
         generate_maze(rows, cols, np.random.default_rng(0), horizon=h)  # fail fast on bad sizes
-        return GeneratorSource(name, make, split=split)
+        return GeneratorSource(name, partial(_random_problem, rows, cols, h), split=split)
     raise ValueError(f"layout must be 'classic' or 'random', got {layout!r}")
 
 
