@@ -219,3 +219,11 @@ def test_votes_use_the_completion_only_for_envs_that_extract_nothing():
     ]
     # samples without an extracted answer do not vote, so the one answer wins
     assert summarize(math_samples)["envs"]["math"]["maj_at_k"]["3"]["value"] == 1.0
+
+
+def test_all_zero_proportions_keep_an_honest_interval():
+    # 30 problems x 4 samples, none solved: the bootstrap would say [0, 0]; Wilson over problems
+    samples = [_sample("z", i, s, 0.0, False, "7") for i in range(30) for s in range(4)]
+    acc = summarize(samples)["envs"]["z"]["accuracy"]
+    assert acc["value"] == 0.0 and acc["method"] == "wilson"
+    assert acc["hi"] == pytest.approx(wilson_interval(0, 30)[1]) and acc["hi"] > 0.1

@@ -214,13 +214,24 @@ def bootstrap_ci(
 
 
 def _estimate(
-    values: Sequence[float], *, binary_single: bool = False, seed: int = BOOTSTRAP_SEED
+    values: Sequence[float],
+    *,
+    binary_single: bool = False,
+    proportion: bool = False,
+    seed: int = BOOTSTRAP_SEED,
 ) -> Estimate:
+    """Mean of per-problem values with its 95 % interval.
+
+    One 0/1 value per problem: Wilson. A proportion at 0 % or 100 % on every problem: Wilson over
+    the problems too, since a bootstrap of identical values collapses to a point and would claim
+    a certainty that a finite sample never gives. Otherwise: percentile bootstrap over problems.
+    """
     arr = np.asarray(values, dtype=np.float64)
     if arr.size == 0:
         return Estimate(float("nan"), float("nan"), float("nan"), 0, "none")
     mean = float(arr.mean())
-    if binary_single:
+    extreme = proportion and (bool(np.all(arr == 0.0)) or bool(np.all(arr == 1.0)))
+    if binary_single or extreme:
         lo, hi = wilson_interval(int(round(arr.sum())), int(arr.size))
         return Estimate(mean, lo, hi, int(arr.size), "wilson")
     lo, hi = bootstrap_ci(arr, seed=seed)
@@ -320,26 +331,28 @@ def summarize_env(
         "failed": failed,
         "samples_per_problem": max_n,
     }
-    result["accuracy"] = _estimate([p.c / p.n for p in valid], binary_single=single).to_dict()
+    result["accuracy"] = _estimate(
+        [p.c / p.n for p in valid], binary_single=single, proportion=True
+    ).to_dict()
     result["mean_reward"] = _estimate([float(np.mean(p.rewards)) for p in valid]).to_dict()
     result["max_reward_seen"] = max((max(p.rewards) for p in valid), default=None)
 
     pass_k: dict[str, Any] = {}
     for k in range(1, max_n + 1):
         per_problem = [pass_at_k(p.n, p.c, k) for p in valid if p.n >= k]
-        pass_k[str(k)] = _estimate(per_problem, binary_single=single).to_dict()
+        pass_k[str(k)] = _estimate(per_problem, binary_single=single, proportion=True).to_dict()
     result["pass_at_k"] = pass_k
 
     maj_k: dict[str, Any] = {}
     if not multi_turn:
         for k in ks_for(max_n):
             per_problem = [maj_at_k(p.answers, p.correct, k) for p in valid if p.n >= k]
-            maj_k[str(k)] = _estimate(per_problem, binary_single=single).to_dict()
+            maj_k[str(k)] = _estimate(per_problem, binary_single=single, proportion=True).to_dict()
     result["maj_at_k"] = maj_k
 
     with_format = [p for p in valid if p.formats]
     result["format_rate"] = (
-        _estimate([float(np.mean(p.formats)) for p in with_format]).to_dict()
+        _estimate([float(np.mean(p.formats)) for p in with_format], proportion=True).to_dict()
         if with_format
         else None
     )
@@ -363,7 +376,9 @@ def summarize_env(
             float("length" in (s.get("finish_reasons") or []))
         )
     result["truncation_rate"] = _estimate(
-        [float(np.mean(v)) for v in trunc_by_problem.values()], binary_single=single
+        [float(np.mean(v)) for v in trunc_by_problem.values()],
+        binary_single=single,
+        proportion=True,
     ).to_dict()
     result["episode_truncated_rate"] = (
         float(np.mean([bool(s.get("truncated")) for s in valid_samples])) if valid_samples else None
