@@ -132,7 +132,7 @@ class _Session:
                                   user=f"{uid}:{uid}", workdir="/work", environment={})["Id"]
         self._response = api.exec_start(exec_id, socket=True)
         self.sock: socket.socket = self._response._sock
-        self._raw = b""
+        self._raw = bytearray()
         self._out = bytearray()
         self.diagnostics = bytearray()  # the supervisor's own stderr, for error messages
 
@@ -158,20 +158,22 @@ class _Session:
             raise _SupervisorLost("the supervisor's stream ended")
         self._raw += chunk
         while len(self._raw) >= 8:
-            kind, size = self._raw[0], struct.unpack(">I", self._raw[4:8])[0]
+            kind, size = self._raw[0], struct.unpack_from(">I", self._raw, 4)[0]
             if len(self._raw) < 8 + size:
                 break
-            payload, self._raw = self._raw[8 : 8 + size], self._raw[8 + size :]
+            payload = memoryview(self._raw)[8 : 8 + size]
             if kind == 1:
                 self._out += payload
             else:
                 self.diagnostics += payload
                 del self.diagnostics[:-4000]
+            payload.release()
+            del self._raw[: 8 + size]  # O(1): bytearray drops a prefix without copying
 
     def _take(self, n: int, deadline: float) -> bytes:
         while len(self._out) < n:
             self._fill(deadline)
-        data = bytes(self._out[:n])
+        data = bytes(memoryview(self._out)[:n])
         del self._out[:n]
         return data
 
