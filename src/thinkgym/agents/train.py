@@ -198,6 +198,12 @@ def _train_trl(config: TrainConfig, model: Any, tokenizer: Any, tiny: bool, outp
         "use_cpu": not torch_cuda_available(),
         "dataloader_num_workers": 0,
     }
+    if config.beta and not Path(str(getattr(model.config, "_name_or_path", "") or "")).is_dir():
+        # TRL builds the KL reference model from the policy's path: give an in-memory model one.
+        initial = output_dir / "initial"
+        model.save_pretrained(initial)
+        tokenizer.save_pretrained(initial)
+        model.config._name_or_path = str(initial)
     callback = _Progress(config.steps, config.progress, config.algo)
     if config.algo == "grpo":
         from trl import GRPOConfig, GRPOTrainer

@@ -1,0 +1,246 @@
+"""TRL adapters: datasets, reward functions, rollout_func, the tool-env adapter — and short real
+GRPO / RLOO runs on a single-turn env and on the multi-turn maze (CPU, tiny model, a few steps)."""
+
+from __future__ import annotations
+
+import inspect
+import os
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("trl")
+
+from thinkgym.agents.tiny import TinyConfig, build_tiny, env_corpus  # noqa: E402
+from thinkgym.agents.trl import (  # noqa: E402
+    ThinkgymToolEnv,
+    reward_funcs,
+    rollout_func,
+    to_dataset,
+    tool_environment_factory,
+)
+
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+SMALL = TinyConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1)
+
+
+def _columns(dataset):
+    return {k: list(dataset[k]) for k in dataset.column_names if k != "prompt"}
+
+
+@pytest.fixture(scope="module")
+def maze_tiny():
+    torch.set_num_threads(1)
+    corpus = env_corpus("thinkgym/Maze-v0", 4) + env_corpus("thinkgym/MazePath-v0", 2)
+    return corpus
+
+
+def _model(corpus):
+    return build_tiny(SMALL, corpus=corpus, vocab_size=200)
+
+
+def _args(cls, tmp_path, **kwargs):
+    base = dict(
+        output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=4, max_completion_length=8,
+        max_steps=2, learning_rate=1e-3, logging_steps=1, report_to=[], save_strategy="no", disable_tqdm=True,
+        gradient_checkpointing=False, bf16=False, use_cpu=True, seed=0, beta=0.0,
+    )  # fmt: skip
+    base.update(kwargs)
+    return cls(**base)
+
+
+# --------------------------------------------------------------------------------------------
+# datasets and reward functions
+# --------------------------------------------------------------------------------------------
+
+
+def test_to_dataset_rows_are_deterministic_and_carry_the_problem():
+    first = to_dataset("thinkgym/MazePath-v0", 3, seed=0, env_kwargs={"layout": "random"})
+    second = to_dataset("thinkgym/MazePath-v0", 3, seed=0, env_kwargs={"layout": "random"})
+    assert first.column_names == ["prompt", "env_id", "problem_id", "problem"]
+    assert first["problem_id"] == second["problem_id"] and first["prompt"] == second["prompt"]
+    assert all(isinstance(p, str) and "Find a path" in p for p in first["prompt"])
+    chat = to_dataset("thinkgym/MazePath-v0", 2, seed=0, conversational=True)
+    assert chat["prompt"][0][-1]["role"] == "user"
+
+
+def test_reward_functions_are_named_per_component_and_score_completions():
+    dataset = to_dataset("thinkgym/MazePath-v0", 2, seed=0)
+    funcs = reward_funcs("thinkgym/MazePath-v0")
+    assert [f.__name__ for f in funcs] == ["goal"]
+    goal = funcs[0]
+    assert goal(prompts=list(dataset["prompt"]), completions=["RRRDDD", "LL"], **_columns(dataset)) == [1.0, 0.0]
+    conversational = [[{"role": "assistant", "content": "DDRRRD"}], [{"role": "assistant", "content": ""}]]
+    assert goal(prompts=list(dataset["prompt"]), completions=conversational, **_columns(dataset)) == [1.0, 0.0]
+    scaled = reward_funcs("thinkgym/MazePath-v0", weights={"goal": 10.0})[0]
+    assert scaled(prompts=list(dataset["prompt"]), completions=["RRRDDD", "x"], **_columns(dataset)) == [10.0, 0.0]
+    score = reward_funcs("thinkgym/MazePath-v0", score=True)
+    assert [f.__name__ for f in score] == ["maze_path_score"]
+    assert score[0](prompts=list(dataset["prompt"]), completions=["RRRDDD", "R"], **_columns(dataset)) == [10.0, 0.0]
+
+
+def test_mixed_envs_get_none_where_a_reward_does_not_apply():
+    single = to_dataset("thinkgym/MazePath-v0", 1, seed=0)
+    multi = to_dataset("thinkgym/Maze-v0", 1, seed=0)
+    funcs = reward_funcs(["thinkgym/MazePath-v0", "thinkgym/Maze-v0"], score=True)
+    assert [f.__name__ for f in funcs] == ["maze_path_score", "maze_score"]
+    prompts = list(single["prompt"]) + list(multi["prompt"])
+    columns = {k: list(single[k]) + list(multi[k]) for k in single.column_names if k != "prompt"}
+    completions = ["RRRDDD", "R R R D D D"]  # a multi-turn completion: whitespace-separated actions
+    assert funcs[0](prompts=prompts, completions=completions, **columns) == [10.0, None]
+    assert funcs[1](prompts=prompts, completions=completions, **columns) == [None, 10.0]
+
+
+def test_token_actions_replay_each_completion_token_as_a_move(maze_tiny):
+    _, tokenizer = _model(maze_tiny)
+    dataset = to_dataset("thinkgym/Maze-v0", 1, seed=0)
+    goal = reward_funcs("thinkgym/Maze-v0", actions="tokens", tokenizer=tokenizer)[0]
+    ids = [tokenizer.convert_tokens_to_ids(m) for m in "RRRDDD"] + [tokenizer.eos_token_id]
+    wrong = [tokenizer.convert_tokens_to_ids(m) for m in "DDDRRR"]
+    columns = {k: list(dataset[k]) * 2 for k in dataset.column_names if k != "prompt"}
+    out = goal(prompts=list(dataset["prompt"]) * 2, completions=["RRRDDD", "DDDRRR"], completion_ids=[ids, wrong], **columns)
+    assert out == [1.0, 0.0]
+    with pytest.raises(ValueError, match="tokenizer"):
+        reward_funcs("thinkgym/Maze-v0", actions="tokens")
+
+
+def test_reward_function_without_problem_columns_explains_what_to_do():
+    goal = reward_funcs("thinkgym/MazePath-v0")[0]
+    with pytest.raises(ValueError, match="to_dataset"):
+        goal(prompts=["a prompt nobody handed out"], completions=["R"])
+
+
+# --------------------------------------------------------------------------------------------
+# rollout_func and the tool env adapter
+# --------------------------------------------------------------------------------------------
+
+
+class _FakeTrainer:
+    """The attributes of GRPOTrainer that rollout_func reads."""
+
+    def __init__(self, model, tokenizer, max_completion_length):
+        self.model, self.processing_class = model, tokenizer
+        self.max_completion_length = max_completion_length
+        self.eos_token_ids = [tokenizer.eos_token_id]
+        self.temperature = 1.0
+
+
+def test_rollout_plays_whole_episodes_and_masks_environment_tokens(maze_tiny):
+    model, tokenizer = _model(maze_tiny)
+    dataset = to_dataset("thinkgym/Maze-v0", 1, seed=0)
+    rollout = rollout_func("thinkgym/Maze-v0", max_tokens_per_turn=2)
+    out = rollout(list(dataset["prompt"]) * 3, _FakeTrainer(model, tokenizer, 200))
+    assert len(out["completion_ids"]) == 3
+    for ids, logprobs, mask in zip(out["completion_ids"], out["logprobs"], out["env_mask"], strict=True):
+        assert len(ids) == len(logprobs) == len(mask) <= 200
+        assert 0 in mask and 1 in mask  # observations came back as env tokens
+        assert all(lp == 0.0 for lp, m in zip(logprobs, mask, strict=True) if m == 0)
+    assert all(0.0 <= s <= 10.0 for s in out["thinkgym_score"])
+
+
+def test_rollout_token_actions_with_masking_only_plays_permitted_moves(maze_tiny):
+    model, tokenizer = _model(maze_tiny)
+    dataset = to_dataset("thinkgym/Maze-v0", 1, seed=0)
+    rollout = rollout_func("thinkgym/Maze-v0", token_actions=True, restrict_to_valid_actions=True)
+    out = rollout(list(dataset["prompt"]) * 16, _FakeTrainer(model, tokenizer, 6))
+    import thinkgym
+    from thinkgym.envs.maze import classic_maze
+
+    maze = classic_maze()
+    for ids, score in zip(out["completion_ids"], out["thinkgym_score"], strict=True):
+        assert len(ids) == 6 and set(out["env_mask"][0]) == {1}
+        env = thinkgym.make("thinkgym/Maze-v0")
+        env.reset(seed=0)
+        for token in ids:
+            move = tokenizer.decode([token])
+            assert move in env.valid_actions()  # never a wall
+            _, reward, terminated, truncated, _ = env.step(move)
+            if terminated or truncated:
+                break
+        assert (score == 10.0) == (env.position == maze.goal)
+
+
+def test_tool_env_adapter_has_the_shape_trl_expects():
+    dataset = to_dataset("thinkgym/Maze-v0", 1, seed=0)
+    env = tool_environment_factory("thinkgym/Maze-v0")()
+    assert isinstance(env, ThinkgymToolEnv)
+    # what GRPOTrainer does with environment_factory: public methods other than reset/get_reward are tools
+    tools = [n for n, _ in inspect.getmembers(type(env), predicate=inspect.isfunction)
+             if n not in ("reset", "get_reward") and not n.startswith("_")]  # fmt: skip
+    assert tools == ["step"]
+    observation = env.reset(**dataset[0])
+    assert "Permitted moves" in observation
+    for move in "RRRDDD":
+        text = env.step(move)
+    assert "The episode is over" in text
+    assert env.get_reward() == 10.0
+    assert "over" in env.step("R")  # after the end: a defined answer, no exception
+
+
+# --------------------------------------------------------------------------------------------
+# real trainer runs
+# --------------------------------------------------------------------------------------------
+
+
+def _reward_logged(trainer, name):
+    return [e[f"rewards/{name}/mean"] for e in trainer.state.log_history if f"rewards/{name}/mean" in e]
+
+
+def test_grpo_trains_on_a_single_turn_env(tmp_path, maze_tiny):
+    from trl import GRPOConfig, GRPOTrainer
+
+    model, tokenizer = _model(maze_tiny)
+    trainer = GRPOTrainer(
+        model=model, processing_class=tokenizer, reward_funcs=reward_funcs("thinkgym/MazePath-v0"),
+        train_dataset=to_dataset("thinkgym/MazePath-v0", 4, seed=0), args=_args(GRPOConfig, tmp_path),
+    )  # fmt: skip
+    trainer.train()
+    assert len(_reward_logged(trainer, "goal")) == 2
+
+
+def test_rloo_trains_on_a_single_turn_env(tmp_path, maze_tiny):
+    from trl import RLOOConfig, RLOOTrainer
+
+    model, tokenizer = _model(maze_tiny)
+    trainer = RLOOTrainer(
+        model=model, processing_class=tokenizer, reward_funcs=reward_funcs("thinkgym/MazePath-v0"),
+        train_dataset=to_dataset("thinkgym/MazePath-v0", 4, seed=0), args=_args(RLOOConfig, tmp_path),
+    )  # fmt: skip
+    trainer.train()
+    assert len(_reward_logged(trainer, "goal")) == 2
+
+
+def test_grpo_trains_on_the_multi_turn_maze_with_rollout_func(tmp_path, maze_tiny):
+    from trl import GRPOConfig, GRPOTrainer
+
+    model, tokenizer = _model(maze_tiny)
+    rollout = rollout_func("thinkgym/Maze-v0", max_tokens_per_turn=2)
+    seen = []
+
+    def spy(prompts, trainer):
+        out = rollout(prompts, trainer)
+        seen.append((len(prompts), len(out["completion_ids"]), out["env_mask"]))
+        return out
+
+    trainer = GRPOTrainer(
+        model=model, processing_class=tokenizer, reward_funcs=reward_funcs("thinkgym/Maze-v0", score=True),
+        train_dataset=to_dataset("thinkgym/Maze-v0", 2, seed=0), rollout_func=spy,
+        args=_args(GRPOConfig, tmp_path, max_completion_length=120),
+    )  # fmt: skip
+    trainer.train()
+    assert seen and all(n_prompts == n_out == 4 for n_prompts, n_out, _ in seen)  # repeated per generation
+    assert any(0 in mask for _, _, masks in seen for mask in masks)  # env tokens were masked
+    assert len(_reward_logged(trainer, "maze_score")) == 2
+
+
+def test_rloo_trains_on_the_multi_turn_maze_with_token_actions(tmp_path, maze_tiny):
+    from trl import RLOOConfig, RLOOTrainer
+
+    model, tokenizer = _model(maze_tiny)
+    trainer = RLOOTrainer(
+        model=model, processing_class=tokenizer,
+        reward_funcs=reward_funcs("thinkgym/Maze-v0", actions="tokens", tokenizer=tokenizer),
+        train_dataset=to_dataset("thinkgym/Maze-v0", 2, seed=0), args=_args(RLOOConfig, tmp_path, max_completion_length=6),
+    )  # fmt: skip
+    trainer.train()
+    assert len(_reward_logged(trainer, "goal")) == 2
