@@ -346,6 +346,18 @@ class TestFunctionRuns:
         )
         assert [r.score for r in rewards] == [1.0, 0.0, 1.0]
 
+    def test_async(self, verifier):
+        import asyncio
+
+        async def both():
+            return await asyncio.gather(
+                verifier.averify(fence("def add_all(xs):\n    return sum(xs)"), ADD_ALL),
+                verifier.averify(fence("def add_all(xs):\n    return 0"), ADD_ALL),
+            )
+
+        good, bad = asyncio.run(both())
+        assert (good.score, bad.score) == (1.0, 0.5)
+
     def test_verify_code_with_a_dict_problem(self, sandbox):
         reward = verify_code(fence("def add_all(xs):\n    return sum(xs)"), HUMANEVAL_LIKE, sandbox=sandbox, score="all")
         assert reward.score == 1.0

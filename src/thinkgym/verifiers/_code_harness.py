@@ -824,7 +824,7 @@ def main(mode: str) -> None:
         if judge.ready_at:
             marks["ready"] = judge.ready_at - start
         marks["tests"] = time.perf_counter() - start
-        judge.emit({"ev": "end", "marks": {k: round(v, 6) for k, v in marks.items()}})
+        judge.emit({"ev": "end", "marks": {k: round(v, 6) for k, v in marks.items()}, "t0": start})
     finally:
         if mode == "function":
             judge.kill_worker()

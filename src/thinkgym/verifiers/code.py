@@ -9,16 +9,19 @@ Two test formats, both with per-test results (partial credit):
   whole outputs are compared after trimming trailing whitespace, line counts must match, and
   ``float_tol`` allows numeric tokens to differ.
 
-Why it is not fooled: the tests never reach the candidate's process. Inside one sandbox job a judge
-process holds the tests (sent encrypted, with the key on stdin) and compares; the candidate runs in
-worker processes forked *before* the judge read the tests, and only plain values (ints, strings,
-lists …) travel back. Verdict lines carry a per-run secret nonce, and a test counts as passed only
-when its own verdict line says so — never because the process exited 0. See
-`thinkgym.verifiers._code_harness` for the protocol.
+Why it is not fooled: function tests run in a judge process inside the sandbox job that receives
+them encrypted (the key comes on stdin, read only after the candidate's worker process was forked)
+and calls the candidate through a proxy: only plain values (ints, strings, lists …) come back, and
+the judge compares. Expected stdout never enters the sandbox: the job reports each case's output
+and this process compares. Verdict lines carry a per-run secret nonce, and a test counts as passed
+only when its own verdict says so — never because a process exited 0. When the worker is lost
+mid-test (it crashed or overran), the remaining tests run in a fresh job. See
+`thinkgym.verifiers._code_harness` for the protocol and ``tests/verifiers/test_code_attacks.py``
+for the tricks it holds against.
 
->>> verifier = CodeVerifier()
->>> reward = verifier("```python\\ndef add(a, b):\\n    return a + b\\n```", problem)
->>> reward.components["tests_passed"], reward.info["tests"][0]
+>>> problem = Problem("add", "", None, {"tests": ["assert add(1, 2) == 3", "assert add(0, 0) == 0"]})
+>>> CodeVerifier()("```python\\ndef add(a, b):\\n    return a + b\\n```", problem).score
+1.0
 """
 
 from __future__ import annotations
@@ -638,6 +641,12 @@ class CodeVerifier:
 
     def __call__(self, completion: str, problem: Problem) -> Reward:
         return self.verify_batch([completion], [problem])[0]
+
+    async def averify(self, completion: str, problem: Problem) -> Reward:
+        """`__call__` for asyncio callers: the sandbox job runs off the event loop."""
+        import asyncio
+
+        return await asyncio.to_thread(self, completion, problem)
 
     def verify_batch(self, completions: Sequence[str], problems: Sequence[Problem]) -> list[Reward]:
         """Verify many completions at once; the jobs run concurrently through `Sandbox.map`."""
