@@ -82,9 +82,10 @@ def server():
 
 
 def test_server_faults_become_failed_samples_with_reasons(server, tmp_path):
-    suite = suite_from_envs(["toybench/Add-v0"], n=24)
+    suite = suite_from_envs(["toybench/Add-v0"], n=16)
     problems = suite.problems["toybench/Add-v0"]
     kinds = Counter(int(re.search(r"What is (\d+)", p.prompt).group(1)) % 4 for p in problems)
+    assert all(kinds[kind] for kind in range(4)), kinds  # every fault kind is exercised
     policy = OpenAIPolicy(
         "toy", base_url=server, max_retries=1, timeout_s=1.5, backoff_s=0.01, backoff_max_s=0.1
     )

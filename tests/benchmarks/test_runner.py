@@ -324,3 +324,12 @@ def test_a_disk_that_fills_mid_run_stops_with_a_clear_error(tmp_path, monkeypatc
             EvalSettings(concurrency=1, **TOY),
         )
     assert len(RunDir(tmp_path).read_samples()) == 3
+
+
+def test_an_env_bug_fails_its_sample_not_the_run(tmp_path):
+    summary = evaluate(
+        suite_from_envs(["toybench/BrokenReset-v0"], n=3), "oracle", tmp_path, EvalSettings(**TOY)
+    )
+    env = summary["envs"]["toybench/BrokenReset-v0"]
+    assert env["failed"] == 1 and "env.reset raised KeyError" in next(iter(env["failure_reasons"]))
+    assert env["samples_scored"] == 2 and env["accuracy"]["value"] == 1.0

@@ -86,10 +86,19 @@ class SleepyEnv(AddEnv):
         self.verifier = sleepy_verifier
 
 
+class BrokenResetEnv(AddEnv):
+    """An env with a bug: resetting to problem 1 raises."""
+
+    def _on_reset(self, problem):
+        if problem.id.endswith("/1"):
+            raise KeyError("layout")
+
+
 for _id, _cls in (
     ("toybench/Add-v0", AddEnv),
     ("toybench/Walk-v0", WalkEnv),
     ("toybench/Sleepy-v0", SleepyEnv),
+    ("toybench/BrokenReset-v0", BrokenResetEnv),
 ):
     thinkgym.register(_id, _cls, override=True)
 

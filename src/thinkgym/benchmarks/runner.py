@@ -500,14 +500,21 @@ class _Evaluation:
         prompt_tokens = completion_tokens = 0
         tokens_known = True
         try:
-            observation, _ = env.reset(options={"problem": item.problem})
+            try:
+                observation, _ = env.reset(options={"problem": item.problem})
+            except Exception as exc:  # an env bug: a failed sample, not a crashed run
+                observation, error = "", f"env.reset raised {type(exc).__name__}: {exc}"
             prompt = observation
             # Multi-turn episodes keep their state in this env and step in threads; single-turn
             # answers are judged by a fresh env in a worker, so this one is free again at once.
             multi_turn = int(getattr(env, "max_turns", 1)) > 1
             pool.multi_turn |= multi_turn
-            while True:
-                query = query_for(env, self.policy)
+            while error is None:
+                try:
+                    query = query_for(env, self.policy)
+                except Exception as exc:  # an env bug (e.g. in oracle_action): a failed sample
+                    error = f"building the query raised {type(exc).__name__}: {exc}"
+                    break
                 if not multi_turn:
                     pool.release(env)  # the step runs elsewhere; free the env for the next query
                     released = True
@@ -544,6 +551,8 @@ class _Evaluation:
                         outcome = await self._step_single(item, text)
                 except asyncio.TimeoutError:
                     error = f"env step exceeded {self.settings.step_timeout_s:g} s"
+                    if multi_turn:
+                        released = True  # a thread may still be inside env.step: never reuse it
                     break
                 except asyncio.CancelledError:
                     raise
