@@ -381,9 +381,12 @@ def test_the_hidden_tests_cannot_be_read(sandbox):
 
 def test_expected_outputs_never_enter_the_sandbox(sandbox):
     token = "tok-" + secrets.token_hex(16)
-    problem = Problem("attack/io", "", None, {"inputs": ["x\n"], "outputs": [token + "\n"]})
     verifier = CodeVerifier(sandbox, test_timeout_s=20.0, limits=Limits(wall_s=25.0, memory_mb=1024))
-    assert_contained(verifier(fence(SEARCH + "\nprint(find_token())\n"), problem))
+    search = "\nprint(from_files() or from_objects() or from_parent() or search(b''.join(memory())))\n"
+    control = Problem("attack/io0", "", None, {"inputs": [token + "\n"], "outputs": [token + "\n"]})
+    assert verifier(fence("import sys\ndata = sys.stdin.read()" + SEARCH + search), control).score == 1.0
+    problem = Problem("attack/io", "", None, {"inputs": ["x\n"], "outputs": [token + "\n"]})
+    assert_contained(verifier(fence(SEARCH + search), problem))
 
 
 def test_io_program_faking_success(verifier):
