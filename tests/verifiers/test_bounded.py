@@ -114,3 +114,17 @@ def test_unpicklable_argument_is_an_error_not_a_crash(pool: BoundedPool) -> None
 
 def test_run_bounded_one_off() -> None:
     assert run_bounded(operator.mul, 6, 7, timeout=30).value == 42
+
+
+def test_a_forked_copy_of_the_caller_gets_its_own_workers(pool: BoundedPool) -> None:
+    """After os.fork (DataLoader-style) the child must not talk to the parent's workers."""
+    pid = os.fork()
+    if pid == 0:  # the child: exit code says whether the pool still works here
+        ok = False
+        try:
+            ok = pool.call(pow, 2, 7, timeout=60).value == 128
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert pool.call(pow, 2, 8, timeout=30).value == 256  # the parent's workers are untouched

@@ -218,8 +218,12 @@ CASES: dict[str, list[tuple[str, str, bool]]] = {
         ("monday.", "\\text{Monday}", True),
         ("East", "east", True),
         ("no solution", "\\text{No solution}", True),
+        ("Undefined", "undefined", True),
+        ("\\text{None}", "none", True),
+        ("infinity", "\\infty", True),
         ("Tuesday", "Monday", False),
         ("west", "east", False),
+        ("defined", "undefined", False),
     ],
 }
 

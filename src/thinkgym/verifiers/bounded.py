@@ -208,6 +208,8 @@ class _Template:
             with self.lock:
                 self.conn.send("fork")
                 send_handle(self.conn, theirs.fileno(), self.process.pid)
+                if not self.conn.poll(_FORK_TIMEOUT):
+                    raise OSError("the template did not answer a fork request")
                 pid = self.conn.recv()
         except (EOFError, OSError, ValueError):
             ours.close()
@@ -277,6 +279,7 @@ class _Worker:
 
 
 _LIVE_POOLS: weakref.WeakSet[BoundedPool] = weakref.WeakSet()
+_FORK_TIMEOUT = 60.0
 
 
 class BoundedPool:
@@ -312,10 +315,22 @@ class BoundedPool:
         self._lock = threading.Lock()
         self._template: _Template | None = None
         self._closed = False
+        self._pid = os.getpid()
         self.replaced = 0  # workers killed or found dead (for monitoring and tests)
         _LIVE_POOLS.add(self)
 
     # ---- worker management --------------------------------------------------------------
+
+    def _after_fork(self) -> None:
+        """In a forked copy of the caller, start afresh: the workers belong to the parent."""
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._template = None
+            self._slots = queue.Queue()
+            for _ in range(self.size):
+                self._slots.put([None])
 
     def _get_template(self) -> _Template:
         with self._lock:
@@ -372,6 +387,8 @@ class BoundedPool:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if self._closed:
             raise RuntimeError("this BoundedPool is closed")
+        if self._pid != os.getpid():
+            self._after_fork()
         slot = self._slots.get()
         try:
             worker = self._worker_for(slot)

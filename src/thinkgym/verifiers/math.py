@@ -142,7 +142,7 @@ def _symbolic_call(pred: str, gold: str, rel_tol: float, decimal_comma: bool) ->
 
 _TEXT_ANSWER_RE = re.compile(r"^[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f' .\-]*$")
 _MATH_WORD_RE = re.compile(
-    r"^(?:sin|cos|tan|sec|csc|cot|log|ln|exp|sqrt|pi|inf|infty|infinity|undefined|none|dne|no solution)$", re.I
+    r"^(?:sin|cos|tan|sec|csc|cot|log|ln|exp|sqrt|pi|inf|infty|infinity)$", re.I
 )
 
 
@@ -204,7 +204,7 @@ def _judge_fast(pred: str, gold: str, opts: MathOptions) -> _Judgement:
         same = equal(pred_node, gold_node, FastOps(opts.rel_tol))
     except NeedSymbolic:
         return _Judgement(None, "", "symbolic", (pred, gold, opts.rel_tol, decimal_comma))
-    except (RecursionError, ValueError, ArithmeticError, OverflowError) as exc:
+    except Exception as exc:  # noqa: BLE001 - model output must never raise
         return _Judgement(False, f"could not compare: {type(exc).__name__}", "fast")
     return _Judgement(same, "equal" if same else "not equal", "fast")
 
@@ -246,7 +246,7 @@ def _remember(key: tuple, result: BoundedResult) -> None:
 
 
 #: Seconds kept back from the bound for killing an overrunning worker and returning.
-_KILL_RESERVE = 0.05
+_KILL_RESERVE = 0.1
 
 
 def _judge(
@@ -292,9 +292,13 @@ class _Prepared:
     others: tuple[str, ...] = ()
 
 
-def _prepare(completion: str, gold: Any, opts: MathOptions) -> _Prepared:
+def _check_types(completion: Any, gold: Any) -> None:
     if not isinstance(completion, str):
         raise TypeError(f"completion must be a str, got {type(completion).__name__}")
+    _gold_text(gold)
+
+
+def _prepare(completion: str, gold: Any, opts: MathOptions) -> _Prepared:
     gold_raw = _gold_text(gold)
     if len(completion) > opts.max_completion_chars:
         return _Prepared(_zero(f"completion of {len(completion)} characters exceeds the limit of "
@@ -323,6 +327,13 @@ def _prepare(completion: str, gold: Any, opts: MathOptions) -> _Prepared:
 @lru_cache(maxsize=4096)
 def _gold_oversize(gold: str) -> str | None:
     return oversize_reason(gold, max(MAX_ANSWER_CHARS, len(gold)))
+
+
+def _prepare_safely(completion: str, gold: Any, opts: MathOptions) -> _Prepared:
+    try:
+        return _prepare(completion, gold, opts)
+    except Exception as exc:  # noqa: BLE001 - model output must never raise
+        return _Prepared(_zero(f"could not verify: {type(exc).__name__}", None, "none"))
 
 
 def _zero(reason: str, extracted: str | None, source: str) -> Reward:
@@ -361,11 +372,11 @@ def verify_math(completion: str, gold: Any, **options: Any) -> Reward:
     """
     opts = MathOptions.of(options)
     deadline = time.monotonic() + opts.timeout
-    prepared = _prepare(completion, gold, opts)
+    _check_types(completion, gold)
     try:
-        return _verify_prepared(prepared, opts, None, deadline)
-    except RecursionError:
-        return _zero("answer too deeply structured to compare", prepared.pred, "none")
+        return _verify_prepared(_prepare(completion, gold, opts), opts, None, deadline)
+    except Exception as exc:  # noqa: BLE001 - model output must never raise
+        return _zero(f"could not verify: {type(exc).__name__}: {str(exc)[:200]}", None, "none")
 
 
 def math_equal(prediction: str, gold: Any, **options: Any) -> bool:
@@ -380,12 +391,12 @@ def math_equal(prediction: str, gold: Any, **options: Any) -> bool:
         return False
     try:
         return bool(_judge(pred, gold_clean, opts).equal)
-    except RecursionError:
+    except Exception:  # noqa: BLE001 - model output must never raise
         return False
 
 
 def extract_answer(completion: str, **options: Any) -> str | None:
-    """The final answer text of ``completion`` (cleaned), or ``None`` if there is no single one."""
+    """The final answer text of ``completion`` (cleaned; the last one if several), or ``None``."""
     if not isinstance(completion, str):
         raise TypeError(f"completion must be a str, got {type(completion).__name__}")
     opts = MathOptions.of(options)
@@ -412,7 +423,9 @@ def verify_math_batch(
     opts = MathOptions.of(options)
     size = workers if workers is not None else max(1, min(4, (os.cpu_count() or 1)))
     pool = math_worker_pool(size)
-    prepared = [_prepare(c, g, opts) for c, g in zip(completions, golds, strict=False)]
+    for completion, gold in zip(completions, golds, strict=True):
+        _check_types(completion, gold)
+    prepared = [_prepare_safely(c, g, opts) for c, g in zip(completions, golds, strict=True)]
     results: list[Reward | None] = [None] * len(prepared)
     pending: list[int] = []
     judgements: dict[int, _Judgement] = {}
