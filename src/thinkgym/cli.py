@@ -309,7 +309,7 @@ def export_preferences_command(
 def eval_command(
     policy: str = typer.Option(
         ..., "--policy", "-p",
-        help="random | oracle | hf:PATH | openai:URL[#MODEL] (e.g. openai:http://127.0.0.1:8000/v1#Qwen/Qwen3-0.6B) | py:MODULE:NAME",
+        help="random | oracle | hf:PATH | openai:URL or openai:URL#MODEL (e.g. openai:http://127.0.0.1:8000/v1#Qwen/Qwen3-0.6B) | py:MODULE:NAME",
     ),
     out: str = typer.Option(..., "--out", "-o", help="Output folder. Re-run the same command with the same --out to resume."),
     suite: str | None = typer.Option(None, "--suite", "-s", help="Built-in suite (quick-v0, reasoning-v0) or a .toml/.yaml suite file."),

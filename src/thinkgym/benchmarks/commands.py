@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from thinkgym.errors import ThinkgymError
 
 __all__ = [
@@ -125,7 +127,7 @@ def run_eval_command(
             chosen, policy, out, settings, command=argv if argv is not None else sys.argv
         )
     except ThinkgymError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
         return EXIT_REFUSED
     except KeyboardInterrupt:
         console.print(
@@ -161,7 +163,7 @@ def run_report_command(out: str, console: Any) -> int:
     try:
         summary = build_summary(run_dir)
     except ThinkgymError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
         return EXIT_REFUSED
     report = write_report(run_dir.path, summary)
     print_summary(summary, console)
@@ -175,7 +177,7 @@ def run_compare_command(dir_a: str, dir_b: str, console: Any) -> int:
     try:
         result = compare_runs(dir_a, dir_b)
     except ThinkgymError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
         return EXIT_REFUSED
     render_comparison(result, console)
     return EXIT_OK

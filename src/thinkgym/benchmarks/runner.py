@@ -787,9 +787,6 @@ def evaluate(
     written to ``summary.json``) and, unless ``report=False``, writes ``report.md`` and the plots.
     """
     settings = settings or EvalSettings()
-    run_dir = RunDir(out)
-    run_dir.check_writable()  # before generating problems or loading a model
-    _import_modules(tuple(settings.imports))
     if isinstance(policy, str):
         from thinkgym.benchmarks.policy_spec import parse_policy_spec
 
@@ -802,6 +799,9 @@ def evaluate(
         raise TypeError(
             f"policy must be a Policy or a policy spec string, got {type(policy).__name__}"
         )
+    run_dir = RunDir(out)
+    run_dir.check_writable()  # before generating problems or loading a model
+    _import_modules(tuple(settings.imports))
     fingerprint = suite.fingerprint()
     identity = run_identity(suite, fingerprint, label, settings)
     config = {
