@@ -153,7 +153,12 @@ def make_policy(
         policy = _call_with_supported(cls)
     elif parsed.kind == "hf":
         cls = _import("thinkgym.agents.hf", "HFPolicy", "transformers (hf:)")
-        policy = _call_with_supported(cls, parsed.target, **common)
+        import torch
+
+        device = (
+            "cuda" if torch.cuda.is_available() else None
+        )  # a local model on the GPU when there is one
+        policy = _call_with_supported(cls, parsed.target, device=device, **common)
     elif parsed.kind == "openai":
         cls = _import("thinkgym.agents.openai", "OpenAIPolicy", "OpenAI-compatible (openai:)")
         model = parsed.model or _served_model(parsed.target)
