@@ -198,7 +198,8 @@ def _train_trl(config: TrainConfig, model: Any, tokenizer: Any, tiny: bool, outp
         "use_cpu": not torch_cuda_available(),
         "dataloader_num_workers": 0,
     }
-    if config.beta and not Path(str(getattr(model.config, "_name_or_path", "") or "")).is_dir():
+    name_or_path = str(getattr(model.config, "_name_or_path", "") or "")
+    if config.beta and not (name_or_path and Path(name_or_path).is_dir()):
         # TRL builds the KL reference model from the policy's path: give an in-memory model one.
         initial = output_dir / "initial"
         model.save_pretrained(initial)
