@@ -59,7 +59,7 @@ def runs(tmp_path_factory):
 def test_report_and_plots_are_written(runs):
     report = (runs["random"] / "report.md").read_text()
     for text in ("# thinkgym eval: small-v0 — random", "## Results", "pass@2", "maj@2", "maze-4x4",
-                 "accuracy.png", "pass_at_k.png", "Why samples were not correct"):  # fmt: skip
+                 "accuracy.png", "pass_at_k.png", "Why samples were not correct", "Against the exact values"):  # fmt: skip
         assert text in report, text
     for png in ("accuracy.png", "pass_at_k.png"):
         data = (runs["random"] / png).read_bytes()

@@ -103,6 +103,29 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
     rows.append(overall_row)
     lines += ["## Results", ""] + _table(header, rows) + [""]
 
+    refs = {name: env["reference"] for name, env in envs.items() if env.get("reference")}
+    if refs:
+        lines += [
+            "## Against the exact values",
+            "",
+            "Where an env has an exact analysis (the maze's dynamic programming), the measured mean "
+            "reward sits next to the exact expectation of the uniform random policy and of the "
+            "optimal one on the same problems.",
+            "",
+        ]
+        rows = [
+            [
+                name,
+                _est(envs[name].get("mean_reward")),
+                _num(ref.get("random_mean_reward"), 3),
+                _num(ref.get("optimal_mean_reward"), 3),
+            ]
+            for name, ref in refs.items()
+        ]
+        lines += _table(
+            ["env", "measured mean reward", "exact: uniform random", "exact: optimal"], rows
+        ) + [""]
+
     if max_k > 1:
         lines += ["## pass@k (unbiased estimator) and maj@k", ""]
         all_ks = list(range(1, max_k + 1))
