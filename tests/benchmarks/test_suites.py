@@ -136,3 +136,8 @@ def test_adhoc_suite():
     assert all(e.n == 2 and e.seed == 3 for e in suite.entries)
     with pytest.raises(ConfigError):
         suite_from_envs([], n=2)
+
+
+def test_asking_for_more_problems_than_a_dataset_holds_warns():
+    with pytest.warns(UserWarning, match="problems repeat"):
+        suite_from_envs(["thinkgym/Code-v0"], n=50).problems  # the built-in set holds 10

@@ -239,6 +239,15 @@ def _kill_pool(pool: concurrent.futures.ProcessPoolExecutor, grace_s: float) -> 
 _WORKER_ENVS: dict[tuple[str, str], Any] = {}
 
 
+def _close_worker_envs() -> None:
+    for env in _WORKER_ENVS.values():
+        try:
+            env.close()
+        except Exception:  # closing at exit must not mask the worker's own exit
+            pass
+    _WORKER_ENVS.clear()
+
+
 def _worker_step(env_id: str, kwargs_json: str, problem: Problem, action: str) -> dict[str, Any]:
     """Runs in a verification worker: build (once) the env and judge one single-turn answer."""
     key = (env_id, kwargs_json)
@@ -250,6 +259,10 @@ def _worker_step(env_id: str, kwargs_json: str, problem: Problem, action: str) -
             env = thinkgym.make(env_id, **json.loads(kwargs_json))
         except thinkgym.UnknownEnvError:
             return {"unavailable": True}
+        if not _WORKER_ENVS:
+            import atexit
+
+            atexit.register(_close_worker_envs)  # sandboxes and verifier pools of the envs
         _WORKER_ENVS[key] = env
     try:
         return _outcome(env, action, problem)

@@ -69,6 +69,15 @@ class SuiteEntry:
         """The ``n`` problems of this entry (deterministic: the env's source, ``take(n, seed)``)."""
         env = self.make_env()
         try:
+            size = env.source.size
+            if size is not None and 1 < size < self.n:
+                import warnings
+
+                warnings.warn(
+                    f"suite entry {self.label!r}: {self.env} has {size} problems but n = {self.n}, so "
+                    "problems repeat (is the env reading the dataset you meant?)",
+                    stacklevel=2,
+                )
             return env.source.take(self.n, seed=self.seed)
         finally:
             env.close()
