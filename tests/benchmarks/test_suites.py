@@ -140,4 +140,5 @@ def test_adhoc_suite():
 
 def test_asking_for_more_problems_than_a_dataset_holds_warns():
     with pytest.warns(UserWarning, match="problems repeat"):
-        suite_from_envs(["thinkgym/Code-v0"], n=50).problems  # the built-in set holds 10
+        problems = suite_from_envs(["thinkgym/Code-v0"], n=50).problems  # the built-in set holds 10
+    assert len(problems["thinkgym/Code-v0"]) == 50
