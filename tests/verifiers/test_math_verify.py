@@ -48,6 +48,11 @@ EXTRACTION = [
     ("The final answer is \\(x = 3\\)", "x = 3"),
     ("The final answer is \\[ 2\\pi \\]", "2\\pi"),
     ("Final Answer: **73**", "73"),
+    ("The final answer is 5. I hope it is correct.", "5"),
+    ("answer is \\(\\frac{1}{2}\\)", "\\frac{1}{2}"),
+    ("So the answer is 5 cm.", "5"),
+    ("The answer is 3.5.", "3.5"),
+    ("The answer is 5 because 2+3=5", "5"),
     ("blah blah\n#### 1,234", "1,234"),
     ("I think it is 5, no wait, it is 7", "7"),  # last-number fallback (not strict)
     ("\\boxed{1} and \\boxed{2}", "1, 2"),  # adjacent boxes form one list answer

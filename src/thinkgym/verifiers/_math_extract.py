@@ -31,7 +31,7 @@ _SEPARATOR_RE = re.compile(
     r"^(?:\s|\$|,|;|&|\\\\|\\quad|\\qquad|\\[,;: ]|\\\(|\\\)|\\\[|\\\]|\band\b|\\text\{\s*and\s*\}|\\text\{\s*,\s*\})*$"
 )
 _MARKER_RE = re.compile(
-    r"(?:final\s+answer\s*(?:is|:|=)?|the\s+(?:correct\s+)?answer\s+is\s*:?|\banswer\s*[:=：]|^\s*####)",
+    r"(?:final\s+answer\s*(?:is|:|=)?|\banswer\s+is\s*:?|\banswer\s*[:=：]|^\s*####)",
     re.I | re.M,
 )
 _LAST_NUMBER_RE = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?|-?\.\d+")

@@ -43,7 +43,8 @@ _MATH_WORDS = {
     "sin", "cos", "tan", "sec", "csc", "cot", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
     "log", "ln", "exp", "sqrt", "pi", "and", "or", "mod", "gcd", "lcm", "max", "min", "det", "lim",
 }
-_TRAILING_WORDS_RE = re.compile(r"(?<=[\d)}])\s+([A-Za-z][A-Za-z.]*(?:\s+[A-Za-z][A-Za-z.]*)*)(?:\^\{?[23]\}?)?\s*$")
+_UNIT_WORD = r"[A-Za-z][A-Za-z./]*(?:\^\{?-?[123]\}?)?"
+_TRAILING_WORDS_RE = re.compile(rf"(?<=[\d)}}])\s+({_UNIT_WORD}(?:\s+{_UNIT_WORD})*)\s*$")
 _SHORT_UNITS = {
     "m", "cm", "mm", "km", "kg", "g", "mg", "s", "ms", "h", "hr", "hrs", "min", "l", "ml", "ft", "in",
     "yd", "mi", "lb", "lbs", "oz", "mph", "kph", "km/h", "m/s", "cm^2", "m^2", "sq", "cu",
@@ -103,12 +104,14 @@ def clean_answer(text: str) -> str:
 
 
 def _is_unit_words(words: str) -> bool:
+    """``cm``, ``apples``, ``m/s^2``, ``square feet``: words after a number that are units."""
     parts = words.lower().split()
     if not parts or parts[0] in ("and", "or", "i", "e", "x", "y", "z", "n", "k"):
         return False
-    if any(p.strip(".") in _MATH_WORDS for p in parts):
+    pieces = [re.sub(r"\^\{?-?[123]\}?$", "", piece).strip(".") for p in parts for piece in p.split("/")]
+    if any(not piece or piece in _MATH_WORDS for piece in pieces):
         return False
-    return all(len(p) >= 3 or p.strip(".") in _SHORT_UNITS for p in parts)
+    return all(len(piece) >= 3 or piece in _SHORT_UNITS for piece in pieces)
 
 
 def _outer_group(s: str) -> bool:

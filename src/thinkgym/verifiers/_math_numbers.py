@@ -172,7 +172,8 @@ def decimal_matches(decimal: Num, exact: Fraction | float, rel_tol: float) -> bo
     Equal values always match. If ``exact`` cannot be written with the literal's number of
     decimals (``1/3``, ``√2``), the literal matches when it is ``exact`` correctly rounded and
     carries at least two decimals or three significant digits (so ``0.33`` and ``3.14`` pass,
-    ``0.3`` and ``3.1`` do not), or when it is within ``rel_tol`` relatively.
+    ``0.3`` and ``3.1`` do not), when it is ``exact`` truncated to three or more decimals
+    (``0.16666`` for 1/6), or when it is within ``rel_tol`` relatively.
     """
     if isinstance(exact, Fraction):
         if decimal.value == exact:
@@ -186,10 +187,11 @@ def decimal_matches(decimal: Num, exact: Fraction | float, rel_tol: float) -> bo
         scale = abs(exact)
     if rel_tol > 0 and diff <= rel_tol * scale:
         return True
-    if decimal.decimals >= 2 or decimal.significant >= 3:
-        half_unit = Fraction(1, 2 * 10**decimal.decimals)
-        return diff <= half_unit * (1 + Fraction(1, 10**9))
-    return False
+    unit = Fraction(1, 10**decimal.decimals)
+    if (decimal.decimals >= 2 or decimal.significant >= 3) and diff <= unit / 2 * (1 + Fraction(1, 10**9)):
+        return True  # correctly rounded
+    # truncated (0.16666 for 1/6, 1.4142 for sqrt 2), with at least three decimals
+    return decimal.decimals >= 3 and diff < unit and abs(decimal.value) <= abs(exact)
 
 
 def numbers_equal(pred: Num, gold: Num, rel_tol: float = 1e-9) -> bool:
