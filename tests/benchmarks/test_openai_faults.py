@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import toy  # noqa: E402,F401  (registers toybench/Add-v0)
+import toy  # noqa: E402,F401  (toy envs are registered per test by conftest.py)
 
 from thinkgym.benchmarks.runner import EvalSettings, evaluate  # noqa: E402
 from thinkgym.benchmarks.store import RunDir  # noqa: E402

@@ -23,7 +23,7 @@ from thinkgym.errors import ConfigError, ThinkgymError
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-import toy  # noqa: E402  (registers toybench/* envs)
+import toy  # noqa: E402  (toy envs are registered per test by conftest.py)
 
 QUIET = {"progress": False}
 TOY = {"progress": False, "verify_workers": 0}  # toybench envs exist only in this process
@@ -229,7 +229,11 @@ def test_multi_turn_records_and_env_workers_off(tmp_path):
 
 def test_a_hung_verifier_fails_its_sample_and_its_worker_is_replaced(tmp_path):
     settings = EvalSettings(
-        verify_workers=1, step_timeout_s=2.0, imports=("toy",), concurrency=4, progress=False
+        verify_workers=1,
+        step_timeout_s=2.0,
+        imports=("toy_registered",),
+        concurrency=4,
+        progress=False,
     )
     start = time.monotonic()
     summary = evaluate(

@@ -1,7 +1,7 @@
 """Toy envs and policies for the benchmark tests (no dependency on the real env families).
 
-Registered under the ``toybench/`` namespace when imported; importable from a subprocess by
-putting this folder on ``PYTHONPATH`` (the kill-and-resume test does).
+Registered under the ``toybench/`` namespace only while a benchmark test runs (conftest.py);
+``toy_registered`` registers them on import, for verification worker processes.
 """
 
 from __future__ import annotations
@@ -94,13 +94,29 @@ class BrokenResetEnv(AddEnv):
             raise KeyError("layout")
 
 
-for _id, _cls in (
-    ("toybench/Add-v0", AddEnv),
-    ("toybench/Walk-v0", WalkEnv),
-    ("toybench/Sleepy-v0", SleepyEnv),
-    ("toybench/BrokenReset-v0", BrokenResetEnv),
-):
-    thinkgym.register(_id, _cls, override=True)
+TOY_ENVS = {
+    "toybench/Add-v0": AddEnv,
+    "toybench/Walk-v0": WalkEnv,
+    "toybench/Sleepy-v0": SleepyEnv,
+    "toybench/BrokenReset-v0": BrokenResetEnv,
+}
+
+
+def register_toy_envs() -> None:
+    """Register the toy envs. Only while a benchmark test runs (see conftest.py): registered at
+    import they would join the all-envs contract tests, which collect `list_envs()`."""
+    for env_id, cls in TOY_ENVS.items():
+        thinkgym.register(env_id, cls, description=cls.__doc__ or env_id, override=True)
+
+
+def unregister_toy_envs() -> None:
+    import gymnasium
+
+    from thinkgym import registry
+
+    for env_id in TOY_ENVS:
+        registry._REGISTRY.pop(env_id, None)
+        gymnasium.registry.pop(env_id, None)
 
 
 class HashPolicy(Policy):
