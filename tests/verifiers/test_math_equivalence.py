@@ -168,6 +168,10 @@ CASES: dict[str, list[tuple[str, str, bool]]] = {
         ("(-\\infty, \\infty)", "\\mathbb{R}", True),
         ("\\text{all real numbers}", "(-\\infty, \\infty)", True),
         ("(-2, 2)", "|x| > 2", False),
+        ("(-\\infty, 3) \\cup (3, \\infty)", "x \\neq 3", True),
+        ("(-\\infty, 3)", "x \\neq 3", False),
+        ("(3, \\infty)", "\\{x \\mid x > 3\\}", True),
+        ("[3, \\infty)", "\\{x \\mid x > 3\\}", False),
         ("(-\\infty, 1) \\cup (3, \\infty)", "(-\\infty, 1) \\cup (2, \\infty)", False),
     ],
     "sets_tuples_unions_pm": [

@@ -100,6 +100,7 @@ _REL_TOKENS = {
 _CUP_TOKENS = {"\\cup", "∪"}
 _OR_TOKENS = {"\\lor", "\\vee"}
 _SEP_TOKENS = {",", ";"}
+_SUCH_THAT_TOKENS = {"|", "\\mid", ":"}
 
 
 def _tokens(s: str) -> list[tuple[int, int, str, int]]:
@@ -223,6 +224,9 @@ def _parse(s: str, decimal_comma: bool, level: int) -> Node:
             items_text = []
         items = tuple(_parse(p, False, level + 1) for p in items_text[:MAX_ITEMS])
         if opener in ("\\{", "\\lbrace"):
+            builder = _split(inner, inner_toks, _SUCH_THAT_TOKENS)
+            if len(builder) == 2 and builder[1].strip():  # {x | x > 3}: the condition is the set
+                return _parse(builder[1], decimal_comma, level + 1)
             return Seq("set", items)
         if opener == "\\langle":
             return Seq("tuple", items)
@@ -496,9 +500,11 @@ def _equal_gold_relation(pred: Node, gold: Relation, ops: LeafOps) -> bool:
             return _equations_equal(pred, gold, ops)
         return False
     if "!=" in gold.ops:
-        return isinstance(pred, Relation) and pred.ops == gold.ops and all(
-            equal(p, g, ops) for p, g in zip(pred.terms, gold.terms, strict=False)
-        )
+        if isinstance(pred, Relation):
+            return pred.ops == gold.ops and all(
+                equal(p, g, ops) for p, g in zip(pred.terms, gold.terms, strict=False)
+            )
+        return _equal_sets(pred, gold, ops)  # x != 3 as (-oo, 3) U (3, oo)
     if isinstance(pred, Relation) and not _is_inequality(pred):
         return False
     return _equal_sets(pred, gold, ops)
@@ -536,6 +542,13 @@ def _intervals(node: Node, ops: LeafOps, allow_relations: bool) -> tuple[list[tu
         if len(variables) > 1:
             return None
         return out, (variables.pop() if variables else None)
+    if allow_relations and isinstance(node, Relation) and node.ops == ("!=",):
+        sides = [_leaf_texts(t) for t in node.terms]
+        variables = [i for i, t in enumerate(sides) if t is not None and _is_variable(Leaf(t[0]))]
+        if len(variables) == 1 and all(t is not None for t in sides):
+            var, value = sides[variables[0]][0], sides[1 - variables[0]][0]  # type: ignore[index]
+            return [("-\\infty", value, False, False), (value, "\\infty", False, False)], var.replace(" ", "")
+        return None
     if allow_relations and _is_inequality(node):
         assert isinstance(node, Relation)
         texts = [_leaf_texts(t) for t in node.terms]
