@@ -53,6 +53,7 @@ def test_oracle_scores_the_maximum_on_quick(tmp_path):
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["identity"]["suite_hash"] == load_suite("quick-v0").fingerprint()
     assert config["sessions"][0]["versions"]["thinkgym"]
+    assert config["sessions"][0]["samples"] == 220 and config["sessions"][0]["samples_per_s"] > 0
 
 
 def test_random_lands_on_the_exact_dp_value(tmp_path):

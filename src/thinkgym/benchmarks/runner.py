@@ -858,7 +858,16 @@ def evaluate(
                 owns_policy = True
             if settings.progress:
                 evaluation._start_progress(todo)
+            started = time.perf_counter()
             asyncio.run(evaluation.run(todo))
+            wall = time.perf_counter() - started
+            run_dir.finish_session(
+                {
+                    "samples": len(todo),
+                    "wall_s": round(wall, 3),
+                    "samples_per_s": round(len(todo) / max(wall, 1e-9), 3),
+                }
+            )
     finally:
         evaluation.close()
         if owns_policy and evaluation.policy is not None:

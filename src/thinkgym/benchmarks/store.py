@@ -119,6 +119,14 @@ class RunDir:
         self._write_json(CONFIG, existing)
         return True
 
+    def finish_session(self, stats: Mapping[str, Any]) -> None:
+        """Record what this session did (samples, wall time, throughput) in ``config.json``."""
+        config = self.load_config()
+        if config is None or not config.get("sessions"):
+            return
+        config["sessions"][-1].update(stats)
+        self._write_json(CONFIG, config)
+
     def load_config(self) -> dict[str, Any] | None:
         if not self.config_path.exists():
             return None
