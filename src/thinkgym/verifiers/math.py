@@ -57,6 +57,7 @@ from thinkgym.verifiers.bounded import BoundedPool, BoundedResult
 __all__ = [
     "MathOptions",
     "MathVerifier",
+    "averify_math",
     "extract_answer",
     "math_equal",
     "verify_math",
@@ -377,6 +378,13 @@ def verify_math(completion: str, gold: Any, **options: Any) -> Reward:
         return _verify_prepared(_prepare(completion, gold, opts), opts, None, deadline)
     except Exception as exc:  # noqa: BLE001 - model output must never raise
         return _zero(f"could not verify: {type(exc).__name__}: {str(exc)[:200]}", None, "none")
+
+
+async def averify_math(completion: str, gold: Any, **options: Any) -> Reward:
+    """`verify_math` for asyncio code: the bounded wait happens in a thread, the loop keeps running."""
+    import asyncio
+
+    return await asyncio.to_thread(verify_math, completion, gold, **options)
 
 
 def math_equal(prediction: str, gold: Any, **options: Any) -> bool:
