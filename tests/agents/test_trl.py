@@ -244,3 +244,33 @@ def test_rloo_trains_on_the_multi_turn_maze_with_token_actions(tmp_path, maze_ti
     )  # fmt: skip
     trainer.train()
     assert len(_reward_logged(trainer, "goal")) == 2
+
+
+def test_grpo_mixes_math_and_maze_in_one_run(tmp_path):
+    from datasets import concatenate_datasets
+    from trl import GRPOConfig, GRPOTrainer
+
+    import thinkgym
+
+    if "thinkgym/Math-v0" not in {e.id for e in thinkgym.list_envs()}:
+        pytest.skip("thinkgym/Math-v0 is not registered in this build")
+    env_ids = ["thinkgym/Math-v0", "thinkgym/MazePath-v0"]
+    funcs = reward_funcs(env_ids)
+    names = [f.__name__ for f in funcs]
+    assert {"accuracy", "format", "goal"} <= set(names)
+    math_rows = to_dataset("thinkgym/Math-v0", 2, seed=0)
+    maze_rows = to_dataset("thinkgym/MazePath-v0", 2, seed=0)
+    accuracy = funcs[names.index("accuracy")]
+    goal = funcs[names.index("goal")]
+    prompts = list(math_rows["prompt"]) + list(maze_rows["prompt"])
+    columns = {k: list(math_rows[k]) + list(maze_rows[k]) for k in math_rows.column_names if k != "prompt"}
+    completions = ["no idea", "no idea", "RRRDDD", "L"]
+    assert accuracy(prompts=prompts, completions=completions, **columns)[2:] == [None, None]
+    assert goal(prompts=prompts, completions=completions, **columns) == [None, None, 1.0, 0.0]
+    model, tokenizer = build_tiny(SMALL)
+    trainer = GRPOTrainer(
+        model=model, processing_class=tokenizer, reward_funcs=funcs,
+        train_dataset=concatenate_datasets([math_rows, maze_rows]).shuffle(seed=0), args=_args(GRPOConfig, tmp_path),
+    )  # fmt: skip
+    trainer.train()
+    assert len(_reward_logged(trainer, "goal")) == 2
