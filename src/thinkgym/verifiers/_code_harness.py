@@ -298,7 +298,7 @@ def _function_worker(sock) -> None:
         with open(PROGRAM_FILE, encoding="utf-8", errors="replace") as f:
             source = f.read()
         exec(compile(source, PROGRAM_FILE, "exec"), namespace)
-        reply = ("defined",)
+        reply = ("defined", time.perf_counter())
     except BaseException as exc:  # the candidate's module failed: every test fails with this reason
         reply = ("def_error", _describe(exc))
     _send(sock, marshal.dumps(reply))
@@ -497,6 +497,7 @@ class _Judge:
         self.abort_reason: str | None = None
         self.load_error: str | None = None
         self.ready_at = 0.0
+        self.worker_marks: tuple = ()
         self.expected: list[bytes] = []  # calls W was asked to compute ahead, oldest first
 
     def emit(self, record: dict) -> None:
@@ -555,12 +556,16 @@ class _Judge:
             raise self._abort("the candidate process was lost in an earlier test")
         try:
             reply = self._exchange(None)  # W defines the candidate as soon as it is forked
+            if reply[0] == "started":  # W's own timestamps (perf work only), before any candidate code
+                self.worker_marks = reply[1:3]
+                reply = self._exchange(None)
         except _Abort:
             self.state, self.load_error = "broken", self.abort_reason
             raise
-        if reply == ("defined",):
+        if reply[0] == "defined":
             self.state = "ready"
             self.ready_at = time.perf_counter()
+            self.worker_marks += reply[1:2]
             return
         self.load_error = reply[1] if len(reply) > 1 and type(reply[1]) is str else "malformed reply"
         self.kill_worker("broken")
@@ -797,8 +802,10 @@ def main(mode: str) -> None:
         worker_pid = os.fork()
         if worker_pid == 0:
             try:
+                forked = time.perf_counter()
                 sock.close()
                 _worker_prelude({theirs.fileno()}, (devnull, devnull, devnull))
+                _send(theirs, marshal.dumps(("started", forked, time.perf_counter())))
                 _function_worker(theirs)
             finally:
                 os._exit(0)
@@ -823,6 +830,9 @@ def main(mode: str) -> None:
             _run_io_tests(judge, payload)
         if judge.ready_at:
             marks["ready"] = judge.ready_at - start
+            for name, value in zip(("w_forked", "w_prelude", "w_defined"), judge.worker_marks):  # noqa: B905
+                if type(value) is float:
+                    marks[name] = value - start
         marks["tests"] = time.perf_counter() - start
         judge.emit({"ev": "end", "marks": {k: round(v, 6) for k, v in marks.items()}, "t0": start})
     finally:
