@@ -37,11 +37,14 @@ def fence(code: str) -> str:
     return "```python\n" + textwrap.dedent(code).strip("\n") + "\n```"
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    from thinkgym.sandbox import make_sandbox
+@pytest.fixture(scope="module", params=["local", "docker"])
+def sandbox(request):
+    """Every attack runs on each backend available here (docker only where an engine runs)."""
+    from thinkgym.sandbox import available_backends, make_sandbox
 
-    box = make_sandbox("local")
+    if request.param not in available_backends():
+        pytest.skip(f"the {request.param} backend is not available here")
+    box = make_sandbox(request.param)
     box.run("pass")
     yield box
     box.close()
