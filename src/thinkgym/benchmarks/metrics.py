@@ -132,6 +132,31 @@ def majority_correct(answers: Sequence[Hashable | None], correct: Sequence[bool]
     return (("__correct__",) in tied) / len(tied)
 
 
+def _vote_ids(
+    answers: Sequence[Hashable | None], correct: Sequence[bool]
+) -> tuple[np.ndarray, int]:
+    """Each sample's vote as an integer: 0 = the correct answer, 1.. = distinct wrong answers,
+    -1 = no vote; and the number of vote values."""
+    keys: dict[Hashable, int] = {}
+    ids = np.empty(len(answers), dtype=np.int64)
+    for i, (answer, ok) in enumerate(zip(answers, correct, strict=True)):
+        if ok:
+            ids[i] = 0
+        elif answer is None:
+            ids[i] = -1
+        else:
+            ids[i] = keys.setdefault(answer, len(keys) + 1)
+    return ids, len(keys) + 1
+
+
+def _majority_rows(votes: np.ndarray, clusters: int) -> np.ndarray:
+    """`majority_correct` of every row of ``votes`` (subsets x k), vectorized."""
+    counts = (votes[:, :, None] == np.arange(clusters)).sum(axis=1)
+    top = counts.max(axis=1)
+    tied = (counts == top[:, None]) & (top[:, None] > 0)
+    return np.where(top > 0, tied[:, 0] / np.maximum(tied.sum(axis=1), 1), 0.0)
+
+
 def maj_at_k(
     answers: Sequence[Hashable | None],
     correct: Sequence[bool],
@@ -146,20 +171,19 @@ def maj_at_k(
     ``max_subsets`` subsets drawn with a fixed seed.
     """
     n = len(answers)
+    if len(correct) != n:
+        raise ValueError("answers and correct must have the same length")
     if k < 1 or k > n:
         raise ValueError(f"maj@k needs 1 <= k <= n, got k={k}, n={n}")
     if k == n:
         return majority_correct(answers, correct)
+    ids, clusters = _vote_ids(answers, correct)
     if math.comb(n, k) <= max_subsets:
-        subsets: Iterable[Sequence[int]] = itertools.combinations(range(n), k)
+        subsets = np.array(list(itertools.combinations(range(n), k)), dtype=np.int64)
     else:
         rng = np.random.default_rng(seed)
-        subsets = (rng.choice(n, size=k, replace=False) for _ in range(max_subsets))
-    total, count = 0.0, 0
-    for subset in subsets:
-        total += majority_correct([answers[i] for i in subset], [correct[i] for i in subset])
-        count += 1
-    return total / count
+        subsets = np.argsort(rng.random((max_subsets, n)), axis=1)[:, :k]
+    return float(_majority_rows(ids[subsets], clusters).mean())
 
 
 def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float, float]:
