@@ -251,6 +251,10 @@ TRAPS: list[tuple[str, str, bool]] = [
     ("x - 1 = 0", "2x - 2 = 0", True),
     ("**73**", "73", True),
     ("10^{-30}", "0", False),
+    ("0.000", "\\frac{1}{2006!}", False),
+    ("10^{100} + \\sqrt{2}", "10^{100} + \\sqrt{3}", False),  # equal to 40 digits, still different
+    ("2^{1000}", "2^{1000} + 1", False),
+    ("\\sqrt{2} + \\sqrt{3}", "\\sqrt{5 + 2\\sqrt{6}}", True),
     ("1 + 10^{-20}", "1", False),
 ]
 

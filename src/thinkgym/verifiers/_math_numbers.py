@@ -187,6 +187,8 @@ def decimal_matches(decimal: Num, exact: Fraction | float, rel_tol: float) -> bo
         scale = abs(exact)
     if rel_tol > 0 and diff <= rel_tol * scale:
         return True
+    if decimal.significant < 2:
+        return False  # "0.000" is not an approximation of 1/2006!, nor "0.3" of 1/3
     unit = Fraction(1, 10**decimal.decimals)
     if (decimal.decimals >= 2 or decimal.significant >= 3) and diff <= unit / 2 * (1 + Fraction(1, 10**9)):
         return True  # correctly rounded

@@ -46,6 +46,7 @@ _I = sympy.Symbol("i")
 _DIGITS = 40
 _REL = sympy.Float("1e-25", _DIGITS)
 _POINT_TOL = 1e-9
+_MAX_DIGITS_FOR_ZERO = 400
 _MAX_SIMPLIFY_OPS = 60
 
 
@@ -120,6 +121,27 @@ def _close(a: Any, b: Any) -> bool:
     return bool(diff <= _REL * scale)
 
 
+def _difference_vanishes(p: Any, g: Any) -> bool:
+    """Whether ``p - g`` is zero as far as adaptive precision can tell.
+
+    Agreement to 40 digits is not enough (``10^{100} + \\sqrt{2}`` vs ``10^{100} + \\sqrt{3}``):
+    sympy's evalf raises the working precision until the *difference* has 15 correct digits, and
+    reports a difference with no significant digits (``0.e-425``) only when it found none.
+    """
+    try:
+        value = sympy.N(p - g, 15, maxn=_MAX_DIGITS_FOR_ZERO)
+    except Exception:  # noqa: BLE001 - cannot refine: trust the 40-digit agreement
+        return True
+    if value == 0:
+        return True
+    for part in (sympy.re(value), sympy.im(value)):
+        if part == 0:
+            continue
+        if not (isinstance(part, sympy.Float) and part._prec <= 1):
+            return False
+    return True
+
+
 class SympyOps(LeafOps):
     """Leaf operations on sympy objects, for the worker process only."""
 
@@ -181,12 +203,20 @@ class SympyOps(LeafOps):
             if not exact_value.is_real:
                 return False
             fraction = _as_exact_fraction(exact_expr)
-            target = fraction if fraction is not None else float(exact_value)
-            return decimal_matches(decimal, target, self.rel_tol)
+            if fraction is None:
+                try:
+                    fraction = _as_exact_fraction(exact_expr.doit())  # 1/2006! is an unevaluated Mul
+                except Exception:  # noqa: BLE001
+                    fraction = None
+            if fraction is None:  # irrational: its 40-digit value, as an exact fraction (no float underflow)
+                fraction = Fraction(str(sympy.Float(exact_value, _DIGITS)))
+            return decimal_matches(decimal, fraction, self.rel_tol)
         if p.is_Float or g.is_Float or p.has(sympy.Float) or g.has(sympy.Float):
             scale = max(abs(pv), abs(gv))
             return bool(abs(pv - gv) <= max(self.rel_tol, 1e-12) * scale)
-        return _close(pv, gv)
+        if isinstance(p, sympy.Rational) and isinstance(g, sympy.Rational):
+            return False  # exact and already compared
+        return _close(pv, gv) and _difference_vanishes(p, g)
 
     # ---- expressions with variables ------------------------------------------------------
 
