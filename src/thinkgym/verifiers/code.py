@@ -722,8 +722,8 @@ class CodeVerifier:
             harness.PROGRAM_FILE: task.program.encode("utf-8", "surrogatepass"),
         }
         remaining = len(task.names) - task.first
-        if task.mode == "io":
-            output = remaining * (4 * self.limits.max_output_bytes // 3 + 1024) + 4096
+        if task.mode == "io":  # base64 of each case's output; past 64 MiB the last cases go unjudged
+            output = min(remaining * (4 * self.limits.max_output_bytes // 3 + 1024) + 4096, 64 << 20)
         else:
             output = 300 * remaining + 4096
         wall = task.budget + 2.0  # startup and verdict margin over the tests' own budget
