@@ -59,6 +59,24 @@ def container_id(sandbox) -> str:
     return ids.pop()
 
 
+def test_no_engine_is_a_clear_error_not_a_hang(monkeypatch, tmp_path):
+    pytest.importorskip("docker")
+    from thinkgym.sandbox import docker_engine
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
+    with pytest.raises(SandboxUnavailableError, match="no Docker engine answers"):
+        docker_engine.engine_client(start=False)
+
+
+def test_backend_is_listed_once_an_engine_runs(pool):
+    from thinkgym.sandbox import available_backends, make_sandbox
+    from thinkgym.sandbox.docker import DockerSandbox
+
+    assert "docker" in available_backends() and DockerSandbox.usable()
+    with make_sandbox("docker", pool_size=1) as sandbox:
+        assert sandbox.run("print('via make_sandbox')").stdout == "via make_sandbox\n"
+
+
 def test_runs_code_with_stdin_argv_and_exit_status(pool):
     result = pool.run(
         "import sys\nprint('got', input(), sys.argv[1:])\nprint('warn', file=sys.stderr)\nsys.exit(3)",

@@ -339,7 +339,7 @@ def child_setup(job, stdin_fd, out_w, err_w):
     os.chdir(WORK)
     os.environ.clear()
     os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": WORK, "TMPDIR": "/tmp",
-                       "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8"})
+                       "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8", "USER": "sandbox", "LOGNAME": "sandbox"})
     os.environ.update(job.get("env") or {})
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
