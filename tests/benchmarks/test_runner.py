@@ -338,3 +338,21 @@ def test_an_env_bug_fails_its_sample_not_the_run(tmp_path):
     env = summary["envs"]["toybench/BrokenReset-v0"]
     assert env["failed"] == 1 and "env.reset raised KeyError" in next(iter(env["failure_reasons"]))
     assert env["samples_scored"] == 2 and env["accuracy"]["value"] == 1.0
+
+
+def test_a_second_run_on_the_same_out_is_refused_while_the_first_holds_it(tmp_path):
+    holder = RunDir(tmp_path)
+    holder.check_writable()
+    holder.lock()
+    try:
+        with pytest.raises(
+            ConfigError, match=f"in use by another `thinkgym eval` \\(pid {os.getpid()}\\)"
+        ):
+            evaluate(
+                suite_from_envs(["toybench/Add-v0"], n=2), "oracle", tmp_path, EvalSettings(**TOY)
+            )
+    finally:
+        holder.unlock()
+    assert evaluate(
+        suite_from_envs(["toybench/Add-v0"], n=2), "oracle", tmp_path, EvalSettings(**TOY)
+    )["run"]["complete"]

@@ -792,7 +792,6 @@ def evaluate(
     policy_label: str | None = None,
     command: Sequence[str] | None = None,
     report: bool = True,
-    console: Any = None,
 ) -> dict[str, Any]:
     """Evaluate ``policy`` (a `Policy` or a ``--policy`` string) on ``suite``; results in ``out``.
 
@@ -814,6 +813,23 @@ def evaluate(
         )
     run_dir = RunDir(out)
     run_dir.check_writable()  # before generating problems or loading a model
+    run_dir.lock()
+    try:
+        return _evaluate_locked(suite, policy, spec, label, run_dir, settings, command, report)
+    finally:
+        run_dir.unlock()
+
+
+def _evaluate_locked(
+    suite: Suite,
+    policy: str | Policy,
+    spec: Any,
+    label: str,
+    run_dir: RunDir,
+    settings: EvalSettings,
+    command: Sequence[str] | None,
+    report: bool,
+) -> dict[str, Any]:
     _import_modules(tuple(settings.imports))
     fingerprint = suite.fingerprint()
     identity = run_identity(suite, fingerprint, label, settings)

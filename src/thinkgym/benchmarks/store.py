@@ -26,6 +26,7 @@ SAMPLES = "samples.jsonl"
 CONFIG = "config.json"
 SUMMARY = "summary.json"
 REPORT = "report.md"
+LOCK = ".lock"
 #: Refuse to start with less free space than this in ``--out``.
 MIN_FREE_BYTES = 32 * 1024 * 1024
 _PROBE_BYTES = 256 * 1024
@@ -52,6 +53,38 @@ class RunDir:
         return self.path / CONFIG
 
     # ---- before any work ---------------------------------------------------------------------
+
+    def lock(self) -> None:
+        """Hold an exclusive lock on ``--out`` for this process's lifetime (or until `unlock`).
+
+        Two runs appending to one folder would redo and double-write samples; the second is
+        refused instead. The kernel drops the lock when the holder dies, even by SIGKILL, so a
+        killed run never blocks its own resume.
+        """
+        import fcntl
+
+        handle = open(self.path / LOCK, "a+")  # noqa: SIM115 - held until unlock()
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise ConfigError(
+                f"{self.path} is in use by another `thinkgym eval` ({holder}); wait for it to finish "
+                "or choose another --out"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        self._lock_handle = handle
+
+    def unlock(self) -> None:
+        handle = getattr(self, "_lock_handle", None)
+        if handle is not None:
+            handle.close()  # closing the file releases the flock
+            self._lock_handle = None
 
     def check_writable(self, min_free_bytes: int = MIN_FREE_BYTES) -> None:
         """Fail fast, with a clear message, when ``--out`` cannot hold the results."""
