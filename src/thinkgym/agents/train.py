@@ -16,6 +16,7 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +117,11 @@ def train(config: TrainConfig) -> TrainResult:
     if threads:
         torch.set_num_threads(threads)
     started = time.perf_counter()
+    quiet = warnings.catch_warnings()
+    quiet.__enter__()
+    # transformers 5 renamed gradient checkpointing; TRL 1.16 still uses the old name (noise, not news)
+    warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     try:
         if config.algo == "ppo":
             from thinkgym.agents.ppo import PPOConfig, train_ppo
@@ -144,8 +150,12 @@ def train(config: TrainConfig) -> TrainResult:
             curve = _train_trl(config, model, tokenizer, tiny, output_dir)
     finally:
         torch.set_num_threads(previous_threads)
+        quiet.__exit__(None, None, None)
     wall = time.perf_counter() - started
     final = output_dir / "final"
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     model.save_pretrained(final)
     tokenizer.save_pretrained(final)
     with open(output_dir / "rewards.jsonl", "w") as handle:
@@ -436,6 +446,7 @@ def run_demo(
     )
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a model this small loses more to thread synchronisation than it gains
+    torch.manual_seed(seed)  # the evaluations sample with torch's global generator
     try:
         corpus = env_corpus("thinkgym/Maze-v0", 8, seed) + env_corpus("thinkgym/Maze-v0", 32, seed, layout="random")
         model, tokenizer = build_tiny(corpus=corpus, vocab_size=300)
