@@ -45,7 +45,7 @@ _CONVERSION = ConversionConfig(
 _I = sympy.Symbol("i")
 _DIGITS = 40
 _REL = sympy.Float("1e-25", _DIGITS)
-_POINT_TOL = 1e-9
+_POINT_TOL = 1e-20  # points are evaluated with 30 digits
 _MAX_DIGITS_FOR_ZERO = 400
 _MAX_SIMPLIFY_OPS = 60
 
