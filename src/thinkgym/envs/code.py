@@ -21,15 +21,16 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gymnasium.error import ResetNeeded
 
 from thinkgym.core import ListSource, Problem, SingleTurnEnv
 from thinkgym.errors import ConfigError
 from thinkgym.registry import register
-from thinkgym.sandbox.base import Limits, Sandbox
-from thinkgym.verifiers.code import CodeVerifier
+
+if TYPE_CHECKING:  # the verifier (and its harness) load when an env is made, not on `import thinkgym`
+    from thinkgym.sandbox.base import Limits, Sandbox
 
 __all__ = [
     "CodeEnv",
@@ -172,6 +173,8 @@ class CodeEnv(SingleTurnEnv):
         efficiency_weight: float = 0.0,
         **kwargs: Any,
     ):
+        from thinkgym.verifiers.code import CodeVerifier
+
         problems = load_code_problems(dataset)
         if not problems:
             raise ConfigError(f"dataset {dataset!r} holds no problems")

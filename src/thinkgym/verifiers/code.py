@@ -31,7 +31,6 @@ import atexit
 import base64
 import builtins
 import functools
-import inspect
 import json
 import marshal
 import os
@@ -444,6 +443,8 @@ class TestResult:
 
 @functools.lru_cache(maxsize=1)
 def _harness_files() -> dict[str, bytes]:
+    import inspect
+
     source = inspect.getsource(harness)
     tag = harness.bytecode_tag().encode()
     code = compile(source, "_harness.py", "exec")
