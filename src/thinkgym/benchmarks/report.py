@@ -286,7 +286,7 @@ def plot_pass_at_k(summary: Mapping[str, Any], path: str | Path) -> Path:
     """pass@k against k for each env, with the 95 % band; maj@k dashed where measured."""
     plt = _plt()
     envs = summary.get("envs", {})
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(9.5, 4.8))
     max_k = 1
     for i, (name, env) in enumerate(envs.items()):
         color = f"C{i % 10}"
@@ -328,7 +328,7 @@ def plot_pass_at_k(summary: Mapping[str, Any], path: str | Path) -> Path:
     ax.grid(alpha=0.3)
     ax.set_title("pass@k (unbiased estimator) with 95 % bands")
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
