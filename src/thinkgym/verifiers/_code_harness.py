@@ -291,14 +291,17 @@ def _candidate_namespace(name: str) -> dict:
     return {"__name__": name, "__builtins__": builtins, "__file__": PROGRAM_FILE}
 
 
-def _function_worker(sock) -> None:
-    """W for function tests: define the candidate at once, then answer calls."""
+def _function_worker(sock, marks: tuple = ()) -> None:
+    """W for function tests: define the candidate at once, then answer calls.
+
+    ``marks`` (when it was forked, when its prelude ended) ride on the "defined" reply for perf work.
+    """
     namespace = _candidate_namespace("__candidate__")
     try:
         with open(PROGRAM_FILE, encoding="utf-8", errors="replace") as f:
             source = f.read()
         exec(compile(source, PROGRAM_FILE, "exec"), namespace)
-        reply = ("defined", time.perf_counter())
+        reply = ("defined", *marks, time.perf_counter())
     except BaseException as exc:  # the candidate's module failed: every test fails with this reason
         reply = ("def_error", _describe(exc))
     _send(sock, marshal.dumps(reply))
@@ -556,16 +559,13 @@ class _Judge:
             raise self._abort("the candidate process was lost in an earlier test")
         try:
             reply = self._exchange(None)  # W defines the candidate as soon as it is forked
-            if reply[0] == "started":  # W's own timestamps (perf work only), before any candidate code
-                self.worker_marks = reply[1:3]
-                reply = self._exchange(None)
         except _Abort:
             self.state, self.load_error = "broken", self.abort_reason
             raise
         if reply[0] == "defined":
             self.state = "ready"
             self.ready_at = time.perf_counter()
-            self.worker_marks += reply[1:2]
+            self.worker_marks = reply[1:4]
             return
         self.load_error = reply[1] if len(reply) > 1 and type(reply[1]) is str else "malformed reply"
         self.kill_worker("broken")
@@ -805,8 +805,7 @@ def main(mode: str) -> None:
                 forked = time.perf_counter()
                 sock.close()
                 _worker_prelude({theirs.fileno()}, (devnull, devnull, devnull))
-                _send(theirs, marshal.dumps(("started", forked, time.perf_counter())))
-                _function_worker(theirs)
+                _function_worker(theirs, (forked, time.perf_counter()))
             finally:
                 os._exit(0)
         theirs.close()
