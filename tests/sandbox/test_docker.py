@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import platform
 import socket
 import threading
 
@@ -141,6 +142,27 @@ def test_job_runs_unprivileged_without_network_or_host_secrets(pool, monkeypatch
     assert rootfs == "rootfs 30"  # EROFS
 
 
+def test_job_filter_denies_what_dockers_profile_allows(pool):
+    code = (
+        "import ctypes, errno, socket\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "out = []\n"
+        "for family in (socket.AF_INET, socket.AF_INET6, 40, 16):  # 40 AF_VSOCK, 16 AF_NETLINK\n"
+        "    try:\n        socket.socket(family, socket.SOCK_RAW if family == 16 else socket.SOCK_STREAM).close(); out.append('open')\n"
+        "    except OSError as e:\n        out.append(errno.errorcode[e.errno])\n"
+        "a, b = socket.socketpair(); a.sendall(b'unix ok'); out.append(b.recv(7).decode())\n"
+        "for nr in (101, 425, 323):  # ptrace, io_uring_setup, userfaultfd (x86_64 numbers)\n"
+        "    libc.syscall(nr, 0, 0, 0, 0); out.append(errno.errorcode[ctypes.get_errno()])\n"
+        "print(out)\n"
+    )
+    result = pool.run(code)
+    assert result.ok, result
+    if platform.machine() == "x86_64":
+        assert result.stdout.strip() == str(["EPERM"] * 4 + ["unix ok"] + ["EPERM"] * 3)
+    else:
+        assert result.stdout.startswith(str(["EPERM"] * 4 + ["unix ok"])[:-1])
+
+
 def test_host_listener_is_unreachable(pool):
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
@@ -148,8 +170,8 @@ def test_host_listener_is_unreachable(pool):
         listener.settimeout(0.1)
         port = listener.getsockname()[1]
         code = (
-            "import socket\ns = socket.socket(); s.settimeout(2)\n"
-            f"try:\n    s.connect(('127.0.0.1', {port})); print('connected')\n"
+            "import socket\n"
+            f"try:\n    s = socket.socket(); s.settimeout(2); s.connect(('127.0.0.1', {port})); print('connected')\n"
             "except OSError as e:\n    print('refused', type(e).__name__)\n"
         )
         result = pool.run(code)

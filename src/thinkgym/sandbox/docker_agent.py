@@ -301,6 +301,75 @@ def write_files(names, blobs):
             os.close(fd)
 
 
+# ---------------------------------------------------------------- the job's own seccomp filter
+
+# Docker's default profile still lets a job open AF_VSOCK sockets (in a VM they reach the
+# hypervisor's services, whatever the container's network), netlink, io_uring, userfaultfd and
+# ptrace. The job gets a second, stricter filter on top, like the local backend's: sockets only of
+# AF_UNIX, and none of those calls. Classic BPF, built by hand: no libseccomp in the image.
+_ARCHES = {  # machine -> (AUDIT_ARCH, socket, socketpair, denied syscall numbers)
+    "x86_64": (0xC000003E, 41, 53, (101, 310, 311, 323, 425, 426, 427, 248, 249, 250)),
+    "aarch64": (0xC00000B7, 198, 199, (117, 270, 271, 282, 425, 426, 427, 217, 218, 219)),
+}
+_LD_ABS, _JEQ, _JGE, _JA, _RET = 0x20, 0x15, 0x35, 0x05, 0x06
+_ALLOW, _EPERM = 0x7FFF0000, 0x00050000 | errno.EPERM
+
+
+def seccomp_program(machine):
+    """The filter as (code, jt, jf, k) tuples, or None for an architecture we have no table for."""
+    if machine not in _ARCHES:
+        return None
+    arch, sock, pair, denied = _ARCHES[machine]
+    checks = [(nr, "domain") for nr in (sock, pair)] + [(nr, "deny") for nr in denied]
+    body = [("ld", 4), ("jeq", arch, None, "deny"), ("ld", 0)]
+    if machine == "x86_64":
+        body.append(("jge", 0x40000000, "deny", None))  # x32 ABI numbers
+    body += [("jeq", nr, target, None) for nr, target in checks]
+    body += [("ja", "allow"), ("label", "domain"), ("ld", 16), ("jeq", 1, "allow", "deny"),
+             ("label", "allow"), ("ret", _ALLOW), ("label", "deny"), ("ret", _EPERM)]
+    labels, pos = {}, 0
+    for ins in body:
+        if ins[0] == "label":
+            labels[ins[1]] = pos
+        else:
+            pos += 1
+    prog, pos = [], 0
+    for ins in body:
+        if ins[0] == "label":
+            continue
+        def rel(target, here=pos):
+            return 0 if target is None else labels[target] - here - 1
+        if ins[0] == "ld":
+            prog.append((_LD_ABS, 0, 0, ins[1]))
+        elif ins[0] in ("jeq", "jge"):
+            prog.append((_JEQ if ins[0] == "jeq" else _JGE, rel(ins[2]), rel(ins[3]), ins[1]))
+        elif ins[0] == "ja":
+            prog.append((_JA, 0, 0, rel(ins[1])))
+        else:
+            prog.append((_RET, 0, 0, ins[1]))
+        pos += 1
+    return prog
+
+
+def install_job_filter():
+    """Apply the filter to this process and all it starts; False when it could not be."""
+    prog = seccomp_program(os.uname().machine)
+    if prog is None:
+        return False
+
+    class Insn(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+    class Prog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Insn))]
+
+    insns = (Insn * len(prog))(*[Insn(*ins) for ins in prog])
+    fprog = Prog(len(prog), insns)
+    # PR_SET_NO_NEW_PRIVS (docker set it already), then PR_SET_SECCOMP / SECCOMP_MODE_FILTER
+    libc().prctl(38, 1, 0, 0, 0)
+    return libc().prctl(22, 2, ctypes.byref(fprog), 0, 0) == 0
+
+
 def child_setup(job, stdin_fd, out_w, err_w):
     """In the forked child: own session, pipes as stdio, rlimits, clean env; then run the entry."""
     os.setsid()
@@ -335,6 +404,7 @@ def child_setup(job, stdin_fd, out_w, err_w):
             fh.write("1000")  # the job, never the supervisor, is the OOM killer's choice
     except OSError:
         pass
+    install_job_filter()  # the host's probe job checks that it is in force
     os.umask(0o077)
     os.chdir(WORK)
     os.environ.clear()
