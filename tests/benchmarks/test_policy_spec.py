@@ -53,10 +53,17 @@ def test_make_light_policies():
 def test_openai_spec_builds_the_client_policy_lazily():
     pytest.importorskip("openai")
     policy = make_policy(
-        "openai:http://127.0.0.1:9/v1#some-model", temperature=0.6, max_tokens=64, concurrency=3
+        "openai:http://127.0.0.1:9/v1#some-model",
+        seed=5,
+        temperature=0.6,
+        max_tokens=64,
+        concurrency=3,
     )
     try:
         assert type(policy).__name__ == "OpenAIPolicy"
+        assert policy.temperature == 0.6 and policy.max_tokens == 64 and policy.max_concurrency == 3
+        # one seed on every request would make all samples of a problem identical on vLLM
+        assert policy.seed is None
     finally:
         policy.close()
 
