@@ -2,26 +2,26 @@ r"""The warm fork-server behind `LocalSandbox`. Run as a script, never imported 
 
 Processes::
 
-    host (LocalSandbox) ==ctl (seqpacket)==> zygote --fork--> supervisor --fork--> job (pid 1)
-         \_____________ job socket, handed to the host by the zygote ___________/
+    host (LocalSandbox) ==ctl (seqpacket)==> zygote --fork--> job process (pid 1 of a new pid ns)
+         \_______ job socket, stdout/stderr pipes, pidfd: handed to the host by the zygote ___/
 
 * **zygote**: a long-lived Python with the stdlib (and optional packages) pre-imported. At start it
   enters a private mount namespace, builds a minimal read-only root (``/usr``, the Python prefixes,
-  a fake ``/etc``, a few ``/dev`` nodes; not the thinkgym sources) and pivots into it, so the host
-  filesystem is hidden from everything it forks. It compiles the seccomp filter once. It keeps
-  ``warm`` supervisors prepared and hands each one's socket to the host; it never sees job data.
-* **supervisor** (root, outside the job's pid namespace), prepared *before* its job exists: joins
-  its slot's network/UTS namespaces, unshares fresh mount/pid/ipc ones, mounts a size-capped tmpfs
-  on ``/sandbox`` (work dir, ``/tmp`` and ``/dev/shm`` all live there) and forks the job process.
-  When the job starts it enforces the wall-clock limit and the output caps, and reports. Killing the
-  job kills the pid namespace's init, so the kernel kills every process in it: no daemon survives.
-  The supervisor exits after one job, taking the namespaces and the tmpfs with it.
-* **job**: pid 1 of the new pid namespace, also prepared ahead: mounts its own read-only ``/proc``,
-  joins the slot's cgroups, empties its capability bounding set, drops to the slot's unprivileged
-  uid (or all capabilities inside a user namespace), sets no_new_privs and installs the seccomp
-  filter. Then it reads the job straight from the host's socket (so the supervisor never holds job
-  data that a later fork could inherit), sets the job's rlimits, writes its files, reports the
-  layers in force and runs the user's code *in this already-warm interpreter* (no exec).
+  a fake ``/etc``, a few ``/dev`` nodes; not the thinkgym sources, and benchmark data masked) and
+  pivots into it, so the host filesystem is hidden from everything it forks. It compiles the
+  seccomp filter once. It keeps ``warm`` job processes prepared, hands each one's handles to the
+  host, reaps them when they end and writes their exit frame; it never sees job data.
+* **job process**, prepared *before* its job exists, as root and at low priority: pid 1 of a fresh
+  pid namespace, joins its slot's network/UTS namespaces, unshares fresh mount and IPC ones, mounts
+  a size-capped tmpfs on ``/sandbox`` (work dir, ``/tmp`` and ``/dev/shm`` all live there) and a
+  read-only ``/proc``, joins the slot's cgroups, empties its capability bounding set, sets
+  no_new_privs and installs the seccomp filter. Then it reads the job straight from the host's
+  socket, sets the job's rlimits, drops to the slot's unprivileged uid (or all capabilities inside
+  a user namespace), writes the job's files, reports the layers in force and runs the user's code
+  *in this already-warm interpreter* (no exec).
+* The **host** enforces the wall-clock limit and output caps itself: it reads the pipes and kills
+  the job through its pidfd. Killing pid 1 of the namespace makes the kernel kill every process in
+  it, so no daemon survives; the namespaces and the tmpfs go with the last of them.
 """
 
 from __future__ import annotations
@@ -71,12 +71,9 @@ NS_LAYERS = {
     "utsns": CLONE_NEWUTS,
 }
 
-#: Layers the supervisor sets up; every other layer is put in force (and checked) by the job process.
-SUPERVISOR_LAYERS = frozenset({*NS_LAYERS, "readonly-root", "tmpfs-workdir", "userns"})
-
-#: Scheduling: warm-up work (zygote, preparing supervisors) yields to running jobs; supervisors,
-#: which only wake to watch a job, run ahead of them; jobs run at the normal priority.
-ZYGOTE_NICE, SUPERVISOR_NICE, JOB_NICE = 5, -5, 0
+#: Scheduling: preparing warm job processes yields to running jobs; the zygote, which reaps jobs
+#: and reports their end, runs ahead of them; jobs run at the normal priority.
+ZYGOTE_NICE, PREPARE_NICE, JOB_NICE = -5, 5, 0
 
 SANDBOX = "/sandbox"
 WORK = "/sandbox/work"
@@ -208,8 +205,8 @@ def _python_paths(hidden_prefixes: list[str]) -> list[str]:
     """Directories the job's Python needs, without the thinkgym sources (they may hold hidden tests)."""
     wanted = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.exec_prefix, sys.base_exec_prefix)}
     for entry in sys.path:
-        if entry and os.path.isdir(entry):
-            wanted.add(os.path.realpath(entry))
+        if entry and os.path.isdir(entry) and not os.path.exists(os.path.join(entry, "thinkgym", "__init__.py")):
+            wanted.add(os.path.realpath(entry))  # (any copy of the thinkgym sources stays hidden)
     hidden = [os.path.realpath(h) for h in hidden_prefixes]
     keep = []
     for path in sorted(wanted):
@@ -304,21 +301,7 @@ class State:
 
 
 # ----------------------------------------------------------------------------------------------
-# Supervisor (one per job).
-
-
-class Warm:
-    """A supervisor's job process, forked ahead of time: pid 1 of fresh namespaces, waiting."""
-
-    def __init__(self, pid: int, layers: set[str], out_r: int, err_r: int, st_r: int, ack_w: int,
-                 prepared: tuple[int, int], oom_before: int):  # fmt: skip
-        self.pid, self.layers = pid, layers
-        self.out_r, self.err_r, self.st_r, self.ack_w = out_r, err_r, st_r, ack_w
-        self.prepared, self.oom_before = prepared, oom_before
-        try:
-            self.pidfd = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            self.pidfd = -1  # old kernel: the watcher polls instead
+# The job process: prepared ahead of time as root, locked down when its job arrives.
 
 
 def _tmpfs_options(slot: int, memory_bytes: int, inodes: int) -> str:
@@ -329,149 +312,10 @@ def _tmpfs_options(slot: int, memory_bytes: int, inodes: int) -> str:
 PREPARED_INODES = 16384
 
 
-def write_msg(fd: int, message: dict) -> None:
-    data = marshal.dumps(message)
-    _write_all(fd, struct.pack("<I", len(data)) + data)
-
-
-def read_msg(fd: int, deadline: float | None) -> dict | None:
-    """One framed message from a pipe; None at EOF or when the deadline passes."""
-    buf = b""
-    need = 4
-    size = None
-    while len(buf) < need:
-        if deadline is not None:
-            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                return None
-        chunk = os.read(fd, need - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-        if size is None and len(buf) >= 4:
-            (size,) = struct.unpack("<I", buf[:4])
-            buf, need = b"", size
-    return marshal.loads(buf)
-
-
-def prepare_supervisor(slot: int, prepared: tuple[int, int], conn_fd: int, holder_pidfd: int = -1) -> Warm:
-    """Enter fresh namespaces and fork the job process ahead of time (off the critical path).
-
-    ``prepared`` = (memory_mb, max_processes) of recent jobs: the work dir and cgroup are sized for
-    them now, and resized at job time only when a job asks for other limits. The job process reads
-    the job itself from ``conn_fd`` (the host's socket), so the supervisor never holds job data.
-    """
-    layers: set[str] = set()
-    if State.root_built:
-        layers.add("readonly-root")
-    if State.userns:
-        layers.add("userns")
-    todo = dict(NS_LAYERS)
-    if holder_pidfd >= 0 and _libc.setns(ctypes.c_int(holder_pidfd), ctypes.c_int(CLONE_NEWNET | CLONE_NEWUTS)) == 0:
-        layers.update(("netns", "utsns"))  # the slot's own network and UTS namespaces (see _Pool)
-        del todo["netns"], todo["utsns"]
-    try:
-        unshare(sum(todo.values()))
-        layers.update(todo)
-    except OSError:
-        for name, flag in todo.items():
-            try:
-                unshare(flag)
-                layers.add(name)
-            except OSError:
-                pass
-    if "utsns" in layers and "netns" in todo:
-        socket.sethostname("sandbox")
-    memory_bytes = prepared[0] * 1024 * 1024
-    if "mountns" in layers and State.root_built:
-        mount("tmpfs", SANDBOX, "tmpfs", MS_NOSUID | MS_NODEV, _tmpfs_options(slot, memory_bytes, PREPARED_INODES))
-        layers.add("tmpfs-workdir")
-    cgroup_fds: list[int] = []
-    oom_before = 0
-    if State.cgroups is not None:
-        try:
-            State.cgroups.configure(slot, memory_bytes, prepared[1])
-            oom_before = State.cgroups.oom_kills(slot)
-            cgroup_fds = State.cgroups.procs_fds(slot)
-        except OSError as exc:
-            State.missing["cgroup-memory"] = f"cgroup setup failed: {exc}"
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    st_r, st_w = os.pipe()
-    ack_r, ack_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            for fd in (out_r, err_r, st_r, ack_w):
-                os.close(fd)
-            _job_child(slot, layers, prepared, conn_fd, ack_r, out_w, err_w, st_w, cgroup_fds)
-        except BaseException as exc:  # setup failed: tell the supervisor, never run any code
-            try:
-                write_msg(st_w, {"kind": "error", "error": f"{type(exc).__name__}: {exc}"})
-            finally:
-                os._exit(127)
-        os._exit(127)
-    for fd in (ack_r, out_w, err_w, st_w, *cgroup_fds):
-        os.close(fd)
-    return Warm(pid, layers, out_r, err_r, st_r, ack_w, prepared, oom_before)
-
-
-def supervise(conn: socket.socket, slot: int, warm: Warm) -> None:
-    """Wait for the job process to receive a job, run it to the end and send the result."""
-    header = read_msg(warm.st_r, None)  # blocks until the host sends a job (J reads it)
-    if header is None:
-        return  # no job ever came: the host closed the socket
-    try:
-        result = _run_job(header, slot, warm)
-    except Exception as exc:  # report, never hang the host
-        with _suppress_oserror():
-            os.kill(warm.pid, signal.SIGKILL)
-        result = {"error": f"sandbox failed to run the job: {type(exc).__name__}: {exc}"}
-    send_frame(conn, marshal.dumps(result))
-
-
-def _run_job(header: dict, slot: int, warm: Warm) -> dict:
-    if header.get("kind") != "job":
-        os.kill(warm.pid, signal.SIGKILL)
-        return {"error": "job setup failed: " + str(header.get("error", header))}
-    trace = _Trace(header.get("trace", False))
-    trace("c:job")
-    limits = header["limits"]
-    layers = set(warm.layers)
-    missing_now = (set(header.get("required", ())) & SUPERVISOR_LAYERS) - layers
-    if missing_now:  # the job process checks the other layers itself
-        os.kill(warm.pid, signal.SIGKILL)
-        return {"error": "required isolation layers unavailable: " + ", ".join(sorted(missing_now)),
-                "isolation": sorted(layers)}  # fmt: skip
-    if header["resize"]:
-        memory_mb, max_processes = int(limits["memory_mb"]), int(limits["max_processes"])
-        memory_bytes = memory_mb * 1024 * 1024
-        inodes = max(PREPARED_INODES, 4096 + 2 * int(header["n_files"]))
-        if "tmpfs-workdir" in layers:
-            mount("tmpfs", SANDBOX, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, _tmpfs_options(slot, memory_bytes, inodes))
-        if State.cgroups is not None:
-            try:
-                State.cgroups.configure(slot, memory_bytes, max_processes)
-            except OSError as exc:
-                State.missing["cgroup-memory"] = f"cgroup setup failed: {exc}"
-        with _suppress_oserror():
-            os.write(warm.ack_w, b"1")
-    os.close(warm.ack_w)
-    status = read_msg(warm.st_r, time.monotonic() + 30.0)
-    start = time.monotonic()
-    if status is not None and isinstance(status.get("t0"), float):
-        start = min(start, status["t0"])  # the job's code started then, however late we woke
-    trace("c:ready")
-    if status is None or status.get("kind") != "ready":
-        os.kill(warm.pid, signal.SIGKILL)
-        status = {"error": (status or {}).get("error", "the job process ended before the job started")}
-    for event in status.get("trace", ()):
-        trace.events.append(tuple(event))
-    result = _watch(header, slot, warm, start, status, trace)
-    trace("done")
-    if trace.on:
-        result["trace"] = trace.events
-    return result
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 class _Trace:
@@ -486,162 +330,50 @@ class _Trace:
             self.events.append((label, time.perf_counter(), time.thread_time()))
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _watch(job: dict, slot: int, warm: Warm, start: float, status: dict, trace) -> dict:
-    pid, pidfd, out_r, err_r = warm.pid, warm.pidfd, warm.out_r, warm.err_r
-    os.close(warm.st_r)
-    oom_before = warm.oom_before
-    limits = job["limits"]
-    cap = int(limits["max_output_bytes"])
-    deadline = start + float(limits["wall_s"])
-    streams = {out_r: bytearray(), err_r: bytearray()}
-    truncated = {out_r: False, err_r: False}
-    open_fds = [out_r, err_r]
-    for fd in open_fds:
-        os.set_blocking(fd, False)
-    timed_out = killed = exited = False
-    wait_status = rusage = None
-    while open_fds or not exited:
-        now = time.monotonic()
-        if not exited and not killed and now >= deadline:
-            timed_out = killed = True
-            os.kill(pid, signal.SIGKILL)  # pid 1 of the namespace: the kernel kills the whole tree
-        if not exited and pidfd < 0:
-            wpid, wait_status, rusage = os.wait4(pid, os.WNOHANG)
-            exited = wpid == pid
-        waitables = open_fds + ([pidfd] if pidfd >= 0 and not exited else [])
-        if not waitables:
-            break
-        if exited or killed:
-            timeout = 1.0  # writers are dead or dying: EOF is imminent
-        elif pidfd >= 0:
-            timeout = max(0.0, deadline - now)
-        else:
-            timeout = min(0.002, max(0.0, deadline - now))
-        ready, _, _ = select.select(waitables, [], [], timeout)
-        if not ready and exited:
-            break  # nothing more will come
-        for fd in ready:
-            if fd == pidfd:
-                _, wait_status, rusage = os.wait4(pid, 0)
-                exited = True
-                continue
-            try:
-                chunk = os.read(fd, 1 << 16)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                open_fds.remove(fd)
-                continue
-            buf = streams[fd]
-            room = cap - len(buf)
-            if len(chunk) > room:
-                buf += chunk[: max(0, room)]
-                truncated[fd] = True
-                if not killed and not exited:  # an output flood ends the job
-                    killed = True
-                    os.kill(pid, signal.SIGKILL)
-            else:
-                buf += chunk
-    if wait_status is None:
-        _, wait_status, rusage = os.wait4(pid, 0)
-    trace("reaped")
-    wall = time.monotonic() - start
-    for fd in (out_r, err_r, pidfd):
-        if fd >= 0:
-            os.close(fd)
-    cpu = rusage.ru_utime + rusage.ru_stime if rusage is not None else 0.0
-    exit_code = os.waitstatus_to_exitcode(wait_status)
-    sig = -exit_code if exit_code < 0 else None
-    exit_code = exit_code if exit_code >= 0 else None
-    oom = False
+def _job_child(slot: int, prepared: tuple[int, int], conn: socket.socket, out_w: int, err_w: int,
+               holder_pidfd: int, in_pidns: bool) -> None:  # fmt: skip
+    """Prepare (as root, at low priority), wait for the job on ``conn``, lock down, run it."""
+    with _suppress_oserror():
+        os.setpriority(os.PRIO_PROCESS, 0, PREPARE_NICE)
+    layers: set[str] = {"pidns"} if in_pidns else set()
+    if State.root_built:
+        layers.add("readonly-root")
+    if State.userns:
+        layers.add("userns")
+    os.setsid()
+    todo = {k: v for k, v in NS_LAYERS.items() if k != "pidns"}
+    if holder_pidfd >= 0 and _libc.setns(ctypes.c_int(holder_pidfd), ctypes.c_int(CLONE_NEWNET | CLONE_NEWUTS)) == 0:
+        layers.update(("netns", "utsns"))  # the slot's own network and UTS namespaces (see _Pool)
+        del todo["netns"], todo["utsns"]
+    try:
+        unshare(sum(todo.values()))
+        layers.update(todo)
+    except OSError:
+        for name, flag in todo.items():
+            with _suppress_oserror():
+                unshare(flag)
+                layers.add(name)
+    if "utsns" in layers and "netns" in todo:
+        socket.sethostname("sandbox")
+    uid = State.uid_base + slot
+    if "mountns" in layers and State.root_built:
+        opts = _tmpfs_options(slot, prepared[0] * 1024 * 1024, PREPARED_INODES)
+        mount("tmpfs", SANDBOX, "tmpfs", MS_NOSUID | MS_NODEV, opts)
+        for sub in (WORK, SANDBOX + "/tmp", SANDBOX + "/shm"):
+            os.mkdir(sub, 0o700)
+            if not State.userns:
+                os.chown(sub, uid, uid)
+        layers.add("tmpfs-workdir")
+        if "pidns" in layers:  # read-only: no /proc/sys writes, even where a user namespace allows them
+            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
     if State.cgroups is not None:
         try:
-            oom = State.cgroups.oom_kills(slot) > oom_before
+            for fd in State.cgroups.procs_fds(slot):  # limits were set by the zygote for `prepared`
+                os.write(fd, b"0")
+                os.close(fd)
+            layers |= State.cgroups.layers
         except OSError:
             pass
-    stderr = bytes(streams[err_r])
-    if exit_code == 1 and stderr.rstrip().rsplit(b"\n", 1)[-1].startswith(b"MemoryError"):
-        oom = True  # hit the address-space limit: the job saw MemoryError and died of it
-    cpu_limit = float(limits["cpu_s"])
-    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and not oom and not killed and cpu >= cpu_limit - 0.05):
-        timed_out = True
-    files = _collect(job.get("collect", ()), int(limits["max_file_mb"]) * 1024 * 1024)
-    trace("collected")
-    result = {
-        "exit_code": exit_code,
-        "signal": sig,
-        "stdout": bytes(streams[out_r]),
-        "stderr": stderr,
-        "stdout_truncated": truncated[out_r],
-        "stderr_truncated": truncated[err_r],
-        "timed_out": timed_out,
-        "out_of_memory": oom,
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "files": files,
-    }
-    if "error" in status:
-        result["error"] = "job setup failed: " + status["error"]
-    result["isolation"] = status.get("layers", [])
-    return result
-
-
-def _collect(paths, max_bytes: int) -> dict:
-    """Read files the caller asked for, never following a symlink the job planted."""
-    files = {}
-    for rel in paths:
-        parts = [p for p in rel.split("/") if p not in ("", ".")]
-        if not parts or ".." in parts:
-            continue
-        fd = -1
-        try:
-            fd = os.open(WORK, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-            for i, part in enumerate(parts):
-                last = i == len(parts) - 1
-                flags = os.O_RDONLY | os.O_NOFOLLOW | (os.O_NONBLOCK if last else os.O_DIRECTORY)
-                nfd = os.open(part, flags, dir_fd=fd)
-                os.close(fd)
-                fd = nfd
-            import stat as _stat
-
-            if _stat.S_ISREG(os.fstat(fd).st_mode):
-                chunks, size = [], 0
-                while size < max_bytes and (chunk := os.read(fd, min(1 << 20, max_bytes - size))):
-                    chunks.append(chunk)
-                    size += len(chunk)
-                files[rel] = b"".join(chunks)
-        except OSError:
-            pass
-        finally:
-            if fd >= 0:
-                os.close(fd)
-    return files
-
-
-# ----------------------------------------------------------------------------------------------
-# The job itself (pid 1 of its pid namespace).
-
-
-def _job_child(slot: int, ns_layers: set[str], prepared: tuple[int, int], conn_fd: int, ack_r: int,
-               out_w: int, err_w: int, st_w: int, cgroup_fds: list[int]) -> None:  # fmt: skip
-    """The job process: prepare ahead of time, wait for the job, lock down, run it."""
-    layers = set(ns_layers)
-    os.setsid()
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    if "pidns" in layers and "mountns" in layers:
-        # read-only: no /proc/sys writes, even where a user namespace would allow them
-        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
-    for fd in cgroup_fds:
-        os.write(fd, b"0")
-        os.close(fd)
-    if State.cgroups is not None and cgroup_fds:
-        layers |= State.cgroups.layers
     try:
         with open("/proc/self/statm") as fh:
             mapped = int(fh.read().split()[0]) * resource.getpagesize()
@@ -650,59 +382,29 @@ def _job_child(slot: int, ns_layers: set[str], prepared: tuple[int, int], conn_f
     for cap in range(64):  # empty the bounding set: nothing exec'd later can regain a capability
         if _libc.prctl(ctypes.c_int(PR_CAPBSET_DROP), _ul(cap), _ul(0), _ul(0), _ul(0)) != 0:
             break  # EINVAL past the last capability this kernel knows
-    with _suppress_oserror():  # back to the normal priority (raising it needs root, so now)
-        os.setpriority(os.PRIO_PROCESS, 0, JOB_NICE)
-    if State.userns:
-        drop_capabilities()
-    elif os.geteuid() == 0:
-        uid = State.uid_base + slot
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
-    if os.geteuid() != 0 or State.userns:
-        layers.add("non-root")
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     layers.add("no-new-privileges")
-    try:
-        with open("/proc/self/status") as fh:
-            caps = {k: v.strip() for k, _, v in (line.partition(":") for line in fh)}
-        if int(caps.get("CapEff", "1"), 16) == 0 and int(caps.get("CapBnd", "1"), 16) == 0:
-            layers.add("cap-drop-all")
-    except (OSError, ValueError):
-        pass
-    if "tmpfs-workdir" in layers:
-        for sub in (WORK, SANDBOX + "/tmp", SANDBOX + "/shm"):
-            os.mkdir(sub, 0o700)
-    if State.seccomp_bpf is not None:  # what follows (read, setrlimit, write files) stays allowed
+    if State.seccomp_bpf is not None:  # allows what is left to do: setuid, setrlimit, files
         State.install_filter(State.seccomp_bpf, _libc)
         layers.add("seccomp")
     fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     # ---- everything above ran ahead of time; now wait for the job ----
-    conn = socket.socket(fileno=conn_fd)
     try:
         raw = recv_frame(conn)
     except (EOFError, OSError):
         os._exit(0)  # the host went away without sending a job
-    conn.detach()
-    os.close(conn_fd)
+    with _suppress_oserror():
+        os.setpriority(os.PRIO_PROCESS, 0, JOB_NICE)
     job = marshal.loads(raw)
+    del raw
     trace = _Trace(job.get("trace", False))
     trace("j:start")
     limits = job["limits"]
-    resize = (int(limits["memory_mb"]), int(limits["max_processes"])) != tuple(prepared) or (
-        4096 + 2 * len(job["files"]) > PREPARED_INODES
-    )
-    write_msg(st_w, {"kind": "job", "limits": limits, "collect": job.get("collect", []), "resize": resize,
-                     "required": job.get("required", []), "trace": job.get("trace", False),
-                     "n_files": len(job["files"])})  # fmt: skip
-    if resize:  # the supervisor resizes the work dir and cgroup for these limits first
-        if os.read(ack_r, 1) != b"1":
-            raise OSError(errno.EIO, "the supervisor could not apply the job's limits")
-    os.close(ack_r)
     memory = int(limits["memory_mb"]) * 1024 * 1024
-    cpu = max(1, int(-(-float(limits["cpu_s"]) // 1)))
     nproc = int(limits["max_processes"])
+    if State.cgroups is not None and (int(limits["memory_mb"]), nproc) != tuple(prepared):
+        State.cgroups.configure(slot, memory, nproc)
+    cpu = max(1, int(-(-float(limits["cpu_s"]) // 1)))
     fsize = int(limits["max_file_mb"]) * 1024 * 1024
     setrlimit = resource.setrlimit
     setrlimit(resource.RLIMIT_AS, (mapped + memory, mapped + memory))
@@ -714,7 +416,16 @@ def _job_child(slot: int, ns_layers: set[str], prepared: tuple[int, int], conn_f
     setrlimit(resource.RLIMIT_MEMLOCK, (0, 0))
     setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
     layers.add("rlimits")
-    trace("j:rlimits")
+    if State.userns:
+        drop_capabilities()
+        layers.update(("non-root", "cap-drop-all"))
+    elif os.geteuid() == 0:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)  # from root to a non-zero uid: every capability is cleared
+        layers.update(("non-root", "cap-drop-all"))
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    trace("j:locked")
     if "tmpfs-workdir" not in layers:
         raise OSError(errno.ENOTSUP, "no private work directory (mount namespace unavailable)")
     missing = set(job.get("required", ())) - layers
@@ -737,9 +448,16 @@ def _job_child(slot: int, ns_layers: set[str], prepared: tuple[int, int], conn_f
     os.dup2(out_w, 1)
     os.dup2(err_w, 2)
     trace("j:files")
-    write_msg(st_w, {"kind": "ready", "layers": sorted(layers), "trace": trace.events, "t0": time.monotonic()})
+    ready = marshal.dumps({"kind": "ready", "layers": sorted(layers), "trace": trace.events, "t0": time.monotonic()})
+    frame = [struct.pack("<Q", len(ready)) + ready]
+    if job.get("collect"):  # the host reads collected files through this, after the job has ended
+        work_fd = os.open(WORK, os.O_RDONLY | os.O_DIRECTORY)
+        conn.sendmsg(frame, [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", work_fd))])
+        os.close(work_fd)
+    else:
+        conn.sendall(frame[0])
+    conn.detach()
     os.closerange(3, fd_limit + 1)
-    del raw
     _exec_python(job, WORK)
 
 
@@ -870,6 +588,7 @@ def main() -> None:
         if os.geteuid() != 0:
             enter_user_namespace()
             State.userns = True
+            _become_pid_namespace_init()
         unshare(CLONE_NEWNS)
         build_root(State.uid_base, config["hidden"], config["extra_ro"], config.get("masked", []))
         State.root_built = True
@@ -892,40 +611,85 @@ def main() -> None:
             State.cgroups.close()
 
 
-class _Pool:
-    """Warm supervisors: forked and already inside fresh namespaces, each waiting for one job.
+def _become_pid_namespace_init() -> None:
+    """In a user namespace: continue as pid 1 of a pid namespace that namespace owns.
 
-    Entering namespaces and forking are the slow parts of starting a job, so they happen before the
-    job exists. Each new supervisor's socket goes straight to the host, which sends the job to it
-    directly (the zygote is not on a job's critical path) and asks for a replacement. A supervisor
-    owns a slot (cgroup, uid, network namespace) until the zygote reaps it, so a slot is reused only
-    after the last job in it is gone.
+    Only then may the zygote return to its own pid namespace (setns) after giving each job a fresh
+    one. The original process stays behind, waits, and exits with the zygote's status.
+    """
+    unshare(CLONE_NEWPID)
+    pid = os.fork()
+    if pid:
+        signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGTERM))
+        while True:
+            try:
+                _, status = os.waitpid(pid, 0)
+                os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+            except InterruptedError:
+                continue
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class _Pool:
+    """Warm job processes, forked ahead of time and handed to the host; the zygote reaps them.
+
+    Forking and entering namespaces are the slow parts of starting a job, so they happen before the
+    job exists, at low priority. Each warm job process is pid 1 of a fresh pid namespace (the zygote
+    resets its pid namespace for children after each fork, which allows a fresh one every time).
+    The host gets the job's socket, its stdout/stderr pipes and a pidfd, so it talks to the job
+    directly and can kill it race-free; the zygote, as the parent, reaps it and writes the exit
+    frame (status, CPU time, OOM kills) into the job's socket. A job owns a slot (cgroup, uid,
+    network namespace) until it is reaped, so a slot is reused only after its last job is gone.
     """
 
     def __init__(self, ctl: socket.socket, wake_r: int, wake_w: int):
         self.ctl, self.wake_r, self.wake_w = ctl, wake_r, wake_w
-        self.slot_of: dict[int, int] = {}  # live supervisor pid -> slot
+        self.jobs: dict[int, tuple[int, socket.socket, int]] = {}  # pid -> (slot, its socket, oom count)
         self.free_slots: list[int] = []
         self.next_slot = 0
         self.prepared = (512, 32)  # (memory_mb, max_processes) of the latest job
         self.holders: dict[int, tuple[int, int]] = {}  # slot -> (holder pid, pidfd)
+        try:
+            self.self_pidfd = os.pidfd_open(os.getpid())
+        except (AttributeError, OSError):
+            self.self_pidfd = -1
+
+    def _new_pid_namespace_for_children(self) -> bool:
+        """Make the next fork pid 1 of a fresh pid namespace."""
+        if self.self_pidfd >= 0:  # back to our own namespace first: only then may we unshare again
+            _libc.setns(ctypes.c_int(self.self_pidfd), ctypes.c_int(CLONE_NEWPID))
+        try:
+            unshare(CLONE_NEWPID)
+            return True
+        except OSError:
+            return False
+
+    def _own_pid_namespace_for_children(self) -> None:
+        if self.self_pidfd >= 0:
+            _libc.setns(ctypes.c_int(self.self_pidfd), ctypes.c_int(CLONE_NEWPID))
 
     def spawn(self) -> None:
-        """Fork one supervisor and hand its socket to the host."""
+        """Fork one warm job process and hand it to the host."""
         import heapq
 
         if self.free_slots:
             slot = heapq.heappop(self.free_slots)
         else:
             slot, self.next_slot = self.next_slot, self.next_slot + 1
+        oom_before = 0
         if State.cgroups is not None:
             try:
                 State.cgroups.ensure_slot(slot)  # made here, so the zygote removes it at the end
+                State.cgroups.configure(slot, self.prepared[0] * 1024 * 1024, self.prepared[1])
+                oom_before = State.cgroups.oom_kills(slot)
             except OSError as exc:
                 State.missing["cgroup-memory"] = f"cgroup setup failed: {exc}"
         if slot not in self.holders:
             self._spawn_holder(slot)
-        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        host_end, job_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        in_pidns = self._new_pid_namespace_for_children()
         pid = os.fork()
         if pid == 0:
             try:
@@ -933,22 +697,34 @@ class _Pool:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-                mine.close()
+                for fd in (out_r, err_r, self.wake_r, self.wake_w):
+                    os.close(fd)
+                host_end.close()
                 self.ctl.close()
-                os.close(self.wake_r)
-                os.close(self.wake_w)
-                warm = prepare_supervisor(slot, self.prepared, theirs.fileno(), self.holders[slot][1])
-                with _suppress_oserror():  # prepared at low priority; supervising must be prompt
-                    os.setpriority(os.PRIO_PROCESS, 0, SUPERVISOR_NICE)
-                supervise(theirs, slot, warm)
+                for _slot, sock, _oom in self.jobs.values():
+                    sock.close()
+                _job_child(slot, self.prepared, job_end, out_w, err_w, self.holders[slot][1], in_pidns)
+            except BaseException as exc:  # setup failed: tell the host, never run any code
+                with _suppress_oserror():
+                    error = marshal.dumps({"kind": "error", "error": f"{type(exc).__name__}: {exc}"})
+                    job_end.sendall(struct.pack("<Q", len(error)) + error)
             finally:
-                os._exit(0)
-        theirs.close()
-        self.slot_of[pid] = slot
+                os._exit(127)
+        self._own_pid_namespace_for_children()
+        os.close(out_w)
+        os.close(err_w)
+        self.jobs[pid] = (slot, job_end, oom_before)
         try:
-            socket.send_fds(self.ctl, [marshal.dumps((pid, slot))], [mine.fileno()])
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            pidfd = -1
+        fds = [host_end.fileno(), out_r, err_r] + ([pidfd] if pidfd >= 0 else [])
+        try:
+            socket.send_fds(self.ctl, [marshal.dumps((pid, slot))], fds)
         finally:
-            mine.close()
+            host_end.close()
+            for fd in fds[1:]:
+                os.close(fd)
 
     def _spawn_holder(self, slot: int) -> None:
         """A tiny process that owns the slot's network and UTS namespaces for the zygote's life.
@@ -966,6 +742,8 @@ class _Pool:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
                 self.ctl.close()
+                for _slot, sock, _oom in self.jobs.values():
+                    sock.close()
                 unshare(CLONE_NEWNET | CLONE_NEWUTS)
                 socket.sethostname("sandbox")
                 os.write(ready_w, b"1")
@@ -983,26 +761,38 @@ class _Pool:
                 pidfd = os.pidfd_open(pid)
             except (AttributeError, OSError):
                 pidfd = -1
-        if pidfd < 0:  # no pidfd support (or the holder failed): supervisors unshare their own
+        if pidfd < 0:  # no pidfd support (or the holder failed): job processes unshare their own
             with _suppress_oserror():
                 os.kill(pid, signal.SIGKILL)
         self.holders[slot] = (pid, pidfd)
 
     def reap(self) -> None:
+        """Reap ended jobs: write each one's exit frame to the host, free its slot."""
         import heapq
 
         while True:
             try:
-                pid, _status = os.waitpid(-1, os.WNOHANG)
+                pid, status, rusage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
-            slot = self.slot_of.pop(pid, None)
-            if slot is not None:
+            job = self.jobs.pop(pid, None)
+            if job is not None:
+                slot, sock, oom_before = job
+                oom = 0
+                if State.cgroups is not None:
+                    with _suppress_oserror():
+                        oom = State.cgroups.oom_kills(slot) - oom_before
+                frame = marshal.dumps({"kind": "exit", "status": status, "oom": oom,
+                                       "cpu_s": rusage.ru_utime + rusage.ru_stime})  # fmt: skip
+                with _suppress_oserror():
+                    sock.setblocking(False)
+                    sock.send(struct.pack("<Q", len(frame)) + frame)
+                sock.close()
                 heapq.heappush(self.free_slots, slot)
             for held_slot, (holder, pidfd) in list(self.holders.items()):
-                if holder == pid:  # a holder died: the slot's next supervisor makes a new one
+                if holder == pid:  # a holder died: the slot's next job makes a new one
                     if pidfd >= 0:
                         os.close(pidfd)
                     del self.holders[held_slot]
@@ -1011,11 +801,11 @@ class _Pool:
         for holder, _pidfd in self.holders.values():
             with _suppress_oserror():
                 os.kill(holder, signal.SIGKILL)
-        for pid in list(self.slot_of):
+        for pid in list(self.jobs):
             with _suppress_oserror():
                 os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 5
-        while (self.slot_of or self.holders) and time.monotonic() < deadline:
+        while (self.jobs or self.holders) and time.monotonic() < deadline:
             self.reap()
             time.sleep(0.005)
 
@@ -1029,7 +819,7 @@ class _suppress_oserror:
 
 
 def _serve(ctl: socket.socket, warm: int) -> None:
-    """Hand ``warm`` supervisors to the host, then one more each time the host takes one."""
+    """Hand ``warm`` job processes to the host, then one more each time the host takes one."""
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes select(); reaping happens below
@@ -1039,7 +829,7 @@ def _serve(ctl: socket.socket, warm: int) -> None:
             pool.spawn()
         _serve_loop(ctl, pool, wake_r)
     except (BrokenPipeError, ConnectionResetError):
-        pass  # the host closed the sandbox while we were handing it a supervisor
+        pass  # the host closed the sandbox while we were handing it a job process
     finally:
         pool.stop()
 
@@ -1060,7 +850,7 @@ def _serve_loop(ctl: socket.socket, pool: _Pool, wake_r: int) -> None:
             continue
         if not msg:
             return  # the host closed the sandbox
-        if msg[:1] == b"t":  # the host took a supervisor: prepare its replacement
+        if msg[:1] == b"t":  # the host took a job process: prepare its replacement
             if len(msg) > 1:
                 pool.prepared = tuple(marshal.loads(msg[1:]))
             pool.reap()

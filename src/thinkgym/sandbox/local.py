@@ -23,6 +23,7 @@ import marshal
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -99,6 +100,29 @@ def _thinkgym_source_root() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(thinkgym.__file__)))
 
 
+class _WarmJob:
+    """The host's handles on one warm job process: its socket, output pipes and a pidfd."""
+
+    def __init__(self, pid: int, conn: socket.socket, out_r: int, err_r: int, pidfd: int):
+        self.pid, self.conn, self.out_r, self.err_r, self.pidfd = pid, conn, out_r, err_r, pidfd
+
+    def kill(self) -> None:
+        """SIGKILL the job process (pid 1 of its namespace: the kernel kills all of its tree)."""
+        with contextlib.suppress(OSError, AttributeError):
+            if self.pidfd >= 0:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        self.conn.close()
+        for fd in (self.out_r, self.err_r, self.pidfd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.out_r = self.err_r = self.pidfd = -1
+
+
 class _Zygote:
     """One running zygote process, its control socket and the warm supervisors it handed us."""
 
@@ -119,7 +143,7 @@ class _Zygote:
             zygote_end.close()
         self.ctl = host_end
         self.lock = threading.Lock()
-        self.ready: collections.deque[tuple[int, socket.socket]] = collections.deque()
+        self.ready: collections.deque[_WarmJob] = collections.deque()
         self.startup_timeout_s = startup_timeout_s
         host_end.settimeout(startup_timeout_s)
         try:
@@ -145,11 +169,11 @@ class _Zygote:
             if block:
                 self.ctl.settimeout(self.startup_timeout_s)
                 try:
-                    msg, fds = recv_fds(self.ctl, 1024, 1)
+                    msg, fds = recv_fds(self.ctl, 1024, 4)
                 finally:
                     self.ctl.settimeout(None)
             else:
-                msg, fds = recv_fds(self.ctl, 1024, 1, socket.MSG_DONTWAIT)
+                msg, fds = recv_fds(self.ctl, 1024, 4, socket.MSG_DONTWAIT)
         except (BlockingIOError, InterruptedError):
             return False
         except TimeoutError as exc:
@@ -157,14 +181,19 @@ class _Zygote:
         if not msg:
             raise _ZygoteGone("the zygote closed its control socket")
         pid, _slot = marshal.loads(msg)
-        self.ready.append((pid, socket.socket(fileno=fds[0])))
+        if len(fds) < 3:
+            for fd in fds:
+                os.close(fd)
+            raise _ZygoteGone("the zygote sent an incomplete job process")
+        pidfd = fds[3] if len(fds) > 3 else -1
+        self.ready.append(_WarmJob(pid, socket.socket(fileno=fds[0]), fds[1], fds[2], pidfd))
         return True
 
     def _request(self, limits: Limits) -> None:
         self.ctl.send(b"t" + marshal.dumps((int(limits.memory_mb), int(limits.max_processes))))
 
-    def take(self, limits: Limits) -> tuple[int, socket.socket]:
-        """A warm supervisor for one job; the zygote starts preparing its replacement at once.
+    def take(self, limits: Limits) -> _WarmJob:
+        """A warm job process for one job; the zygote starts preparing its replacement at once.
 
         Preparing runs at a lower priority than jobs, so it fills idle CPU time instead of slowing
         the job that triggered it.
@@ -182,8 +211,8 @@ class _Zygote:
 
     def close(self, timeout_s: float = 10.0) -> None:
         with self.lock:
-            for _pid, sock in self.ready:
-                sock.close()
+            for warm in self.ready:
+                warm.close()
             self.ready.clear()
         with contextlib.suppress(OSError):
             self.ctl.close()  # EOF: the zygote cleans its cgroups up and exits
@@ -345,25 +374,228 @@ class LocalSandbox(Sandbox):
         return SandboxResult(None, error="the sandbox zygote died twice in a row")
 
     def _run_on(self, zygote: _Zygote, job: Job, payload: bytes) -> SandboxResult:
-        from thinkgym.sandbox._zygote import recv_frame, send_frame
+        from thinkgym.sandbox._zygote import send_frame
 
-        supervisor, conn = zygote.take(job.limits)
-        started = time.monotonic()
-        with conn:
+        warm = zygote.take(job.limits)
+        try:
+            return _supervise(warm, job, payload, send_frame)
+        except _JobProcessLost as exc:
+            if not zygote.alive():
+                raise _ZygoteGone(str(exc)) from exc
+            return SandboxResult(None, error=f"the sandbox job process was lost: {exc}")
+        finally:
+            warm.close()
+
+
+class _JobProcessLost(Exception):
+    """The job's socket closed without the frames the protocol promises."""
+
+
+def _read_frame(conn: socket.socket, deadline: float) -> tuple[dict, list[int]]:
+    """One frame (and any fds sent with it) from a job socket, by ``deadline``."""
+    import array
+
+    fds = array.array("i")
+    head = b""
+    while len(head) < 8:
+        conn.settimeout(max(0.001, deadline - time.monotonic()))
+        data, ancdata, _flags, _addr = conn.recvmsg(8 - len(head), socket.CMSG_LEN(4 * fds.itemsize))
+        for level, kind, blob in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(blob[: len(blob) - len(blob) % fds.itemsize])
+        if not data:
+            raise _JobProcessLost("socket closed")
+        head += data
+    (size,) = struct.unpack("<Q", head)
+    body = bytearray()
+    while len(body) < size:
+        conn.settimeout(max(0.001, deadline - time.monotonic()))
+        chunk = conn.recv(min(size - len(body), 1 << 20))
+        if not chunk:
+            raise _JobProcessLost("socket closed mid-frame")
+        body += chunk
+    return marshal.loads(bytes(body)), list(fds)
+
+
+def _supervise(warm: _WarmJob, job: Job, payload: bytes, send_frame) -> SandboxResult:
+    """Send the job, then enforce its wall-clock limit and output caps until the exit frame."""
+    limits = job.limits
+    conn = warm.conn
+    started = time.monotonic()
+    try:
+        conn.settimeout(30.0)
+        send_frame(conn, payload)
+        first, fds = _read_frame(conn, time.monotonic() + 30.0 + limits.wall_s)
+    except (OSError, TimeoutError) as exc:
+        warm.kill()
+        raise _JobProcessLost(f"no answer from the job process: {exc}") from exc
+    work_fd = fds[0] if fds else -1
+    for extra in fds[1:]:
+        os.close(extra)
+    try:
+        if first.get("kind") != "ready":
+            warm.kill()
+            exit_frame = _wait_exit(conn, time.monotonic() + 10.0) if first.get("kind") != "exit" else first
+            reason = first.get("error") or "the job process ended before the job started"
+            return SandboxResult(None, error=f"job setup failed: {reason}", wall_s=time.monotonic() - started,
+                                 cpu_s=float((exit_frame or {}).get("cpu_s", 0.0)))  # fmt: skip
+        start = min(time.monotonic(), float(first.get("t0", started)))
+        outcome = _watch(warm, limits, start)
+        collected = _collect(work_fd, job.collect, limits.max_file_mb * 1024 * 1024) if work_fd >= 0 else {}
+    finally:
+        if work_fd >= 0:
+            os.close(work_fd)
+    return _result(outcome, first, collected, limits)
+
+
+def _wait_exit(conn: socket.socket, deadline: float) -> dict | None:
+    try:
+        frame, fds = _read_frame(conn, deadline)
+    except (OSError, TimeoutError, _JobProcessLost):
+        return None
+    for fd in fds:
+        os.close(fd)
+    return frame if frame.get("kind") == "exit" else None
+
+
+def _watch(warm: _WarmJob, limits: Limits, start: float) -> dict:
+    """Read both output pipes (capped) until the zygote's exit frame; kill at the deadline."""
+    import select
+
+    cap = int(limits.max_output_bytes)
+    deadline = start + float(limits.wall_s)
+    conn = warm.conn
+    conn.setblocking(False)
+    streams = {warm.out_r: bytearray(), warm.err_r: bytearray()}
+    truncated = {warm.out_r: False, warm.err_r: False}
+    open_pipes = [warm.out_r, warm.err_r]
+    for fd in open_pipes:
+        os.set_blocking(fd, False)
+    timed_out = killed = False
+    exit_bytes = bytearray()
+    exit_frame = None
+    give_up = None  # after the kill: how long to wait for the exit frame before calling it lost
+    while exit_frame is None or open_pipes:
+        now = time.monotonic()
+        if exit_frame is None and not killed and now >= deadline:
+            timed_out = killed = True
+            warm.kill()
+        if killed and give_up is None:
+            give_up = now + 30.0
+        if give_up is not None and now > give_up and exit_frame is None:
+            raise _JobProcessLost("the job did not end after SIGKILL")
+        waitables = list(open_pipes) + ([conn] if exit_frame is None else [])
+        if exit_frame is not None:
+            timeout = 1.0  # the job is reaped: its pipes are at EOF or about to be
+        elif killed:
+            timeout = 0.5
+        else:
+            timeout = max(0.0, deadline - now)
+        ready, _, _ = select.select(waitables, [], [], timeout)
+        if not ready and exit_frame is not None:
+            break
+        for fd in ready:
+            if fd is conn:
+                try:
+                    chunk = conn.recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                if not chunk:
+                    raise _JobProcessLost("the job socket closed before the exit frame")
+                exit_bytes += chunk
+                if len(exit_bytes) >= 8:
+                    (size,) = struct.unpack("<Q", exit_bytes[:8])
+                    if len(exit_bytes) >= 8 + size:
+                        exit_frame = marshal.loads(bytes(exit_bytes[8 : 8 + size]))
+                continue
             try:
-                conn.settimeout(job.limits.wall_s + 60.0)  # backstop: the supervisor enforces wall_s
-                send_frame(conn, payload)
-                reply = marshal.loads(recv_frame(conn))
-            except TimeoutError:
-                with contextlib.suppress(OSError):
-                    os.kill(supervisor, signal.SIGKILL)  # its job dies with it (parent-death signal)
-                return SandboxResult(None, timed_out=True, wall_s=time.monotonic() - started,
-                                     error="the sandbox supervisor did not answer in time")  # fmt: skip
-            except (EOFError, OSError) as exc:
-                if not zygote.alive():
-                    raise _ZygoteGone(str(exc)) from exc
-                return SandboxResult(None, error=f"the sandbox supervisor died: {exc}")
-        return _decode_result(reply)
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                open_pipes.remove(fd)
+                continue
+            buf = streams[fd]
+            room = cap - len(buf)
+            if len(chunk) > room:
+                buf += chunk[: max(0, room)]
+                truncated[fd] = True
+                if not killed and exit_frame is None:  # an output flood ends the job
+                    killed = True
+                    warm.kill()
+            else:
+                buf += chunk
+    return {
+        "exit": exit_frame,
+        "stdout": bytes(streams[warm.out_r]),
+        "stderr": bytes(streams[warm.err_r]),
+        "stdout_truncated": truncated[warm.out_r],
+        "stderr_truncated": truncated[warm.err_r],
+        "timed_out": timed_out,
+        "killed": killed,
+        "wall_s": time.monotonic() - start,
+    }
+
+
+def _result(outcome: dict, ready: dict, files: dict, limits: Limits) -> SandboxResult:
+    exit_frame = outcome["exit"] or {}
+    code = os.waitstatus_to_exitcode(int(exit_frame.get("status", 9)))
+    sig = -code if code < 0 else None
+    exit_code = code if code >= 0 else None
+    cpu = float(exit_frame.get("cpu_s", 0.0))
+    stderr = outcome["stderr"]
+    oom = bool(exit_frame.get("oom", 0))
+    if exit_code == 1 and stderr.rstrip().rsplit(b"\n", 1)[-1].startswith(b"MemoryError"):
+        oom = True  # hit the address-space limit: the job saw MemoryError and died of it
+    timed_out = outcome["timed_out"]
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and not oom and not outcome["killed"] and cpu >= limits.cpu_limit_s - 0.05):
+        timed_out = True  # the CPU-time limit
+    return SandboxResult(
+        exit_code=exit_code,
+        stdout=outcome["stdout"].decode("utf-8", errors="replace"),
+        stderr=stderr.decode("utf-8", errors="replace"),
+        timed_out=timed_out,
+        out_of_memory=oom,
+        wall_s=outcome["wall_s"],
+        cpu_s=cpu,
+        isolation=frozenset(ready.get("layers", ())),
+        stdout_truncated=outcome["stdout_truncated"],
+        stderr_truncated=outcome["stderr_truncated"],
+        signal=sig,
+        files=files,
+    )
+
+
+def _collect(work_fd: int, paths: Sequence[str], max_bytes: int) -> dict[str, bytes]:
+    """Read the files the caller asked for from the job's work dir, never following a symlink."""
+    import stat
+
+    files = {}
+    for rel in paths:
+        parts = [p for p in rel.split("/") if p not in ("", ".")]
+        if not parts or ".." in parts:
+            continue
+        fd = -1
+        try:
+            fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY, dir_fd=work_fd)
+            for i, part in enumerate(parts):
+                last = i == len(parts) - 1
+                flags = os.O_RDONLY | os.O_NOFOLLOW | (os.O_NONBLOCK if last else os.O_DIRECTORY)
+                nfd = os.open(part, flags, dir_fd=fd)
+                os.close(fd)
+                fd = nfd
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                chunks, size = [], 0
+                while size < max_bytes and (chunk := os.read(fd, min(1 << 20, max_bytes - size))):
+                    chunks.append(chunk)
+                    size += len(chunk)
+                files[rel] = b"".join(chunks)
+        except OSError:
+            pass
+        finally:
+            if fd >= 0:
+                os.close(fd)
+    return files
 
 
 class _ZygoteGone(Exception):
@@ -410,24 +642,4 @@ def _encode_job(job: Job, required: list[str], trace: bool = False) -> bytes:
             "required": required,
             "trace": trace,
         }
-    )
-
-
-def _decode_result(reply: dict) -> SandboxResult:
-    if "exit_code" not in reply:
-        return SandboxResult(None, error=reply.get("error", "sandbox failed"), isolation=frozenset(reply.get("isolation", ())))
-    return SandboxResult(
-        exit_code=reply["exit_code"],
-        stdout=reply["stdout"].decode("utf-8", errors="replace"),
-        stderr=reply["stderr"].decode("utf-8", errors="replace"),
-        timed_out=reply["timed_out"],
-        out_of_memory=reply["out_of_memory"],
-        wall_s=reply["wall_s"],
-        cpu_s=reply["cpu_s"],
-        isolation=frozenset(reply["isolation"]),
-        stdout_truncated=reply["stdout_truncated"],
-        stderr_truncated=reply["stderr_truncated"],
-        signal=reply["signal"],
-        files=reply["files"],
-        error=reply.get("error"),
     )
