@@ -41,14 +41,16 @@ def print_summary(summary: Mapping[str, Any], console: Any) -> None:
     run = summary.get("run", {})
     envs = summary.get("envs", {})
     max_k = max((e.get("samples_per_problem") or 0 for e in envs.values()), default=0)
-    table = Table(title=f"{run.get('suite')} — {run.get('policy')}", title_justify="left")
+    has_refs = any(e.get("reference") for e in envs.values())
+    title = escape(f"{run.get('suite')} — {run.get('policy')}")
+    table = Table(title=title, title_justify="left")
     for column in (
         "env",
         "problems",
         "accuracy",
         "mean reward",
         *([f"pass@{max_k}"] if max_k > 1 else []),
-        "exact E[reward] random / optimal",
+        *(["exact mean reward: random / optimal"] if has_refs else []),
         "failed",
     ):
         table.add_column(column)
@@ -65,7 +67,7 @@ def print_summary(summary: Mapping[str, Any], console: Any) -> None:
         ]
         if max_k > 1:
             row.append(_fmt(env.get("pass_at_k", {}).get(str(max_k))))
-        row += [ref_text, str(env.get("failed", 0))]
+        row += [*([ref_text] if has_refs else []), str(env.get("failed", 0))]
         table.add_row(*row)
     overall = summary.get("overall", {})
     row = [
@@ -76,7 +78,7 @@ def print_summary(summary: Mapping[str, Any], console: Any) -> None:
     ]
     if max_k > 1:
         row.append(_fmt(overall.get("pass_at_k", {}).get(str(max_k))))
-    row += ["", str(overall.get("failed", 0))]
+    row += [*([""] if has_refs else []), str(overall.get("failed", 0))]
     table.add_row(*row, style="bold")
     console.print(table)
 
