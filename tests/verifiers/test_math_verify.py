@@ -281,3 +281,20 @@ def test_math_verifier_is_a_picklable_verifier() -> None:
     assert clone("\\boxed{3/4}", problem).score == 1.0
     with pytest.raises(TypeError):
         verifier("1", "not a problem")  # type: ignore[arg-type]
+
+
+def test_sympy_never_loads_in_the_callers_process() -> None:
+    """Model text is only ever parsed by sympy/latex2sympy inside the worker process."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from thinkgym.verifiers.math import verify_math, math_equal\n"
+        "assert verify_math('so \\\\boxed{\\\\frac{\\\\sqrt{2}}{2}}', '0.7071').score == 1.0\n"
+        "assert math_equal('(x+1)^2', 'x^2+2x+1')\n"
+        "loaded = [m for m in ('sympy', 'latex2sympy2_extended', 'math_verify') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

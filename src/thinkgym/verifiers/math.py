@@ -309,7 +309,10 @@ def _prepare(completion: str, gold: Any, opts: MathOptions) -> _Prepared:
     )
     if found.answer is None:
         return _Prepared(_zero(found.error or "no final answer found", None, found.source))
-    pred = clean_answer(found.answer[: opts.max_answer_chars + 1])
+    if len(found.answer) > opts.max_answer_chars:
+        reason = f"refused: answer of {len(found.answer)} characters exceeds the limit of {opts.max_answer_chars}"
+        return _Prepared(_zero(reason, found.answer[:500], found.source))
+    pred = clean_answer(found.answer)
     gold_clean = _clean_gold(gold_raw)
     info = {"extracted": found.answer[:500], "normalized": pred[:500], "source": found.source}
     reason = oversize_reason(pred, opts.max_answer_chars)
@@ -320,7 +323,8 @@ def _prepare(completion: str, gold: Any, opts: MathOptions) -> _Prepared:
         return _Prepared(_zero(f"gold answer refused: {gold_reason}", found.answer, found.source))
     others: tuple[str, ...] = ()
     if not opts.allow_multiple_answers:
-        cleaned = [clean_answer(o[: opts.max_answer_chars + 1]) for o in found.others]
+        # an over-long earlier answer stays raw, is refused by the size check and so disagrees
+        cleaned = [clean_answer(o) if len(o) <= opts.max_answer_chars else o for o in found.others]
         others = tuple(dict.fromkeys(o for o in cleaned if o and o.replace(" ", "") != pred.replace(" ", "")))
     return _Prepared(None, pred, gold_clean, info, others)
 
