@@ -351,11 +351,14 @@ def seccomp_program(machine):
     return prog
 
 
-def install_job_filter():
-    """Apply the filter to this process and all it starts; False when it could not be."""
+_FILTER = []  # [sock_fprog, instructions], built once in the supervisor, used by every child
+
+
+def prepare_job_filter():
+    """Build the ctypes filter once, before the forks (a child then only calls prctl)."""
     prog = seccomp_program(os.uname().machine)
     if prog is None:
-        return False
+        return
 
     class Insn(ctypes.Structure):
         _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
@@ -364,10 +367,16 @@ def install_job_filter():
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Insn))]
 
     insns = (Insn * len(prog))(*[Insn(*ins) for ins in prog])
-    fprog = Prog(len(prog), insns)
+    _FILTER[:] = [Prog(len(prog), insns), insns]
+
+
+def install_job_filter():
+    """Apply the filter to this process and all it starts; False when it could not be."""
+    if not _FILTER:
+        return False
     # PR_SET_NO_NEW_PRIVS (docker set it already), then PR_SET_SECCOMP / SECCOMP_MODE_FILTER
     libc().prctl(38, 1, 0, 0, 0)
-    return libc().prctl(22, 2, ctypes.byref(fprog), 0, 0) == 0
+    return libc().prctl(22, 2, ctypes.byref(_FILTER[0]), 0, 0) == 0
 
 
 def child_setup(job, stdin_fd, out_w, err_w):
@@ -601,6 +610,7 @@ def serve(once):
 
         gc.collect()
         gc.freeze()  # forked jobs then leave the warm heap's pages shared instead of copying them
+    prepare_job_filter()
     uid = os.getuid()
     out_fd = os.dup(1)
     in_fd = os.dup(0)
