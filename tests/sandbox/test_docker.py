@@ -361,6 +361,10 @@ def test_bad_input_gets_a_defined_outcome(pool):
     assert escaping.error and "leaves the work dir" in escaping.error and not escaping.ok
     with pytest.raises(TypeError):
         pool.run_job("print(1)")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="stdin"):
+        pool.run("print(1)", stdin=12)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="files"):
+        pool.run({"main.py": "print(1)", "data.txt": 3})  # type: ignore[dict-item]
     assert pool.run("print('after')").stdout == "after\n"
 
 

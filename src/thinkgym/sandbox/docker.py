@@ -4,7 +4,10 @@ Each pool slot is one container (no network, read-only root, tmpfs work dir and 
 and CPU cgroup limits, no new privileges, every capability dropped, docker's seccomp profile, a
 non-root uid of its own) with a job supervisor (`docker_agent`) started in it by ``exec``. A job is
 one fork of that supervisor: files and stdin go in over the exec's stdin, the result comes back on
-its stdout; nothing of the job outlives it (processes, work dir, /tmp, /dev/shm, IPC objects).
+its stdout; nothing of the job outlives it (processes, work dir, /tmp, /dev/shm, IPC objects, nor
+its bytes in the supervisor's memory, which the next job inherits). The job also gets a seccomp
+filter of its own on top of docker's profile: sockets of AF_UNIX only (docker lets AF_VSOCK through,
+and in a VM that reaches the hypervisor whatever the network), no ptrace, io_uring, userfaultfd.
 
 The wall clock is enforced twice: by the supervisor at ``wall_s``, and from the host, which kills
 the whole container when no result arrives ``grace_s`` later. A container is recycled (removed and
@@ -218,11 +221,15 @@ def _encode(job: Job) -> bytes:
     """The job frame for the supervisor; raises ValueError on files that would leave the work dir."""
     names, blobs = [], []
     for name, content in job.files.items():
+        if not isinstance(name, str) or not isinstance(content, (str, bytes, bytearray)):
+            raise TypeError(f"job files map str paths to str or bytes, got {type(name).__name__}: {type(content).__name__}")
         norm = os.path.normpath(name)
         if os.path.isabs(norm) or norm in ("", ".", "..") or norm.startswith("../"):
             raise ValueError(f"job file path {name!r} leaves the work dir")
         names.append(norm)
         blobs.append(content.encode() if isinstance(content, str) else bytes(content))
+    if not isinstance(job.stdin, (str, bytes, bytearray)):
+        raise TypeError(f"job stdin must be str or bytes, not {type(job.stdin).__name__}")
     stdin = job.stdin.encode() if isinstance(job.stdin, str) else bytes(job.stdin)
     blobs.append(stdin)
     limits = job.limits
@@ -299,7 +306,7 @@ class DockerSandbox(Sandbox):
         elif docker_engine._has_image(self._client, image) is None:
             raise SandboxUnavailableError(f"docker image {image} is missing: build it from src/thinkgym/sandbox/Dockerfile ({SETUP_HINT})")
         self._opts = _Options(
-            image=image, pool_size=pool_size or max(1, len(os.sched_getaffinity(0))),
+            image=image, pool_size=pool_size or min(_MAX_POOL, max(1, len(os.sched_getaffinity(0)))),
             jobs_per_container=jobs_per_container, container_memory_mb=container_memory_mb,
             container_pids=container_pids, cpus=cpus, work_mb=work_mb, tmp_mb=tmp_mb, inodes=inodes,
             base_uid=base_uid if base_uid is not None else _fresh_uid_block(), grace_s=grace_s, once=mode == "exec",
@@ -311,6 +318,8 @@ class DockerSandbox(Sandbox):
         self._started = False
         self._closed = False
         self._layers: frozenset[str] | None = None
+        #: Per-phase times (ms) of the last job as the supervisor measured them, for profiling.
+        self.last_phases_ms: dict[str, float] = {}
         _remove_orphans(self._client)
         self._finalizer = weakref.finalize(self, _remove_containers, self._client, self._slots)
 
