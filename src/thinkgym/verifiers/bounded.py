@@ -102,6 +102,20 @@ def _limit_memory(memory_limit_mb: int | None) -> None:
         pass
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this worker when the template exits, even while it grinds in C code.
+
+    (Set only in workers: their parent is the template's single thread. The template itself
+    exits when the caller's end of its socket closes.)"""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _template_main(conn: Any, preload: Sequence[str], memory_limit_mb: int | None, initializer: str | None) -> None:
     """The template: import and warm up once, then fork a worker for each ``"fork"`` request."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
@@ -126,6 +140,7 @@ def _template_main(conn: Any, preload: Sequence[str], memory_limit_mb: int | Non
             try:
                 conn.close()
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                _die_with_parent()
                 _limit_memory(memory_limit_mb)
                 _serve(Connection(fd))
             except BaseException:  # noqa: BLE001 - never fall back into the template's loop
