@@ -128,3 +128,32 @@ def test_a_forked_copy_of_the_caller_gets_its_own_workers(pool: BoundedPool) -> 
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     assert pool.call(pow, 2, 8, timeout=30).value == 256  # the parent's workers are untouched
+
+
+def test_a_caller_that_dies_leaves_no_worker_behind() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import os, threading, time\n"
+        "from thinkgym.verifiers.bounded import BoundedPool\n"
+        "pool = BoundedPool(1)\n"
+        "print(pool.call(os.getpid, timeout=60).value, flush=True)\n"
+        "threading.Thread(target=pool.call, args=(time.sleep, 300), kwargs={'timeout': 300}, daemon=True).start()\n"
+        "time.sleep(1)\n"
+        "os._exit(0)\n"  # no cleanup at all, as if killed
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    worker = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and _exists(worker):
+        time.sleep(0.1)
+    assert not _exists(worker), "the sleeping worker outlived its caller"
+
+
+def _exists(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
