@@ -109,9 +109,9 @@ def run_eval_command(
     try:
         if suite and envs:
             raise ConfigError("give either --suite or --env, not both")
-        from thinkgym.benchmarks.runner import _import_modules
+        from thinkgym.benchmarks.workers import import_modules
 
-        _import_modules(tuple(imports))  # before the suite names envs they register
+        import_modules(tuple(imports))  # before the suite names envs they register
         chosen = load_suite(suite) if suite else suite_from_envs(list(envs), n=n, seed=seed)
         settings = EvalSettings(
             samples=samples,

@@ -25,25 +25,30 @@ import multiprocessing
 import os
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from thinkgym.agents.base import Generation, Policy, Query, query_for
+from thinkgym.agents.base import Policy, query_for
+from thinkgym.benchmarks.batching import Batcher
+from thinkgym.benchmarks.judging import (
+    extract_answer,
+    is_correct,
+    jsonable,
+    miss_reason,
+    step_outcome,
+)
 from thinkgym.benchmarks.metrics import summarize
 from thinkgym.benchmarks.store import RunDir, best_records, sample_key
 from thinkgym.benchmarks.suites import Suite, SuiteEntry
+from thinkgym.benchmarks.workers import import_modules, kill_pool, worker_step
 from thinkgym.core import Problem
 from thinkgym.errors import ConfigError, ThinkgymError
 
 __all__ = ["EvalSettings", "evaluate", "run_identity", "is_correct", "extract_answer"]
 
-#: ``info["reward_info"]`` keys that hold the answer a verifier extracted, in order of preference.
-ANSWER_KEYS = ("extracted_answer", "extracted", "prediction", "predicted", "pred", "parsed")
-_MAX_INFO_CHARS = 2000
 _VERSIONED_PACKAGES = (
     "thinkgym", "numpy", "gymnasium", "sympy", "latex2sympy2_extended", "math-verify",
     "torch", "transformers", "openai", "vllm", "rich", "matplotlib",
@@ -103,242 +108,6 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
-
-
-# --------------------------------------------------------------------------------------------
-# Judging one step's outcome
-# --------------------------------------------------------------------------------------------
-
-
-def component(components: Mapping[str, float], name: str) -> float | None:
-    """The component called ``name``, also when a composed reward names it ``part.name``."""
-    if name in components:
-        return float(components[name])
-    for key, value in components.items():
-        if key.rsplit(".", 1)[-1] == name:
-            return float(value)
-    return None
-
-
-#: Components that say "fully solved" (first found wins): math accuracy, code's all-tests-passed.
-SUCCESS_COMPONENTS = ("accuracy", "all_passed")
-
-
-def is_correct(score: float, components: Mapping[str, float]) -> bool:
-    """A sample counts as correct when its success component (`SUCCESS_COMPONENTS`) is full
-    (1.0) — partial test passes are not a solve — or, for envs without one, when it earned a
-    positive reward (the maze's goal reward)."""
-    for name in SUCCESS_COMPONENTS:
-        value = component(components, name)
-        if value is not None:
-            return value >= 1.0 - 1e-9
-    return score > 0.0
-
-
-def extract_answer(reward_info: Mapping[str, Any]) -> tuple[bool, Any, Any]:
-    """``(found, answer, vote_key)``: the answer the verifier extracted, when it reports one
-    (also inside a composed reward's ``info["parts"]``), and its normalized form for voting."""
-    infos: list[Mapping[str, Any]] = [reward_info]
-    parts = reward_info.get("parts")
-    if isinstance(parts, Mapping):
-        ordered = sorted(parts.items(), key=lambda kv: kv[0] != "accuracy")
-        infos += [v for _, v in ordered if isinstance(v, Mapping)]
-    for info in infos:
-        for key in ANSWER_KEYS:
-            if key in info:
-                answer = info[key]
-                normalized = info.get("normalized")
-                return True, answer, normalized if normalized is not None else answer
-    return False, None, None
-
-
-def _jsonable(value: Any, limit: int = _MAX_INFO_CHARS) -> Any:
-    """A JSON-safe copy with long strings cut (reward_info can hold whole programs)."""
-    if isinstance(value, str):
-        return (
-            value if len(value) <= limit else value[:limit] + f"… [{len(value) - limit} more chars]"
-        )
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v, limit) for k, v in list(value.items())[:50]}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v, limit) for v in value[:50]]
-    return _jsonable(str(value), limit)
-
-
-def _outcome(env: Any, action: str, problem: Problem | None) -> dict[str, Any]:
-    """Step ``env`` once (resetting it to ``problem`` first when given) and keep what is recorded."""
-    if problem is not None:
-        env.reset(options={"problem": problem})
-    start = time.perf_counter()
-    observation, reward, terminated, truncated, info = env.step(action)
-    return {
-        "observation": observation,
-        "reward": float(reward),
-        "terminated": bool(terminated),
-        "truncated": bool(truncated),
-        "components": {str(k): float(v) for k, v in (info.get("reward_components") or {}).items()},
-        "reward_info": _jsonable(info.get("reward_info") or {}),
-        "reason": info.get("error"),
-        "verify_s": time.perf_counter() - start,
-    }
-
-
-def _miss_reason(
-    outcome: Mapping[str, Any], reward_info: Mapping[str, Any], multi_turn: bool
-) -> str:
-    """Why a sample is not correct: the env's error, the verifier's reason, or a plain default."""
-    if multi_turn:
-        if outcome.get("truncated"):
-            return "turn limit reached without reward"
-        if outcome.get("terminated"):
-            return "episode ended with reward 0"
-    infos = [reward_info]
-    parts = reward_info.get("parts")
-    if isinstance(parts, Mapping):
-        infos += [
-            v
-            for k, v in sorted(parts.items(), key=lambda kv: kv[0] != "accuracy")
-            if isinstance(v, Mapping)
-        ]
-    candidates = [outcome.get("reason")] + [
-        i.get(key) for i in infos for key in ("error", "reason")
-    ]
-    for value in candidates:
-        if value:
-            return str(value)
-    return "wrong answer" if outcome else "no step taken"
-
-
-def _import_modules(modules: Sequence[str]) -> None:
-    """Import the modules that register user envs (``--import``), with a clear error."""
-    import importlib
-
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            raise ConfigError(f"--import {name}: {exc}") from exc
-
-
-def _kill_pool(pool: concurrent.futures.ProcessPoolExecutor, grace_s: float) -> None:
-    """Shut a pool down without waiting on a hung worker: wait ``grace_s``, then SIGKILL."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=grace_s > 0)
-    deadline = time.monotonic() + grace_s
-    for process in processes:
-        process.join(max(0.0, deadline - time.monotonic()))
-        if process.is_alive():
-            process.kill()
-            process.join(1.0)
-
-
-# ---- process-pool worker side ------------------------------------------------------------------
-
-_WORKER_ENVS: dict[tuple[str, str], Any] = {}
-
-
-def _close_worker_envs() -> None:
-    for env in _WORKER_ENVS.values():
-        try:
-            env.close()
-        except Exception:  # closing at exit must not mask the worker's own exit
-            pass
-    _WORKER_ENVS.clear()
-
-
-def _worker_step(env_id: str, kwargs_json: str, problem: Problem, action: str) -> dict[str, Any]:
-    """Runs in a verification worker: build (once) the env and judge one single-turn answer."""
-    key = (env_id, kwargs_json)
-    env = _WORKER_ENVS.get(key)
-    if env is None:
-        import thinkgym
-
-        try:
-            env = thinkgym.make(env_id, **json.loads(kwargs_json))
-        except thinkgym.UnknownEnvError:
-            return {"unavailable": True}
-        if not _WORKER_ENVS:
-            import atexit
-
-            atexit.register(_close_worker_envs)  # sandboxes and verifier pools of the envs
-        _WORKER_ENVS[key] = env
-    try:
-        return _outcome(env, action, problem)
-    except Exception as exc:  # reported as an env bug for this sample, not as a broken pool
-        return {"step_error": f"env step raised {type(exc).__name__}: {exc}"}
-
-
-# --------------------------------------------------------------------------------------------
-# Generation: a batcher in front of the policy
-# --------------------------------------------------------------------------------------------
-
-
-class _Batcher:
-    """Groups queries that wait at the same moment into one policy call; failures become
-    `Generation(error=...)` for every query of the call (the run goes on)."""
-
-    def __init__(self, policy: Policy, batch_size: int, parallel_calls: int):
-        self.policy = policy
-        self.batch_size = batch_size
-        self.calls = asyncio.Semaphore(parallel_calls)
-        self.queue: asyncio.Queue[tuple[Query, asyncio.Future[tuple[Generation, float]]]] = (
-            asyncio.Queue()
-        )
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.loop_task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self.loop_task = asyncio.create_task(self._dispatch())
-
-    async def stop(self) -> None:
-        for task in [self.loop_task, *self.tasks]:
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(
-            *(t for t in [self.loop_task, *self.tasks] if t is not None), return_exceptions=True
-        )
-
-    async def generate(self, query: Query) -> tuple[Generation, float]:
-        future: asyncio.Future[tuple[Generation, float]] = (
-            asyncio.get_running_loop().create_future()
-        )
-        await self.queue.put((query, future))
-        return await future
-
-    async def _dispatch(self) -> None:
-        while True:
-            await self.calls.acquire()
-            batch = [await self.queue.get()]
-            while len(batch) < self.batch_size and not self.queue.empty():
-                batch.append(self.queue.get_nowait())
-            task = asyncio.create_task(self._call(batch))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-
-    async def _call(
-        self, batch: list[tuple[Query, asyncio.Future[tuple[Generation, float]]]]
-    ) -> None:
-        start = time.perf_counter()
-        try:
-            generations = await self.policy.agenerate([q for q, _ in batch])
-            if len(generations) != len(batch):
-                raise ThinkgymError(
-                    f"policy returned {len(generations)} generations for {len(batch)} queries"
-                )
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a policy failure is recorded per sample, never fatal
-            generations = [
-                Generation("", finish_reason="error", error=f"{type(exc).__name__}: {exc}")
-            ] * len(batch)
-        finally:
-            self.calls.release()
-        elapsed = time.perf_counter() - start
-        for (_, future), generation in zip(batch, generations, strict=True):
-            if not future.done():
-                future.set_result((generation, elapsed))
 
 
 # --------------------------------------------------------------------------------------------
@@ -403,10 +172,7 @@ class _Evaluation:
         self.writer = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="thinkgym-write"
         )
-        self.progress: Any = None
-        self.tasks: dict[str, Any] = {}
-        self.correct: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        self.failed = 0
+        self.progress: Any = None  # a LiveProgress when shown
 
     # ---- steps -----------------------------------------------------------------------------
 
@@ -415,7 +181,7 @@ class _Evaluation:
             self.pool = concurrent.futures.ProcessPoolExecutor(
                 max_workers=self.settings.verify_workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_import_modules,
+                initializer=import_modules,
                 initargs=(tuple(self.settings.imports),),
             )
         return self.pool
@@ -435,7 +201,7 @@ class _Evaluation:
                         outcome = await asyncio.wait_for(
                             loop.run_in_executor(
                                 pool,
-                                _worker_step,
+                                worker_step,
                                 item.entry.env,
                                 kwargs_json,
                                 item.problem,
@@ -464,7 +230,7 @@ class _Evaluation:
         env = self.envs[label].acquire()
         try:
             return await asyncio.wait_for(
-                loop.run_in_executor(self.threads, _outcome, env, action, item.problem), timeout
+                loop.run_in_executor(self.threads, step_outcome, env, action, item.problem), timeout
             )
         finally:
             self.envs[label].release(env)
@@ -490,9 +256,9 @@ class _Evaluation:
         if pool is None or pool is not self.pool:
             return
         self.pool = None
-        _kill_pool(pool, grace_s=0.0)
+        kill_pool(pool, grace_s=0.0)
 
-    async def _episode(self, item: _Item, batcher: _Batcher) -> dict[str, Any]:
+    async def _episode(self, item: _Item, batcher: Batcher) -> dict[str, Any]:
         label = item.entry.label
         pool = self.envs[label]
         start = time.perf_counter()
@@ -556,7 +322,7 @@ class _Evaluation:
                     if multi_turn:
                         outcome = await asyncio.wait_for(
                             asyncio.get_running_loop().run_in_executor(
-                                self.threads, _outcome, env, text, None
+                                self.threads, step_outcome, env, text, None
                             ),
                             self.settings.step_timeout_s,
                         )
@@ -605,14 +371,14 @@ class _Evaluation:
             "completion": "\n".join(actions),
             "actions": actions if multi_turn else None,
             "step_rewards": step_rewards if multi_turn else None,
-            "extracted_answer": None if error else _jsonable(answer, 500),
-            "vote_key": None if error else _jsonable(vote_key, 500),
+            "extracted_answer": None if error else jsonable(answer, 500),
+            "vote_key": None if error else jsonable(vote_key, 500),
             "answer_found": found,
             "reward": reward,
             "components": components,
             "correct": correct,
             "reward_info": reward_info,
-            "reason": _miss_reason(outcome, reward_info, multi_turn)
+            "reason": miss_reason(outcome, reward_info, multi_turn)
             if not error and not correct
             else None,
             "error": error,
@@ -634,83 +400,12 @@ class _Evaluation:
 
     # ---- progress ----------------------------------------------------------------------------
 
-    def _start_progress(self, todo: Sequence[_Item]) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+    def start_progress(self) -> None:
+        from thinkgym.benchmarks.progress import LiveProgress
 
-        self.progress = Progress(
-            TextColumn("[bold]{task.description:<28}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[acc]}"),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            refresh_per_second=4,
-        )
-        totals: dict[str, int] = defaultdict(int)
-        for entry in self.suite.entries:
-            totals[entry.label] = entry.n * self.settings.samples
-        done_counts: dict[str, int] = defaultdict(int)
-        for record in self.records.values():
-            if not record.get("error"):
-                done_counts[record["env"]] += 1
-                self.correct[record["env"]][0] += bool(record["correct"])
-                self.correct[record["env"]][1] += 1
-        grand = sum(totals.values())
-        self.tasks["__all__"] = self.progress.add_task(
-            "all samples",
-            total=grand,
-            completed=grand - len(todo),
-            acc=self._acc_text(None),
-            rate="",
-        )
-        for label, total in totals.items():
-            self.tasks[label] = self.progress.add_task(
-                label[-28:],
-                total=total,
-                completed=done_counts[label],
-                acc=self._acc_text(label),
-                rate="",
-            )
-        self._session_start = time.perf_counter()
-        self._session_done = 0
+        totals = {entry.label: entry.n * self.settings.samples for entry in self.suite.entries}
+        self.progress = LiveProgress(totals, self.records.values())
         self.progress.start()
-
-    def _acc_text(self, label: str | None) -> str:
-        if label is None:
-            ok = sum(c[0] for c in self.correct.values())
-            n = sum(c[1] for c in self.correct.values())
-            text = f"acc {ok / n:.3f}" if n else "acc  -   "
-            return text + (f" [red]failed {self.failed}[/]" if self.failed else "")
-        ok, n = self.correct[label]
-        return f"acc {ok / n:.3f}" if n else "acc  -   "
-
-    def _advance(self, record: Mapping[str, Any]) -> None:
-        label = record["env"]
-        if record.get("error"):
-            self.failed += 1
-        else:
-            self.correct[label][0] += bool(record["correct"])
-            self.correct[label][1] += 1
-        if self.progress is None:
-            return
-        self._session_done += 1
-        rate = self._session_done / max(1e-9, time.perf_counter() - self._session_start)
-        self.progress.update(self.tasks[label], advance=1, acc=self._acc_text(label))
-        self.progress.update(
-            self.tasks["__all__"],
-            advance=1,
-            acc=self._acc_text(None),
-            rate=f"{rate:6.1f} samples/s",
-        )
 
     # ---- main loop ---------------------------------------------------------------------------
 
@@ -731,7 +426,7 @@ class _Evaluation:
         return items
 
     async def run(self, todo: Sequence[_Item]) -> None:
-        batcher = _Batcher(
+        batcher = Batcher(
             self.policy,
             self.settings.batch_size,
             self.settings.parallel_calls or self.settings.concurrency,
@@ -757,7 +452,8 @@ class _Evaluation:
                         "sample before this one is saved; free space and re-run the same command to resume."
                     ) from exc
                 self.records[item.key] = record
-                self._advance(record)
+                if self.progress is not None:
+                    self.progress.advance(record)
 
         workers = [
             asyncio.create_task(worker())
@@ -775,7 +471,7 @@ class _Evaluation:
         if self.progress is not None:
             self.progress.stop()
         if self.pool is not None:
-            _kill_pool(self.pool, grace_s=5.0)
+            kill_pool(self.pool, grace_s=5.0)
             self.pool = None
         self.threads.shutdown(wait=False, cancel_futures=True)
         self.writer.shutdown(wait=True)
@@ -830,7 +526,7 @@ def _evaluate_locked(
     command: Sequence[str] | None,
     report: bool,
 ) -> dict[str, Any]:
-    _import_modules(tuple(settings.imports))
+    import_modules(tuple(settings.imports))
     fingerprint = suite.fingerprint()
     identity = run_identity(suite, fingerprint, label, settings)
     config = {
@@ -873,7 +569,7 @@ def _evaluate_locked(
                 )
                 owns_policy = True
             if settings.progress:
-                evaluation._start_progress(todo)
+                evaluation.start_progress()
             started = time.perf_counter()
             asyncio.run(evaluation.run(todo))
             wall = time.perf_counter() - started
