@@ -312,7 +312,7 @@ _ARCHES = {  # machine -> (AUDIT_ARCH, socket, socketpair, denied syscall number
     "aarch64": (0xC00000B7, 198, 199, (117, 270, 271, 282, 425, 426, 427, 217, 218, 219)),
 }
 _LD_ABS, _JEQ, _JGE, _JA, _RET = 0x20, 0x15, 0x35, 0x05, 0x06
-_ALLOW, _EPERM = 0x7FFF0000, 0x00050000 | errno.EPERM
+_ALLOW, _EPERM, _EAFNOSUPPORT = 0x7FFF0000, 0x00050000 | errno.EPERM, 0x00050000 | errno.EAFNOSUPPORT
 
 
 def seccomp_program(machine):
@@ -325,8 +325,9 @@ def seccomp_program(machine):
     if machine == "x86_64":
         body.append(("jge", 0x40000000, "deny", None))  # x32 ABI numbers
     body += [("jeq", nr, target, None) for nr, target in checks]
-    body += [("ja", "allow"), ("label", "domain"), ("ld", 16), ("jeq", 1, "allow", "deny"),
-             ("label", "allow"), ("ret", _ALLOW), ("label", "deny"), ("ret", _EPERM)]
+    body += [("ja", "allow"), ("label", "domain"), ("ld", 16), ("jeq", 1, "allow", "no_family"),
+             ("label", "allow"), ("ret", _ALLOW), ("label", "no_family"), ("ret", _EAFNOSUPPORT),
+             ("label", "deny"), ("ret", _EPERM)]
     labels, pos = {}, 0
     for ins in body:
         if ins[0] == "label":
