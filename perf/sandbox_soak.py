@@ -1,7 +1,7 @@
 """Soak the local sandbox: many jobs (10,000 by default), then prove nothing leaked.
 
 Measures, before and after (and memory every 1,000 jobs): processes below this process (zygote,
-warm supervisors, jobs), open file descriptors of this process and of the zygote, entries in the
+warm job processes, jobs), open file descriptors of this process and of the zygote, entries in the
 host's /tmp and /dev/shm, host mounts, this process's and the zygote's resident memory, and the
 sandbox's cgroups (removed on close). The mix is mostly ordinary jobs (stdin, files, output checked
 byte for byte) with a share of hostile ones (fork bombs, daemons, memory bombs, floods, crashes).
@@ -99,7 +99,7 @@ def _host_mounts() -> int:
 
 def snapshot(sandbox: LocalSandbox) -> dict:
     zygote = sandbox._zygote.proc.pid if sandbox._zygote else None
-    # let the warm pool settle (two equal readings), then take in every warm supervisor it made
+    # let the warm pool settle (two equal readings), then take in every warm job process it made
     last, now = -1, len(sandbox.census())
     for _ in range(100):
         if now == last:
@@ -114,7 +114,7 @@ def snapshot(sandbox: LocalSandbox) -> dict:
         "job_processes": now,
         "all_processes": descendants(os.getpid()),
         "warm_sockets": warm_sockets,
-        "host_fds": fds(os.getpid()) - warm_sockets,
+        "host_fds": fds(os.getpid()) - 4 * warm_sockets,  # socket, 2 pipes, pidfd per warm job
         "zygote_fds": fds(zygote) if zygote else None,
         "tmp_entries": _entries("/tmp"),
         "shm_entries": _entries("/dev/shm"),
@@ -194,7 +194,7 @@ def main() -> int:
         "outcomes": outcomes,
         "wrong_results": len(wrong),
         "job_processes_before_after": (before["job_processes"], after["job_processes"]),
-        "warm_supervisors_before_after": (before["warm_sockets"], after["warm_sockets"]),
+        "warm_jobs_before_after": (before["warm_sockets"], after["warm_sockets"]),
         "all_processes_before_after": (before["all_processes"], after["all_processes"]),
         "processes_after_close": leftover_after_close,
         "host_fds_before_after": (before["host_fds"], after["host_fds"]),

@@ -43,7 +43,7 @@ def _children_map() -> dict[int, list[int]]:
 
 
 def descendants(pid: int) -> set[int]:
-    """Every live process below ``pid`` (the local sandbox's zygote, supervisors and jobs)."""
+    """Every live process below ``pid`` (e.g. a sandbox's zygote and everything it forked)."""
     children, found, todo = _children_map(), set(), [pid]
     while todo:
         for child in children.get(todo.pop(), ()):

