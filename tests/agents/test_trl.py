@@ -274,3 +274,22 @@ def test_grpo_mixes_math_and_maze_in_one_run(tmp_path):
     )  # fmt: skip
     trainer.train()
     assert len(_reward_logged(trainer, "goal")) == 2
+
+
+def test_grpo_runs_with_the_environment_factory_adapter(tmp_path):
+    """TRL's own tool loop with our env adapter (a tool-calling chat template TRL can parse)."""
+    from pathlib import Path
+
+    import trl
+    from trl import GRPOConfig, GRPOTrainer
+
+    model, tokenizer = build_tiny(SMALL)
+    tokenizer.chat_template = (Path(trl.__file__).parent / "chat_templates" / "qwen3_instruct_2507.jinja").read_text()
+    trainer = GRPOTrainer(
+        model=model, processing_class=tokenizer, train_dataset=to_dataset("thinkgym/Maze-v0", 2, seed=0, conversational=True),
+        environment_factory=tool_environment_factory("thinkgym/Maze-v0"),
+        args=_args(GRPOConfig, tmp_path, max_steps=1, max_completion_length=12),
+    )  # fmt: skip
+    assert [t.__name__ for t in trainer.tools] == ["step"]
+    trainer.train()
+    assert len(_reward_logged(trainer, "ThinkgymToolEnv")) == 1  # get_reward() scored every rollout
