@@ -38,6 +38,8 @@ __all__ = [
     "LeafOps",
     "FastOps",
     "is_scalar",
+    "canonical_text",
+    "brace_scripts",
 ]
 
 MAX_ITEMS = 64
@@ -312,6 +314,11 @@ _FRAC_DIGITS_RE = re.compile(r"\\frac(\d)(\d)")
 _FRAC_HALF_RE = re.compile(r"\\frac\{([^{}]*)\}(\d)|\\frac(\d)\{")
 
 
+def brace_scripts(text: str) -> str:
+    """``x^2`` → ``x^{2}``, ``\\log_e 2`` → ``\\log_{e} 2`` (never ``x^10``, which readers mean as x^{10})."""
+    return _SCRIPT_RE.sub(r"\1{\2}", text) if ("^" in text or "_" in text) else text
+
+
 def canonical_text(text: str) -> str:
     """One spelling of a LaTeX leaf: no spaces, braced scripts (``x^2`` → ``x^{2}``), braced
     ``\\sqrt3`` and ``\\frac12``. Equal canonical texts are equal answers, no sympy needed."""
@@ -324,9 +331,7 @@ def canonical_text(text: str) -> str:
         )
     if "\\sqrt" in s:
         s = _SQRT_RE.sub(r"\\sqrt{\1}", s)
-    if "^" in s or "_" in s:
-        s = _SCRIPT_RE.sub(r"\1{\2}", s)
-    return s
+    return brace_scripts(s)
 
 
 def _canon(node: Node) -> str:

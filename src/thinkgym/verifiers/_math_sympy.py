@@ -2,8 +2,10 @@
 
 LaTeX is parsed by ``latex2sympy2_extended`` (never ``sympify``/``eval`` of model text). Values are
 compared numerically with high precision instead of by ``simplify``: two closed forms are equal
-when they agree to 30 significant digits (so ``1/2004!`` and ``1/2006!`` differ, which an absolute
-tolerance would miss), a decimal literal matches an exact value it correctly rounds, and
+when they agree to 25 significant digits *and* their difference vanishes under sympy's adaptive
+precision (so ``1/2004!`` and ``1/2006!`` differ, which an absolute tolerance would miss, and so do
+``10^{100} + \\sqrt{2}`` and ``10^{100} + \\sqrt{3}``), a decimal literal matches an exact value it
+correctly rounds, and
 expressions with variables are compared at fixed pseudo-random points (real points of both signs;
 points where either side leaves the reals are skipped, so ``\\sqrt{1/n}`` equals ``1/\\sqrt{n}``
 but ``\\sqrt{x^2}`` does not equal ``x``).
@@ -29,7 +31,7 @@ from thinkgym.verifiers._math_numbers import (
     numbers_equal,
     parse_number,
 )
-from thinkgym.verifiers._math_structure import _SCRIPT_RE, LeafOps, canonical_text, equal, parse
+from thinkgym.verifiers._math_structure import LeafOps, brace_scripts, canonical_text, equal, parse
 
 __all__ = ["SympyOps", "symbolic_equal", "to_sympy"]
 
@@ -78,7 +80,7 @@ def to_sympy(text: str) -> Any:
 def canonical_text_for_parser(text: str) -> str:
     """Braced scripts (``\\log_e 2`` → ``\\log_{e} 2``) parse more reliably; spaces are kept
     because they separate tokens (``\\sin x``)."""
-    return _SCRIPT_RE.sub(r"\1{\2}", text) if ("^" in text or "_" in text) else text
+    return brace_scripts(text)
 
 
 def _split_percent(text: str) -> tuple[str, bool]:
