@@ -70,6 +70,8 @@ _ZYGOTE_ENV = {
     "MKL_NUM_THREADS": "1",
 }
 _PROBE = "print('ok')"
+#: Job uids are ``uid_base + slot``; a sandbox owns this many (slots are bounded by concurrency).
+UIDS_PER_SANDBOX = 1024
 #: Paths that are the job's own inside the sandbox; host directories cannot be shown there.
 _RESERVED = ("/tmp", "/dev", "/proc", "/sandbox", "/etc")
 
@@ -247,7 +249,7 @@ class LocalSandbox(Sandbox):
         masked_paths: Sequence[str] | None = None,
         cgroups: bool = True,
         warm: int | None = None,
-        uid_base: int = 1_500_000,
+        uid_base: int | None = None,
         startup_timeout_s: float = 60.0,
     ):
         self.layers = LOCAL_LAYERS | ({"userns"} if os.geteuid() != 0 else frozenset())
@@ -258,7 +260,9 @@ class LocalSandbox(Sandbox):
             "masked": [os.path.abspath(p) for p in (default_masked_paths() if masked_paths is None else masked_paths)],
             "hidden": [_thinkgym_source_root()],
             "cgroups": bool(cgroups),
-            "uid_base": int(uid_base),
+            # Distinct uids per sandbox too: RLIMIT_NPROC counts per uid across the whole machine, so
+            # two sandboxes sharing uids could starve each other's jobs of processes.
+            "uid_base": int(uid_base) if uid_base is not None else 1_000_000 + (os.getpid() % 32768) * UIDS_PER_SANDBOX,
             "warm": int(warm) if warm is not None else 2 * self.default_concurrency(),
         }
         for path in self._config["extra_ro"]:
@@ -335,7 +339,7 @@ class LocalSandbox(Sandbox):
         if zygote.userns:
             return found
         low = self._config["uid_base"]
-        return {pid for pid in found if low <= uids.get(pid, -1) < low + (1 << 20)}
+        return {pid for pid in found if low <= uids.get(pid, -1) < low + UIDS_PER_SANDBOX}
 
     # -- layers --------------------------------------------------------------------------------
 
