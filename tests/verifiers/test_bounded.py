@@ -157,3 +157,19 @@ def _exists(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_a_function_the_worker_cannot_import_is_an_error(pool: BoundedPool) -> None:
+    import sys
+    import types
+
+    module = types.ModuleType("_thinkgym_only_in_the_caller")
+    exec("def answer():\n    return 42\n", module.__dict__)
+    sys.modules[module.__name__] = module  # picklable here, unknown in the worker
+    try:
+        result = pool.call(module.answer, timeout=30)
+    finally:
+        del sys.modules[module.__name__]
+    assert result.status == "error"
+    assert "could not be loaded" in (result.error or "")
+    assert pool.call(pow, 2, 9, timeout=30).value == 512

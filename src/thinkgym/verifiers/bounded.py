@@ -27,6 +27,7 @@ import atexit
 import importlib
 import json
 import os
+import pickle
 import queue
 import select
 import signal
@@ -74,9 +75,14 @@ def _serve(conn: Any) -> None:
     """A worker's loop: answer ``(fn, args, kwargs)`` messages until the parent hangs up."""
     while True:
         try:
-            message = conn.recv()
+            data = conn.recv_bytes()
         except (EOFError, OSError):
             return
+        try:
+            message = pickle.loads(data)
+        except Exception as exc:  # e.g. a function defined in the caller's __main__
+            conn.send(("error", f"the call could not be loaded in the worker: {type(exc).__name__}: {exc}"[:2000]))
+            continue
         if message is None:
             return
         fn, args, kwargs = message
