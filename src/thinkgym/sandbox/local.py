@@ -104,6 +104,14 @@ def _thinkgym_source_root() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(thinkgym.__file__)))
 
 
+_uid_bases = iter(range(1 << 30))
+
+
+def _next_uid_base() -> int:
+    """A uid range of its own for each sandbox of each process (collisions need 32768 sandboxes)."""
+    return 1_000_000 + ((os.getpid() * 64 + next(_uid_bases)) % 32768) * UIDS_PER_SANDBOX
+
+
 class _WarmJob:
     """The host's handles on one warm job process: its socket, output pipes and a pidfd."""
 
@@ -262,7 +270,7 @@ class LocalSandbox(Sandbox):
             "cgroups": bool(cgroups),
             # Distinct uids per sandbox too: RLIMIT_NPROC counts per uid across the whole machine, so
             # two sandboxes sharing uids could starve each other's jobs of processes.
-            "uid_base": int(uid_base) if uid_base is not None else 1_000_000 + (os.getpid() % 32768) * UIDS_PER_SANDBOX,
+            "uid_base": int(uid_base) if uid_base is not None else _next_uid_base(),
             "warm": int(warm) if warm is not None else 2 * self.default_concurrency(),
         }
         for path in self._config["extra_ro"]:
@@ -273,6 +281,7 @@ class LocalSandbox(Sandbox):
         self._zygote: _Zygote | None = None
         self._available: frozenset[str] | None = None
         self._trace = False  # perf work: replies carry per-phase timestamps
+        self._active: set[int] = set()  # pids of job processes running a job now
         self._closed = False
         self._finalizer = weakref.finalize(self, LocalSandbox._close_zygote, [None])
 
@@ -312,9 +321,11 @@ class LocalSandbox(Sandbox):
     def census(self) -> set[int]:
         """Host pids of processes running a job (and anything they started) right now.
 
-        Jobs run under uids of their own (``uid_base`` + slot) once their job has arrived (warm job
-        processes wait as root and are not counted); without root, every process below the zygote
-        counts. Lets tests and soaks prove that nothing outlives a job: when idle, the count is 0.
+        As root, jobs run under uids of their own (``uid_base`` + slot) once their job has arrived
+        (warm job processes wait as root), so every process on the machine with such a uid counts,
+        wherever it was reparented. In a user namespace, the job processes this sandbox has handed
+        out and everything below them count. Lets tests and soaks prove that nothing outlives a job:
+        when idle, the count is 0.
         """
         zygote = self._zygote
         if zygote is None or not zygote.alive():
@@ -331,15 +342,20 @@ class LocalSandbox(Sandbox):
                 uids[int(name)] = int(fields["Uid"].split()[0])
             except (OSError, KeyError, ValueError):
                 continue
-        found, todo = set(), [zygote.proc.pid]
+        if not zygote.userns:
+            low = self._config["uid_base"]
+            return {pid for pid, uid in uids.items() if low <= uid < low + UIDS_PER_SANDBOX}
+        # zygote.proc -> zygote (pid 1 of its own pid namespace) -> job processes -> what jobs started
+        depth = {zygote.proc.pid: 0}
+        todo = [zygote.proc.pid]
         while todo:
-            for child in children.get(todo.pop(), ()):
-                found.add(child)
+            parent = todo.pop()
+            for child in children.get(parent, ()):
+                depth[child] = depth[parent] + 1
                 todo.append(child)
-        if zygote.userns:
-            return found
-        low = self._config["uid_base"]
-        return {pid for pid in found if low <= uids.get(pid, -1) < low + UIDS_PER_SANDBOX}
+        with self._lock:
+            active = set(self._active)
+        return {pid for pid, d in depth.items() if d >= 3 or (d == 2 and pid in active)}
 
     # -- layers --------------------------------------------------------------------------------
 
@@ -383,6 +399,8 @@ class LocalSandbox(Sandbox):
         from thinkgym.sandbox._zygote import send_frame
 
         warm = zygote.take(job.limits)
+        with self._lock:
+            self._active.add(warm.pid)
         try:
             return _supervise(warm, job, payload, send_frame)
         except _JobProcessLost as exc:
@@ -391,6 +409,8 @@ class LocalSandbox(Sandbox):
             return SandboxResult(None, error=f"the sandbox job process was lost: {exc}")
         finally:
             warm.close()
+            with self._lock:
+                self._active.discard(warm.pid)
 
 
 class _JobProcessLost(Exception):
