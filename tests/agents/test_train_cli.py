@@ -76,3 +76,12 @@ def test_demo_tables_without_training():
     result = CliRunner().invoke(app, ["demo", "--no-train", "--episodes", "200"])
     assert result.exit_code == 0, result.output
     assert "measured vs exact" in result.output
+
+
+@pytest.mark.slow
+def test_demo_trains_the_tiny_model_to_the_target(tmp_path):
+    """The README's main command: GRPO from scratch on the classic maze reaches >= 90 % of the optimum."""
+    result = CliRunner().invoke(app, ["demo", "--episodes", "100", "--out", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert "target met" in result.output
+    assert (tmp_path / "demo" / "reward_curve.png").exists()
