@@ -98,3 +98,12 @@ def test_ppo_runs_multi_turn_with_environment_tokens():
                        max_tokens_per_turn=2, ppo_epochs=1, minibatch_size=3, credit="process")  # fmt: skip
     history = train_ppo(config, model, tokenizer)
     assert len(history) == 1 and math.isfinite(history[0]["vf_loss"])
+
+
+def test_ppo_runs_on_a_single_turn_env():
+    torch.set_num_threads(1)
+    model, tokenizer = build_tiny(TinyConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1))
+    config = PPOConfig(env_id="thinkgym/MazePath-v0", steps=1, episodes_per_step=4, max_completion_length=8,
+                       ppo_epochs=1, minibatch_size=2, credit="spread", conversational=True)  # fmt: skip
+    history = train_ppo(config, model, tokenizer)
+    assert history[0]["reward"] in (0.0, 2.5, 5.0, 7.5, 10.0) and set(history[0]["components"]) == {"goal"}

@@ -71,3 +71,12 @@ def test_export_preferences_command(tmp_path):
     tied = CliRunner().invoke(app, ["export-preferences", "--env", "thinkgym/MazePath-v0", "--policy", "oracle",
                                     "--n", "1", "--out", str(tmp_path / "tied")])  # fmt: skip
     assert tied.exit_code == 1 and "no pairs" in tied.output
+
+
+def test_conversational_pairs_are_chat_messages():
+    dataset, _ = collect_preferences("thinkgym/MazePath-v0", [OraclePolicy(), RandomPolicy(2)], 1, samples=2,
+                                     conversational=True)  # fmt: skip
+    row = dataset[0]
+    assert row["prompt"][-1]["role"] == "user"
+    assert row["chosen"] == [{"role": "assistant", "content": "RRRDDD"}]
+    assert row["rejected"][0]["role"] == "assistant"
