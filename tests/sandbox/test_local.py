@@ -149,13 +149,16 @@ def test_the_job_sees_a_private_world(local_sandbox):
         "print(json.dumps({'pid': os.getpid(), 'uid': os.getuid(), 'host': socket.gethostname(),\n"
         "  'cwd': os.getcwd(), 'root': sorted(os.listdir('/')), 'fds': sorted(int(f) for f in os.listdir('/proc/self/fd')),\n"
         "  'procs': sorted(p for p in os.listdir('/proc') if p.isdigit()),\n"
+        "  'caps': open('/proc/self/status').read().split('CapEff:')[1].split()[0],\n"
         "  'tmp_writable': os.access('/tmp', os.W_OK), 'usr_writable': os.access('/usr', os.W_OK)}))\n"
     )
     import json
 
     info = json.loads(local_sandbox.run(code, limits=QUICK).stdout)
     assert info["pid"] == 1 and info["procs"] == ["1"]  # alone in its pid namespace
-    assert info["uid"] != 0 and info["host"] == "sandbox" and info["cwd"] == "/sandbox/work"
+    assert int(info["caps"], 16) == 0  # no capabilities, whatever the uid
+    assert info["uid"] != 0 or not is_root  # as root: an unprivileged uid; else root of a user namespace
+    assert info["host"] == "sandbox" and info["cwd"] == "/sandbox/work"
     assert info["fds"] == [0, 1, 2, 3]  # 3 is the listing's own directory fd: nothing inherited
     assert info["tmp_writable"] and not info["usr_writable"]
     assert "shadow" not in local_sandbox.run("import os; print(os.listdir('/etc'))", limits=QUICK).stdout
