@@ -312,3 +312,78 @@ def _check_masking(tmp_path) -> None:
 def local_sandbox_listing(path: str) -> str:
     with LocalSandbox() as sandbox:
         return sandbox.run(f"import os\nprint(os.listdir({path!r}))", limits=QUICK).stdout.strip()
+
+
+_AS_NOBODY = r"""
+import json
+from thinkgym.errors import SandboxUnavailableError
+from thinkgym.sandbox.local import LocalSandbox
+with LocalSandbox(startup_timeout_s=60) as sandbox:
+    result = sandbox.run("import os; print(os.getpid(), open('/proc/self/status').read().split('CapEff:')[1].split()[0])")
+    out = {"stdout": result.stdout, "layers": sorted(result.isolation), "error": result.error}
+with LocalSandbox(strict=True) as sandbox:
+    try:
+        sandbox.run("print(1)")
+        out["strict"] = "ran"
+    except SandboxUnavailableError as exc:
+        out["strict"] = str(exc)
+print("RESULT" + json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(not is_root, reason="needs root to switch to an unprivileged user for the test")
+def test_unprivileged_user_gets_a_user_namespace():
+    """Not root: the zygote enters a user namespace; jobs are pid 1 without capabilities there."""
+    import pathlib
+    import shutil
+    import subprocess
+    import tempfile
+
+    if not (shutil.which("unshare") and shutil.which("setpriv")):
+        pytest.skip("unshare/setpriv (util-linux) not installed")
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"]
+    probe = subprocess.run([*nobody, "unshare", "-U", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"unprivileged user namespaces are not available here: {probe.stderr.strip()}")
+    tmp_path = pathlib.Path(tempfile.mkdtemp())
+    try:
+        _run_as_nobody(tmp_path)
+    finally:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def _run_as_nobody(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    prefix = os.path.realpath(sys.base_prefix)
+    # The interpreter may live under a directory the test user cannot enter (e.g. /root/.pyenv):
+    # in a private mount namespace, show just that prefix on an open tmpfs over its top directory.
+    top = "/" + prefix.strip("/").split("/")[0]
+    reach = ""
+    if not os.stat(top).st_mode & 0o001:
+        keep = tmp_path / "prefix"
+        keep.mkdir()
+        reach = (
+            f"mount --bind {prefix} {keep} && mount -t tmpfs -o mode=755 tmpfs {top} && "
+            f"mkdir -p {prefix} && mount --bind {keep} {prefix} && "
+        )
+    script = tmp_path / "as_nobody.py"
+    script.write_text(_AS_NOBODY)
+    script.chmod(0o644)
+    tmp_path.chmod(0o755)
+    command = (
+        f"{reach}cd {os.getcwd()} && exec setpriv --reuid=65534 --regid=65534 --clear-groups "
+        f"--inh-caps=-all env HOME=/tmp PYTHONDONTWRITEBYTECODE=1 {sys.executable} {script}"
+    )
+    done = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", command],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
+    assert lines, done.stderr[-2000:]
+    out = json.loads(lines[0][len("RESULT"):])
+    assert out["error"] is None, out
+    pid, caps = out["stdout"].split()
+    assert pid == "1" and int(caps, 16) == 0
+    assert {"userns", "non-root", "cap-drop-all", "seccomp", "netns", "pidns", "mountns"} <= set(out["layers"])
+    assert "refused" in out["strict"] and "cgroup" in out["strict"]  # not writable for this user: said so
