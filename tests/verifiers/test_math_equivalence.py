@@ -65,6 +65,11 @@ CASES: dict[str, list[tuple[str, str, bool]]] = {
         ("\\frac{1}{2}", "\\frac{1}{3}", False),
         ("2\\frac{1}{2}", "2", False),
         ("\\frac{3}{2}", "2\\frac{1}{3}", False),
+        ("½", "0.5", True),  # Unicode
+        ("2½", "5/2", True),
+        ("x²+1", "x^2+1", True),
+        ("10⁻³", "0.001", True),
+        ("¾", "0.5", False),
     ],
     "decimal_vs_exact": [
         ("0.333", "\\frac{1}{3}", True),

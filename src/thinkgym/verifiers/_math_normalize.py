@@ -60,6 +60,17 @@ _GOLD_CHOICE_RE = re.compile(r"^\(?\s*([A-J])\s*\)?$")
 _SIMPLE_RE = re.compile(r"-?[\d.,/]*\d")
 
 
+_VULGAR = {
+    "½": "\\frac{1}{2}", "⅓": "\\frac{1}{3}", "⅔": "\\frac{2}{3}", "¼": "\\frac{1}{4}", "¾": "\\frac{3}{4}",
+    "⅕": "\\frac{1}{5}", "⅖": "\\frac{2}{5}", "⅗": "\\frac{3}{5}", "⅘": "\\frac{4}{5}", "⅙": "\\frac{1}{6}",
+    "⅚": "\\frac{5}{6}", "⅛": "\\frac{1}{8}", "⅜": "\\frac{3}{8}", "⅝": "\\frac{5}{8}", "⅞": "\\frac{7}{8}",
+}
+_VULGAR_RE = re.compile("|".join(_VULGAR))
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_SUPERSCRIPT_RE = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+")
+_UNICODE_MATH_RE = re.compile("[½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞⁰¹²³⁴⁵⁶⁷⁸⁹⁻]")
+
+
 def clean_answer(text: str) -> str:
     """Canonical form of an extracted answer (see the module docstring for what is dropped)."""
     s = text.strip()
@@ -79,7 +90,10 @@ def clean_answer(text: str) -> str:
     s = _PERCENT_RE.sub("%", s)
     s = s.replace("\\infin ", "\\infty ").replace("∞", "\\infty").replace("−", "-").replace("×", "\\times ")
     s = s.replace("≤", "\\le ").replace("≥", "\\ge ").replace("≠", "\\ne ").replace("π", "\\pi ")
-    s = s.replace("√", "\\sqrt").replace("·", "\\cdot ")
+    s = s.replace("√", "\\sqrt").replace("·", "\\cdot ").replace("÷", "\\div ")
+    if _UNICODE_MATH_RE.search(s):
+        s = _VULGAR_RE.sub(lambda m: _VULGAR[m.group(0)], s)
+        s = _SUPERSCRIPT_RE.sub(lambda m: "^{" + m.group(0).translate(_SUPERSCRIPTS) + "}", s)
     if "\\" in s or "∅" in s or "ℝ" in s or "real" in s:
         s = _EMPTY_SET_RE.sub(r"\\emptyset", s)
         s = _REALS_RE.sub(r"(-\\infty, \\infty)", s)
