@@ -387,3 +387,26 @@ def _run_as_nobody(tmp_path) -> None:
     assert pid == "1" and int(caps, 16) == 0
     assert {"userns", "non-root", "cap-drop-all", "seccomp", "netns", "pidns", "mountns"} <= set(out["layers"])
     assert "refused" in out["strict"] and "cgroup" in out["strict"]  # not writable for this user: said so
+
+
+def test_a_forked_child_gets_its_own_zygote(local_sandbox):
+    """Trainers fork data-loader workers: a child must neither use nor close the parent's zygote."""
+    assert local_sandbox.run("print('parent')", limits=QUICK).stdout == "parent\n"
+    parent_zygote = local_sandbox._zygote.proc.pid
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run a job, close, report
+        try:
+            out = local_sandbox.run("print('child')", limits=QUICK).stdout
+            own = local_sandbox._zygote.proc.pid
+            local_sandbox.close()
+            os.write(write_end, f"{out.strip()} {own}".encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    report = os.read(read_end, 100).decode().split()
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    assert report[0] == "child" and int(report[1]) != parent_zygote
+    assert local_sandbox.run("print('parent again')", limits=QUICK).stdout == "parent again\n"
+    assert local_sandbox._zygote.proc.pid == parent_zygote

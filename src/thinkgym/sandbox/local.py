@@ -284,6 +284,7 @@ class LocalSandbox(Sandbox):
         self._active: set[int] = set()  # pids of job processes running a job now
         self._closed = False
         self._finalizer = weakref.finalize(self, LocalSandbox._close_zygote, [None])
+        self._owner_pid = os.getpid()
 
     @classmethod
     def usable(cls) -> bool:
@@ -293,6 +294,8 @@ class LocalSandbox(Sandbox):
     # -- lifecycle -----------------------------------------------------------------------------
 
     def _ensure_zygote(self) -> _Zygote:
+        if self._owner_pid != os.getpid():
+            self._forget_inherited_zygote()
         with self._lock:
             if self._closed:
                 raise SandboxUnavailableError("this LocalSandbox is closed; create a new one")
@@ -301,16 +304,37 @@ class LocalSandbox(Sandbox):
                     self._zygote.close(timeout_s=1.0)
                 self._zygote = _Zygote(self._config, self._startup_timeout_s)
                 self._finalizer.detach()
-                self._finalizer = weakref.finalize(self, LocalSandbox._close_zygote, [self._zygote])
+                self._finalizer = weakref.finalize(self, LocalSandbox._close_zygote, [self._zygote], os.getpid())
             return self._zygote
 
+    def _forget_inherited_zygote(self) -> None:
+        """In a forked child (e.g. a data-loader worker): the zygote is the parent's, not ours.
+
+        Drop our copies of its sockets without a word to it, and start a zygote of our own on
+        first use; the locks may have been copied while held, so they are replaced too.
+        """
+        self._lock = threading.Lock()
+        self._owner_pid = os.getpid()
+        inherited, self._zygote = self._zygote, None
+        self._finalizer.detach()
+        self._finalizer = weakref.finalize(self, LocalSandbox._close_zygote, [None], os.getpid())
+        self._active = set()
+        if inherited is not None:
+            inherited.lock = threading.Lock()
+            for warm in inherited.ready:
+                warm.close()
+            with contextlib.suppress(OSError):
+                inherited.ctl.close()
+
     @staticmethod
-    def _close_zygote(holder: list) -> None:
+    def _close_zygote(holder: list, owner_pid: int | None = None) -> None:
         zygote = holder[0]
-        if zygote is not None:
+        if zygote is not None and (owner_pid is None or owner_pid == os.getpid()):
             zygote.close()
 
     def close(self) -> None:
+        if self._owner_pid != os.getpid():
+            self._forget_inherited_zygote()  # never close the parent's zygote from a forked child
         with self._lock:
             self._closed = True
             zygote, self._zygote = self._zygote, None
