@@ -318,6 +318,8 @@ def _prepare(completion: str, gold: Any, opts: MathOptions) -> _Prepared:
     reason = oversize_reason(pred, opts.max_answer_chars)
     if reason:
         return _Prepared(_zero(f"refused: {reason}", found.answer, found.source))
+    if not gold_clean:
+        return _Prepared(_zero("the gold answer is empty", found.answer, found.source))
     gold_reason = _gold_oversize(gold_clean)
     if gold_reason:
         return _Prepared(_zero(f"gold answer refused: {gold_reason}", found.answer, found.source))
