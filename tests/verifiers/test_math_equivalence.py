@@ -254,6 +254,8 @@ TRAPS: list[tuple[str, str, bool]] = [
     ("\\sqrt{x^2}", "x", False),
     ("x^2 - 4 = 0", "x^2 - 9 = 0", False),  # both rearrange to "... = 0"
     ("x - 1 = 0", "2x - 2 = 0", True),
+    ("x^2 - 9 = 0", "0", False),  # an equation is not its right-hand side 0
+    ("\\frac{a}{b} = 3", "3", True),
     ("**73**", "73", True),
     ("10^{-30}", "0", False),
     ("0.000", "\\frac{1}{2006!}", False),

@@ -469,7 +469,9 @@ def _relation_value(pred: Relation) -> Node | None:
     if not all(op in ("=", "~") for op in pred.ops):
         return None
     first, last = pred.terms[0], pred.terms[-1]
-    if _is_variable(first) or _is_constant(last):
+    if _is_variable(first):
+        return last
+    if _is_constant(last) and _canon(last) != "0":  # "x^2 - 9 = 0" states an equation, not 0
         return last
     if len(pred.terms) == 2 and _is_variable(last):
         return first
