@@ -100,6 +100,9 @@ def test_same_answer_written_twice_is_fine() -> None:
 
 def test_or_is_a_separator_when_the_gold_is_a_list() -> None:
     assert verify_math("\\boxed{x = 2 \\text{ or } x = 3}", "2, 3").score == 1.0
+    assert verify_math("so x = \\boxed{2} or x = \\boxed{3}", "3, 2").score == 1.0
+    assert verify_math("so x = \\boxed{2} or x = \\boxed{3}", "3").score == 0.0  # hedging
+    assert verify_math("so x = \\boxed{2} or x = \\boxed{4}", "2, 3").score == 0.0
 
 
 # ---- rewards, reasons, types -----------------------------------------------------------------

@@ -364,10 +364,21 @@ def _verify_prepared(
     for other in prepared.others[:8]:  # an earlier final answer must agree with the last one
         if not oversize_reason(other, opts.max_answer_chars) and _judge(other, prepared.pred, opts, pool, deadline).equal:
             continue
-        judgement = _Judgement(False, f"several different final answers ({other[:60]!r} and {prepared.pred[:60]!r})",
-                               "fast")
-        return _reward(prepared, judgement)
+        if _lists_several(prepared.gold):  # "x = \boxed{2} or x = \boxed{3}" for the gold "2, 3"
+            combined = ", ".join((*prepared.others[:8], prepared.pred))
+            if not oversize_reason(combined, opts.max_answer_chars):
+                together = _judge(combined, prepared.gold, opts, pool, deadline)
+                if together.equal:
+                    return _reward(replace(prepared, pred=combined), together)
+        reason = f"several different final answers ({other[:60]!r} and {prepared.pred[:60]!r})"
+        return _reward(prepared, _Judgement(False, reason, "fast"))
     return _reward(prepared, _judge(prepared.pred, prepared.gold, opts, pool, deadline))
+
+
+def _lists_several(gold: str) -> bool:
+    """A gold answer that is a set or list of several values."""
+    node = _gold_node(gold)
+    return isinstance(node, Seq) and node.kind in ("set", "list", "or") and len(node.items) > 1
 
 
 def verify_math(completion: str, gold: Any, **options: Any) -> Reward:
