@@ -77,6 +77,7 @@ ZYGOTE_NICE, PREPARE_NICE, JOB_NICE = -5, 5, 0
 
 SANDBOX = "/sandbox"
 WORK = "/sandbox/work"
+STAGED = "/.staged"  # in the sandbox root: host dirs that live under the job's own /tmp
 
 
 def _check(ret: int, what: str) -> int:
@@ -234,15 +235,22 @@ def build_root(uid_base: int, hidden: list[str], extra_ro: list[str], masked: li
         elif os.path.isdir(path):
             _bind(path, root)
     for path in sources:
-        _bind(path, root)
+        if path == "/tmp" or path.startswith("/tmp/"):
+            # /tmp is each job's own (a link into its tmpfs): a Python that lives under /tmp (a
+            # clone in /tmp, as in CI) is staged here and bind-mounted into each job's tmpfs.
+            _bind(path, root + STAGED)
+            State.staged.append(path)
+        else:
+            _bind(path, root)
     for path in masked:  # e.g. benchmark data with the tests: present on the host, empty inside
         path = os.path.realpath(path)
-        if not os.path.exists(root + path):
-            continue
-        if os.path.isdir(path):
-            mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=555")
-        else:
-            mount("/dev/null", root + path, None, MS_BIND)
+        for inside in (root + path, root + STAGED + path):  # (staged ones reach jobs with the mask)
+            if not os.path.exists(inside):
+                continue
+            if os.path.isdir(path):
+                mount("tmpfs", inside, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=555")
+            else:
+                mount("/dev/null", inside, None, MS_BIND)
     _fake_etc(root, uid_base)
     os.makedirs(root + "/dev", exist_ok=True)
     for node in ("null", "zero", "full", "random", "urandom"):
@@ -292,6 +300,7 @@ def enter_user_namespace() -> None:
 class State:
     userns = False
     root_built = False
+    staged: list[str] = []  # host dirs under /tmp that each job gets bound into its own /tmp
     seccomp_bpf: bytes | None = None
     install_filter = None  # _seccomp.install_filter, loaded by path
     cgroups = None  # _cgroups.CgroupSet
@@ -363,6 +372,11 @@ def _job_child(slot: int, prepared: tuple[int, int], conn: socket.socket, out_w:
             os.mkdir(sub, 0o700)
             if not State.userns:
                 os.chown(sub, uid, uid)
+        for path in State.staged:  # e.g. a venv under /tmp: shown at its own path, read-only
+            target = SANDBOX + path
+            os.makedirs(target, exist_ok=True)
+            mount(STAGED + path, target, None, MS_BIND | MS_REC)
+            mount(None, target, None, MS_BIND | MS_REMOUNT | _kept_flags(STAGED + path) | MS_RDONLY | MS_NOSUID | MS_NODEV)
         layers.add("tmpfs-workdir")
         if "pidns" in layers:  # read-only: no /proc/sys writes, even where a user namespace allows them
             mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
