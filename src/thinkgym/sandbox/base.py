@@ -181,7 +181,7 @@ class Sandbox(abc.ABC):
 
         return max(1, len(os.sched_getaffinity(0)))
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: backends without warm workers keep it
         """Stop warm workers; safe to call twice."""
 
     def __enter__(self) -> Sandbox:
