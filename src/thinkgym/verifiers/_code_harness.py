@@ -513,17 +513,24 @@ class _Judge:
             self.abort_reason = reason
         return _Abort(reason)
 
-    def kill_worker(self, state: str = "lost") -> None:
+    def kill_worker(self, state: str = "lost", wait: bool = True) -> None:
+        """SIGKILL W (and its process group), and reap it unless ``wait`` is False.
+
+        Not waiting is only for the very end of a job whose H is pid 1 of its pid namespace: H
+        exits next, and the kernel reaps H only after every other process of the namespace is
+        gone, so W's exit overlaps H's instead of adding to it.
+        """
         if self.state in ("ready", "waiting"):
             for kill in (os.killpg, os.kill):
                 try:
                     kill(self.worker_pid, signal.SIGKILL)
                 except OSError:
                     pass
-            try:
-                os.waitpid(self.worker_pid, 0)
-            except OSError:
-                pass
+            if wait:
+                try:
+                    os.waitpid(self.worker_pid, 0)
+                except OSError:
+                    pass
             self.sock.close()
         if self.state != "broken":
             self.state = state
@@ -836,4 +843,4 @@ def main(mode: str) -> None:
         judge.emit({"ev": "end", "marks": {k: round(v, 6) for k, v in marks.items()}, "t0": start})
     finally:
         if mode == "function":
-            judge.kill_worker()
+            judge.kill_worker(wait=os.getpid() != 1)  # pid 1: the kernel reaps W before H
