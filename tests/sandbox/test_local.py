@@ -159,7 +159,8 @@ def test_the_job_sees_a_private_world(local_sandbox):
     assert int(info["caps"], 16) == 0  # no capabilities, whatever the uid
     assert info["uid"] != 0 or not is_root  # as root: an unprivileged uid; else root of a user namespace
     assert info["host"] == "sandbox" and info["cwd"] == "/sandbox/work"
-    assert info["fds"] == [0, 1, 2, 3]  # 3 is the listing's own directory fd: nothing inherited
+    # 3 is the "done" pipe (exit status to the host), 4 the listing's own directory fd: nothing inherited
+    assert info["fds"] == [0, 1, 2, 3, 4]
     assert info["tmp_writable"] and not info["usr_writable"]
     assert "shadow" not in local_sandbox.run("import os; print(os.listdir('/etc'))", limits=QUICK).stdout
     import thinkgym

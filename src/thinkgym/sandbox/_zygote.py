@@ -3,7 +3,7 @@ r"""The warm fork-server behind `LocalSandbox`. Run as a script, never imported 
 Processes::
 
     host (LocalSandbox) ==ctl (seqpacket)==> zygote --fork--> job process (pid 1 of a new pid ns)
-         \_______ job socket, stdout/stderr pipes, pidfd: handed to the host by the zygote ___/
+         \___ job socket, stdout/stderr pipes, "done" pipe, pidfd: handed to the host by the zygote ___/
 
 * **zygote**: a long-lived Python with the stdlib (and optional packages) pre-imported. At start it
   enters a private mount namespace, builds a minimal read-only root (``/usr``, the Python prefixes,
@@ -74,6 +74,13 @@ NS_LAYERS = {
 #: Scheduling: preparing warm job processes yields to running jobs; the zygote, which reaps jobs
 #: and reports their end, runs ahead of them; jobs run at the normal priority.
 ZYGOTE_NICE, PREPARE_NICE, JOB_NICE = -5, 5, 0
+
+#: In a running job, the write end of the "done" pipe: after the entry file returned and stdout and
+#: stderr were flushed, one byte with the exit status goes here, so the host can hand the result
+#: back while the job's processes, namespaces and tmpfs are still being torn down (a process's
+#: exit, the namespace's and the zygote's reaping cost more than a small job itself). The job's own
+#: code could write the byte early too; that is no more than it can do by exiting.
+DONE_FD = 3
 
 SANDBOX = "/sandbox"
 WORK = "/sandbox/work"
@@ -339,8 +346,8 @@ class _Trace:
             self.events.append((label, time.perf_counter(), time.thread_time()))
 
 
-def _job_child(slot: int, prepared: tuple[int, int], conn: socket.socket, out_w: int, err_w: int,
-               holder_pidfd: int, in_pidns: bool) -> None:  # fmt: skip
+def _job_child(slot: int, prepared: tuple, conn: socket.socket, out_w: int, err_w: int,
+               done_w: int, holder_pidfd: int, in_pidns: bool) -> None:  # fmt: skip
     """Prepare (as root, at low priority), wait for the job on ``conn``, lock down, run it."""
     with _suppress_oserror():
         os.setpriority(os.PRIO_PROCESS, 0, PREPARE_NICE)
@@ -402,13 +409,16 @@ def _job_child(slot: int, prepared: tuple[int, int], conn: socket.socket, out_w:
         State.install_filter(State.seccomp_bpf, _libc)
         layers.add("seccomp")
     fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    os.dup2(out_w, 1)
+    os.dup2(err_w, 2)
+    if "tmpfs-workdir" in layers:
+        _prepare_interpreter(WORK)
+    hook = _prepare_hook(prepared[2] if len(prepared) > 2 else None, slot)
     # ---- everything above ran ahead of time; now wait for the job ----
     try:
         raw = recv_frame(conn)
     except (EOFError, OSError):
         os._exit(0)  # the host went away without sending a job
-    with _suppress_oserror():
-        os.setpriority(os.PRIO_PROCESS, 0, JOB_NICE)
     job = marshal.loads(raw)
     del raw
     trace = _Trace(job.get("trace", False))
@@ -416,35 +426,29 @@ def _job_child(slot: int, prepared: tuple[int, int], conn: socket.socket, out_w:
     limits = job["limits"]
     memory = int(limits["memory_mb"]) * 1024 * 1024
     nproc = int(limits["max_processes"])
-    if State.cgroups is not None and (int(limits["memory_mb"]), nproc) != tuple(prepared):
+    if State.cgroups is not None and (int(limits["memory_mb"]), nproc) != tuple(prepared[:2]):
         State.cgroups.configure(slot, memory, nproc)
     cpu = max(1, int(-(-float(limits["cpu_s"]) // 1)))
     fsize = int(limits["max_file_mb"]) * 1024 * 1024
-    setrlimit = resource.setrlimit
-    setrlimit(resource.RLIMIT_AS, (mapped + memory, mapped + memory))
-    setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-    setrlimit(resource.RLIMIT_NOFILE, (int(limits["max_open_files"]),) * 2)
-    setrlimit(resource.RLIMIT_CORE, (0, 0))
-    setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-    setrlimit(resource.RLIMIT_MEMLOCK, (0, 0))
-    setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
-    layers.add("rlimits")
-    if State.userns:
-        drop_capabilities()
-        layers.update(("non-root", "cap-drop-all"))
-    elif os.geteuid() == 0:
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)  # from root to a non-zero uid: every capability is cleared
-        layers.update(("non-root", "cap-drop-all"))
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    rlimits = {
+        resource.RLIMIT_AS: (mapped + memory, mapped + memory),
+        resource.RLIMIT_CPU: (cpu, cpu + 1),
+        resource.RLIMIT_FSIZE: (fsize, fsize),
+        resource.RLIMIT_NOFILE: (int(limits["max_open_files"]),) * 2,
+        resource.RLIMIT_CORE: (0, 0),
+        resource.RLIMIT_NPROC: (nproc, nproc),
+        resource.RLIMIT_MEMLOCK: (0, 0),
+        resource.RLIMIT_MSGQUEUE: (0, 0),
+    }
+    layers.update(_lock_down(slot, rlimits))
     trace("j:locked")
     if "tmpfs-workdir" not in layers:
         raise OSError(errno.ENOTSUP, "no private work directory (mount namespace unavailable)")
     missing = set(job.get("required", ())) - layers
     if missing:  # strict mode: refuse before any of the job's code runs
         raise OSError(errno.EPERM, "required isolation layers unavailable: " + ", ".join(sorted(missing)))
+    if hook is not None and job.get("prepare") != hook.__name__:
+        hook.discard_job()  # prepared for another kind of job: nothing of it may stay around
     made = {WORK}
     for rel, data in job["files"].items():
         path = WORK + "/" + rel
@@ -459,8 +463,7 @@ def _job_child(slot: int, prepared: tuple[int, int], conn: socket.socket, out_w:
     _write_all(stdin_fd, job["stdin"])
     os.lseek(stdin_fd, 0, os.SEEK_SET)
     os.dup2(stdin_fd, 0)
-    os.dup2(out_w, 1)
-    os.dup2(err_w, 2)
+    os.close(stdin_fd)
     trace("j:files")
     ready = marshal.dumps({"kind": "ready", "layers": sorted(layers), "trace": trace.events, "t0": time.monotonic()})
     frame = [struct.pack("<Q", len(ready)) + ready]
@@ -471,18 +474,62 @@ def _job_child(slot: int, prepared: tuple[int, int], conn: socket.socket, out_w:
     else:
         conn.sendall(frame[0])
     conn.detach()
-    os.closerange(3, fd_limit + 1)
-    _exec_python(job, WORK)
+    if done_w != DONE_FD:
+        os.dup2(done_w, DONE_FD, inheritable=False)
+    os.closerange(DONE_FD + 1, fd_limit + 1)
+    _run_entry(job, WORK)
 
 
-def _exec_python(job: dict, work: str) -> None:
-    """Run the entry file as ``__main__`` in this interpreter, exactly as ``python main.py`` would."""
+def _lock_down(slot: int, rlimits: dict[int, tuple[int, int]]) -> list[str]:
+    """Job priority, the job's rlimits, then no privileges left (another uid, or no capabilities
+    inside a user namespace) and death with the parent. The job process runs this when its job
+    arrives, a helper that a `prepare_job` hook forked ahead of time runs it before it does
+    anything for the job. Returns the layers now in force."""
+    with _suppress_oserror():
+        os.setpriority(os.PRIO_PROCESS, 0, JOB_NICE)
+    for kind, value in rlimits.items():
+        resource.setrlimit(kind, value)
+    layers = ["rlimits"]
+    if State.userns:
+        drop_capabilities()
+        layers += ["non-root", "cap-drop-all"]
+    elif os.geteuid() == 0:
+        uid = State.uid_base + slot
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)  # from root to a non-zero uid: every capability is cleared
+        layers += ["non-root", "cap-drop-all"]
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # (after the uid change, which clears it)
+    return layers
+
+
+def _prepare_hook(name: str | None, slot: int):
+    """Run the ``prepare_job(lock_down)`` hook of the preloaded module ``name`` ahead of the job.
+
+    A hook may start helper processes the job will need (the code harness forks its candidate
+    worker here), so they are ready when the job arrives instead of being forked while it waits.
+    It runs as root: every helper must call ``lock_down(rlimits)`` before it touches job data.
+    Returns the module, or None when there is no hook or it failed (the job then does without).
+    """
+    module = sys.modules.get(name) if name else None
+    if module is None or not callable(getattr(module, "prepare_job", None)):
+        return None
+    try:
+        module.prepare_job(lambda rlimits: _lock_down(slot, rlimits))
+    except Exception:
+        with _suppress_oserror():
+            module.discard_job()
+        return None
+    return module
+
+
+def _prepare_interpreter(work: str) -> None:
+    """Everything about running the entry file that does not depend on the job, done ahead of it:
+    the job's environment, working directory and standard streams, plus a short warm-up that
+    touches what a job touches, so this process's copy-on-write faults happen before it has a job.
+    """
     import atexit
-    import builtins
     import io
-    import threading
-    import traceback
-    import types
 
     os.chdir(work)
     os.environ.clear()
@@ -490,10 +537,7 @@ def _exec_python(job: dict, work: str) -> None:
         {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "TMPDIR": "/tmp", "LANG": "C.UTF-8",
          "USER": "sandbox", "PYTHONIOENCODING": "utf-8"}  # fmt: skip
     )
-    entry = job["entry"]
-    path = os.path.join(work, entry)
-    sys.argv = [entry, *job["argv"]]
-    sys.path[:] = [os.path.dirname(path), *State.base_sys_path]
+    sys.path[:] = [work, *State.base_sys_path]
     sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
     sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8")
     sys.stderr = sys.__stderr__ = io.TextIOWrapper(
@@ -507,6 +551,32 @@ def _exec_python(job: dict, work: str) -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     atexit._clear()
+    # Warm-up: decode a job, compile and run a little program, encode a frame.
+    sample = {"files": {"main.py": b"print(1)\n" * 8}, "entry": "main.py", "stdin": b"", "argv": [],
+              "limits": {"wall_s": 1.0}, "collect": [], "required": [], "trace": False}  # fmt: skip
+    sample = marshal.loads(marshal.dumps(sample))
+    scratch: dict = {"__name__": "__warmup__"}
+    exec(compile("def f(a, b=2):\n    return [a + b, str(a), {'k': (a, b)}]\nr = f(1)\n", "warmup.py", "exec"), scratch)
+    struct.pack("<Q", len(marshal.dumps({"kind": "ready", "layers": sorted(sample), "t0": time.monotonic()})))
+
+
+def _run_entry(job: dict, work: str) -> None:
+    """Run the entry file as ``__main__`` in this interpreter, exactly as ``python main.py`` would.
+
+    Ends the process: after the entry file (and threads, atexit handlers, flushing), the exit status
+    goes to the "done" pipe (see DONE_FD), then the process exits with it.
+    """
+    import atexit
+    import builtins
+    import threading
+    import traceback
+    import types
+
+    entry = job["entry"]
+    path = os.path.join(work, entry)
+    sys.argv = [entry, *job["argv"]]
+    if os.path.dirname(path) != work:
+        sys.path[0] = os.path.dirname(path)
     main = types.ModuleType("__main__")
     main.__file__ = path
     main.__builtins__ = builtins
@@ -533,6 +603,11 @@ def _exec_python(job: dict, work: str) -> None:
             stream.flush()
         except BaseException:
             code = code or 120
+    try:  # the host may return the result now, without waiting for the exit (see DONE_FD)
+        cpu = os.times()
+        os.write(DONE_FD, struct.pack("<Bd", code & 0xFF, cpu.user + cpu.system + cpu.children_user + cpu.children_system))
+    except OSError:
+        pass
     os._exit(code)
 
 
@@ -672,7 +747,7 @@ class _Pool:
     Forking and entering namespaces are the slow parts of starting a job, so they happen before the
     job exists, at low priority. Each warm job process is pid 1 of a fresh pid namespace (the zygote
     resets its pid namespace for children after each fork, which allows a fresh one every time).
-    The host gets the job's socket, its stdout/stderr pipes and a pidfd, so it talks to the job
+    The host gets the job's socket, its stdout/stderr and "done" pipes and a pidfd, so it talks to the job
     directly and can kill it race-free; the zygote, as the parent, reaps it and writes the exit
     frame (status, CPU time, OOM kills) into the job's socket. A job owns a slot (cgroup, uid,
     network namespace) until it is reaped, so a slot is reused only after its last job is gone.
@@ -683,7 +758,7 @@ class _Pool:
         self.jobs: dict[int, tuple[int, socket.socket, int]] = {}  # pid -> (slot, its socket, oom count)
         self.free_slots: list[int] = []
         self.next_slot = 0
-        self.prepared = (512, 32)  # (memory_mb, max_processes) of the latest job
+        self.prepared = (512, 32, None)  # (memory_mb, max_processes, prepare hook) of the latest job
         self.holders: dict[int, tuple[int, int]] = {}  # slot -> (holder pid, pidfd)
         try:
             self.self_pidfd = os.pidfd_open(os.getpid())
@@ -725,6 +800,7 @@ class _Pool:
         host_end, job_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        done_r, done_w = os.pipe()
         in_pidns = self._new_pid_namespace_for_children()
         pid = os.fork()
         if pid == 0:
@@ -733,13 +809,13 @@ class _Pool:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-                for fd in (out_r, err_r, self.wake_r, self.wake_w):
+                for fd in (out_r, err_r, done_r, self.wake_r, self.wake_w):
                     os.close(fd)
                 host_end.close()
                 self.ctl.close()
                 for _slot, sock, _oom in self.jobs.values():
                     sock.close()
-                _job_child(slot, self.prepared, job_end, out_w, err_w, self.holders[slot][1], in_pidns)
+                _job_child(slot, self.prepared, job_end, out_w, err_w, done_w, self.holders[slot][1], in_pidns)
             except BaseException as exc:  # setup failed: tell the host, never run any code
                 with _suppress_oserror():
                     error = marshal.dumps({"kind": "error", "error": f"{type(exc).__name__}: {exc}"})
@@ -749,12 +825,13 @@ class _Pool:
         self._own_pid_namespace_for_children()
         os.close(out_w)
         os.close(err_w)
+        os.close(done_w)
         self.jobs[pid] = (slot, job_end, oom_before)
         try:
             pidfd = os.pidfd_open(pid)
         except (AttributeError, OSError):
             pidfd = -1
-        fds = [host_end.fileno(), out_r, err_r] + ([pidfd] if pidfd >= 0 else [])
+        fds = [host_end.fileno(), out_r, err_r, done_r] + ([pidfd] if pidfd >= 0 else [])
         try:
             socket.send_fds(self.ctl, [marshal.dumps((pid, slot))], fds)
         finally:

@@ -55,6 +55,11 @@ class Job:
     limits: Limits = field(default_factory=Limits)
     #: Paths (relative to the work dir) whose contents come back in `SandboxResult.files`.
     collect: Sequence[str] = ()
+    #: A module preloaded into the sandbox (`thinkgym.sandbox.local.preload_module_file`) whose
+    #: ``prepare_job`` hook readies warm job processes for jobs like this one before they arrive
+    #: (the code verifier's harness pre-forks its candidate worker). A hint: backends without
+    #: warm processes ignore it.
+    prepare: str | None = None
 
     @classmethod
     def of(

@@ -133,8 +133,9 @@ def _next_uid_base() -> int:
 class _WarmJob:
     """The host's handles on one warm job process: its socket, output pipes and a pidfd."""
 
-    def __init__(self, pid: int, conn: socket.socket, out_r: int, err_r: int, pidfd: int):
+    def __init__(self, pid: int, conn: socket.socket, out_r: int, err_r: int, done_r: int, pidfd: int):
         self.pid, self.conn, self.out_r, self.err_r, self.pidfd = pid, conn, out_r, err_r, pidfd
+        self.done_r = done_r
 
     def kill(self) -> None:
         """SIGKILL the job process (pid 1 of its namespace: the kernel kills all of its tree)."""
@@ -146,11 +147,11 @@ class _WarmJob:
 
     def close(self) -> None:
         self.conn.close()
-        for fd in (self.out_r, self.err_r, self.pidfd):
+        for fd in (self.out_r, self.err_r, self.done_r, self.pidfd):
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        self.out_r = self.err_r = self.pidfd = -1
+        self.out_r = self.err_r = self.done_r = self.pidfd = -1
 
 
 class _Zygote:
@@ -200,11 +201,11 @@ class _Zygote:
             if block:
                 self.ctl.settimeout(self.startup_timeout_s)
                 try:
-                    msg, fds = recv_fds(self.ctl, 1024, 4)
+                    msg, fds = recv_fds(self.ctl, 1024, 5)
                 finally:
                     self.ctl.settimeout(None)
             else:
-                msg, fds = recv_fds(self.ctl, 1024, 4, socket.MSG_DONTWAIT)
+                msg, fds = recv_fds(self.ctl, 1024, 5, socket.MSG_DONTWAIT)
         except (BlockingIOError, InterruptedError):
             return False
         except TimeoutError as exc:
@@ -212,33 +213,42 @@ class _Zygote:
         if not msg:
             raise _ZygoteGone("the zygote closed its control socket")
         pid, _slot = marshal.loads(msg)
-        if len(fds) < 3:
+        if len(fds) < 4:
             for fd in fds:
                 os.close(fd)
             raise _ZygoteGone("the zygote sent an incomplete job process")
-        pidfd = fds[3] if len(fds) > 3 else -1
-        self.ready.append(_WarmJob(pid, socket.socket(fileno=fds[0]), fds[1], fds[2], pidfd))
+        pidfd = fds[4] if len(fds) > 4 else -1
+        self.ready.append(_WarmJob(pid, socket.socket(fileno=fds[0]), fds[1], fds[2], fds[3], pidfd))
         return True
 
-    def _request(self, limits: Limits) -> None:
-        self.ctl.send(b"t" + marshal.dumps((int(limits.memory_mb), int(limits.max_processes))))
+    def _request(self, job: Job) -> None:
+        """One more warm job process, prepared for jobs like ``job`` (cgroup limits, hook)."""
+        limits = job.limits
+        self.ctl.send(b"t" + marshal.dumps((int(limits.memory_mb), int(limits.max_processes), job.prepare)))
 
-    def take(self, limits: Limits) -> _WarmJob:
-        """A warm job process for one job; the zygote starts preparing its replacement at once.
+    def take(self, job: Job) -> tuple[_WarmJob, bool]:
+        """A warm job process for one job, and whether its replacement is still to be asked for.
 
-        Preparing runs at a lower priority than jobs, so it fills idle CPU time instead of slowing
-        the job that triggered it.
+        With one ready, the replacement is asked for (`replenish`) after the job: preparing it
+        while the job runs would take CPU from the job on a small machine. With none ready, it is
+        asked for now and this waits for it.
         """
         with self.lock:
             try:
                 while self._receive(block=False):
                     pass
-                self._request(limits)
-                if not self.ready:
-                    self._receive(block=True)
-                return self.ready.popleft()
+                if self.ready:
+                    return self.ready.popleft(), True
+                self._request(job)
+                self._receive(block=True)
+                return self.ready.popleft(), False
             except OSError as exc:
                 raise _ZygoteGone(str(exc)) from exc
+
+    def replenish(self, job: Job) -> None:
+        """Ask the zygote to prepare one more job process (a closed zygote is restarted later)."""
+        with self.lock, contextlib.suppress(OSError):
+            self._request(job)
 
     def close(self, timeout_s: float = 10.0) -> None:
         with self.lock:
@@ -441,7 +451,7 @@ class LocalSandbox(Sandbox):
     def _run_on(self, zygote: _Zygote, job: Job, payload: bytes) -> SandboxResult:
         from thinkgym.sandbox._zygote import send_frame
 
-        warm = zygote.take(job.limits)
+        warm, owed = zygote.take(job)
         with self._lock:
             self._active.add(warm.pid)
         try:
@@ -454,6 +464,8 @@ class LocalSandbox(Sandbox):
             warm.close()
             with self._lock:
                 self._active.discard(warm.pid)
+            if owed:
+                zygote.replenish(job)
 
 
 class _JobProcessLost(Exception):
@@ -509,7 +521,7 @@ def _supervise(warm: _WarmJob, job: Job, payload: bytes, send_frame) -> SandboxR
             return SandboxResult(None, error=f"job setup failed: {reason}", wall_s=time.monotonic() - started,
                                  cpu_s=float((exit_frame or {}).get("cpu_s", 0.0)))  # fmt: skip
         start = min(time.monotonic(), float(first.get("t0", started)))
-        outcome = _watch(warm, limits, start)
+        outcome = _watch(warm, limits, start, early=not job.collect)
         collected = _collect(work_fd, job.collect, limits.max_file_mb * 1024 * 1024) if work_fd >= 0 else {}
     finally:
         if work_fd >= 0:
@@ -527,8 +539,13 @@ def _wait_exit(conn: socket.socket, deadline: float) -> dict | None:
     return frame if frame.get("kind") == "exit" else None
 
 
-def _watch(warm: _WarmJob, limits: Limits, start: float) -> dict:
-    """Read both output pipes (capped) until the zygote's exit frame; kill at the deadline."""
+def _watch(warm: _WarmJob, limits: Limits, start: float, early: bool = True) -> dict:
+    """Read both output pipes (capped) until the job ends; kill at the deadline.
+
+    The job ends with the zygote's exit frame, or (``early``) as soon as the job reports its exit
+    status on the "done" pipe: its output is complete then, and the host kills what is left of it
+    instead of waiting for the kernel and the zygote to tear it down.
+    """
     import select
 
     cap = int(limits.max_output_bytes)
@@ -540,10 +557,25 @@ def _watch(warm: _WarmJob, limits: Limits, start: float) -> dict:
     open_pipes = [warm.out_r, warm.err_r]
     for fd in open_pipes:
         os.set_blocking(fd, False)
+    done_r = warm.done_r if early and warm.done_r >= 0 else None
     timed_out = killed = False
     exit_bytes = bytearray()
     exit_frame = None
     give_up = None  # after the kill: how long to wait for the exit frame before calling it lost
+
+    def take(fd: int, chunk: bytes) -> None:
+        nonlocal killed
+        buf = streams[fd]
+        room = cap - len(buf)
+        if len(chunk) > room:
+            buf += chunk[: max(0, room)]
+            truncated[fd] = True
+            if not killed and exit_frame is None:  # an output flood ends the job
+                killed = True
+                warm.kill()
+        else:
+            buf += chunk
+
     while exit_frame is None or open_pipes:
         now = time.monotonic()
         if exit_frame is None and not killed and now >= deadline:
@@ -554,6 +586,8 @@ def _watch(warm: _WarmJob, limits: Limits, start: float) -> dict:
         if give_up is not None and now > give_up and exit_frame is None:
             raise _JobProcessLost("the job did not end after SIGKILL")
         waitables = list(open_pipes) + ([conn] if exit_frame is None else [])
+        if done_r is not None and not killed:
+            waitables.append(done_r)
         if exit_frame is not None:
             timeout = 1.0  # the job is reaped: its pipes are at EOF or about to be
         elif killed:
@@ -563,7 +597,34 @@ def _watch(warm: _WarmJob, limits: Limits, start: float) -> dict:
         ready, _, _ = select.select(waitables, [], [], timeout)
         if not ready and exit_frame is not None:
             break
+        done_fd = done_r
+        if done_r is not None and done_r in ready:
+            try:
+                status = os.read(done_r, 64)
+            except (BlockingIOError, InterruptedError):
+                status = None
+            if status:  # the job's output is all in the pipes now: take it, kill the rest, done
+                warm.kill()
+                # The job's own account of its CPU time (it could lie about it, as about little else).
+                cpu = struct.unpack("<d", status[1:9])[0] if len(status) >= 9 else 0.0
+                cpu = cpu if 0.0 <= cpu < 1e9 else 0.0
+                for fd in list(open_pipes):
+                    while fd in open_pipes and not truncated[fd]:
+                        try:
+                            chunk = os.read(fd, 1 << 16)
+                        except (BlockingIOError, InterruptedError):
+                            break
+                        if not chunk:
+                            open_pipes.remove(fd)
+                        else:
+                            take(fd, chunk)
+                exit_frame = {"kind": "exit", "status": status[0] << 8, "oom": 0, "cpu_s": cpu}
+                break
+            if status is not None:  # EOF: the job ended without reporting; wait for the zygote
+                done_r = None
         for fd in ready:
+            if fd == done_fd:
+                continue
             if fd is conn:
                 try:
                     chunk = conn.recv(65536)
@@ -584,16 +645,7 @@ def _watch(warm: _WarmJob, limits: Limits, start: float) -> dict:
             if not chunk:
                 open_pipes.remove(fd)
                 continue
-            buf = streams[fd]
-            room = cap - len(buf)
-            if len(chunk) > room:
-                buf += chunk[: max(0, room)]
-                truncated[fd] = True
-                if not killed and exit_frame is None:  # an output flood ends the job
-                    killed = True
-                    warm.kill()
-            else:
-                buf += chunk
+            take(fd, chunk)
     return {
         "exit": exit_frame,
         "stdout": bytes(streams[warm.out_r]),
@@ -708,6 +760,7 @@ def _encode_job(job: Job, required: list[str], trace: bool = False) -> bytes:
                 "max_open_files": int(limits.max_open_files),
             },
             "collect": [str(p) for p in job.collect],
+            "prepare": str(job.prepare) if job.prepare else None,
             "required": required,
             "trace": trace,
         }
