@@ -71,9 +71,11 @@ NS_LAYERS = {
     "utsns": CLONE_NEWUTS,
 }
 
-#: Scheduling: preparing warm job processes yields to running jobs; the zygote, which reaps jobs
-#: and reports their end, runs ahead of them; jobs run at the normal priority.
-ZYGOTE_NICE, PREPARE_NICE, JOB_NICE = -5, 5, 0
+#: Scheduling: the zygote (forking, reaping) and warm job processes being prepared yield to running
+#: jobs, which run at the normal priority. (A job's result reaches the host through its "done" pipe,
+#: so neither the zygote nor the teardown of earlier jobs is on a job's critical path.) A prepared
+#: job process waits at the job's priority, so it runs at once when its job arrives.
+ZYGOTE_NICE, PREPARE_NICE, JOB_NICE = 5, 5, 0
 
 #: In a running job, the write end of the "done" pipe: after the entry file returned and stdout and
 #: stderr were flushed, one byte with the exit status goes here, so the host can hand the result
@@ -349,6 +351,7 @@ class _Trace:
 def _job_child(slot: int, prepared: tuple, conn: socket.socket, out_w: int, err_w: int,
                done_w: int, holder_pidfd: int, in_pidns: bool) -> None:  # fmt: skip
     """Prepare (as root, at low priority), wait for the job on ``conn``, lock down, run it."""
+    forked_at = time.perf_counter()
     with _suppress_oserror():
         os.setpriority(os.PRIO_PROCESS, 0, PREPARE_NICE)
     layers: set[str] = {"pidns"} if in_pidns else set()
@@ -411,17 +414,30 @@ def _job_child(slot: int, prepared: tuple, conn: socket.socket, out_w: int, err_
     fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     os.dup2(out_w, 1)
     os.dup2(err_w, 2)
+    if done_w != DONE_FD:
+        if conn.fileno() == DONE_FD:  # move the job socket out of the way
+            moved = socket.socket(fileno=os.dup(DONE_FD))
+            conn.detach()
+            conn = moved
+        os.dup2(done_w, DONE_FD, inheritable=False)
+        os.close(done_w)
     if "tmpfs-workdir" in layers:
         _prepare_interpreter(WORK)
-    hook = _prepare_hook(prepared[2] if len(prepared) > 2 else None, slot)
+    hook, keep = _prepare_hook(prepared[2] if len(prepared) > 2 else None, slot)
+    with _suppress_oserror():
+        os.setpriority(os.PRIO_PROCESS, 0, JOB_NICE)
     # ---- everything above ran ahead of time; now wait for the job ----
+    prepared_at = time.perf_counter()
     try:
         raw = recv_frame(conn)
     except (EOFError, OSError):
         os._exit(0)  # the host went away without sending a job
+    received_at = time.perf_counter()
     job = marshal.loads(raw)
     del raw
     trace = _Trace(job.get("trace", False))
+    if trace.on:
+        trace.events += [("j:forked", forked_at, 0.0), ("j:prepared", prepared_at, 0.0), ("j:received", received_at, 0.0)]
     trace("j:start")
     limits = job["limits"]
     memory = int(limits["memory_mb"]) * 1024 * 1024
@@ -449,6 +465,7 @@ def _job_child(slot: int, prepared: tuple, conn: socket.socket, out_w: int, err_
         raise OSError(errno.EPERM, "required isolation layers unavailable: " + ", ".join(sorted(missing)))
     if hook is not None and job.get("prepare") != hook.__name__:
         hook.discard_job()  # prepared for another kind of job: nothing of it may stay around
+        keep = set()
     made = {WORK}
     for rel, data in job["files"].items():
         path = WORK + "/" + rel
@@ -473,10 +490,12 @@ def _job_child(slot: int, prepared: tuple, conn: socket.socket, out_w: int, err_
         os.close(work_fd)
     else:
         conn.sendall(frame[0])
-    conn.detach()
-    if done_w != DONE_FD:
-        os.dup2(done_w, DONE_FD, inheritable=False)
-    os.closerange(DONE_FD + 1, fd_limit + 1)
+    conn.close()
+    low = DONE_FD + 1  # close everything else, except what the prepare hook still needs
+    for fd in sorted(k for k in keep if k > DONE_FD):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, fd_limit + 1)
     _run_entry(job, WORK)
 
 
@@ -509,18 +528,20 @@ def _prepare_hook(name: str | None, slot: int):
     A hook may start helper processes the job will need (the code harness forks its candidate
     worker here), so they are ready when the job arrives instead of being forked while it waits.
     It runs as root: every helper must call ``lock_down(rlimits)`` before it touches job data.
-    Returns the module, or None when there is no hook or it failed (the job then does without).
+    The hook returns the descriptors it keeps for the job (all others are closed before the job
+    runs). Returns the module and those descriptors; None when there is no hook or it failed (the
+    job then does without).
     """
     module = sys.modules.get(name) if name else None
     if module is None or not callable(getattr(module, "prepare_job", None)):
-        return None
+        return None, set()
     try:
-        module.prepare_job(lambda rlimits: _lock_down(slot, rlimits))
+        keep = {int(fd) for fd in module.prepare_job(lambda rlimits: _lock_down(slot, rlimits)) or ()}
     except Exception:
         with _suppress_oserror():
             module.discard_job()
-        return None
-    return module
+        return None, set()
+    return module, keep
 
 
 def _prepare_interpreter(work: str) -> None:
@@ -637,12 +658,13 @@ def _preload(modules: list[str]) -> None:
             pass
 
 
-def _preload_files(entries: list) -> None:
+def _preload_files(entries: list) -> list[str]:
     """Modules registered with `local.preload_module_file`: loaded by path (before the pivot hides
-    their directory), only when the file still has the registered SHA-256."""
+    their directory), only when the file still has the registered SHA-256. Returns their names."""
     import hashlib
     import importlib.util
 
+    loaded = []
     for name, path, digest in entries:
         try:
             with open(path, "rb") as fh:
@@ -654,8 +676,10 @@ def _preload_files(entries: list) -> None:
             module.__file__ = path
             sys.modules[name] = module
             exec(compile(source, path, "exec"), module.__dict__)
+            loaded.append(name)
         except Exception:  # optional: jobs bring their own copy when it is missing
             sys.modules.pop(name, None)
+    return loaded
 
 
 def main() -> None:
@@ -693,7 +717,7 @@ def main() -> None:
         for layer in ("cgroup-memory", "cgroup-pids"):
             missing[layer] = "disabled by LocalSandbox(cgroups=False)"
     _preload(config["preload"])
-    _preload_files(config.get("preload_files", []))
+    preloaded = _preload_files(config.get("preload_files", []))
     State.base_sys_path = [p for p in sys.path if p and p != here]
     try:
         if os.geteuid() != 0:
@@ -714,7 +738,7 @@ def main() -> None:
 
     gc.collect()
     gc.freeze()  # forked jobs never walk (and so never copy) the zygote's objects
-    ctl.send(marshal.dumps({"pid": os.getpid(), "missing": missing, "userns": State.userns}))
+    ctl.send(marshal.dumps({"pid": os.getpid(), "missing": missing, "userns": State.userns, "preloaded": preloaded}))
     try:
         _serve(ctl, max(1, int(config.get("warm", 2))))
     finally:

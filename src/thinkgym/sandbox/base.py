@@ -186,6 +186,11 @@ class Sandbox(abc.ABC):
 
         return max(1, len(os.sched_getaffinity(0)))
 
+    def preloaded_modules(self) -> frozenset[str]:
+        """Helper modules this sandbox has loaded for its jobs already (`LocalSandbox` can); a job
+        that needs one of them need not ship its own copy."""
+        return frozenset()
+
     def close(self) -> None:  # noqa: B027 - optional hook: backends without warm workers keep it
         """Stop warm workers; safe to call twice."""
 

@@ -189,6 +189,7 @@ class _Zygote:
         host_end.settimeout(None)  # blocking; non-blocking reads use MSG_DONTWAIT
         self.missing: dict[str, str] = dict(hello["missing"])
         self.userns: bool = bool(hello["userns"])
+        self.preloaded: frozenset[str] = frozenset(hello.get("preloaded", ()))
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -409,6 +410,10 @@ class LocalSandbox(Sandbox):
         with self._lock:
             active = set(self._active)
         return {pid for pid, d in depth.items() if d >= 3 or (d == 2 and pid in active)}
+
+    def preloaded_modules(self) -> frozenset[str]:
+        """Names of the `preload_module_file` modules the zygote has loaded (their hashes matched)."""
+        return self._ensure_zygote().preloaded
 
     # -- layers --------------------------------------------------------------------------------
 

@@ -43,6 +43,8 @@ __all__ = [
     "check_plain",
     "to_plain",
     "main",
+    "prepare_job",
+    "discard_job",
     "SECRET_FILE",
     "PROGRAM_FILE",
 ]
@@ -188,10 +190,15 @@ def _write_all(fd: int, data: bytes) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _libc():
-    import ctypes
+_LIBC: list = []
 
-    return ctypes, ctypes.CDLL(None, use_errno=True)
+
+def _libc():
+    if not _LIBC:
+        import ctypes
+
+        _LIBC.append((ctypes, ctypes.CDLL(None, use_errno=True)))
+    return _LIBC[0]
 
 
 def _make_undumpable() -> bool:
@@ -781,6 +788,126 @@ def _run_io_tests(judge: _Judge, payload: dict) -> None:
         )
 
 
+# ---------------------------------------------------------------------------------------------
+# A worker forked before the job exists (the local sandbox's ``prepare_job`` hook)
+# ---------------------------------------------------------------------------------------------
+
+#: In a warm job process of the local sandbox: the candidate worker forked ahead of the job,
+#: (pid, socket), set by `prepare_job` and taken by `main`.
+_PREPARED: list = []
+#: The limits a forked-ahead worker applies to itself before it touches anything of the job.
+_RLIMITS = ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE", "RLIMIT_NPROC",
+            "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE")  # fmt: skip
+_WARM_PROGRAM = "def f(a, b=(1, 2.5)):\n    return [a, str(a), {'k': b}, a * 2 > 1]\n"
+
+
+def prepare_job(lock_down) -> list[int]:
+    """Fork the candidate worker W now, before the job and its tests exist (sandbox hook).
+
+    Runs as root in a warm job process of the local sandbox; the fork and the copy-on-write faults
+    that follow it are off the job's clock then. W closes every inherited descriptor, warms up
+    (defines and calls a function, as it will for the candidate) and waits for "go": then it calls
+    ``lock_down`` with the job's rlimits (the job's uid, no capabilities) before it reads the
+    candidate. Since W exists before the job, its memory never held the key or the tests.
+    Returns the descriptor the job keeps (the socket to W).
+    """
+    import _socket
+
+    discard_job()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    sock, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            sock.close()
+            for target in range(3):
+                os.dup2(devnull, target)
+            _close_fds_except({theirs.fileno()})
+            os.setpgid(0, 0)
+            namespace = _candidate_namespace("__warmup__")
+            exec(compile(_WARM_PROGRAM, "warmup.py", "exec"), namespace)
+            _send(theirs, marshal.dumps(("ok", to_plain(namespace["f"](3)))))
+            del namespace
+            try:  # wait at the job's priority (prepared at a lower one), so W starts as soon as told
+                os.setpriority(os.PRIO_PROCESS, 0, 0)
+            except OSError:
+                pass
+            request = marshal.loads(_recv(theirs))
+            if type(request) is not tuple or request[:1] != ("go",):
+                os._exit(0)
+            forked = time.perf_counter()
+            lock_down(dict(request[1]))  # the job's uid or no capabilities, no new privileges
+            pass  # _avoid_cpu(request[2] if len(request) > 2 else -1)
+            _function_worker(theirs, (forked, time.perf_counter()))
+        finally:
+            os._exit(0)
+    theirs.close()
+    os.close(devnull)
+    _PREPARED.append((pid, sock))
+    _libc()  # loaded now, not while the job waits
+    try:  # the judge's side of the warm-up
+        sock.settimeout(30.0)
+        check_plain(marshal.loads(_recv(sock)))
+        sock.settimeout(None)
+        scratch = {"f": lambda *a: [a[0], str(a[0]), {"k": (1, 2.5)}, True]}
+        exec(compile("assert f(3) == [3, '3', {'k': (1, 2.5)}, True]\n", "<test warmup>", "exec"), scratch)
+        import json
+
+        json.dumps({"t": 0, "ok": True, "why": None, "s": 0.0}, separators=(",", ":"))
+    except BaseException:
+        discard_job()
+        raise
+    return [sock.fileno()]
+
+
+def _avoid_cpu(cpu: int) -> None:
+    """Run W on another CPU than the judge when there is one: the two then work side by side (W
+    defines the candidate while H decrypts the tests) instead of taking turns on H's CPU."""
+    try:
+        allowed = os.sched_getaffinity(0)
+        if type(cpu) is int and cpu in allowed and len(allowed) > 1:
+            os.sched_setaffinity(0, allowed - {cpu})
+    except OSError:
+        pass
+
+
+def _current_cpu() -> int:
+    try:
+        return int(_libc()[1].sched_getcpu())
+    except Exception:
+        return -1
+
+
+def discard_job() -> None:
+    """Kill a forked-ahead worker the job will not use (sandbox hook)."""
+    while _PREPARED:
+        pid, sock = _PREPARED.pop()
+        sock.close()
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+
+
+def _start_prepared_worker() -> tuple[int, object] | None:
+    """Hand the job's rlimits to the worker forked ahead and let it go (None: there is none)."""
+    import resource
+
+    if not _PREPARED:
+        return None
+    pid, sock = _PREPARED.pop()
+    limits = [(getattr(resource, name), resource.getrlimit(getattr(resource, name)))
+              for name in _RLIMITS if hasattr(resource, name)]  # fmt: skip
+    try:
+        _send(sock, marshal.dumps(("go", limits, _current_cpu())))
+    except OSError:
+        _PREPARED.append((pid, sock))
+        discard_job()
+        return None
+    return pid, sock
+
+
 def main(mode: str) -> None:
     """Entry point of the sandbox job (called by the bootstrap ``main.py``)."""
     import _socket
@@ -789,34 +916,43 @@ def main(mode: str) -> None:
     workdir = os.getcwd()
     sys.path[:] = [p for p in sys.path if p not in ("", ".") and os.path.abspath(p) != workdir]
     hardening = ["nondumpable"] if _make_undumpable() else []
-    if _scrub_job_stdin():
+    if mode != "function":
+        discard_job()
+    if _PREPARED:
+        hardening.append("forked-ahead")  # W never shared memory with the job's data
+    elif _scrub_job_stdin():
         hardening.append("scrubbed")
     marks = {"harden": time.perf_counter() - start}
     try:
         ciphertext = _read_ciphertext()
     except OSError as exc:
+        discard_job()
         _write_all(2, f"harness: cannot read the tests: {_describe(exc)}\n".encode())
         os._exit(3)
     sys.stdout.flush()
     sys.stderr.flush()
     sock = worker_pid = None
     if mode == "function":
-        devnull = os.open(os.devnull, os.O_RDWR)
-        sock, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        import gc
+        prepared = _start_prepared_worker()  # after the ciphertext was read and unlinked
+        if prepared is not None:
+            worker_pid, sock = prepared
+        else:
+            devnull = os.open(os.devnull, os.O_RDWR)
+            sock, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            import gc
 
-        gc.freeze()  # inherited objects stay out of the worker's collections: fewer copy-on-write faults
-        worker_pid = os.fork()
-        if worker_pid == 0:
-            try:
-                forked = time.perf_counter()
-                sock.close()
-                _worker_prelude({theirs.fileno()}, (devnull, devnull, devnull))
-                _function_worker(theirs, (forked, time.perf_counter()))
-            finally:
-                os._exit(0)
-        theirs.close()
-        os.close(devnull)
+            gc.freeze()  # inherited objects stay out of the worker's collections: fewer copy-on-write faults
+            worker_pid = os.fork()
+            if worker_pid == 0:
+                try:
+                    forked = time.perf_counter()
+                    sock.close()
+                    _worker_prelude({theirs.fileno()}, (devnull, devnull, devnull))
+                    _function_worker(theirs, (forked, time.perf_counter()))
+                finally:
+                    os._exit(0)
+            theirs.close()
+            os.close(devnull)
     marks["fork"] = time.perf_counter() - start
     try:
         payload = _load_secret(ciphertext)
@@ -842,5 +978,7 @@ def main(mode: str) -> None:
         marks["tests"] = time.perf_counter() - start
         judge.emit({"ev": "end", "marks": {k: round(v, 6) for k, v in marks.items()}, "t0": start})
     finally:
-        if mode == "function":
-            judge.kill_worker(wait=os.getpid() != 1)  # pid 1: the kernel reaps W before H
+        if mode == "function" and os.getpid() != 1:
+            judge.kill_worker()
+        # As pid 1 of the job's pid namespace, H leaves W be: the kernel kills W when H exits, and
+        # the sandbox can report the verdicts before either exit is paid for.

@@ -191,12 +191,23 @@ def _label(source: str) -> str:
     return first if len(first) <= 120 else first[:117] + "..."
 
 
-def _statement_source(source: str, node: ast.stmt) -> str:
-    segment = ast.get_source_segment(source, node, padded=True)
-    if segment is None:
-        return ast.unparse(node)
+def _statement_source(lines: Sequence[bytes], node: ast.stmt) -> str:
+    """The statement's own text, dedented (`ast.get_source_segment` re-splits the whole source
+    on every call, which made splitting a long ``check`` quadratic)."""
     import textwrap
 
+    end_lineno, end_col = getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None)
+    if end_lineno is None or end_col is None or end_lineno > len(lines):
+        return ast.unparse(node)
+    first, last = node.lineno - 1, end_lineno - 1
+    if first == last:  # offsets are in UTF-8 bytes
+        chunk = [b" " * node.col_offset + lines[first][node.col_offset : end_col]]
+    else:
+        chunk = [b" " * node.col_offset + lines[first][node.col_offset :], *lines[first + 1 : last], lines[last][:end_col]]
+    try:
+        segment = b"".join(chunk).decode("utf-8")
+    except UnicodeDecodeError:
+        return ast.unparse(node)
     dedented = textwrap.dedent(segment)
     return dedented if _parses(dedented) else ast.unparse(node)
 
@@ -222,12 +233,13 @@ def split_check(test: str) -> tuple[str, list[tuple[str, str, str]]] | None:
     if len(check.args.args) != 1 or check.args.vararg or check.args.kwarg or check.decorator_list:
         return None
     steps: list[tuple[str, str, str]] = []
+    lines = test.encode("utf-8", "surrogatepass").splitlines(keepends=True)
     for stmt in check.body:
         if any(isinstance(n, _NOT_AT_MODULE_LEVEL) for n in ast.walk(stmt)):
             return None
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
             continue  # a docstring
-        source = _statement_source(test, stmt)
+        source = _statement_source(lines, stmt)
         kind = "unit" if any(isinstance(n, ast.Assert) for n in ast.walk(stmt)) else "setup"
         steps.append((kind, source, _label(source)))
     if not any(kind == "unit" for kind, _s, _l in steps):
@@ -728,12 +740,12 @@ class CodeVerifier:
         task.nonce = os.urandom(16).hex()
         payload = {**task.payload, "nonce": task.nonce, "budget": task.budget, "first": task.first}
         secret, key = _encrypt(payload)
-        files = {
-            "main.py": _BOOTSTRAP.replace("MODE", repr(task.mode)).encode(),
-            **_harness_files(),
-            harness.SECRET_FILE: secret,
-            harness.PROGRAM_FILE: task.program.encode("utf-8", "surrogatepass"),
-        }
+        if _HARNESS_MODULE in self.sandbox.preloaded_modules():  # loaded and warm already
+            files = {"main.py": f"import sys\nsys.modules[{_HARNESS_MODULE!r}].main({task.mode!r})\n".encode()}
+        else:
+            files = {"main.py": _BOOTSTRAP.replace("MODE", repr(task.mode)).encode(), **_harness_files()}
+        files[harness.SECRET_FILE] = secret
+        files[harness.PROGRAM_FILE] = task.program.encode("utf-8", "surrogatepass")
         remaining = len(task.names) - task.first
         if task.mode == "io":  # base64 of each case's output; past 64 MiB the last cases go unjudged
             output = min(remaining * (4 * self.limits.max_output_bytes // 3 + 1024) + 4096, 64 << 20)
@@ -749,7 +761,8 @@ class CodeVerifier:
             max_file_mb=self.limits.max_file_mb,
             max_open_files=self.limits.max_open_files,
         )
-        return Job(files, "main.py", key.hex(), (), limits, ())
+        prepare = _HARNESS_MODULE if task.mode == "function" else None
+        return Job(files, "main.py", key.hex(), (), limits, (), prepare)
 
     def _absorb(self, task: _Task, result: SandboxResult) -> None:
         """Record the verdicts of one job; set up the next job if the worker was lost."""
