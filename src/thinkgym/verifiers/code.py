@@ -209,6 +209,8 @@ def _statement_source(lines: Sequence[bytes], node: ast.stmt) -> str:
     except UnicodeDecodeError:
         return ast.unparse(node)
     dedented = textwrap.dedent(segment)
+    if first == last:  # one line, dedented: parses as it did in place
+        return dedented
     return dedented if _parses(dedented) else ast.unparse(node)
 
 
@@ -222,6 +224,12 @@ def split_check(test: str) -> tuple[str, list[tuple[str, str, str]]] | None:
     asserts something) or ``"setup"`` (imports, assignments, run in order between the tests), or
     None when the body cannot be run statement by statement (then ``check`` runs as one test).
     """
+    split = _split_check_nodes(test)
+    return None if split is None else (split[0], [step for step, _node in split[1]])
+
+
+def _split_check_nodes(test: str) -> tuple[str, list[tuple[tuple[str, str, str], ast.stmt]]] | None:
+    """`split_check`, with each step's AST node (compiled and analysed without parsing it again)."""
     try:
         tree = ast.parse(test)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -232,17 +240,18 @@ def split_check(test: str) -> tuple[str, list[tuple[str, str, str]]] | None:
     check = checks[-1]
     if len(check.args.args) != 1 or check.args.vararg or check.args.kwarg or check.decorator_list:
         return None
-    steps: list[tuple[str, str, str]] = []
+    steps: list[tuple[tuple[str, str, str], ast.stmt]] = []
     lines = test.encode("utf-8", "surrogatepass").splitlines(keepends=True)
     for stmt in check.body:
-        if any(isinstance(n, _NOT_AT_MODULE_LEVEL) for n in ast.walk(stmt)):
+        kinds = {type(n) for n in ast.walk(stmt)}
+        if any(issubclass(k, _NOT_AT_MODULE_LEVEL) for k in kinds):
             return None
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
             continue  # a docstring
         source = _statement_source(lines, stmt)
-        kind = "unit" if any(isinstance(n, ast.Assert) for n in ast.walk(stmt)) else "setup"
-        steps.append((kind, source, _label(source)))
-    if not any(kind == "unit" for kind, _s, _l in steps):
+        kind = "unit" if ast.Assert in kinds else "setup"
+        steps.append(((kind, source, _label(source)), stmt))
+    if not any(step[0] == "unit" for step, _node in steps):
         return None
     return check.args.args[0].arg, steps
 
@@ -251,6 +260,7 @@ def split_check(test: str) -> tuple[str, list[tuple[str, str, str]]] | None:
 def _prepare_function(spec: FunctionTests, candidate_names: tuple[str, ...]) -> tuple:
     """(setup source, steps, proxies, compiled code blob) for one function-test spec, cached."""
     proxies: list[tuple[str, str]] = []
+    nodes: list[ast.stmt] | None = None  # the steps' statements, when the split already parsed them
     if spec.asserts:
         setup = "\n".join(part for part in (spec.prompt, spec.setup) if part)
         steps = [("unit", a, _label(a)) for a in spec.asserts]
@@ -263,18 +273,23 @@ def _prepare_function(spec: FunctionTests, candidate_names: tuple[str, ...]) -> 
         proxies = [(name, name) for name in names]
     else:
         setup = spec.prompt.rstrip("\n") + "\n\n" + spec.test + "\n"
-        split = split_check(spec.test)
+        split = _split_check_nodes(spec.test)
         if split is None:
             steps = [("unit", "check(__candidate__)", "check(candidate)")]
             proxies = [("__candidate__", spec.entry_point)]
         else:
-            param, steps = split
+            param, pairs = split
+            steps = [step for step, _node in pairs]
+            nodes = [node for _step, node in pairs]
             proxies = [(param, spec.entry_point)]
         if spec.entry_point and not hasattr(builtins, spec.entry_point):
             proxies.append((spec.entry_point, spec.entry_point))
     codes = [compile(setup, "<test setup>", "exec")]
-    codes += [compile(source, f"<test {i}>", "exec") for i, (_k, source, _l) in enumerate(steps)]
-    prefetch = _prefetchable_calls(steps, dict(proxies))
+    if nodes is not None:
+        codes += [compile(ast.Module(body=[node], type_ignores=[]), f"<test {i}>", "exec") for i, node in enumerate(nodes)]
+    else:
+        codes += [compile(source, f"<test {i}>", "exec") for i, (_k, source, _l) in enumerate(steps)]
+    prefetch = _prefetchable_calls(steps, dict(proxies), nodes)
     return setup, tuple(steps), tuple(proxies), marshal.dumps(codes), tuple(prefetch)
 
 
@@ -290,7 +305,9 @@ class _Barrier(Exception):
     """The rest of the test's calls cannot be predicted from its source."""
 
 
-def _prefetchable_calls(steps: Sequence[tuple[str, str, str]], proxies: Mapping[str, str]) -> list[tuple]:
+def _prefetchable_calls(
+    steps: Sequence[tuple[str, str, str]], proxies: Mapping[str, str], nodes: Sequence[ast.stmt] | None = None
+) -> list[tuple]:
     """The candidate calls the tests will make first, in order, when their arguments are literals.
 
     The judge sends them to the worker in one message so the worker computes while the judge
@@ -330,7 +347,7 @@ def _prefetchable_calls(steps: Sequence[tuple[str, str, str]], proxies: Mapping[
 
     try:
         for index, (_kind, source, _label) in enumerate(steps):
-            for stmt in ast.parse(source).body:
+            for stmt in [nodes[index]] if nodes is not None else ast.parse(source).body:
                 visit(stmt, index)
     except (_Barrier, SyntaxError, ValueError):
         pass
