@@ -317,11 +317,24 @@ def local_sandbox_listing(path: str) -> str:
 
 _AS_NOBODY = r"""
 import json
+import time
+from thinkgym.core import Problem
 from thinkgym.errors import SandboxUnavailableError
 from thinkgym.sandbox.local import LocalSandbox
+from thinkgym.verifiers.code import CodeVerifier  # (registers the harness the zygote preloads)
 with LocalSandbox(startup_timeout_s=60) as sandbox:
     result = sandbox.run("import os; print(os.getpid(), open('/proc/self/status').read().split('CapEff:')[1].split()[0])")
     out = {"stdout": result.stdout, "layers": sorted(result.isolation), "error": result.error}
+    # The code verifier, its worker forked ahead inside the user namespace; nothing left running.
+    problem = Problem("add", "", None, {"tests": ["assert add(1, 2) == 3"]})
+    verifier = CodeVerifier(sandbox)
+    rewards = [verifier("```python\ndef add(a, b):\n    return a + b\n```", problem) for _ in range(8)]
+    out["code"] = [r.score for r in rewards]
+    out["ahead"] = rewards[-1].info["harness_hardening"]
+    deadline = time.monotonic() + 10
+    while sandbox.census() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    out["census"] = sorted(sandbox.census())
 with LocalSandbox(strict=True) as sandbox:
     try:
         sandbox.run("print(1)")
@@ -388,6 +401,8 @@ def _run_as_nobody(tmp_path) -> None:
     assert pid == "1" and int(caps, 16) == 0
     assert {"userns", "non-root", "cap-drop-all", "seccomp", "netns", "pidns", "mountns"} <= set(out["layers"])
     assert "refused" in out["strict"] and "cgroup" in out["strict"]  # not writable for this user: said so
+    assert out["code"] == [1.0] * 8 and "forked-ahead" in out["ahead"], out
+    assert out["census"] == [], out  # idle: warm job processes and their forked-ahead workers do not count
 
 
 def test_a_forked_child_gets_its_own_zygote(local_sandbox):
@@ -411,3 +426,64 @@ def test_a_forked_child_gets_its_own_zygote(local_sandbox):
     assert report[0] == "child" and int(report[1]) != parent_zygote
     assert local_sandbox.run("print('parent again')", limits=QUICK).stdout == "parent again\n"
     assert local_sandbox._zygote.proc.pid == parent_zygote
+
+
+# ---------------------------------------------------------------------------------------------
+# The prepare_job hook: helpers forked before the job, locked down like it, gone from other jobs
+
+_HOOK = """
+import os, socket
+_HELPER = []
+
+def prepare_job(lock_down):
+    mine, theirs = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        mine.close()
+        lock_down(None)  # warm-up only
+        if theirs.recv(64) == b"go":
+            import resource
+            lock_down({resource.RLIMIT_NPROC: (8, 8)})
+            with open("/proc/self/status") as fh:
+                caps = [line.split()[1] for line in fh if line.startswith("CapEff")][0]
+            theirs.send(repr((os.getuid(), caps, resource.getrlimit(resource.RLIMIT_NPROC))).encode())
+        os._exit(0)
+    theirs.close()
+    _HELPER.append((pid, mine))
+    return [mine.fileno()]
+
+def discard_job():
+    while _HELPER:
+        pid, mine = _HELPER.pop()
+        mine.close()
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+
+def ask():
+    pid, mine = _HELPER[0]
+    mine.send(b"go")
+    return mine.recv(256).decode()
+"""
+
+
+def test_prepare_hook_forks_locked_down_helpers_and_discards_them_for_other_jobs(tmp_path, monkeypatch):
+    import hashlib
+
+    from thinkgym.sandbox import local
+
+    path = tmp_path / "hook_module.py"
+    path.write_text(_HOOK)
+    name = "thinkgym_test_hook_" + hashlib.sha256(_HOOK.encode()).hexdigest()[:12]
+    monkeypatch.setitem(local._PRELOADED_FILES, name, (str(path), hashlib.sha256(_HOOK.encode()).hexdigest()))
+    ask = f"import sys\nm = sys.modules[{name!r}]\nprint(m.ask() if m._HELPER else 'none')\nprint(sorted(os.listdir('/proc')))"
+    ask = "import os\n" + ask
+    with LocalSandbox(warm=1) as sandbox:
+        assert name in sandbox.preloaded_modules()
+        answers = [sandbox.run_job(Job({"main.py": ask}, limits=QUICK, prepare=name)) for _ in range(4)]
+        assert all(a.exit_code == 0 for a in answers), answers
+        uid, caps, nproc = eval(answers[-1].stdout.splitlines()[0])  # prepared like the job before it
+        assert caps == "0000000000000000" and nproc == (8, 8)
+        assert uid != 0 or not is_root
+        plain = sandbox.run(ask, limits=QUICK)  # a job that did not ask for the hook
+        first, procs = plain.stdout.splitlines()
+        assert first == "none" and [p for p in eval(procs) if p.isdigit()] == ["1"], plain  # helper gone

@@ -373,13 +373,31 @@ def test_the_search_finds_a_token_within_reach(sandbox):
     assert verifier(fence(code), problem).score == 1.0
 
 
-def test_the_hidden_tests_cannot_be_read(sandbox):
+def prime(sandbox, ahead: bool) -> None:
+    """Make the next warm job processes of a local sandbox the kind under test: the pool prepares
+    each replacement like the job before it (with the harness's worker forked ahead, or not)."""
+    honest = CodeVerifier(sandbox)
+    for _ in range(8):
+        if ahead:
+            assert honest(fence("def triple(x):\n    return 3 * x"), TRIPLE).score == 1.0
+        else:
+            sandbox.run("pass")
+
+
+@pytest.mark.parametrize("ahead", [True, False], ids=["worker-forked-ahead", "worker-forked-in-job"])
+def test_the_hidden_tests_cannot_be_read(sandbox, ahead):
+    if ahead and sandbox.name != "local":
+        pytest.skip("only the local backend forks the candidate worker ahead of the job")
     verifier = CodeVerifier(sandbox, test_timeout_s=20.0, limits=Limits(wall_s=25.0, memory_mb=1024))
     problem, _token = secret_problem(visible=False)
     at_import = SEARCH + "\nTOKEN = find_token()\n\ndef secret():\n    return TOKEN\n"
     during_call = SEARCH + "\ndef secret():\n    return find_token()\n"
     for code in (at_import, during_call):
-        assert_contained(verifier(fence(code), problem))
+        prime(sandbox, ahead)
+        reward = verifier(fence(code), problem)
+        assert_contained(reward)
+        if sandbox.name == "local":  # the path under test is the one that ran
+            assert ("forked-ahead" in reward.info["harness_hardening"]) == ahead, reward.info
 
 
 def test_expected_outputs_never_enter_the_sandbox(sandbox):

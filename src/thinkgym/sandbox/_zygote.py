@@ -58,6 +58,7 @@ MS_MOVE, MS_REC, MS_PRIVATE, MS_RELATIME = 8192, 16384, 1 << 18, 1 << 21
 MNT_DETACH = 2
 
 PR_SET_PDEATHSIG = 1
+PR_GET_DUMPABLE = 3
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
@@ -456,6 +457,9 @@ def _job_child(slot: int, prepared: tuple, conn: socket.socket, out_w: int, err_
         resource.RLIMIT_MEMLOCK: (0, 0),
         resource.RLIMIT_MSGQUEUE: (0, 0),
     }
+    if hook is not None and job.get("prepare") != hook.__name__:
+        hook.discard_job()  # prepared for another kind of job: nothing of it may stay around
+        keep = set()  # (discarded while still root: its helpers may still be root too)
     layers.update(_lock_down(slot, rlimits))
     trace("j:locked")
     if "tmpfs-workdir" not in layers:
@@ -463,9 +467,6 @@ def _job_child(slot: int, prepared: tuple, conn: socket.socket, out_w: int, err_
     missing = set(job.get("required", ())) - layers
     if missing:  # strict mode: refuse before any of the job's code runs
         raise OSError(errno.EPERM, "required isolation layers unavailable: " + ", ".join(sorted(missing)))
-    if hook is not None and job.get("prepare") != hook.__name__:
-        hook.discard_job()  # prepared for another kind of job: nothing of it may stay around
-        keep = set()
     made = {WORK}
     for rel, data in job["files"].items():
         path = WORK + "/" + rel
@@ -499,11 +500,20 @@ def _job_child(slot: int, prepared: tuple, conn: socket.socket, out_w: int, err_
     _run_entry(job, WORK)
 
 
-def _lock_down(slot: int, rlimits: dict[int, tuple[int, int]]) -> list[str]:
+def _lock_down(slot: int, rlimits: dict[int, tuple[int, int]] | None) -> list[str]:
     """Job priority, the job's rlimits, then no privileges left (another uid, or no capabilities
     inside a user namespace) and death with the parent. The job process runs this when its job
     arrives, a helper that a `prepare_job` hook forked ahead of time runs it before it does
-    anything for the job. Returns the layers now in force."""
+    anything for the job. Returns the layers now in force.
+
+    ``rlimits=None`` changes nothing: it only runs through the same calls (a read-only prctl, the
+    current rlimits), so that a freshly forked process takes its copy-on-write faults ahead of time.
+    """
+    if rlimits is None:
+        _libc.prctl(ctypes.c_int(PR_GET_DUMPABLE), _ul(0), _ul(0), _ul(0), _ul(0))
+        for kind in (resource.RLIMIT_AS, resource.RLIMIT_NPROC):
+            resource.setrlimit(kind, resource.getrlimit(kind))
+        return []
     with _suppress_oserror():
         os.setpriority(os.PRIO_PROCESS, 0, JOB_NICE)
     for kind, value in rlimits.items():
@@ -572,7 +582,8 @@ def _prepare_interpreter(work: str) -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     atexit._clear()
-    # Warm-up: decode a job, compile and run a little program, encode a frame.
+    # Warm-up: lock-down calls, decode a job, compile and run a little program, encode a frame.
+    _lock_down(-1, None)
     sample = {"files": {"main.py": b"print(1)\n" * 8}, "entry": "main.py", "stdin": b"", "argv": [],
               "limits": {"wall_s": 1.0}, "collect": [], "required": [], "trace": False}  # fmt: skip
     sample = marshal.loads(marshal.dumps(sample))

@@ -154,6 +154,19 @@ class _WarmJob:
         self.out_r = self.err_r = self.done_r = self.pidfd = -1
 
 
+def _pidfd_pid(pidfd: int) -> int | None:
+    """The pid (in this process's pid namespace) of the process a pidfd refers to."""
+    try:
+        with open(f"/proc/self/fdinfo/{pidfd}") as fh:
+            for line in fh:
+                if line.startswith("Pid:"):
+                    pid = int(line.split()[1])
+                    return pid if pid > 0 else None
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 class _Zygote:
     """One running zygote process, its control socket and the warm job processes it handed us."""
 
@@ -219,6 +232,8 @@ class _Zygote:
                 os.close(fd)
             raise _ZygoteGone("the zygote sent an incomplete job process")
         pidfd = fds[4] if len(fds) > 4 else -1
+        if pidfd >= 0:  # the zygote's pid is namespace-local in a user namespace; this is the host's
+            pid = _pidfd_pid(pidfd) or pid
         self.ready.append(_WarmJob(pid, socket.socket(fileno=fds[0]), fds[1], fds[2], fds[3], pidfd))
         return True
 
@@ -399,17 +414,26 @@ class LocalSandbox(Sandbox):
         if not zygote.userns:
             low = self._config["uid_base"]
             return {pid for pid, uid in uids.items() if low <= uid < low + UIDS_PER_SANDBOX}
-        # zygote.proc -> zygote (pid 1 of its own pid namespace) -> job processes -> what jobs started
-        depth = {zygote.proc.pid: 0}
+        # zygote.proc -> zygote (pid 1 of its own pid namespace) -> job processes -> what jobs started.
+        # A warm job process not handed to a job yet, and the helpers its prepare hook forked, are
+        # not running a job.
+        with zygote.lock:
+            with contextlib.suppress(OSError, _ZygoteGone):
+                while zygote._receive(block=False):
+                    pass
+            waiting = {warm.pid for warm in zygote.ready}
+        depth, top = {zygote.proc.pid: 0}, {}
         todo = [zygote.proc.pid]
         while todo:
             parent = todo.pop()
             for child in children.get(parent, ()):
                 depth[child] = depth[parent] + 1
+                top[child] = child if depth[child] == 2 else top.get(parent)
                 todo.append(child)
         with self._lock:
             active = set(self._active)
-        return {pid for pid, d in depth.items() if d >= 3 or (d == 2 and pid in active)}
+        return {pid for pid, d in depth.items()
+                if (d >= 3 and top.get(pid) not in waiting) or (d == 2 and pid in active)}  # fmt: skip
 
     def preloaded_modules(self) -> frozenset[str]:
         """Names of the `preload_module_file` modules the zygote has loaded (their hashes matched)."""

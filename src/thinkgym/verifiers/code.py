@@ -228,8 +228,9 @@ def split_check(test: str) -> tuple[str, list[tuple[str, str, str]]] | None:
     return None if split is None else (split[0], [step for step, _node in split[1]])
 
 
-def _split_check_nodes(test: str) -> tuple[str, list[tuple[tuple[str, str, str], ast.stmt]]] | None:
-    """`split_check`, with each step's AST node (compiled and analysed without parsing it again)."""
+def _split_check_nodes(test: str) -> tuple[str, list[tuple[tuple[str, str, str], ast.stmt]], str] | None:
+    """`split_check`, with each step's AST node (compiled and analysed without parsing it again)
+    and the test module without ``check`` (its setup: ``check`` itself never runs once split)."""
     try:
         tree = ast.parse(test)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -253,7 +254,13 @@ def _split_check_nodes(test: str) -> tuple[str, list[tuple[tuple[str, str, str],
         steps.append(((kind, source, _label(source)), stmt))
     if not any(step[0] == "unit" for step, _node in steps):
         return None
-    return check.args.args[0].arg, steps
+    rest = test
+    others = [n for n in tree.body if n is not check]
+    if not any(isinstance(n, ast.Name) and n.id == "check" for node in others for n in ast.walk(node)):
+        text = test.splitlines(keepends=True)  # (ast line numbers count these line breaks too)
+        if len(text) >= (check.end_lineno or 0) and len(lines) == len(text):
+            rest = "".join(text[: check.lineno - 1] + text[check.end_lineno :])
+    return check.args.args[0].arg, steps, rest
 
 
 @functools.lru_cache(maxsize=4096)
@@ -278,7 +285,8 @@ def _prepare_function(spec: FunctionTests, candidate_names: tuple[str, ...]) -> 
             steps = [("unit", "check(__candidate__)", "check(candidate)")]
             proxies = [("__candidate__", spec.entry_point)]
         else:
-            param, pairs = split
+            param, pairs, rest = split
+            setup = spec.prompt.rstrip("\n") + "\n\n" + rest + "\n"
             steps = [step for step, _node in pairs]
             nodes = [node for _step, node in pairs]
             proxies = [(param, spec.entry_point)]
