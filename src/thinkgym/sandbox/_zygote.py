@@ -15,13 +15,16 @@ Processes::
   pid namespace, joins its slot's network/UTS namespaces, unshares fresh mount and IPC ones, mounts
   a size-capped tmpfs on ``/sandbox`` (work dir, ``/tmp`` and ``/dev/shm`` all live there) and a
   read-only ``/proc``, joins the slot's cgroups, empties its capability bounding set, sets
-  no_new_privs and installs the seccomp filter. Then it reads the job straight from the host's
-  socket, sets the job's rlimits, drops to the slot's unprivileged uid (or all capabilities inside
-  a user namespace), writes the job's files, reports the layers in force and runs the user's code
-  *in this already-warm interpreter* (no exec).
+  no_new_privs and installs the seccomp filter; sets up the interpreter for a job (environment,
+  cwd, standard streams), warms up, and runs the ``prepare_job`` hook the last job asked for
+  (`_prepare_hook`). Then it reads the job straight from the host's socket, sets the job's
+  rlimits, drops to the slot's unprivileged uid (or all capabilities inside a user namespace),
+  writes the job's files, reports the layers in force and runs the user's code *in this
+  already-warm interpreter* (no exec). At the end it writes its exit status to the "done" pipe.
 * The **host** enforces the wall-clock limit and output caps itself: it reads the pipes and kills
   the job through its pidfd. Killing pid 1 of the namespace makes the kernel kill every process in
-  it, so no daemon survives; the namespaces and the tmpfs go with the last of them.
+  it, so no daemon survives; the namespaces and the tmpfs go with the last of them. It returns a
+  result as soon as the done pipe says the job ended, and kills what is left of it then.
 """
 
 from __future__ import annotations

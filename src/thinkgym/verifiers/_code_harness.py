@@ -7,8 +7,9 @@ hidden tests or writes the verdicts. One sandbox job runs
   per test to fd 1, each prefixed with a per-run secret nonce. It never executes candidate code;
   what the candidate sends back is decoded with `marshal` and accepted only if every object in it
   is of a builtin plain type (`check_plain`).
-- **W, the candidate worker**, forked by H *before* H reads the tests, so its memory never held
-  them. For function tests (HumanEval / MBPP style) W defines the candidate and serves calls: H's
+- **W, the candidate worker**, forked *before* H reads the tests, so its memory never held them:
+  on the local backend by `prepare_job`, before the job exists; elsewhere by H, before it reads
+  the key. For function tests (HumanEval / MBPP style) W defines the candidate and serves calls: H's
   test code calls a *proxy*, the arguments go to W, the return value comes back as plain data, and
   H compares. So an object whose ``__eq__`` always returns True, a patched builtin, a replaced
   ``check`` or a fake "passed" print cannot reach the judge; ``sys.exit(0)``, ``quit()``,
