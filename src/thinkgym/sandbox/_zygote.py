@@ -352,7 +352,7 @@ class _Trace:
             self.events.append((label, time.perf_counter(), time.thread_time()))
 
 
-def _job_child(slot: int, prepared: tuple, conn: socket.socket, out_w: int, err_w: int,
+def _job_child(slot: int, prepared: tuple[int, int, str | None], conn: socket.socket, out_w: int, err_w: int,
                done_w: int, holder_pidfd: int, in_pidns: bool) -> None:  # fmt: skip
     """Prepare (as root, at low priority), wait for the job on ``conn``, lock down, run it."""
     forked_at = time.perf_counter()
@@ -427,7 +427,7 @@ def _job_child(slot: int, prepared: tuple, conn: socket.socket, out_w: int, err_
         os.close(done_w)
     if "tmpfs-workdir" in layers:
         _prepare_interpreter(WORK)
-    hook, keep = _prepare_hook(prepared[2] if len(prepared) > 2 else None, slot)
+    hook, keep = _prepare_hook(prepared[2], slot)
     with _suppress_oserror():
         os.setpriority(os.PRIO_PROCESS, 0, JOB_NICE)
     # ---- everything above ran ahead of time; now wait for the job ----
@@ -446,7 +446,7 @@ def _job_child(slot: int, prepared: tuple, conn: socket.socket, out_w: int, err_
     limits = job["limits"]
     memory = int(limits["memory_mb"]) * 1024 * 1024
     nproc = int(limits["max_processes"])
-    if State.cgroups is not None and (int(limits["memory_mb"]), nproc) != tuple(prepared[:2]):
+    if State.cgroups is not None and (int(limits["memory_mb"]), nproc) != prepared[:2]:
         State.cgroups.configure(slot, memory, nproc)
     cpu = max(1, int(-(-float(limits["cpu_s"]) // 1)))
     fsize = int(limits["max_file_mb"]) * 1024 * 1024

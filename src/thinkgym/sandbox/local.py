@@ -237,6 +237,11 @@ class _Zygote:
         self.ready.append(_WarmJob(pid, socket.socket(fileno=fds[0]), fds[1], fds[2], fds[3], pidfd))
         return True
 
+    def _drain(self) -> None:
+        """Take every warm job process the zygote has handed over so far (call with the lock held)."""
+        while self._receive(block=False):
+            pass
+
     def _request(self, job: Job) -> None:
         """One more warm job process, prepared for jobs like ``job`` (cgroup limits, hook)."""
         limits = job.limits
@@ -251,8 +256,7 @@ class _Zygote:
         """
         with self.lock:
             try:
-                while self._receive(block=False):
-                    pass
+                self._drain()
                 if self.ready:
                     return self.ready.popleft(), True
                 self._request(job)
@@ -419,8 +423,7 @@ class LocalSandbox(Sandbox):
         # not running a job.
         with zygote.lock:
             with contextlib.suppress(OSError, _ZygoteGone):
-                while zygote._receive(block=False):
-                    pass
+                zygote._drain()
             waiting = {warm.pid for warm in zygote.ready}
         depth, top = {zygote.proc.pid: 0}, {}
         todo = [zygote.proc.pid]
@@ -592,6 +595,18 @@ def _watch(warm: _WarmJob, limits: Limits, start: float, early: bool = True) -> 
     exit_frame = None
     give_up = None  # after the kill: how long to wait for the exit frame before calling it lost
 
+    def pump(fd: int) -> bool:
+        """Read one chunk of a pipe into its (capped) buffer; False when nothing is there now."""
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except (BlockingIOError, InterruptedError):
+            return False
+        if not chunk:
+            open_pipes.remove(fd)
+            return False
+        take(fd, chunk)
+        return True
+
     def take(fd: int, chunk: bytes) -> None:
         nonlocal killed
         buf = streams[fd]
@@ -638,15 +653,8 @@ def _watch(warm: _WarmJob, limits: Limits, start: float, early: bool = True) -> 
                 cpu = struct.unpack("<d", status[1:9])[0] if len(status) >= 9 else 0.0
                 cpu = cpu if 0.0 <= cpu < 1e9 else 0.0
                 for fd in list(open_pipes):
-                    while fd in open_pipes and not truncated[fd]:
-                        try:
-                            chunk = os.read(fd, 1 << 16)
-                        except (BlockingIOError, InterruptedError):
-                            break
-                        if not chunk:
-                            open_pipes.remove(fd)
-                        else:
-                            take(fd, chunk)
+                    while not truncated[fd] and pump(fd):
+                        pass
                 exit_frame = {"kind": "exit", "status": status[0] << 8, "oom": 0, "cpu_s": cpu}
                 break
             if status is not None:  # EOF: the job ended without reporting; wait for the zygote
@@ -667,14 +675,7 @@ def _watch(warm: _WarmJob, limits: Limits, start: float, early: bool = True) -> 
                     if len(exit_bytes) >= 8 + size:
                         exit_frame = marshal.loads(bytes(exit_bytes[8 : 8 + size]))
                 continue
-            try:
-                chunk = os.read(fd, 1 << 16)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                open_pipes.remove(fd)
-                continue
-            take(fd, chunk)
+            pump(fd)
     return {
         "exit": exit_frame,
         "stdout": bytes(streams[warm.out_r]),

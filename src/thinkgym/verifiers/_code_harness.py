@@ -286,13 +286,16 @@ def _describe(exc: BaseException) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _worker_prelude(keep: set[int], stdio: tuple[int, int, int]) -> None:
-    """In a freshly forked worker: own stdio, no other fds of H, no privileges, own process group."""
+def _worker_prelude(keep: set[int], stdio: tuple[int, int, int], drop: bool = True) -> None:
+    """In a freshly forked worker: own stdio, no other fds of H, own process group, and (``drop``)
+    no privileges. A worker forked ahead of the job drops them later, through the sandbox's
+    ``lock_down``, when it knows the job's limits."""
     for target, fd in enumerate(stdio):
         os.dup2(fd, target)
     _close_fds_except(keep)
     os.setpgid(0, 0)
-    _drop_privileges()
+    if drop:
+        _drop_privileges()
 
 
 def _candidate_namespace(name: str) -> dict:
@@ -836,10 +839,7 @@ def prepare_job(lock_down) -> list[int]:
     if pid == 0:
         try:
             sock.close()
-            for target in range(3):
-                os.dup2(devnull, target)
-            _close_fds_except({theirs.fileno()})
-            os.setpgid(0, 0)
+            _worker_prelude({theirs.fileno()}, (devnull, devnull, devnull), drop=False)
             lock_down(None)  # warm-up only: the calls it will make on "go", changing nothing
             namespace = _candidate_namespace("__warmup__")
             exec(compile(_WARM_PROGRAM, "warmup.py", "exec"), namespace)
@@ -854,7 +854,6 @@ def prepare_job(lock_down) -> list[int]:
                 os._exit(0)
             forked = time.perf_counter()
             lock_down(dict(request[1]))  # the job's uid or no capabilities, no new privileges
-            pass  # _avoid_cpu(request[2] if len(request) > 2 else -1)
             _function_worker(theirs, (forked, time.perf_counter()))
         finally:
             os._exit(0)
@@ -875,24 +874,6 @@ def prepare_job(lock_down) -> list[int]:
         discard_job()
         raise
     return [sock.fileno()]
-
-
-def _avoid_cpu(cpu: int) -> None:
-    """Run W on another CPU than the judge when there is one: the two then work side by side (W
-    defines the candidate while H decrypts the tests) instead of taking turns on H's CPU."""
-    try:
-        allowed = os.sched_getaffinity(0)
-        if type(cpu) is int and cpu in allowed and len(allowed) > 1:
-            os.sched_setaffinity(0, allowed - {cpu})
-    except OSError:
-        pass
-
-
-def _current_cpu() -> int:
-    try:
-        return int(_libc()[1].sched_getcpu())
-    except Exception:
-        return -1
 
 
 def discard_job() -> None:
@@ -917,7 +898,7 @@ def _start_prepared_worker() -> tuple[int, object] | None:
     limits = [(getattr(resource, name), resource.getrlimit(getattr(resource, name)))
               for name in _RLIMITS if hasattr(resource, name)]  # fmt: skip
     try:
-        _send(sock, marshal.dumps(("go", limits, _current_cpu())))
+        _send(sock, marshal.dumps(("go", limits)))
     except OSError:
         _PREPARED.append((pid, sock))
         discard_job()
