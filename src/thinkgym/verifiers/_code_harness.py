@@ -43,6 +43,11 @@ __all__ = [
     "normalize_output",
     "check_plain",
     "to_plain",
+    "encode_plain",
+    "decode_reply_line",
+    "RecordedJudge",
+    "run_function_tests",
+    "pending_calls",
     "main",
     "prepare_job",
     "discard_job",
@@ -152,6 +157,95 @@ def check_plain(value: object) -> object:
             stack.extend(item.keys())
             stack.extend(item.values())
     return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain values as JSON: the candidate's replies when they are judged outside the sandbox
+# ---------------------------------------------------------------------------------------------
+
+#: Ints longer than this many bits travel as hex (Python refuses to parse decimal strings past
+#: 4300 digits, and hex has no such limit).
+_HEX_INT_BITS = 12_000
+
+
+def encode_plain(value: object) -> object:
+    """A plain value (from `to_plain`) as JSON-ready data that keeps every plain type apart.
+
+    JSON has lists, strings, floats, ints, bools and null; every other plain type becomes an object
+    with one tag key: ``t`` tuple, ``s`` set, ``f`` frozenset, ``d`` dict (a list of pairs, so keys
+    of any plain type survive), ``b`` bytes (latin-1 text), ``c`` complex, ``i`` a long int in hex.
+    """
+    kind = type(value)
+    if kind is int:
+        return value if value.bit_length() <= _HEX_INT_BITS else {"i": hex(value)}
+    if kind in (str, float, bool) or value is None:
+        return value
+    if kind is list:
+        return [encode_plain(v) for v in value]
+    if kind is tuple:
+        return {"t": [encode_plain(v) for v in value]}
+    if kind is dict:
+        return {"d": [[encode_plain(k), encode_plain(v)] for k, v in value.items()]}
+    if kind in (set, frozenset):
+        return {"s" if kind is set else "f": [encode_plain(v) for v in value]}
+    if kind is bytes:
+        return {"b": value.decode("latin-1")}
+    if kind is complex:
+        return {"c": [value.real, value.imag]}
+    raise TypeError(f"not a plain value: {kind.__qualname__}")
+
+
+def _plain_object(obj: dict) -> object:
+    """`json.loads` object hook: one tagged object back to its plain value (ValueError otherwise)."""
+    if len(obj) != 1:
+        raise ValueError("a plain value object has exactly one tag")
+    ((tag, data),) = obj.items()
+    if tag == "t" and type(data) is list:
+        return tuple(data)
+    if tag in ("s", "f") and type(data) is list:
+        return set(data) if tag == "s" else frozenset(data)
+    if tag == "d" and type(data) is list and all(type(p) is list and len(p) == 2 for p in data):
+        return {k: v for k, v in data}
+    if tag == "b" and type(data) is str:
+        return data.encode("latin-1")
+    if tag == "c" and type(data) is list and len(data) == 2 and all(type(x) in (int, float) for x in data):
+        return complex(data[0], data[1])
+    if tag == "i" and type(data) is str:
+        return int(data, 16)
+    raise ValueError(f"unknown plain value object {tag!r}")
+
+
+def decode_reply_line(line: str) -> list | None:
+    """One reply line of a calls job, ``[seq, kind, ...]``, or None when it is not one.
+
+    Runs in the trainer on bytes the candidate may have forged: `json` with a strict object hook
+    builds nothing but plain builtin values, and any other shape is refused.
+    """
+    import json
+
+    try:
+        item = json.loads(line, object_hook=_plain_object)
+    except (ValueError, TypeError, RecursionError, MemoryError, OverflowError):
+        return None
+    if type(item) is not list or len(item) < 2 or type(item[0]) is not int or type(item[1]) is not str:
+        return None
+    kind, rest = item[1], item[2:]
+    shapes = {"defined": (), "end": (), "timeout": (), "def_error": (str,), "ok": (object, float),
+              "err": (str, str, bool, float)}  # fmt: skip
+    shape = shapes.get(kind)
+    if shape is None or len(rest) != len(shape):
+        return None
+    for value, want in zip(rest, shape):  # noqa: B905 (lengths checked)
+        if want is float and type(value) is int:
+            continue
+        if want is not object and type(value) is not want:
+            return None
+    if kind == "ok":
+        try:
+            check_plain(rest[0])
+        except TypeError:
+            return None
+    return item
 
 
 # ---------------------------------------------------------------------------------------------
@@ -534,6 +628,10 @@ class _Judge:
             _write_all(1, data)
         self.sent_at = time.perf_counter()
 
+    def elapsed_since(self, start: float) -> float:
+        """Time a test took (a judge that replays recorded replies adds the candidate's own time)."""
+        return time.perf_counter() - start
+
     def _abort(self, reason: str) -> _Abort:
         if self.abort_reason is None:
             self.abort_reason = reason
@@ -722,14 +820,30 @@ def _unit_codes(payload: dict) -> list:
     return codes
 
 
-def _run_function_tests(judge: _Judge, payload: dict) -> None:
+def pending_calls(steps: list, prefetch, first: int) -> list:
+    """The predicted calls ``(step, name, args, kwargs)`` still to make when judging resumes at
+    unit ``first``: those of later units, and those of every setup step (setup steps all run again)."""
+    unit_number, count = {}, 0
+    for index, step in enumerate(steps):
+        unit_number[index] = count if step[0] == "unit" else None
+        count += step[0] == "unit"
+    return [tuple(call) for call in prefetch if unit_number.get(call[0]) is None or unit_number[call[0]] >= first]
+
+
+def run_function_tests(judge: _Judge, payload: dict, codes: list | None = None) -> None:
+    """Run the test steps against the candidate behind ``judge``, emitting one verdict per unit.
+
+    The same code judges inside the sandbox (`_Judge`, talking to W) and in the trainer
+    (`RecordedJudge`, replaying a calls job's replies); ``codes`` are the compiled setup and steps
+    when the caller has them (else they come from the payload).
+    """
     steps = payload["steps"]  # [(kind "unit"/"setup", source, label)]
     first = int(payload.get("first", 0))  # units before this one were judged by an earlier job
     test_timeout = float(payload["test_timeout"])
     total = sum(1 for step in steps if step[0] == "unit")
     namespace = {"__name__": "__test__", "__builtins__": builtins}
     try:
-        codes = _unit_codes(payload)
+        codes = codes if codes is not None else _unit_codes(payload)
         exec(codes[0], namespace)
     except BaseException as exc:
         for number in range(first, total):
@@ -737,14 +851,7 @@ def _run_function_tests(judge: _Judge, payload: dict) -> None:
         return
     for alias, target in payload["proxies"]:  # e.g. ("candidate", "has_close_elements")
         namespace[alias] = judge.proxy(target)
-    unit_number, count = {}, 0
-    for index, step in enumerate(steps):
-        unit_number[index] = count if step[0] == "unit" else None
-        count += step[0] == "unit"
-    judge.prefetch(
-        [(name, args, kwargs) for step, name, args, kwargs in payload.get("prefetch", ())
-         if unit_number.get(step) is None or unit_number[step] >= first]  # fmt: skip
-    )
+    judge.prefetch([call[1:] for call in pending_calls(steps, payload.get("prefetch", ()), first)])
     number = 0
     for index, (kind, _source, _label) in enumerate(steps):
         if kind == "unit" and number < first:
@@ -768,10 +875,13 @@ def _run_function_tests(judge: _Judge, payload: dict) -> None:
             ok, why = False, "assertion failed" + (f": {exc}"[:300] if str(exc) else "")
         except BaseException as exc:
             ok, why = False, _describe(exc)
+        if judge.state == "retry":  # no verdict: this unit is judged again, another way
+            judge.emit({"ev": "retry", "next": number})
+            return
         if judge.abort_reason is not None:  # even if the test code swallowed the exception
             ok, why = False, judge.abort_reason
         if kind == "unit":
-            judge.emit({"t": number, "ok": ok, "why": why, "s": round(time.perf_counter() - now, 6)})
+            judge.emit({"t": number, "ok": ok, "why": why, "s": round(judge.elapsed_since(now), 6)})
             number += 1
 
 
@@ -805,6 +915,174 @@ def _run_io_tests(judge: _Judge, payload: dict) -> None:
                 "s": round(elapsed, 6),
             }
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Judged outside the sandbox: a calls job and the judge that replays its replies
+# ---------------------------------------------------------------------------------------------
+
+
+def _read_stdin() -> bytes:
+    chunks = []
+    while True:
+        chunk = os.read(0, 1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+class _Replies:
+    """The calls job's reply lines (``[seq, kind, ...]`` JSON), written in batches.
+
+    ``careful``: each reply is written before the next call starts, so when the process dies the
+    host knows which call killed it (the first run of a problem batches, for one write per job).
+    """
+
+    def __init__(self, fd: int, careful: bool):
+        self.fd, self.careful = fd, careful
+        self.seq = 0
+        self.pending: list[bytes] = []
+        self.sent_at = time.perf_counter()
+
+    def add(self, *item: object) -> None:
+        import json
+
+        self.pending.append(json.dumps([self.seq, *item], separators=(",", ":")).encode() + b"\n")
+        self.seq += 1
+        if self.careful or time.perf_counter() - self.sent_at > 0.02:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            data, self.pending = b"".join(self.pending), []
+            _write_all(self.fd, data)
+        self.sent_at = time.perf_counter()
+
+
+def _serve_calls() -> None:
+    """The job of host-judged function tests: define the candidate, make the predicted calls.
+
+    Nothing secret is in this job: stdin holds only the calls the tests will make (the arguments
+    the candidate would receive anyway), and each reply goes back as plain data; the expected
+    values and the comparisons stay in the trainer (`RecordedJudge`). The candidate's own stdio is
+    ``/dev/null``. Each test step has ``test_timeout`` seconds: SIGALRM then writes what is done,
+    a ``timeout`` line, and ends the job (a hang inside C code, which no signal handler can
+    interrupt, runs into the job's wall-clock limit instead).
+    """
+    request = marshal.loads(_read_stdin())  # written by the verifier, not by the candidate
+    replies = _Replies(os.dup(1), bool(request.get("careful")))
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    test_timeout = float(request["test_timeout"])
+
+    def out_of_time(_signum, _frame) -> None:
+        replies.add("timeout")
+        replies.flush()
+        os._exit(0)
+
+    signal.signal(signal.SIGALRM, out_of_time)
+    namespace = _candidate_namespace("__candidate__")
+    signal.setitimer(signal.ITIMER_REAL, test_timeout)
+    try:
+        tag, _, blob = bytes(request.get("code") or b"").partition(b"\n")
+        if blob and tag == bytecode_tag().encode():  # compiled by the verifier (trusted bytes)
+            program = marshal.loads(blob)
+        else:
+            with open(PROGRAM_FILE, encoding="utf-8", errors="replace") as f:
+                program = compile(f.read(), PROGRAM_FILE, "exec")
+        del blob
+        exec(program, namespace)
+        loaded = None
+    except BaseException as exc:  # the candidate's module failed: every test fails with this reason
+        loaded = _describe(exc)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    if loaded is not None:
+        replies.add("def_error", loaded)
+        replies.flush()
+        return
+    replies.add("defined")
+    step = None
+    for call_step, name, args, kwargs in request["calls"]:
+        if call_step != step:  # each test step has its own time limit, as in the sandbox judge
+            step = call_step
+            signal.setitimer(signal.ITIMER_REAL, test_timeout)
+        started = time.perf_counter()
+        try:
+            reply = ("ok", encode_plain(to_plain(namespace[name](*args, **kwargs))))
+        except BaseException as exc:
+            reply = _error_reply(exc)
+        remaining = signal.setitimer(signal.ITIMER_REAL, 0)[0]
+        replies.add(*reply, round(time.perf_counter() - started, 6))
+        if remaining:
+            signal.setitimer(signal.ITIMER_REAL, remaining)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    replies.add("end")
+    replies.flush()
+
+
+class RecordedJudge(_Judge):
+    """The judge in the trainer: `run_function_tests` against replies a calls job recorded.
+
+    ``replies`` are the reply tuples in order ("defined" first). When they run out before the
+    tests do, ``missing`` says what that means: ``("lost", reason)`` the candidate's process was
+    lost at the next call (its test fails, later ones go to a fresh job, as in the sandbox); or
+    ``("retry", why)`` the replies are incomplete for a reason that is not the candidate's fault
+    to judge on (batched replies died with the process, or output was cut), so the unit is run
+    again. A call the tests make that was not predicted is a retry too (``retry_reason`` says).
+    """
+
+    def __init__(self, replies: list[tuple], missing: tuple[str, str]):
+        super().__init__(None, 0, "", float("inf"))
+        self.replies = list(reversed(replies))
+        self.missing = missing
+        self.records: list[dict] = []
+        self.retry_reason: str | None = None
+        self.candidate_s = 0.0  # the candidate's time in the calls replayed so far
+
+    def emit(self, record: dict) -> None:
+        self.records.append(record)
+
+    def flush(self) -> None:
+        pass
+
+    def kill_worker(self, state: str = "lost", wait: bool = True) -> None:
+        if self.state != "broken":
+            self.state = state
+
+    def prefetch(self, calls: list) -> None:
+        self.expected = [marshal.dumps(tuple(c), 0) for c in calls]
+        self.expected.reverse()
+
+    def _ensure_ready(self) -> None:
+        try:
+            super()._ensure_ready()
+        except _Abort:
+            if self.retry_reason is not None:  # not "did not load": the job is run again
+                self.state = "retry"
+            raise
+
+    def _exchange(self, request: bytes | None) -> object:
+        if request is not None:  # a call nobody predicted: the sandbox judge has to take over
+            self.retry_reason = "the tests made a call that was not predicted"
+            self.kill_worker("retry")
+            raise self._abort(self.retry_reason)
+        if not self.replies:
+            kind, reason = self.missing
+            if kind == "retry":
+                self.retry_reason = reason
+            self.kill_worker("retry" if kind == "retry" else "lost")
+            raise self._abort(reason)
+        reply = self.replies.pop()
+        if reply[0] in ("ok", "err"):  # the last element is the call's duration in the job
+            self.candidate_s += reply[-1]
+            reply = reply[:-1]
+        return reply
+
+    def elapsed_since(self, start: float) -> float:
+        spent, self.candidate_s = self.candidate_s, 0.0
+        return time.perf_counter() - start + spent
 
 
 # ---------------------------------------------------------------------------------------------
@@ -910,6 +1188,10 @@ def main(mode: str) -> None:
     """Entry point of the sandbox job (called by the bootstrap ``main.py``)."""
     import _socket
 
+    if mode == "calls":
+        discard_job()
+        _serve_calls()
+        return
     start = time.perf_counter()
     workdir = os.getcwd()
     sys.path[:] = [p for p in sys.path if p not in ("", ".") and os.path.abspath(p) != workdir]
@@ -964,7 +1246,7 @@ def main(mode: str) -> None:
     judge.emit({"ev": "hello", "hardening": hardening})
     try:
         if mode == "function":
-            _run_function_tests(judge, payload)
+            run_function_tests(judge, payload)
         else:
             judge.state = "broken"  # no long-lived worker in this mode
             _run_io_tests(judge, payload)

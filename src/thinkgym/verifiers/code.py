@@ -123,14 +123,36 @@ def assemble_program(code: str, prompt: str = "") -> str:
     is only a function *body* (HumanEval completions are continuations) it is appended to the
     prompt directly.
     """
+    return _assemble(code, prompt)[0]
+
+
+def _assemble(code: str, prompt: str) -> tuple[str, Any]:
+    """`assemble_program`, and the program compiled (None when it does not compile).
+
+    Compiling here replaces the parse that picks the assembly, and a calls job then only loads
+    the code object: a freshly forked job process compiles several times slower than this warm one.
+    """
     if not prompt:
-        return code
+        return code, _compiled(code)
     if _parses(code):
         futures = "".join(_FUTURE.findall(code))
-        return futures + prompt.rstrip("\n") + "\n\n\n" + _FUTURE.sub("", code)
-    if _parses(prompt + code):
-        return prompt + code
-    return code
+        program = futures + prompt.rstrip("\n") + "\n\n\n" + _FUTURE.sub("", code)
+        return program, _compiled(program)
+    compiled = _compiled(prompt + code)
+    if compiled is not None:
+        return prompt + code, compiled
+    return code, None
+
+
+def _compiled(source: str) -> Any:
+    import warnings
+
+    try:
+        with warnings.catch_warnings():  # the candidate's SyntaxWarnings are not the trainer's
+            warnings.simplefilter("ignore")
+            return compile(source, harness.PROGRAM_FILE, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,6 +236,14 @@ def _statement_source(lines: Sequence[bytes], node: ast.stmt) -> str:
     return dedented if _parses(dedented) else ast.unparse(node)
 
 
+def _walk(stmt: ast.stmt) -> list[ast.AST]:
+    """``ast.walk`` of a test statement, kept on the node: the split and both analyses read it."""
+    walked = stmt.__dict__.get("_thinkgym_walk")
+    if walked is None:
+        walked = stmt.__dict__["_thinkgym_walk"] = list(ast.walk(stmt))
+    return walked
+
+
 _NOT_AT_MODULE_LEVEL = (ast.Return, ast.Yield, ast.YieldFrom, ast.Nonlocal, ast.Await)
 
 
@@ -244,7 +274,7 @@ def _split_check_nodes(test: str) -> tuple[str, list[tuple[tuple[str, str, str],
     steps: list[tuple[tuple[str, str, str], ast.stmt]] = []
     lines = test.encode("utf-8", "surrogatepass").splitlines(keepends=True)
     for stmt in check.body:
-        kinds = {type(n) for n in ast.walk(stmt)}
+        kinds = {type(n) for n in _walk(stmt)}
         if any(issubclass(k, _NOT_AT_MODULE_LEVEL) for k in kinds):
             return None
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
@@ -263,14 +293,38 @@ def _split_check_nodes(test: str) -> tuple[str, list[tuple[tuple[str, str, str],
     return check.args.args[0].arg, steps, rest
 
 
+@dataclass
+class _FunctionPlan:
+    """How one function-test spec is judged (built once per spec, see `_prepare_function`).
+
+    ``host_setup`` is set when the trainer may judge these tests itself (`_host_setup`): the job
+    then only makes the predicted calls and sends back plain values. Otherwise the judge runs in
+    the sandbox with the setup and steps compiled in ``sandbox_codes``.
+    """
+
+    setup: str
+    steps: tuple
+    proxies: tuple
+    step_codes: tuple
+    prefetch: tuple
+    host_setup: Any = None
+
+    @functools.cached_property
+    def sandbox_codes(self) -> bytes:
+        return marshal.dumps([compile(self.setup, "<test setup>", "exec"), *self.step_codes])
+
+
 @functools.lru_cache(maxsize=4096)
-def _prepare_function(spec: FunctionTests, candidate_names: tuple[str, ...]) -> tuple:
-    """(setup source, steps, proxies, compiled code blob) for one function-test spec, cached."""
+def _prepare_function(spec: FunctionTests, candidate_names: tuple[str, ...]) -> _FunctionPlan:
+    """Split, compile and analyse one function-test spec (cached: an RL run sees each problem often)."""
     proxies: list[tuple[str, str]] = []
-    nodes: list[ast.stmt] | None = None  # the steps' statements, when the split already parsed them
+    module: ast.Module | None = None  # the test module's own statements, outside the steps
     if spec.asserts:
         setup = "\n".join(part for part in (spec.prompt, spec.setup) if part)
         steps = [("unit", a, _label(a)) for a in spec.asserts]
+        nodes = [stmt for a in spec.asserts for stmt in ast.parse(a).body[:1]]
+        if len(nodes) != len(steps):
+            nodes = None
         # Only functions the asserts call, and never a builtin or a name the test itself defines:
         # a candidate that defines ``set`` must not replace the ``set`` the assert compares with.
         called = _called_names(spec.asserts)
@@ -278,9 +332,11 @@ def _prepare_function(spec: FunctionTests, candidate_names: tuple[str, ...]) -> 
         names = [spec.entry_point] if spec.entry_point else []
         names += [n for n in candidate_names if n in called and n not in reserved and n not in names]
         proxies = [(name, name) for name in names]
+        module = _parsed(spec.setup)
     else:
         setup = spec.prompt.rstrip("\n") + "\n\n" + spec.test + "\n"
         split = _split_check_nodes(spec.test)
+        nodes = None
         if split is None:
             steps = [("unit", "check(__candidate__)", "check(candidate)")]
             proxies = [("__candidate__", spec.entry_point)]
@@ -290,15 +346,25 @@ def _prepare_function(spec: FunctionTests, candidate_names: tuple[str, ...]) -> 
             steps = [step for step, _node in pairs]
             nodes = [node for _step, node in pairs]
             proxies = [(param, spec.entry_point)]
+            module = _parsed(rest)
         if spec.entry_point and not hasattr(builtins, spec.entry_point):
             proxies.append((spec.entry_point, spec.entry_point))
-    codes = [compile(setup, "<test setup>", "exec")]
     if nodes is not None:
-        codes += [compile(ast.Module(body=[node], type_ignores=[]), f"<test {i}>", "exec") for i, node in enumerate(nodes)]
+        codes = [compile(ast.Module(body=[node], type_ignores=[]), f"<test {i}>", "exec") for i, node in enumerate(nodes)]
     else:
-        codes += [compile(source, f"<test {i}>", "exec") for i, (_k, source, _l) in enumerate(steps)]
+        codes = [compile(source, f"<test {i}>", "exec") for i, (_k, source, _l) in enumerate(steps)]
     prefetch = _prefetchable_calls(steps, dict(proxies), nodes)
-    return setup, tuple(steps), tuple(proxies), marshal.dumps(codes), tuple(prefetch)
+    host_setup = None
+    if nodes is not None and module is not None:
+        host_setup = _host_setup(nodes, module, _defined_names(spec.prompt), dict(proxies), len(prefetch))
+    return _FunctionPlan(setup, tuple(steps), tuple(proxies), tuple(codes), tuple(prefetch), host_setup)
+
+
+def _parsed(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
 #: Nodes whose parts may run zero or many times: calls under them end the predictable prefix.
@@ -370,6 +436,120 @@ _PURE_BUILTINS = frozenset(
     {"abs", "all", "any", "bool", "dict", "float", "frozenset", "int", "isinstance", "len", "list",
      "max", "min", "repr", "round", "set", "sorted", "str", "sum", "tuple", "type"}  # fmt: skip
 )
+
+
+#: What the trainer may evaluate itself when it judges a candidate's plain values: no loops, no
+#: comprehensions, no lambdas, no imports but ``math``, and only operators whose cost stays linear
+#: in the size of a value (``*``, ``**``, ``%``, ``//`` and ``<<`` only between constants), so a
+#: hostile value cannot make the trainer hang or balloon.
+_HOST_NODES = (
+    ast.Assert, ast.Assign, ast.Expr, ast.Import, ast.alias, ast.Pass, ast.Constant, ast.Name, ast.Load,
+    ast.Store, ast.Call, ast.keyword, ast.Compare, ast.cmpop, ast.UnaryOp, ast.unaryop, ast.BinOp,
+    ast.operator, ast.BoolOp, ast.boolop, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Subscript,
+    ast.Slice, ast.Attribute,
+)  # fmt: skip
+_HOST_BINOPS = (ast.Add, ast.Sub, ast.Div, ast.BitAnd, ast.BitOr, ast.BitXor)
+_HOST_MATH = frozenset(
+    {"isclose", "fabs", "sqrt", "floor", "ceil", "isnan", "isinf", "isfinite", "trunc", "inf", "nan", "pi", "e", "tau"}
+)
+
+
+def _host_setup(
+    nodes: Sequence[ast.stmt], module: ast.Module, shadowed: set[str], proxies: Mapping[str, str], predicted: int
+) -> Any:
+    """The compiled setup the trainer runs before judging these test steps itself, or None.
+
+    Only when every call of the candidate is predicted (``predicted`` calls, one per call site:
+    no branches or loops decide them), and the steps use nothing but the candidate, safe builtins,
+    ``math``, literal constants of the test module and names the steps bind themselves.
+    """
+    if sum(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in proxies
+           for node in nodes for n in _walk(node)) != predicted:  # fmt: skip
+        return None
+    names: dict[str, str] = {}  # name -> "math" or "value"
+    kept: list[ast.stmt] = []
+    for stmt in module.body:  # the test module runs before the steps: literals and math only
+        if isinstance(stmt, ast.Import) and all(a.name == "math" for a in stmt.names):
+            names.update({a.asname or a.name: "math" for a in stmt.names})
+            kept.append(stmt)
+        elif isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets) and _is_literal(stmt.value):
+            names.update({t.id: "value" for t in stmt.targets})  # type: ignore[attr-defined]
+            kept.append(stmt)
+        else:
+            for name in _defined_names(ast.unparse(stmt)):
+                names[name] = "opaque"
+    for name in shadowed:
+        names[name] = "opaque"
+    for stmt in nodes:
+        if not isinstance(stmt, (ast.Assert, ast.Assign, ast.Expr, ast.Import, ast.Pass)):
+            return None
+        if isinstance(stmt, ast.Expr) and not isinstance(stmt.value, ast.Call):
+            return None
+        if isinstance(stmt, ast.Assign) and not all(isinstance(t, ast.Name) for t in stmt.targets):
+            return None
+        if isinstance(stmt, ast.Import):
+            if not all(a.name == "math" for a in stmt.names):
+                return None
+            names.update({a.asname or a.name: "math" for a in stmt.names})
+            continue
+        if not _host_evaluable(stmt, names, proxies):
+            return None
+        if isinstance(stmt, ast.Assign):
+            names.update({t.id: "value" for t in stmt.targets})  # type: ignore[attr-defined]
+    return compile(ast.Module(body=kept, type_ignores=[]), "<test setup>", "exec")
+
+
+def _host_evaluable(stmt: ast.stmt, names: Mapping[str, str], proxies: Mapping[str, str]) -> bool:
+    walked = _walk(stmt)
+    called = {id(n.func) for n in walked if isinstance(n, ast.Call)}
+    attribute_of = {id(n.value) for n in walked if isinstance(n, ast.Attribute)}
+    for node in walked:
+        if not isinstance(node, _HOST_NODES):
+            return False
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            kind = names.get(node.id)
+            if kind == "value":
+                continue
+            if kind == "math":
+                if id(node) not in attribute_of:
+                    return False
+                continue
+            if kind is None and node.id in proxies:
+                if id(node) not in called:  # the candidate passed around as a value
+                    return False
+                continue
+            if kind is not None or node.id not in _PURE_BUILTINS:
+                return False
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "sum":
+            if len(node.args) != 1 or node.keywords:  # sum(lists, []) is quadratic in the value's size
+                return False
+        elif isinstance(node, ast.Attribute):
+            if not (isinstance(node.value, ast.Name) and names.get(node.value.id) == "math" and node.attr in _HOST_MATH):
+                return False
+        elif isinstance(node, ast.BinOp) and not isinstance(node.op, _HOST_BINOPS):
+            small = isinstance(node.right, ast.Constant) and type(node.right.value) is int and node.right.value <= 128
+            if not (_is_constant(node.left) and _is_constant(node.right)):
+                return False
+            if isinstance(node.op, (ast.Pow, ast.LShift)) and not small:
+                return False
+    return True
+
+
+def _is_constant(node: ast.AST) -> bool:
+    """A small number of the test's own (``2 ** 10``, ``-1 * 3``), not ``10 ** 10 ** 8``."""
+    if isinstance(node, ast.UnaryOp):
+        return _is_constant(node.operand)
+    if isinstance(node, ast.Constant):
+        return type(node.value) in (int, float) and abs(node.value) <= 1 << 64
+    return False
+
+
+def _is_literal(node: ast.expr) -> bool:
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
 
 
 def _called_names(sources: Sequence[str]) -> set[str]:
@@ -526,11 +706,14 @@ class _Task:
     test) the judge says where to go on, and the next job starts from there.
     """
 
-    mode: str
+    mode: str  # "function" (judged in the sandbox), "calls" (judged here), "io"
     names: list[str]
     code: str
     program: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
+    plan: _FunctionPlan | None = None
+    careful: bool = False  # calls mode: one write per reply (after a job died with replies unsent)
+    program_code: bytes = b""  # calls mode: the program compiled here (bytecode tag, newline, marshal)
     spec: IOTests | None = None
     budget: float = 0.0
     error: str | None = None
@@ -595,6 +778,47 @@ def _missing_reason(result: SandboxResult) -> str:
     return f"no verdict: the harness ended early (exit {result.exit_code})" + (f": {tail[0][:200]}" if tail else "")
 
 
+_RETRY_CAREFULLY = "the job ended with replies it had not written yet"
+
+
+def _replay(task: _Task, result: SandboxResult) -> harness.RecordedJudge | None:
+    """Judge a calls job here: its reply lines, replayed to the test steps (None: nothing ran)."""
+    if result.error or task.plan is None:
+        return None
+    replies: list[tuple] = []
+    end = None
+    for line in result.stdout.splitlines():
+        item = harness.decode_reply_line(line)
+        if item is None or item[0] != len(replies):  # not a reply, or not the next one
+            continue
+        if item[1] in ("end", "timeout"):
+            end = item[1]
+            break
+        replies.append(tuple(item[1:]))
+    if end == "timeout":
+        missing = ("lost", "time limit exceeded")
+    elif end == "end":
+        missing = ("lost", "the candidate's replies ended early")
+    elif result.stdout_truncated:
+        missing = ("retry", "the candidate's return values exceeded the output limit")
+    elif task.careful:  # each reply was written before the next call: the next call ended the job
+        missing = ("lost", _lost_reason(result))
+    else:
+        missing = ("retry", _RETRY_CAREFULLY)
+    judge = harness.RecordedJudge(replies, missing)
+    harness.run_function_tests(judge, {**task.payload, "first": task.first}, [task.plan.host_setup, *task.plan.step_codes])
+    return judge
+
+
+def _lost_reason(result: SandboxResult) -> str:
+    if result.timed_out:
+        return "time limit exceeded"
+    if result.out_of_memory:
+        return "the candidate ran out of memory"
+    how = f"signal {result.signal}" if result.signal else f"exit status {result.exit_code}"
+    return f"the candidate process ended ({how})"
+
+
 # ---------------------------------------------------------------------------------------------
 # The verifier
 # ---------------------------------------------------------------------------------------------
@@ -610,8 +834,11 @@ class CodeVerifier:
     ``efficiency_weight`` mix in `style_score` and the runtime ratio against a reference
     (``meta["reference_time_s"]``, else the problem's reference solution timed once); both only
     count when every test passed. ``report_times`` adds per-test times to ``info`` (off by default
-    so the same answer always gets the same info). Picklable: a live sandbox is not pickled, a
-    copy makes its own.
+    so the same answer always gets the same info). ``judge="auto"`` judges function tests in this
+    process when their calls of the candidate can all be predicted and the tests use only what is
+    safe to evaluate here (see `_host_setup`): the job then only makes the calls and sends back
+    plain values, which is about twice as fast; ``"sandbox"`` always runs the judge in the sandbox.
+    Picklable: a live sandbox is not pickled, a copy makes its own.
     """
 
     def __init__(
@@ -627,6 +854,7 @@ class CodeVerifier:
         efficiency_weight: float = 0.0,
         max_code_chars: int = 100_000,
         report_times: bool = False,
+        judge: Literal["auto", "sandbox"] = "auto",
     ):
         if score not in ("fraction", "all"):
             raise ValueError(f"score must be 'fraction' or 'all', got {score!r}")
@@ -636,6 +864,8 @@ class CodeVerifier:
             raise ValueError("style_weight and efficiency_weight must be >= 0 and sum to at most 1")
         if test_timeout_s <= 0:
             raise ValueError("test_timeout_s must be > 0")
+        if judge not in ("auto", "sandbox"):
+            raise ValueError(f"judge must be 'auto' or 'sandbox', got {judge!r}")
         if sandbox is not None and not isinstance(sandbox, (Sandbox, str)):
             raise TypeError(f"sandbox must be a Sandbox, a backend name or None, got {type(sandbox).__name__}")
         self.backend = sandbox if isinstance(sandbox, str) else getattr(sandbox, "name", None)
@@ -650,6 +880,7 @@ class CodeVerifier:
         self.efficiency_weight = float(efficiency_weight)
         self.max_code_chars = int(max_code_chars)
         self.report_times = bool(report_times)
+        self.judge = judge
         self._lock = threading.Lock()
         self._reference_times: dict[str, float] = {}
 
@@ -703,7 +934,7 @@ class CodeVerifier:
         if len(completions) != len(problems):
             raise ValueError(f"{len(completions)} completions but {len(problems)} problems")
         tasks = [self._task(c, p) for c, p in zip(completions, problems, strict=True)]
-        for _round in range(1 + max((len(t.names) for t in tasks), default=0)):
+        for _round in range(3 + max((len(t.names) for t in tasks), default=0)):  # (+2: a retry of each kind)
             pending = [t for t in tasks if t.pending and t.budget > 0]
             if not pending:
                 break
@@ -737,19 +968,22 @@ class CodeVerifier:
         else:
             names_in_code = _top_level_functions(code) if code and spec.asserts else ()
             try:
-                setup, steps, proxies, codes, prefetch = _prepare_function(spec, names_in_code)
+                plan = _prepare_function(spec, names_in_code)
             except (SyntaxError, ValueError) as exc:
                 raise ValueError(f"problem {problem.id!r} has tests that do not compile: {exc}") from exc
-            names = [label for kind, _source, label in steps if kind == "unit"]
-            task = _Task("function", names, code or "", budget=budget)
-            task.program = assemble_program(code, spec.prompt) if code else ""
+            names = [label for kind, _source, label in plan.steps if kind == "unit"]
+            mode = "calls" if plan.host_setup is not None and self.judge == "auto" else "function"
+            task = _Task(mode, names, code or "", budget=budget, plan=plan)
+            if code:
+                task.program, compiled = _assemble(code, spec.prompt)
+                if compiled is not None and mode == "calls":
+                    task.program_code = harness.bytecode_tag().encode() + b"\n" + marshal.dumps(compiled)
             task.payload = {
                 "test_timeout": self.test_timeout_s,
-                "setup": setup,
-                "steps": [list(step) for step in steps],
-                "proxies": [list(proxy) for proxy in proxies],
-                "prefetch": list(prefetch),
-                "codes": codes,
+                "setup": plan.setup,
+                "steps": [list(step) for step in plan.steps],
+                "proxies": [list(proxy) for proxy in plan.proxies],
+                "prefetch": list(plan.prefetch),
                 "codes_tag": harness.bytecode_tag(),
             }
         if code is None or not code.strip():
@@ -761,15 +995,11 @@ class CodeVerifier:
         return task
 
     def _job(self, task: _Task) -> Job:
-        """A sandbox job for the task's remaining tests, with a fresh key and nonce."""
-        task.nonce = os.urandom(16).hex()
-        payload = {**task.payload, "nonce": task.nonce, "budget": task.budget, "first": task.first}
-        secret, key = _encrypt(payload)
+        """A sandbox job for the task's remaining tests (with a fresh key and nonce when judged there)."""
         if _HARNESS_MODULE in self.sandbox.preloaded_modules():  # loaded and warm already
             files = {"main.py": f"import sys\nsys.modules[{_HARNESS_MODULE!r}].main({task.mode!r})\n".encode()}
         else:
             files = {"main.py": _BOOTSTRAP.replace("MODE", repr(task.mode)).encode(), **_harness_files()}
-        files[harness.SECRET_FILE] = secret
         files[harness.PROGRAM_FILE] = task.program.encode("utf-8", "surrogatepass")
         remaining = len(task.names) - task.first
         if task.mode == "io":  # base64 of each case's output; past 64 MiB the last cases go unjudged
@@ -786,6 +1016,18 @@ class CodeVerifier:
             max_file_mb=self.limits.max_file_mb,
             max_open_files=self.limits.max_open_files,
         )
+        if task.mode == "calls":  # nothing secret: the calls the tests will make, in order
+            assert task.plan is not None
+            calls = harness.pending_calls(task.payload["steps"], task.plan.prefetch, task.first)
+            request = {"calls": calls, "test_timeout": self.test_timeout_s, "careful": task.careful,
+                       "code": task.program_code}  # fmt: skip
+            return Job(files, "main.py", marshal.dumps(request), (), limits, (), None)
+        task.nonce = os.urandom(16).hex()
+        payload = {**task.payload, "nonce": task.nonce, "budget": task.budget, "first": task.first}
+        if task.plan is not None:
+            payload["codes"] = task.plan.sandbox_codes
+        secret, key = _encrypt(payload)
+        files[harness.SECRET_FILE] = secret
         prepare = _HARNESS_MODULE if task.mode == "function" else None
         return Job(files, "main.py", key.hex(), (), limits, (), prepare)
 
@@ -795,8 +1037,15 @@ class CodeVerifier:
         task.wall_s += result.wall_s
         task.budget -= max(result.wall_s, 0.0)
         task.isolation.update(result.isolation)
-        next_first = None
-        for record in _records(result, task.nonce):
+        judge = None
+        if task.mode == "calls":
+            judge = _replay(task, result)
+            records = judge.records if judge is not None else []
+            task.hardening = task.hardening or ["judged-outside-the-sandbox"]
+        else:
+            records = _records(result, task.nonce)
+        next_first = retry_at = None
+        for record in records:
             index = record.get("t")
             if type(index) is int and task.first <= index < len(task.names) and index not in task.tests:
                 name = task.names[index]
@@ -810,6 +1059,15 @@ class CodeVerifier:
                 task.hardening = [str(h) for h in record.get("hardening", ())]
             elif record.get("ev") == "lost" and type(record.get("next")) is int:
                 next_first = record["next"]
+            elif record.get("ev") == "retry" and type(record.get("next")) is int:
+                retry_at = record["next"]
+        if judge is not None and retry_at is not None and task.budget > 0:
+            task.first = retry_at  # the same unit again: with a reply per write, or judged in the sandbox
+            if judge.retry_reason == _RETRY_CAREFULLY:
+                task.careful = True
+            else:
+                task.mode = "function"
+            return
         if next_first is not None and next_first > task.first and task.budget > 0:
             task.first = next_first
             return
