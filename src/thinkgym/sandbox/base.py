@@ -57,8 +57,9 @@ class Job:
     collect: Sequence[str] = ()
     #: A module preloaded into the sandbox (`thinkgym.sandbox.local.preload_module_file`) whose
     #: ``prepare_job`` hook readies warm job processes for jobs like this one before they arrive
-    #: (the code verifier's harness pre-forks its candidate worker). A hint: backends without
-    #: warm processes ignore it.
+    #: (the code verifier's harness pre-forks its candidate worker, or warms up a calls job's
+    #: path); ``"module:kind"`` passes ``kind`` to the hook. A hint: backends without warm
+    #: processes ignore it.
     prepare: str | None = None
 
     @classmethod

@@ -965,9 +965,7 @@ def _serve_calls() -> None:
     Nothing secret is in this job: stdin holds only the calls the tests will make (the arguments
     the candidate would receive anyway), and each reply goes back as plain data; the expected
     values and the comparisons stay in the trainer (`RecordedJudge`). The candidate's own stdio is
-    ``/dev/null``. Each test step has ``test_timeout`` seconds: SIGALRM then writes what is done,
-    a ``timeout`` line, and ends the job (a hang inside C code, which no signal handler can
-    interrupt, runs into the job's wall-clock limit instead).
+    ``/dev/null``.
     """
     request = marshal.loads(_read_stdin())  # written by the verifier, not by the candidate
     replies = _Replies(os.dup(1), bool(request.get("careful")))
@@ -975,6 +973,16 @@ def _serve_calls() -> None:
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
+    _make_calls(request, replies)
+
+
+def _make_calls(request: dict, replies: _Replies) -> None:
+    """Define the candidate, make ``request["calls"]`` in order, write a reply line for each.
+
+    Each test step has ``test_timeout`` seconds: SIGALRM then writes what is done, a ``timeout``
+    line, and ends the job (a hang inside C code, which no signal handler can interrupt, runs
+    into the job's wall-clock limit instead).
+    """
     test_timeout = float(request["test_timeout"])
 
     def out_of_time(_signum, _frame) -> None:
@@ -1020,6 +1028,21 @@ def _serve_calls() -> None:
     signal.setitimer(signal.ITIMER_REAL, 0)
     replies.add("end")
     replies.flush()
+
+
+def _warm_up_calls() -> None:
+    """A calls job's whole path, once, on a sample (replies to /dev/null), in the warm job process
+    before its job exists: the copy-on-write faults of a forked interpreter happen now, not on the
+    job's clock."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        code = bytecode_tag().encode() + b"\n" + marshal.dumps(compile(_WARM_PROGRAM, PROGRAM_FILE, "exec"))
+        calls = [(0, "f", (3,), {}), (1, "f", ("x",), {"b": None}), (2, "g", (), {})]
+        request = marshal.loads(marshal.dumps({"calls": calls, "test_timeout": 5.0, "careful": False, "code": code}))
+        _make_calls(request, _Replies(devnull, False))
+    finally:
+        os.close(devnull)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
 
 
 class RecordedJudge(_Judge):
@@ -1095,11 +1118,15 @@ _PREPARED: list = []
 #: The limits a forked-ahead worker applies to itself before it touches anything of the job.
 _RLIMITS = ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE", "RLIMIT_NPROC",
             "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE")  # fmt: skip
-_WARM_PROGRAM = "def f(a, b=(1, 2.5)):\n    return [a, str(a), {'k': b}, a * 2 > 1]\n"
+_WARM_PROGRAM = ("def f(a, b=(1, 2.5)):\n    return [a, str(a), {'k': b}, a * 2 > 1]\n"
+                 "def g():\n    raise ValueError('warm-up')\n")  # fmt: skip
 
 
-def prepare_job(lock_down) -> list[int]:
-    """Fork the candidate worker W now, before the job and its tests exist (sandbox hook).
+def prepare_job(lock_down, kind: str = "") -> list[int]:
+    """Get a warm job process ready for a job of this harness (sandbox hook, runs as root).
+
+    ``kind="calls"``: warm up a calls job's path (`_warm_up_calls`); nothing stays behind.
+    Otherwise fork the candidate worker W now, before the job and its tests exist.
 
     Runs as root in a warm job process of the local sandbox; the fork and the copy-on-write faults
     that follow it are off the job's clock then. W closes every inherited descriptor, warms up
@@ -1111,6 +1138,9 @@ def prepare_job(lock_down) -> list[int]:
     import _socket
 
     discard_job()
+    if kind == "calls":
+        _warm_up_calls()
+        return []
     devnull = os.open(os.devnull, os.O_RDWR)
     sock, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     pid = os.fork()

@@ -237,11 +237,32 @@ def _statement_source(lines: Sequence[bytes], node: ast.stmt) -> str:
 
 
 def _walk(stmt: ast.stmt) -> list[ast.AST]:
-    """``ast.walk`` of a test statement, kept on the node: the split and both analyses read it."""
+    """`_nodes_under` a test statement, kept on the node: the split and both analyses read it."""
     walked = stmt.__dict__.get("_thinkgym_walk")
     if walked is None:
-        walked = stmt.__dict__["_thinkgym_walk"] = list(ast.walk(stmt))
+        walked = stmt.__dict__["_thinkgym_walk"] = _nodes_under(stmt)
     return walked
+
+
+def _nodes_under(node: ast.AST) -> list[ast.AST]:
+    """The nodes ``ast.walk`` yields, in a list (three times faster: this runs for every test
+    statement of a problem the first time it is seen)."""
+    found, index = [node], 0
+    while index < len(found):
+        found.extend(_children(found[index]))
+        index += 1
+    return found
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    children = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            children.append(value)
+        elif type(value) is list:
+            children.extend(v for v in value if isinstance(v, ast.AST))
+    return children
 
 
 _NOT_AT_MODULE_LEVEL = (ast.Return, ast.Yield, ast.YieldFrom, ast.Nonlocal, ast.Await)
@@ -393,21 +414,24 @@ def _prefetchable_calls(
 
     def visit(node: ast.AST, step: int) -> None:
         if isinstance(node, _CONDITIONAL) or (isinstance(node, ast.Compare) and len(node.ops) > 1):
-            if any(isinstance(n, ast.Call) for n in ast.walk(node)):
+            if any(isinstance(n, ast.Call) for n in _nodes_under(node)):
                 raise _Barrier
             return
         if isinstance(node, ast.Assert):
             visit(node.test, step)  # the message only runs on failure
             return
-        for child in ast.iter_child_nodes(node):
+        if isinstance(node, ast.Constant):
+            return
+        for child in _children(node):
             visit(child, step)
         if isinstance(node, ast.Call):
             target = proxies.get(node.func.id) if isinstance(node.func, ast.Name) else None
             if target is None:
                 if not isinstance(node.func, ast.Name) or node.func.id not in _PURE_BUILTINS:
                     raise _Barrier  # it might call the candidate itself
-                called = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
-                if any(isinstance(n, ast.Name) and n.id in proxies and id(n) not in called for n in ast.walk(node)):
+                under = _nodes_under(node)
+                called = {id(n.func) for n in under if isinstance(n, ast.Call)}
+                if any(isinstance(n, ast.Name) and n.id in proxies and id(n) not in called for n in under):
                     raise _Barrier  # the candidate passed as a value, e.g. sorted(xs, key=candidate)
                 return
             try:
@@ -1021,7 +1045,7 @@ class CodeVerifier:
             calls = harness.pending_calls(task.payload["steps"], task.plan.prefetch, task.first)
             request = {"calls": calls, "test_timeout": self.test_timeout_s, "careful": task.careful,
                        "code": task.program_code}  # fmt: skip
-            return Job(files, "main.py", marshal.dumps(request), (), limits, (), None)
+            return Job(files, "main.py", marshal.dumps(request), (), limits, (), f"{_HARNESS_MODULE}:calls")
         task.nonce = os.urandom(16).hex()
         payload = {**task.payload, "nonce": task.nonce, "budget": task.budget, "first": task.first}
         if task.plan is not None:
