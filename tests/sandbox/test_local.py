@@ -327,10 +327,12 @@ with LocalSandbox(startup_timeout_s=60) as sandbox:
     out = {"stdout": result.stdout, "layers": sorted(result.isolation), "error": result.error}
     # The code verifier, its worker forked ahead inside the user namespace; nothing left running.
     problem = Problem("add", "", None, {"tests": ["assert add(1, 2) == 3"]})
-    verifier = CodeVerifier(sandbox)
+    verifier = CodeVerifier(sandbox, judge="sandbox")
     rewards = [verifier("```python\ndef add(a, b):\n    return a + b\n```", problem) for _ in range(8)]
     out["code"] = [r.score for r in rewards]
     out["ahead"] = rewards[-1].info["harness_hardening"]
+    outside = [CodeVerifier(sandbox)("```python\ndef add(a, b):\n    return a + b\n```", problem) for _ in range(4)]
+    out["outside"] = [[r.score, r.info["harness_hardening"]] for r in outside]  # calls jobs, warmed up ahead
     deadline = time.monotonic() + 10
     while sandbox.census() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -402,6 +404,7 @@ def _run_as_nobody(tmp_path) -> None:
     assert {"userns", "non-root", "cap-drop-all", "seccomp", "netns", "pidns", "mountns"} <= set(out["layers"])
     assert "refused" in out["strict"] and "cgroup" in out["strict"]  # not writable for this user: said so
     assert out["code"] == [1.0] * 8 and "forked-ahead" in out["ahead"], out
+    assert out["outside"] == [[1.0, ["judged-outside-the-sandbox"]]] * 4, out
     assert out["census"] == [], out  # idle: warm job processes and their forked-ahead workers do not count
 
 

@@ -12,7 +12,7 @@ import importlib
 from typing import Any
 
 from thinkgym.errors import ConfigError, SandboxUnavailableError
-from thinkgym.sandbox.base import Files, Job, Limits, Sandbox, SandboxResult
+from thinkgym.sandbox.base import Files, Job, Limits, Sandbox, SandboxResult, StartedJob
 
 __all__ = [
     "Files",
@@ -20,6 +20,7 @@ __all__ = [
     "Limits",
     "Sandbox",
     "SandboxResult",
+    "StartedJob",
     "LocalSandbox",
     "make_sandbox",
     "available_backends",

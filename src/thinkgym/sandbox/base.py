@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from thinkgym.errors import SandboxUnavailableError
 
-__all__ = ["Limits", "Job", "SandboxResult", "Sandbox", "Files"]
+__all__ = ["Limits", "Job", "SandboxResult", "Sandbox", "StartedJob", "Files"]
 
 #: Files to place in the job's private working directory: relative path -> text or bytes.
 Files = Mapping[str, "str | bytes"]
@@ -108,6 +108,21 @@ class SandboxResult:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
+class StartedJob:
+    """A job `Sandbox.submit` has set running: `result` waits for it (and only the first call does)."""
+
+    def __init__(self, wait: Callable[[], SandboxResult]):
+        self._wait: Callable[[], SandboxResult] | None = wait
+        self._result: SandboxResult | None = None
+
+    def result(self) -> SandboxResult:
+        if self._wait is not None:
+            wait, self._wait = self._wait, None
+            self._result = wait()
+        assert self._result is not None
+        return self._result
+
+
 class Sandbox(abc.ABC):
     """Runs untrusted code under `Limits` with the isolation layers a backend offers.
 
@@ -156,6 +171,12 @@ class Sandbox(abc.ABC):
         """Run Python source (or a set of files with ``entry``) and report what happened."""
         self.check_strict()
         return self.run_job(Job.of(code_or_files, stdin=stdin, argv=argv, limits=limits, entry=entry, collect=collect))
+
+    def submit(self, job: Job) -> StartedJob:
+        """Start one job and return while it runs, so the caller can work in the meantime (the code
+        verifier compiles its judge). A backend that cannot do that runs the job here, to the end."""
+        result = self.run_job(job)
+        return StartedJob(lambda: result)
 
     def map(self, jobs: Iterable[Job], *, concurrency: int | None = None) -> list[SandboxResult]:
         """Run many jobs concurrently; results come back in order."""

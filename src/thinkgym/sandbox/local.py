@@ -31,10 +31,10 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from thinkgym.errors import SandboxUnavailableError
-from thinkgym.sandbox.base import Job, Limits, Sandbox, SandboxResult
+from thinkgym.sandbox.base import Job, Limits, Sandbox, SandboxResult, StartedJob
 
 __all__ = ["LocalSandbox", "LOCAL_LAYERS", "DEFAULT_PRELOAD", "default_masked_paths"]
 
@@ -469,35 +469,69 @@ class LocalSandbox(Sandbox):
             raise TypeError(f"run_job expects a Job, got {type(job).__name__}")
         return self._run_payload(job, sorted(self.required_layers) if self.strict else [])
 
+    def submit(self, job: Job) -> StartedJob:
+        """Hand the job to a warm job process and return; `StartedJob.result` supervises it."""
+        if not isinstance(job, Job):
+            raise TypeError(f"submit expects a Job, got {type(job).__name__}")
+        required = sorted(self.required_layers) if self.strict else []
+        payload = _encode_job(job, required, self._trace)
+        try:
+            finish = self._begin(self._ensure_zygote(), job, payload)
+        except _ZygoteGone:  # the zygote is restarted by the retry below
+            return StartedJob(lambda: self._run_payload(job, required))
+
+        def wait() -> SandboxResult:
+            try:
+                return finish()
+            except _ZygoteGone:
+                return self._run_payload(job, required)
+
+        return StartedJob(wait)
+
     def _run_payload(self, job: Job, required: list[str]) -> SandboxResult:
         payload = _encode_job(job, required, self._trace)
         for attempt in range(2):
             zygote = self._ensure_zygote()
             try:
-                return self._run_on(zygote, job, payload)
+                return self._begin(zygote, job, payload)()
             except _ZygoteGone:
                 if attempt:
                     break
         return SandboxResult(None, error="the sandbox zygote died twice in a row")
 
-    def _run_on(self, zygote: _Zygote, job: Job, payload: bytes) -> SandboxResult:
+    def _begin(self, zygote: _Zygote, job: Job, payload: bytes) -> Callable[[], SandboxResult]:
+        """Send the job to a warm job process; the function returned supervises it to the end."""
         from thinkgym.sandbox._zygote import send_frame
 
         warm, owed = zygote.take(job)
         with self._lock:
             self._active.add(warm.pid)
+        started = time.monotonic()
         try:
-            return _supervise(warm, job, payload, send_frame)
-        except _JobProcessLost as exc:
-            if not zygote.alive():
-                raise _ZygoteGone(str(exc)) from exc
-            return SandboxResult(None, error=f"the sandbox job process was lost: {exc}")
-        finally:
-            warm.close()
-            with self._lock:
-                self._active.discard(warm.pid)
-            if owed:
-                zygote.replenish(job)
+            warm.conn.settimeout(30.0)
+            send_frame(warm.conn, payload)
+            lost = None
+        except (OSError, TimeoutError) as exc:
+            warm.kill()
+            lost = _JobProcessLost(f"no answer from the job process: {exc}")
+
+        def finish() -> SandboxResult:
+            try:
+                if lost is not None:
+                    raise lost
+                return _supervise(warm, job, started)
+            except _JobProcessLost as exc:
+                if not zygote.alive():
+                    raise _ZygoteGone(str(exc)) from exc
+                return SandboxResult(None, error=f"the sandbox job process was lost: {exc}")
+            finally:
+                warm.close()
+                with self._lock:
+                    self._active.discard(warm.pid)
+                if owed:
+                    zygote.replenish(job)
+
+        return finish
 
 
 class _JobProcessLost(Exception):
@@ -530,14 +564,11 @@ def _read_frame(conn: socket.socket, deadline: float) -> tuple[dict, list[int]]:
     return marshal.loads(bytes(body)), list(fds)
 
 
-def _supervise(warm: _WarmJob, job: Job, payload: bytes, send_frame) -> SandboxResult:
-    """Send the job, then enforce its wall-clock limit and output caps until the exit frame."""
+def _supervise(warm: _WarmJob, job: Job, started: float) -> SandboxResult:
+    """Enforce a sent job's wall-clock limit and output caps until the exit frame."""
     limits = job.limits
     conn = warm.conn
-    started = time.monotonic()
     try:
-        conn.settimeout(30.0)
-        send_frame(conn, payload)
         first, fds = _read_frame(conn, time.monotonic() + 30.0 + limits.wall_s)
     except (OSError, TimeoutError) as exc:
         warm.kill()

@@ -319,16 +319,27 @@ class _FunctionPlan:
     """How one function-test spec is judged (built once per spec, see `_prepare_function`).
 
     ``host_setup`` is set when the trainer may judge these tests itself (`_host_setup`): the job
-    then only makes the predicted calls and sends back plain values. Otherwise the judge runs in
-    the sandbox with the setup and steps compiled in ``sandbox_codes``.
+    then only makes the predicted calls and sends back plain values, and the steps are compiled
+    while it runs (`host_codes`). Otherwise the judge runs in the sandbox (`sandbox_codes`).
     """
 
     setup: str
     steps: tuple
     proxies: tuple
-    step_codes: tuple
+    nodes: tuple | None  # the steps' statements, when the analysis parsed them
     prefetch: tuple
-    host_setup: Any = None
+    host_setup: ast.Module | None = None
+
+    @functools.cached_property
+    def step_codes(self) -> list:
+        if self.nodes is not None:
+            return [compile(ast.Module(body=[node], type_ignores=[]), f"<test {i}>", "exec") for i, node in enumerate(self.nodes)]
+        return [compile(source, f"<test {i}>", "exec") for i, (_k, source, _l) in enumerate(self.steps)]
+
+    @functools.cached_property
+    def host_codes(self) -> list:
+        assert self.host_setup is not None
+        return [compile(self.host_setup, "<test setup>", "exec"), *self.step_codes]
 
     @functools.cached_property
     def sandbox_codes(self) -> bytes:
@@ -370,15 +381,14 @@ def _prepare_function(spec: FunctionTests, candidate_names: tuple[str, ...]) -> 
             module = _parsed(rest)
         if spec.entry_point and not hasattr(builtins, spec.entry_point):
             proxies.append((spec.entry_point, spec.entry_point))
-    if nodes is not None:
-        codes = [compile(ast.Module(body=[node], type_ignores=[]), f"<test {i}>", "exec") for i, node in enumerate(nodes)]
-    else:
-        codes = [compile(source, f"<test {i}>", "exec") for i, (_k, source, _l) in enumerate(steps)]
     prefetch = _prefetchable_calls(steps, dict(proxies), nodes)
     host_setup = None
     if nodes is not None and module is not None:
         host_setup = _host_setup(nodes, module, _defined_names(spec.prompt), dict(proxies), len(prefetch))
-    return _FunctionPlan(setup, tuple(steps), tuple(proxies), tuple(codes), tuple(prefetch), host_setup)
+    plan = _FunctionPlan(setup, tuple(steps), tuple(proxies), None if nodes is None else tuple(nodes), tuple(prefetch), host_setup)
+    if host_setup is None:
+        plan.sandbox_codes  # noqa: B018 - compiled now: a syntax error in the tests is the caller's error
+    return plan
 
 
 def _parsed(source: str) -> ast.Module | None:
@@ -480,8 +490,8 @@ _HOST_MATH = frozenset(
 
 def _host_setup(
     nodes: Sequence[ast.stmt], module: ast.Module, shadowed: set[str], proxies: Mapping[str, str], predicted: int
-) -> Any:
-    """The compiled setup the trainer runs before judging these test steps itself, or None.
+) -> ast.Module | None:
+    """The setup the trainer runs before judging these test steps itself, or None.
 
     Only when every call of the candidate is predicted (``predicted`` calls, one per call site:
     no branches or loops decide them), and the steps use nothing but the candidate, safe builtins,
@@ -520,7 +530,7 @@ def _host_setup(
             return None
         if isinstance(stmt, ast.Assign):
             names.update({t.id: "value" for t in stmt.targets})  # type: ignore[attr-defined]
-    return compile(ast.Module(body=kept, type_ignores=[]), "<test setup>", "exec")
+    return ast.Module(body=kept, type_ignores=[])
 
 
 def _host_evaluable(stmt: ast.stmt, names: Mapping[str, str], proxies: Mapping[str, str]) -> bool:
@@ -830,7 +840,7 @@ def _replay(task: _Task, result: SandboxResult) -> harness.RecordedJudge | None:
     else:
         missing = ("retry", _RETRY_CAREFULLY)
     judge = harness.RecordedJudge(replies, missing)
-    harness.run_function_tests(judge, {**task.payload, "first": task.first}, [task.plan.host_setup, *task.plan.step_codes])
+    harness.run_function_tests(judge, {**task.payload, "first": task.first}, task.plan.host_codes)
     return judge
 
 
@@ -966,7 +976,12 @@ class CodeVerifier:
             if len(jobs) == 1:  # no thread pool for a single job
                 sandbox = self.sandbox
                 sandbox.check_strict()
-                results = [sandbox.run_job(jobs[0])]
+                started = sandbox.submit(jobs[0])
+                try:
+                    if pending[0].mode == "calls" and pending[0].plan is not None:
+                        pending[0].plan.host_codes  # noqa: B018 - compiled while the job runs
+                finally:
+                    results = [started.result()]
             else:
                 results = self.sandbox.map(jobs)
             for task, result in zip(pending, results, strict=True):
@@ -1049,7 +1064,10 @@ class CodeVerifier:
         task.nonce = os.urandom(16).hex()
         payload = {**task.payload, "nonce": task.nonce, "budget": task.budget, "first": task.first}
         if task.plan is not None:
-            payload["codes"] = task.plan.sandbox_codes
+            try:
+                payload["codes"] = task.plan.sandbox_codes
+            except (SyntaxError, ValueError):  # (a judged-outside plan that fell back) the judge
+                pass  # compiles the setup itself and reports the error as each test's failure
         secret, key = _encrypt(payload)
         files[harness.SECRET_FILE] = secret
         prepare = _HARNESS_MODULE if task.mode == "function" else None
