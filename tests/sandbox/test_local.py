@@ -437,8 +437,12 @@ def test_a_forked_child_gets_its_own_zygote(local_sandbox):
 _HOOK = """
 import os, socket
 _HELPER = []
+_KINDS = []
 
-def prepare_job(lock_down):
+def prepare_job(lock_down, kind=""):
+    _KINDS.append(kind)
+    if kind:  # "module:kind": something else to prepare, no helper
+        return []
     mine, theirs = socket.socketpair()
     pid = os.fork()
     if pid == 0:
@@ -490,3 +494,48 @@ def test_prepare_hook_forks_locked_down_helpers_and_discards_them_for_other_jobs
         plain = sandbox.run(ask, limits=QUICK)  # a job that did not ask for the hook
         first, procs = plain.stdout.splitlines()
         assert first == "none" and [p for p in eval(procs) if p.isdigit()] == ["1"], plain  # helper gone
+
+
+def test_prepare_hook_gets_the_kind_the_job_names(tmp_path, monkeypatch):
+    import hashlib
+
+    from thinkgym.sandbox import local
+
+    path = tmp_path / "hook_module.py"
+    path.write_text(_HOOK)
+    name = "thinkgym_test_hook_" + hashlib.sha256(_HOOK.encode()).hexdigest()[:12]
+    monkeypatch.setitem(local._PRELOADED_FILES, name, (str(path), hashlib.sha256(_HOOK.encode()).hexdigest()))
+    report = f"import sys\nm = sys.modules[{name!r}]\nprint(m._KINDS, len(m._HELPER))"
+    with LocalSandbox(warm=1) as sandbox:
+        kinds = [sandbox.run_job(Job({"main.py": report}, limits=QUICK, prepare=f"{name}:note")).stdout for _ in range(3)]
+        assert kinds[-1] == "['note'] 0\n", kinds  # prepared like the job before it, with its kind
+        plain = [sandbox.run_job(Job({"main.py": report}, limits=QUICK, prepare=name)).stdout for _ in range(3)]
+        assert plain[-1] == "[''] 1\n", plain
+
+
+def test_submit_returns_while_the_job_runs(local_sandbox):
+    job = Job.of("import time\ntime.sleep(3)\nprint('done')", limits=QUICK)
+    start = time.monotonic()
+    started = local_sandbox.submit(job)
+    returned = time.monotonic() - start
+    result = started.result()
+    assert result.stdout == "done\n" and result.exit_code == 0
+    assert returned < 2.5 <= time.monotonic() - start  # the caller had the time the job ran for itself
+    assert started.result() is result
+
+
+def test_submit_of_a_backend_without_it_runs_the_job_at_once():
+    from thinkgym.sandbox.base import Sandbox, SandboxResult
+
+    class Counting(Sandbox):
+        runs = 0
+
+        def run_job(self, job):
+            Counting.runs += 1
+            return SandboxResult(0, stdout="ran")
+
+        def available_layers(self):
+            return frozenset()
+
+    started = Counting().submit(Job.of("pass"))
+    assert Counting.runs == 1 and started.result().stdout == "ran" and Counting.runs == 1
