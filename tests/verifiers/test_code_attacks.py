@@ -397,14 +397,19 @@ def test_the_hidden_tests_cannot_be_read(sandbox, path):
     at_import = SEARCH + "\nTOKEN = find_token()\n\ndef secret():\n    return TOKEN\n"
     during_call = SEARCH + "\ndef secret():\n    return find_token()\n"
     for code in (at_import, during_call):
-        prime(sandbox, path == "worker-forked-ahead")
-        reward = verifier(fence(code), problem)
-        assert_contained(reward)
-        hardening = reward.info["harness_hardening"]
-        if path == "judged-outside":  # the path under test is the one that ran
-            assert hardening == ["judged-outside-the-sandbox"], reward.info
-        elif sandbox.name == "local":
-            assert ("forked-ahead" in hardening) == (path == "worker-forked-ahead"), reward.info
+        for _attempt in range(10):  # until the path under test is the one that ran (a busy zygote
+            prime(sandbox, path == "worker-forked-ahead")  # may still hand out older warm processes)
+            reward = verifier(fence(code), problem)
+            assert_contained(reward)  # whichever path ran
+            hardening = reward.info["harness_hardening"]
+            if path == "judged-outside":
+                ran = hardening == ["judged-outside-the-sandbox"]
+            else:
+                ran = sandbox.name != "local" or ("forked-ahead" in hardening) == (path == "worker-forked-ahead")
+            if ran:
+                break
+        else:
+            pytest.fail(f"the {path} path never ran: {reward.info}")
 
 
 def test_expected_outputs_never_enter_the_sandbox(sandbox):

@@ -16,6 +16,11 @@ hidden tests or writes the verdicts. One sandbox job runs
   ``os._exit(0)`` or ``os.execv`` only end W, which fails the test it was in. When W is lost (it
   died or overran a test) H reports where to go on and the verifier runs the remaining tests in a
   fresh job: a job never forks a new worker after the tests entered its memory.
+- **Calls jobs** (mode ``calls``): where the verifier can predict every call the tests make and
+  may evaluate the tests itself, the job holds no test at all. It defines the candidate, makes
+  the predicted calls (each test step under its own SIGALRM deadline) and writes each value as
+  tagged JSON (`encode_plain`); the trainer decodes them without executing anything
+  (`decode_reply_line`) and replays them to the same test steps (`RecordedJudge`).
 - For stdin/stdout problems there is nothing secret in the job at all: H forks one W per case,
   feeds it the input, and reports the output (capped), exit status and time; the expected outputs
   stay with the verifier, which compares outside the sandbox.

@@ -9,10 +9,15 @@ Two test formats, both with per-test results (partial credit):
   whole outputs are compared after trimming trailing whitespace, line counts must match, and
   ``float_tol`` allows numeric tokens to differ.
 
-Why it is not fooled: function tests run in a judge process inside the sandbox job that receives
-them encrypted (the key comes on stdin, read only after the candidate's worker process was forked)
-and calls the candidate through a proxy: only plain values (ints, strings, lists …) come back, and
-the judge compares. Expected stdout never enters the sandbox: the job reports each case's output
+Why it is not fooled: the candidate's values are compared by a judge it cannot reach, and only
+plain values (ints, strings, lists …) ever get there. Where the tests allow it (every call of the
+candidate predictable from the test's source, and nothing in the test the trainer could not
+evaluate safely: `_host_setup`), the judge is this process: the sandbox job only defines the
+candidate, makes the predicted calls and writes back each value as tagged JSON, which is decoded
+here without executing anything; the expected values never enter the sandbox. Other function
+tests run in a judge process inside the sandbox job that receives them encrypted (the key comes
+on stdin, read only after the candidate's worker process was forked) and calls the candidate
+through a proxy; the two judges share their test-running code (`_code_harness.run_function_tests`). Expected stdout never enters the sandbox: the job reports each case's output
 and this process compares. Verdict lines carry a per-run secret nonce, and a test counts as passed
 only when its own verdict says so — never because a process exited 0. When the worker is lost
 mid-test (it crashed or overran), the remaining tests run in a fresh job. See
@@ -384,7 +389,7 @@ def _prepare_function(spec: FunctionTests, candidate_names: tuple[str, ...]) -> 
     prefetch = _prefetchable_calls(steps, dict(proxies), nodes)
     host_setup = None
     if nodes is not None and module is not None:
-        host_setup = _host_setup(nodes, module, _defined_names(spec.prompt), dict(proxies), len(prefetch))
+        host_setup = _host_setup(nodes, module, spec.prompt, dict(proxies), len(prefetch))
     plan = _FunctionPlan(setup, tuple(steps), tuple(proxies), None if nodes is None else tuple(nodes), tuple(prefetch), host_setup)
     if host_setup is None:
         plan.sandbox_codes  # noqa: B018 - compiled now: a syntax error in the tests is the caller's error
@@ -489,13 +494,14 @@ _HOST_MATH = frozenset(
 
 
 def _host_setup(
-    nodes: Sequence[ast.stmt], module: ast.Module, shadowed: set[str], proxies: Mapping[str, str], predicted: int
+    nodes: Sequence[ast.stmt], module: ast.Module, prompt: str, proxies: Mapping[str, str], predicted: int
 ) -> ast.Module | None:
     """The setup the trainer runs before judging these test steps itself, or None.
 
     Only when every call of the candidate is predicted (``predicted`` calls, one per call site:
     no branches or loops decide them), and the steps use nothing but the candidate, safe builtins,
-    ``math``, literal constants of the test module and names the steps bind themselves.
+    ``math``, literal constants of the test module and names the steps bind themselves (and the
+    ``prompt``, which runs before the tests in the sandbox judge, redefines none of them).
     """
     if sum(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in proxies
            for node in nodes for n in _walk(node)) != predicted:  # fmt: skip
@@ -512,8 +518,7 @@ def _host_setup(
         else:
             for name in _defined_names(ast.unparse(stmt)):
                 names[name] = "opaque"
-    for name in shadowed:
-        names[name] = "opaque"
+    used: set[str] = set()  # builtins and modules the steps use
     for stmt in nodes:
         if not isinstance(stmt, (ast.Assert, ast.Assign, ast.Expr, ast.Import, ast.Pass)):
             return None
@@ -526,14 +531,16 @@ def _host_setup(
                 return None
             names.update({a.asname or a.name: "math" for a in stmt.names})
             continue
-        if not _host_evaluable(stmt, names, proxies):
+        if not _host_evaluable(stmt, names, proxies, used):
             return None
         if isinstance(stmt, ast.Assign):
             names.update({t.id: "value" for t in stmt.targets})  # type: ignore[attr-defined]
+    if any(name in prompt for name in used) and used & _defined_names(prompt):  # (parsed only when it may)
+        return None
     return ast.Module(body=kept, type_ignores=[])
 
 
-def _host_evaluable(stmt: ast.stmt, names: Mapping[str, str], proxies: Mapping[str, str]) -> bool:
+def _host_evaluable(stmt: ast.stmt, names: Mapping[str, str], proxies: Mapping[str, str], used: set[str]) -> bool:
     walked = _walk(stmt)
     called = {id(n.func) for n in walked if isinstance(n, ast.Call)}
     attribute_of = {id(n.value) for n in walked if isinstance(n, ast.Attribute)}
@@ -547,6 +554,7 @@ def _host_evaluable(stmt: ast.stmt, names: Mapping[str, str], proxies: Mapping[s
             if kind == "math":
                 if id(node) not in attribute_of:
                     return False
+                used.add(node.id)
                 continue
             if kind is None and node.id in proxies:
                 if id(node) not in called:  # the candidate passed around as a value
@@ -554,6 +562,7 @@ def _host_evaluable(stmt: ast.stmt, names: Mapping[str, str], proxies: Mapping[s
                 continue
             if kind is not None or node.id not in _PURE_BUILTINS:
                 return False
+            used.add(node.id)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "sum":
             if len(node.args) != 1 or node.keywords:  # sum(lists, []) is quadratic in the value's size
                 return False
