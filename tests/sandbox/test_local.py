@@ -473,15 +473,23 @@ def ask():
 """
 
 
-def test_prepare_hook_forks_locked_down_helpers_and_discards_them_for_other_jobs(tmp_path, monkeypatch):
+@pytest.fixture
+def hook_module(tmp_path, monkeypatch) -> str:
+    """The name of `_HOOK`, registered for preloading by the zygotes started in the test."""
     import hashlib
 
     from thinkgym.sandbox import local
 
     path = tmp_path / "hook_module.py"
     path.write_text(_HOOK)
-    name = "thinkgym_test_hook_" + hashlib.sha256(_HOOK.encode()).hexdigest()[:12]
-    monkeypatch.setitem(local._PRELOADED_FILES, name, (str(path), hashlib.sha256(_HOOK.encode()).hexdigest()))
+    digest = hashlib.sha256(_HOOK.encode()).hexdigest()
+    name = "thinkgym_test_hook_" + digest[:12]
+    monkeypatch.setitem(local._PRELOADED_FILES, name, (str(path), digest))
+    return name
+
+
+def test_prepare_hook_forks_locked_down_helpers_and_discards_them_for_other_jobs(hook_module):
+    name = hook_module
     ask = f"import sys\nm = sys.modules[{name!r}]\nprint(m.ask() if m._HELPER else 'none')\nprint(sorted(os.listdir('/proc')))"
     ask = "import os\n" + ask
     with LocalSandbox(warm=1) as sandbox:
@@ -496,15 +504,8 @@ def test_prepare_hook_forks_locked_down_helpers_and_discards_them_for_other_jobs
         assert first == "none" and [p for p in eval(procs) if p.isdigit()] == ["1"], plain  # helper gone
 
 
-def test_prepare_hook_gets_the_kind_the_job_names(tmp_path, monkeypatch):
-    import hashlib
-
-    from thinkgym.sandbox import local
-
-    path = tmp_path / "hook_module.py"
-    path.write_text(_HOOK)
-    name = "thinkgym_test_hook_" + hashlib.sha256(_HOOK.encode()).hexdigest()[:12]
-    monkeypatch.setitem(local._PRELOADED_FILES, name, (str(path), hashlib.sha256(_HOOK.encode()).hexdigest()))
+def test_prepare_hook_gets_the_kind_the_job_names(hook_module):
+    name = hook_module
     report = f"import sys\nm = sys.modules[{name!r}]\nprint(m._KINDS, len(m._HELPER))"
     with LocalSandbox(warm=1) as sandbox:
         kinds = [sandbox.run_job(Job({"main.py": report}, limits=QUICK, prepare=f"{name}:note")).stdout for _ in range(3)]

@@ -285,6 +285,39 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def _read_stdin() -> bytes:
+    chunks = []
+    while True:
+        chunk = os.read(0, 1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+class _Lines:
+    """Lines for one fd, written together every 20 ms and on `flush` (``each``: one by one).
+
+    One write per line would wake the sandbox's host for each. Holding them is safe: the writer
+    enforces its time limits itself and gets control back before the job's wall-clock limit.
+    """
+
+    def __init__(self, fd: int, each: bool = False):
+        self.fd, self.each = fd, each
+        self.pending: list[bytes] = []
+        self.sent_at = time.perf_counter()
+
+    def add(self, line: bytes) -> None:
+        self.pending.append(line)
+        if self.each or time.perf_counter() - self.sent_at > 0.02:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            data, self.pending = b"".join(self.pending), []
+            _write_all(self.fd, data)
+        self.sent_at = time.perf_counter()
+
+
 # ---------------------------------------------------------------------------------------------
 # Hardening
 # ---------------------------------------------------------------------------------------------
@@ -612,26 +645,16 @@ class _Judge:
         self.ready_at = 0.0
         self.worker_marks: tuple = ()
         self.expected: list[bytes] = []  # calls W was asked to compute ahead, oldest first
-        self.unsent: list[bytes] = []
-        self.sent_at = time.perf_counter()
+        self.out = _Lines(1)
 
     def emit(self, record: dict) -> None:
-        """Queue one record; they go out together every 20 ms and at the end (`flush`).
-
-        One write per verdict would wake the sandbox's host for each test. Holding them is safe:
-        H enforces every time limit itself and gets control back before the job's wall-clock limit.
-        """
+        """Queue one verdict line; they go out together every 20 ms and at the end (`flush`)."""
         import json
 
-        self.unsent.append(self.nonce + b" " + json.dumps(record, separators=(",", ":")).encode() + b"\n")
-        if time.perf_counter() - self.sent_at > 0.02:
-            self.flush()
+        self.out.add(self.nonce + b" " + json.dumps(record, separators=(",", ":")).encode() + b"\n")
 
     def flush(self) -> None:
-        if self.unsent:
-            data, self.unsent = b"".join(self.unsent), []
-            _write_all(1, data)
-        self.sent_at = time.perf_counter()
+        self.out.flush()
 
     def elapsed_since(self, start: float) -> float:
         """Time a test took (a judge that replays recorded replies adds the candidate's own time)."""
@@ -771,13 +794,7 @@ class _Judge:
 
 
 def _read_key() -> bytes:
-    chunks = []
-    while True:
-        chunk = os.read(0, 4096)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return bytes.fromhex(b"".join(chunks).decode("ascii").strip())
+    return bytes.fromhex(_read_stdin().decode("ascii").strip())
 
 
 def decrypt(blob: bytes, key: bytes) -> bytes:
@@ -927,41 +944,22 @@ def _run_io_tests(judge: _Judge, payload: dict) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _read_stdin() -> bytes:
-    chunks = []
-    while True:
-        chunk = os.read(0, 1 << 16)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-
-
-class _Replies:
-    """The calls job's reply lines (``[seq, kind, ...]`` JSON), written in batches.
+class _Replies(_Lines):
+    """The calls job's reply lines, ``[seq, kind, ...]`` JSON.
 
     ``careful``: each reply is written before the next call starts, so when the process dies the
     host knows which call killed it (the first run of a problem batches, for one write per job).
     """
 
     def __init__(self, fd: int, careful: bool):
-        self.fd, self.careful = fd, careful
+        super().__init__(fd, each=careful)
         self.seq = 0
-        self.pending: list[bytes] = []
-        self.sent_at = time.perf_counter()
 
-    def add(self, *item: object) -> None:
+    def reply(self, *item: object) -> None:
         import json
 
-        self.pending.append(json.dumps([self.seq, *item], separators=(",", ":")).encode() + b"\n")
+        self.add(json.dumps([self.seq, *item], separators=(",", ":")).encode() + b"\n")
         self.seq += 1
-        if self.careful or time.perf_counter() - self.sent_at > 0.02:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.pending:
-            data, self.pending = b"".join(self.pending), []
-            _write_all(self.fd, data)
-        self.sent_at = time.perf_counter()
 
 
 def _serve_calls() -> None:
@@ -991,7 +989,7 @@ def _make_calls(request: dict, replies: _Replies) -> None:
     test_timeout = float(request["test_timeout"])
 
     def out_of_time(_signum, _frame) -> None:
-        replies.add("timeout")
+        replies.reply("timeout")
         replies.flush()
         os._exit(0)
 
@@ -1012,10 +1010,10 @@ def _make_calls(request: dict, replies: _Replies) -> None:
         loaded = _describe(exc)
     signal.setitimer(signal.ITIMER_REAL, 0)
     if loaded is not None:
-        replies.add("def_error", loaded)
+        replies.reply("def_error", loaded)
         replies.flush()
         return
-    replies.add("defined")
+    replies.reply("defined")
     step = None
     for call_step, name, args, kwargs in request["calls"]:
         if call_step != step:  # each test step has its own time limit, as in the sandbox judge
@@ -1027,11 +1025,11 @@ def _make_calls(request: dict, replies: _Replies) -> None:
         except BaseException as exc:
             reply = _error_reply(exc)
         remaining = signal.setitimer(signal.ITIMER_REAL, 0)[0]
-        replies.add(*reply, round(time.perf_counter() - started, 6))
+        replies.reply(*reply, round(time.perf_counter() - started, 6))
         if remaining:
             signal.setitimer(signal.ITIMER_REAL, remaining)
     signal.setitimer(signal.ITIMER_REAL, 0)
-    replies.add("end")
+    replies.reply("end")
     replies.flush()
 
 

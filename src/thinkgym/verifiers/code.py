@@ -516,7 +516,7 @@ def _host_setup(
             names.update({t.id: "value" for t in stmt.targets})  # type: ignore[attr-defined]
             kept.append(stmt)
         else:
-            for name in _defined_names(ast.unparse(stmt)):
+            for name in _bound_names([stmt]):
                 names[name] = "opaque"
     used: set[str] = set()  # builtins and modules the steps use
     for stmt in nodes:
@@ -611,8 +611,13 @@ def _defined_names(source: str) -> set[str]:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
+    return _bound_names(tree.body)
+
+
+def _bound_names(statements: Sequence[ast.stmt]) -> set[str]:
+    """Names these module-level statements define (functions, classes, imports, assignments)."""
     names: set[str] = set()
-    for node in tree.body:
+    for node in statements:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
