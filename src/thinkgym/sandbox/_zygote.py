@@ -131,8 +131,13 @@ def drop_capabilities() -> None:
 # Framing over stream sockets.
 
 
-def send_frame(sock: socket.socket, payload: bytes) -> None:
-    sock.sendall(struct.pack("<Q", len(payload)) + payload)
+def send_frame(sock: socket.socket, payload: bytes, fds: tuple[int, ...] = ()) -> None:
+    """A length-prefixed frame; ``fds`` travel with its first bytes (see `recv_frame`)."""
+    data = struct.pack("<Q", len(payload)) + payload
+    if fds:
+        sent = sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))])
+        data = data[sent:]
+    sock.sendall(data)
 
 
 def recv_exact(sock: socket.socket, size: int) -> bytes:
@@ -157,9 +162,14 @@ def recv_fds(sock: socket.socket, bufsize: int, maxfds: int, flags: int = 0) -> 
     return msg, list(fds)
 
 
-def recv_frame(sock: socket.socket) -> bytes:
-    (size,) = struct.unpack("<Q", recv_exact(sock, 8))
-    return recv_exact(sock, size)
+def recv_frame(sock: socket.socket, maxfds: int = 0) -> tuple[bytes, list[int]]:
+    """A frame from `send_frame`, and up to ``maxfds`` descriptors sent with it."""
+    head, fds = recv_fds(sock, 8, maxfds) if maxfds else (b"", [])
+    if maxfds and not head:
+        raise EOFError("peer closed the sandbox socket")
+    head += recv_exact(sock, 8 - len(head))
+    (size,) = struct.unpack("<Q", head)
+    return recv_exact(sock, size), fds
 
 
 # ----------------------------------------------------------------------------------------------
@@ -433,12 +443,16 @@ def _job_child(slot: int, prepared: tuple[int, int, str | None], conn: socket.so
     # ---- everything above ran ahead of time; now wait for the job ----
     prepared_at = time.perf_counter()
     try:
-        raw = recv_frame(conn)
+        raw, passed = recv_frame(conn, 1)
     except (EOFError, OSError):
         os._exit(0)  # the host went away without sending a job
     received_at = time.perf_counter()
     job = marshal.loads(raw)
     del raw
+    stdin_pipe = passed[0] if passed and job.get("stdin_pipe") else -1
+    for fd in passed:
+        if fd != stdin_pipe:
+            os.close(fd)
     trace = _Trace(job.get("trace", False))
     if trace.on:
         trace.events += [("j:forked", forked_at, 0.0), ("j:prepared", prepared_at, 0.0), ("j:received", received_at, 0.0)]
@@ -480,11 +494,15 @@ def _job_child(slot: int, prepared: tuple[int, int, str | None], conn: socket.so
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         _write_all(fd, data)
         os.close(fd)
-    stdin_fd = os.memfd_create("stdin", 0)
-    _write_all(stdin_fd, job["stdin"])
-    os.lseek(stdin_fd, 0, os.SEEK_SET)
-    os.dup2(stdin_fd, 0)
-    os.close(stdin_fd)
+    if stdin_pipe >= 0:  # the host writes stdin into this pipe while the job runs
+        os.dup2(stdin_pipe, 0)
+        os.close(stdin_pipe)
+    else:
+        stdin_fd = os.memfd_create("stdin", 0)
+        _write_all(stdin_fd, job["stdin"])
+        os.lseek(stdin_fd, 0, os.SEEK_SET)
+        os.dup2(stdin_fd, 0)
+        os.close(stdin_fd)
     trace("j:files")
     ready = marshal.dumps({"kind": "ready", "layers": sorted(layers), "trace": trace.events, "t0": time.monotonic()})
     frame = [struct.pack("<Q", len(ready)) + ready]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from thinkgym.errors import SandboxUnavailableError
 
-__all__ = ["Limits", "Job", "SandboxResult", "Sandbox", "StartedJob", "Files"]
+__all__ = ["Limits", "Job", "SandboxResult", "Sandbox", "StartedJob", "Files", "stdin_bytes"]
 
 #: Files to place in the job's private working directory: relative path -> text or bytes.
 Files = Mapping[str, "str | bytes"]
@@ -109,18 +109,71 @@ class SandboxResult:
 
 
 class StartedJob:
-    """A job `Sandbox.submit` has set running: `result` waits for it (and only the first call does)."""
+    """A job `Sandbox.submit` has set running: `result` waits for it (and only the first call does).
 
-    def __init__(self, wait: Callable[[], SandboxResult]):
+    A job submitted with ``stdin_open=True`` reads the rest of its stdin from `finish_stdin`, so
+    the caller can start the job before it knows all of its input (the code verifier sends the
+    calls of a function test once its analysis of the test is done, while the job starts up).
+    """
+
+    def __init__(
+        self,
+        wait: Callable[[], SandboxResult],
+        finish_stdin: Callable[[bytes], None] | None = None,
+        cancel: Callable[[], None] | None = None,
+    ):
         self._wait: Callable[[], SandboxResult] | None = wait
+        self._finish_stdin = finish_stdin
+        self._cancel = cancel
         self._result: SandboxResult | None = None
 
+    @classmethod
+    def deferred(cls, run: Callable[[bytes], SandboxResult], head: bytes, stdin_open: bool) -> StartedJob:
+        """A job that runs in `result` (given its whole stdin): for backends that cannot start a
+        job before its stdin is complete."""
+        rest: list[bytes] = []
+        cancelled: list[bool] = []
+
+        def wait() -> SandboxResult:
+            if cancelled:
+                return SandboxResult(None, error="cancelled before it ran")
+            return run(head + b"".join(rest))
+
+        return cls(wait, rest.append if stdin_open else None, lambda: cancelled.append(True))
+
+    def cancel(self) -> None:
+        """Stop the job: one that has not started never runs, a running one is killed. `result`
+        is still to be called (it reports what happened and releases the job)."""
+        cancel, self._cancel, self._finish_stdin = self._cancel, None, None
+        if cancel is not None:
+            cancel()
+
+    def finish_stdin(self, data: str | bytes = b"") -> None:
+        """Send the rest of the job's stdin, then end it (EOF). Only for ``submit(stdin_open=True)``;
+        `result` ends an open stdin with nothing more."""
+        if self._finish_stdin is None:
+            raise RuntimeError("this job's stdin is not open (submit it with stdin_open=True), or was finished")
+        finish, self._finish_stdin = self._finish_stdin, None
+        finish(data.encode() if isinstance(data, str) else bytes(data))
+
     def result(self) -> SandboxResult:
+        if self._finish_stdin is not None:
+            self.finish_stdin(b"")
+        self._cancel = None
         if self._wait is not None:
             wait, self._wait = self._wait, None
             self._result = wait()
         assert self._result is not None
         return self._result
+
+
+def stdin_bytes(stdin: str | bytes | bytearray) -> bytes:
+    """A job's stdin as bytes (a clear TypeError for anything else)."""
+    if isinstance(stdin, str):
+        return stdin.encode()
+    if isinstance(stdin, (bytes, bytearray)):
+        return bytes(stdin)
+    raise TypeError(f"stdin must be str or bytes, got {type(stdin).__name__}")
 
 
 class Sandbox(abc.ABC):
@@ -172,11 +225,17 @@ class Sandbox(abc.ABC):
         self.check_strict()
         return self.run_job(Job.of(code_or_files, stdin=stdin, argv=argv, limits=limits, entry=entry, collect=collect))
 
-    def submit(self, job: Job) -> StartedJob:
+    def submit(self, job: Job, *, stdin_open: bool = False) -> StartedJob:
         """Start one job and return while it runs, so the caller can work in the meantime (the code
-        verifier compiles its judge). A backend that cannot do that runs the job here, to the end."""
-        result = self.run_job(job)
-        return StartedJob(lambda: result)
+        verifier compiles its judge). ``stdin_open``: ``job.stdin`` is only the first part of the
+        job's stdin, `StartedJob.finish_stdin` sends the rest. A backend that cannot do either runs
+        the job here, to the end (with an open stdin: once the rest of it came)."""
+        if not isinstance(job, Job):
+            raise TypeError(f"submit expects a Job, got {type(job).__name__}")
+        if not stdin_open:
+            result = self.run_job(job)
+            return StartedJob(lambda: result)
+        return StartedJob.deferred(lambda stdin: self.run_job(replace(job, stdin=stdin)), stdin_bytes(job.stdin), True)
 
     def map(self, jobs: Iterable[Job], *, concurrency: int | None = None) -> list[SandboxResult]:
         """Run many jobs concurrently; results come back in order."""

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from thinkgym.errors import SandboxUnavailableError
-from thinkgym.sandbox.base import Job, Sandbox, SandboxResult
+from thinkgym.sandbox.base import Job, Sandbox, SandboxResult, stdin_bytes
 from thinkgym.sandbox.docker_engine import DEFAULT_IMAGE, SETUP_HINT
 
 __all__ = ["DockerSandbox", "DOCKER_LAYERS"]
@@ -226,10 +226,7 @@ def _encode(job: Job) -> bytes:
             raise ValueError(f"job file path {name!r} leaves the work dir")
         names.append(norm)
         blobs.append(content.encode() if isinstance(content, str) else bytes(content))
-    if not isinstance(job.stdin, (str, bytes, bytearray)):
-        raise TypeError(f"job stdin must be str or bytes, not {type(job.stdin).__name__}")
-    stdin = job.stdin.encode() if isinstance(job.stdin, str) else bytes(job.stdin)
-    blobs.append(stdin)
+    blobs.append(stdin_bytes(job.stdin))
     limits = job.limits
     header = {
         "files": names, "entry": os.path.normpath(job.entry), "argv": [str(a) for a in job.argv],

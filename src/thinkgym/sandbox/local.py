@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import json
 import marshal
 import os
@@ -34,7 +35,7 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 
 from thinkgym.errors import SandboxUnavailableError
-from thinkgym.sandbox.base import Job, Limits, Sandbox, SandboxResult, StartedJob
+from thinkgym.sandbox.base import Job, Limits, Sandbox, SandboxResult, StartedJob, stdin_bytes
 
 __all__ = ["LocalSandbox", "LOCAL_LAYERS", "DEFAULT_PRELOAD", "default_masked_paths"]
 
@@ -469,38 +470,58 @@ class LocalSandbox(Sandbox):
             raise TypeError(f"run_job expects a Job, got {type(job).__name__}")
         return self._run_payload(job, sorted(self.required_layers) if self.strict else [])
 
-    def submit(self, job: Job) -> StartedJob:
-        """Hand the job to a warm job process and return; `StartedJob.result` supervises it."""
+    def submit(self, job: Job, *, stdin_open: bool = False) -> StartedJob:
+        """Hand the job to a warm job process and return; `StartedJob.result` supervises it.
+
+        ``stdin_open``: the job's stdin is a pipe from here; ``job.stdin`` goes in now and
+        `StartedJob.finish_stdin` sends the rest, while the job already runs.
+        """
         if not isinstance(job, Job):
             raise TypeError(f"submit expects a Job, got {type(job).__name__}")
         required = sorted(self.required_layers) if self.strict else []
-        payload = _encode_job(job, required, self._trace)
+        feed = _StdinFeed(stdin_bytes(job.stdin)) if stdin_open else None
+        payload = _encode_job(job, required, self._trace, stdin_pipe=feed is not None)
         try:
-            finish = self._begin(self._ensure_zygote(), job, payload)
+            finish, kill = self._begin(self._ensure_zygote(), job, payload, feed)
         except _ZygoteGone:  # the zygote is restarted by the retry below
-            return StartedJob(lambda: self._run_payload(job, required))
+            if feed is not None:
+                feed.close()
+            rerun = lambda stdin: self._run_payload(dataclasses.replace(job, stdin=stdin), required)  # noqa: E731
+            return StartedJob.deferred(rerun, stdin_bytes(job.stdin), stdin_open)
+
+        cancelled = []
 
         def wait() -> SandboxResult:
             try:
                 return finish()
             except _ZygoteGone:
-                return self._run_payload(job, required)
+                if cancelled:
+                    return SandboxResult(None, error="cancelled (and the sandbox zygote died)")
+                whole = job if feed is None else dataclasses.replace(job, stdin=feed.given())
+                return self._run_payload(whole, required)
 
-        return StartedJob(wait)
+        def cancel() -> None:
+            cancelled.append(True)
+            kill()
+
+        return StartedJob(wait, feed.finish if feed is not None else None, cancel)
 
     def _run_payload(self, job: Job, required: list[str]) -> SandboxResult:
         payload = _encode_job(job, required, self._trace)
         for attempt in range(2):
             zygote = self._ensure_zygote()
             try:
-                return self._begin(zygote, job, payload)()
+                return self._begin(zygote, job, payload)[0]()
             except _ZygoteGone:
                 if attempt:
                     break
         return SandboxResult(None, error="the sandbox zygote died twice in a row")
 
-    def _begin(self, zygote: _Zygote, job: Job, payload: bytes) -> Callable[[], SandboxResult]:
-        """Send the job to a warm job process; the function returned supervises it to the end."""
+    def _begin(
+        self, zygote: _Zygote, job: Job, payload: bytes, feed: _StdinFeed | None = None
+    ) -> tuple[Callable[[], SandboxResult], Callable[[], None]]:
+        """Send the job to a warm job process. Returns a function that supervises it to the end,
+        and one that kills it."""
         from thinkgym.sandbox._zygote import send_frame
 
         warm, owed = zygote.take(job)
@@ -509,29 +530,96 @@ class LocalSandbox(Sandbox):
         started = time.monotonic()
         try:
             warm.conn.settimeout(30.0)
-            send_frame(warm.conn, payload)
+            send_frame(warm.conn, payload, () if feed is None else (feed.read_fd,))
             lost = None
         except (OSError, TimeoutError) as exc:
             warm.kill()
             lost = _JobProcessLost(f"no answer from the job process: {exc}")
+        if feed is not None:
+            feed.started()
 
         def finish() -> SandboxResult:
             try:
                 if lost is not None:
                     raise lost
-                return _supervise(warm, job, started)
+                return _supervise(warm, job, started, feed)
             except _JobProcessLost as exc:
                 if not zygote.alive():
                     raise _ZygoteGone(str(exc)) from exc
                 return SandboxResult(None, error=f"the sandbox job process was lost: {exc}")
             finally:
+                if feed is not None:
+                    feed.close()
                 warm.close()
                 with self._lock:
                     self._active.discard(warm.pid)
                 if owed:
                     zygote.replenish(job)
 
-        return finish
+        def kill() -> None:
+            if feed is not None:
+                feed.close()
+            warm.kill()
+
+        return finish, kill
+
+
+FEEDLOG = []
+class _StdinFeed:
+    """The host's end of an open job stdin (``submit(stdin_open=True)``): a pipe whose read end goes
+    to the job. Writes never block the host: what the pipe has no room for waits in ``pending``
+    and `_watch` writes it as the job reads. Ends (EOF) once `finish` was called and all is written.
+    """
+
+    def __init__(self, head: bytes):
+        self.read_fd, self.fd = os.pipe2(os.O_CLOEXEC)
+        os.set_blocking(self.fd, False)  # (the job's end stays blocking: the flag is per end)
+        self.parts = [head]
+        self.pending = bytearray(head)
+        self.finished = False
+
+    def started(self) -> None:
+        """The job has its end now: drop ours, write what fits."""
+        if self.read_fd >= 0:
+            os.close(self.read_fd)
+            self.read_fd = -1
+        self.pump()
+
+    def finish(self, data: bytes) -> None:
+        self.parts.append(data)
+        self.pending += data
+        self.finished = True
+        if self.read_fd < 0:
+            self.pump()
+
+    def given(self) -> bytes:
+        """All of the stdin given so far (to run the job again elsewhere)."""
+        return b"".join(self.parts)
+
+    @property
+    def waiting(self) -> bool:
+        """Bytes to write and a job to read them."""
+        return self.fd >= 0 and bool(self.pending)
+
+    def pump(self) -> None:
+        while self.pending and self.fd >= 0:
+            try:
+                del self.pending[: os.write(self.fd, self.pending)]
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # EPIPE: the job closed its stdin or ended; the rest is not wanted
+                self.pending.clear()
+        if self.finished:
+            self.close()
+
+    def close(self) -> None:
+        if self.fd >= 0: FEEDLOG.append(time.perf_counter())
+        for name in ("read_fd", "fd"):
+            fd = getattr(self, name)
+            if fd >= 0:
+                setattr(self, name, -1)
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
 
 class _JobProcessLost(Exception):
@@ -564,7 +652,7 @@ def _read_frame(conn: socket.socket, deadline: float) -> tuple[dict, list[int]]:
     return marshal.loads(bytes(body)), list(fds)
 
 
-def _supervise(warm: _WarmJob, job: Job, started: float) -> SandboxResult:
+def _supervise(warm: _WarmJob, job: Job, started: float, feed: _StdinFeed | None = None) -> SandboxResult:
     """Enforce a sent job's wall-clock limit and output caps until the exit frame."""
     limits = job.limits
     conn = warm.conn
@@ -584,7 +672,7 @@ def _supervise(warm: _WarmJob, job: Job, started: float) -> SandboxResult:
             return SandboxResult(None, error=f"job setup failed: {reason}", wall_s=time.monotonic() - started,
                                  cpu_s=float((exit_frame or {}).get("cpu_s", 0.0)))  # fmt: skip
         start = min(time.monotonic(), float(first.get("t0", started)))
-        outcome = _watch(warm, limits, start, early=not job.collect)
+        outcome = _watch(warm, limits, start, early=not job.collect, feed=feed)
         collected = _collect(work_fd, job.collect, limits.max_file_mb * 1024 * 1024) if work_fd >= 0 else {}
     finally:
         if work_fd >= 0:
@@ -602,8 +690,9 @@ def _wait_exit(conn: socket.socket, deadline: float) -> dict | None:
     return frame if frame.get("kind") == "exit" else None
 
 
-def _watch(warm: _WarmJob, limits: Limits, start: float, early: bool = True) -> dict:
-    """Read both output pipes (capped) until the job ends; kill at the deadline.
+def _watch(warm: _WarmJob, limits: Limits, start: float, early: bool = True, feed: _StdinFeed | None = None) -> dict:
+    """Read both output pipes (capped) until the job ends; kill at the deadline. With ``feed``,
+    also write the rest of an open stdin as the job reads it.
 
     The job ends with the zygote's exit frame, or (``early``) as soon as the job reports its exit
     status on the "done" pipe: its output is complete then, and the host kills what is left of it
@@ -669,7 +758,10 @@ def _watch(warm: _WarmJob, limits: Limits, start: float, early: bool = True) -> 
             timeout = 0.5
         else:
             timeout = max(0.0, deadline - now)
-        ready, _, _ = select.select(waitables, [], [], timeout)
+        writable = [feed.fd] if feed is not None and feed.waiting and exit_frame is None and not killed else []
+        ready, room, _ = select.select(waitables, writable, [], timeout)
+        if room:
+            feed.pump()  # type: ignore[union-attr]
         if not ready and exit_frame is not None:
             break
         done_fd = done_r
@@ -784,7 +876,7 @@ class _ZygoteGone(Exception):
     """The zygote exited; the caller restarts it and retries the job once."""
 
 
-def _encode_job(job: Job, required: list[str], trace: bool = False) -> bytes:
+def _encode_job(job: Job, required: list[str], trace: bool = False, stdin_pipe: bool = False) -> bytes:
     limits = job.limits
     files = {}
     for path, data in job.files.items():
@@ -799,17 +891,13 @@ def _encode_job(job: Job, required: list[str], trace: bool = False) -> bytes:
             files[path] = bytes(data)
         else:
             raise TypeError(f"file {path!r} must be str or bytes, got {type(data).__name__}")
-    if isinstance(job.stdin, str):
-        stdin = job.stdin.encode()
-    elif isinstance(job.stdin, (bytes, bytearray)):
-        stdin = bytes(job.stdin)
-    else:
-        raise TypeError(f"stdin must be str or bytes, got {type(job.stdin).__name__}")
+    stdin = stdin_bytes(job.stdin)
     return marshal.dumps(
         {
             "files": files,
             "entry": job.entry,
-            "stdin": stdin,
+            "stdin": b"" if stdin_pipe else stdin,  # with a pipe, the host writes it there
+            "stdin_pipe": stdin_pipe,
             "argv": [str(a) for a in job.argv],
             "limits": {
                 "wall_s": float(limits.wall_s),

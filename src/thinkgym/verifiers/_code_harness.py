@@ -53,6 +53,8 @@ __all__ = [
     "RecordedJudge",
     "run_function_tests",
     "pending_calls",
+    "calls_request_head",
+    "calls_request_rest",
     "main",
     "prepare_job",
     "discard_job",
@@ -962,31 +964,67 @@ class _Replies(_Lines):
         self.seq += 1
 
 
+def calls_request_head(test_timeout: float, careful: bool, code: bytes) -> bytes:
+    """The first part of a calls job's stdin: what the job needs before the calls are known.
+
+    The calls follow it (`calls_request_rest`) and end the stream, so the verifier can start the
+    job, which defines the candidate meanwhile, before its analysis of the tests is done.
+    """
+    head = marshal.dumps({"test_timeout": float(test_timeout), "careful": bool(careful), "code": bytes(code)})
+    return len(head).to_bytes(4, "little") + head
+
+
+def calls_request_rest(calls: list) -> bytes:
+    """The rest of a calls job's stdin: the calls to make, in order (nothing: make none)."""
+    return marshal.dumps(list(calls))
+
+
+def _read_exact(fd: int, size: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < size:
+        chunk = os.read(fd, size - len(buf))
+        if not chunk:
+            raise EOFError("the request ended early")
+        buf += chunk
+    return bytes(buf)
+
+
 def _serve_calls() -> None:
     """The job of host-judged function tests: define the candidate, make the predicted calls.
 
     Nothing secret is in this job: stdin holds only the calls the tests will make (the arguments
     the candidate would receive anyway), and each reply goes back as plain data; the expected
     values and the comparisons stay in the trainer (`RecordedJudge`). The candidate's own stdio is
-    ``/dev/null``.
+    ``/dev/null``; the request's descriptor stays open to read the calls once it is defined.
     """
-    request = marshal.loads(_read_stdin())  # written by the verifier, not by the candidate
-    replies = _Replies(os.dup(1), bool(request.get("careful")))
+    size = int.from_bytes(_read_exact(0, 4), "little")
+    head = marshal.loads(_read_exact(0, size))  # written by the verifier, not by the candidate
+    request_fd = os.dup(0)
+    replies = _Replies(os.dup(1), bool(head.get("careful")))
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
-    _make_calls(request, replies)
+
+    def calls() -> list | None:
+        chunks = []
+        while chunk := os.read(request_fd, 1 << 16):
+            chunks.append(chunk)
+        os.close(request_fd)
+        return marshal.loads(b"".join(chunks)) if chunks else None
+
+    _make_calls(head, calls, replies)
 
 
-def _make_calls(request: dict, replies: _Replies) -> None:
-    """Define the candidate, make ``request["calls"]`` in order, write a reply line for each.
+def _make_calls(head: dict, calls, replies: _Replies) -> None:
+    """Define the candidate, then make the calls ``calls()`` returns, in order, and write a reply
+    line for each (``calls()`` returning None: the verifier wants none; the job ends quietly).
 
     Each test step has ``test_timeout`` seconds: SIGALRM then writes what is done, a ``timeout``
     line, and ends the job (a hang inside C code, which no signal handler can interrupt, runs
     into the job's wall-clock limit instead).
     """
-    test_timeout = float(request["test_timeout"])
+    test_timeout = float(head["test_timeout"])
 
     def out_of_time(_signum, _frame) -> None:
         replies.reply("timeout")
@@ -997,7 +1035,7 @@ def _make_calls(request: dict, replies: _Replies) -> None:
     namespace = _candidate_namespace("__candidate__")
     signal.setitimer(signal.ITIMER_REAL, test_timeout)
     try:
-        tag, _, blob = bytes(request.get("code") or b"").partition(b"\n")
+        tag, _, blob = bytes(head.get("code") or b"").partition(b"\n")
         if blob and tag == bytecode_tag().encode():  # compiled by the verifier (trusted bytes)
             program = marshal.loads(blob)
         else:
@@ -1009,13 +1047,16 @@ def _make_calls(request: dict, replies: _Replies) -> None:
     except BaseException as exc:  # the candidate's module failed: every test fails with this reason
         loaded = _describe(exc)
     signal.setitimer(signal.ITIMER_REAL, 0)
+    todo = calls()
+    if todo is None:
+        return
     if loaded is not None:
         replies.reply("def_error", loaded)
         replies.flush()
         return
     replies.reply("defined")
     step = None
-    for call_step, name, args, kwargs in request["calls"]:
+    for call_step, name, args, kwargs in todo:
         if call_step != step:  # each test step has its own time limit, as in the sandbox judge
             step = call_step
             signal.setitimer(signal.ITIMER_REAL, test_timeout)
@@ -1040,9 +1081,9 @@ def _warm_up_calls() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         code = bytecode_tag().encode() + b"\n" + marshal.dumps(compile(_WARM_PROGRAM, PROGRAM_FILE, "exec"))
-        calls = [(0, "f", (3,), {}), (1, "f", ("x",), {"b": None}), (2, "g", (), {})]
-        request = marshal.loads(marshal.dumps({"calls": calls, "test_timeout": 5.0, "careful": False, "code": code}))
-        _make_calls(request, _Replies(devnull, False))
+        head = calls_request_head(5.0, False, code)
+        rest = calls_request_rest([(0, "f", (3,), {}), (1, "f", ("x",), {"b": None}), (2, "g", (), {})])
+        _make_calls(marshal.loads(head[4:]), lambda: marshal.loads(rest), _Replies(devnull, False))
     finally:
         os.close(devnull)
         signal.signal(signal.SIGALRM, signal.SIG_DFL)

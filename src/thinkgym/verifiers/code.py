@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from thinkgym.core import Problem, Reward
-from thinkgym.sandbox.base import Job, Limits, Sandbox, SandboxResult
+from thinkgym.sandbox.base import Job, Limits, Sandbox, SandboxResult, StartedJob
 from thinkgym.sandbox.local import preload_module_file
 from thinkgym.verifiers import _code_harness as harness
 
@@ -763,6 +763,8 @@ class _Task:
     careful: bool = False  # calls mode: one write per reply (after a job died with replies unsent)
     program_code: bytes = b""  # calls mode: the program compiled here (bytecode tag, newline, marshal)
     spec: IOTests | None = None
+    function_spec: FunctionTests | None = None
+    problem_id: str = ""
     budget: float = 0.0
     error: str | None = None
     first: int = 0
@@ -931,6 +933,7 @@ class CodeVerifier:
         self.judge = judge
         self._lock = threading.Lock()
         self._reference_times: dict[str, float] = {}
+        self._judged_in_sandbox: set[FunctionTests] = set()  # specs `_start_early` leaves alone
 
     # ---- lifecycle / pickling ----
 
@@ -978,32 +981,76 @@ class CodeVerifier:
         return await asyncio.to_thread(self, completion, problem)
 
     def verify_batch(self, completions: Sequence[str], problems: Sequence[Problem]) -> list[Reward]:
-        """Verify many completions at once; the jobs run concurrently through `Sandbox.map`."""
+        """Verify many completions at once; the jobs run concurrently through `Sandbox.map`.
+
+        A single completion of function tests starts its job before the tests are analysed (see
+        `_start_early`): the sandbox starts up and defines the candidate meanwhile.
+        """
         if len(completions) != len(problems):
             raise ValueError(f"{len(completions)} completions but {len(problems)} problems")
-        tasks = [self._task(c, p) for c, p in zip(completions, problems, strict=True)]
-        for _round in range(3 + max((len(t.names) for t in tasks), default=0)):  # (+2: a retry of each kind)
-            pending = [t for t in tasks if t.pending and t.budget > 0]
-            if not pending:
-                break
-            jobs = [self._job(t) for t in pending]
-            if len(jobs) == 1:  # no thread pool for a single job
-                sandbox = self.sandbox
-                sandbox.check_strict()
-                started = sandbox.submit(jobs[0])
-                try:
-                    if pending[0].mode == "calls" and pending[0].plan is not None:
-                        pending[0].plan.host_codes  # noqa: B018 - compiled while the job runs
-                finally:
-                    results = [started.result()]
-            else:
-                results = self.sandbox.map(jobs)
-            for task, result in zip(pending, results, strict=True):
-                self._absorb(task, result)
+        tasks = [self._draft(c, p) for c, p in zip(completions, problems, strict=True)]
+        early = self._start_early(tasks[0]) if len(tasks) == 1 else None
+        try:
+            for task in tasks:
+                self._plan(task)
+            if early is not None and not (tasks[0].mode == "calls" and tasks[0].pending):
+                early.cancel()  # the sandbox judges these tests (or there is nothing to run)
+                early.result()
+                early = None
+            for _round in range(3 + max((len(t.names) for t in tasks), default=0)):  # (+2: a retry of each kind)
+                pending = [t for t in tasks if t.pending and t.budget > 0]
+                if not pending:
+                    break
+                if len(pending) == 1:  # no thread pool for a single job
+                    results = [self._run_one(pending[0], early)]
+                    early = None
+                else:
+                    results = self.sandbox.map([self._job(t) for t in pending])
+                for task, result in zip(pending, results, strict=True):
+                    self._absorb(task, result)
+        finally:
+            if early is not None:  # started, not used: collected so nothing of it stays around
+                early.cancel()
+                early.result()
         return [self._reward(t, p) for t, p in zip(tasks, problems, strict=True)]
 
-    def _task(self, completion: str, problem: Problem) -> _Task:
-        """Extract the code and build the (not yet encrypted) payload for one completion."""
+    def _run_one(self, task: _Task, early: StartedJob | None) -> SandboxResult:
+        """One job, with the trainer's share of the work done while it runs: the calls sent to a
+        job started early, the steps to judge compiled."""
+        sandbox = self.sandbox
+        if early is not None and task.mode == "calls" and task.first == 0 and not task.careful:
+            started = early
+            assert task.plan is not None
+            started.finish_stdin(harness.calls_request_rest(harness.pending_calls(task.payload["steps"], task.plan.prefetch, 0)))
+        else:
+            if early is not None:
+                early.cancel()
+                early.result()
+            sandbox.check_strict()
+            started = sandbox.submit(self._job(task))
+        try:
+            if task.mode == "calls" and task.plan is not None:
+                task.plan.host_codes  # noqa: B018 - compiled while the job runs
+        finally:
+            result = started.result()
+        return result
+
+    def _start_early(self, task: _Task) -> StartedJob | None:
+        """Start a calls job for function tests before they are analysed, when they are likely to
+        be judged here (not known to need the judge in the sandbox): the job defines the candidate
+        and then waits for the calls. None: nothing to start."""
+        spec = task.function_spec
+        if spec is None or self.judge != "auto" or task.error is not None or spec in self._judged_in_sandbox:
+            return None
+        sandbox = self.sandbox
+        sandbox.check_strict()
+        steps_at_most = len(spec.asserts) + spec.test.count("\n") + 1
+        head = harness.calls_request_head(self.test_timeout_s, False, task.program_code)
+        job = Job(self._files(task, "calls"), "main.py", head, (), self._limits(task, steps_at_most), (), f"{_HARNESS_MODULE}:calls")
+        return sandbox.submit(job, stdin_open=True)
+
+    def _draft(self, completion: str, problem: Problem) -> _Task:
+        """Extract the code and assemble the program (the part of a task that needs no analysis)."""
         if not isinstance(completion, str):
             raise TypeError(f"completion must be a str, got {type(completion).__name__}")
         if not isinstance(problem, Problem):
@@ -1019,48 +1066,70 @@ class CodeVerifier:
                 "max_output": int(self.limits.max_output_bytes),
             }
         else:
-            names_in_code = _top_level_functions(code) if code and spec.asserts else ()
-            try:
-                plan = _prepare_function(spec, names_in_code)
-            except (SyntaxError, ValueError) as exc:
-                raise ValueError(f"problem {problem.id!r} has tests that do not compile: {exc}") from exc
-            names = [label for kind, _source, label in plan.steps if kind == "unit"]
-            mode = "calls" if plan.host_setup is not None and self.judge == "auto" else "function"
-            task = _Task(mode, names, code or "", budget=budget, plan=plan)
+            task = _Task("function", [], code or "", budget=budget, function_spec=spec, problem_id=problem.id)
             if code:
                 task.program, compiled = _assemble(code, spec.prompt)
-                if compiled is not None and mode == "calls":
+                if compiled is not None:
                     task.program_code = harness.bytecode_tag().encode() + b"\n" + marshal.dumps(compiled)
-            task.payload = {
-                "test_timeout": self.test_timeout_s,
-                "setup": plan.setup,
-                "steps": [list(step) for step in plan.steps],
-                "proxies": [list(proxy) for proxy in plan.proxies],
-                "prefetch": list(plan.prefetch),
-                "codes_tag": harness.bytecode_tag(),
-            }
         if code is None or not code.strip():
             task.error = "no code found in the completion (expected a ```python fence)"
         elif len(code) > self.max_code_chars:
             task.error = f"code of {len(code)} characters exceeds the limit of {self.max_code_chars}"
-        elif not task.names:
+        elif isinstance(spec, IOTests) and not task.names:
             task.error = "the problem has no tests"
         return task
 
-    def _job(self, task: _Task) -> Job:
-        """A sandbox job for the task's remaining tests (with a fresh key and nonce when judged there)."""
+    def _plan(self, task: _Task) -> None:
+        """Analyse a task's function tests (cached per spec): the steps, and who judges them."""
+        spec = task.function_spec
+        if spec is None:
+            return
+        code = task.code
+        names_in_code = _top_level_functions(code) if code and spec.asserts else ()
+        try:
+            plan = _prepare_function(spec, names_in_code)
+        except (SyntaxError, ValueError) as exc:
+            raise ValueError(f"problem {task.problem_id!r} has tests that do not compile: {exc}") from exc
+        task.plan = plan
+        task.names = [label for kind, _source, label in plan.steps if kind == "unit"]
+        task.mode = "calls" if plan.host_setup is not None and self.judge == "auto" else "function"
+        if plan.host_setup is None:
+            if len(self._judged_in_sandbox) >= 4096:
+                self._judged_in_sandbox.clear()
+            self._judged_in_sandbox.add(spec)
+        task.payload = {
+            "test_timeout": self.test_timeout_s,
+            "setup": plan.setup,
+            "steps": [list(step) for step in plan.steps],
+            "proxies": [list(proxy) for proxy in plan.proxies],
+            "prefetch": list(plan.prefetch),
+            "codes_tag": harness.bytecode_tag(),
+        }
+        if task.error is None and not task.names:
+            task.error = "the problem has no tests"
+
+    def _task(self, completion: str, problem: Problem) -> _Task:
+        """Extract the code and build the (not yet encrypted) payload for one completion."""
+        task = self._draft(completion, problem)
+        self._plan(task)
+        return task
+
+    def _files(self, task: _Task, mode: str) -> dict[str, bytes]:
         if _HARNESS_MODULE in self.sandbox.preloaded_modules():  # loaded and warm already
-            files = {"main.py": f"import sys\nsys.modules[{_HARNESS_MODULE!r}].main({task.mode!r})\n".encode()}
+            files = {"main.py": f"import sys\nsys.modules[{_HARNESS_MODULE!r}].main({mode!r})\n".encode()}
         else:
-            files = {"main.py": _BOOTSTRAP.replace("MODE", repr(task.mode)).encode(), **_harness_files()}
+            files = {"main.py": _BOOTSTRAP.replace("MODE", repr(mode)).encode(), **_harness_files()}
         files[harness.PROGRAM_FILE] = task.program.encode("utf-8", "surrogatepass")
-        remaining = len(task.names) - task.first
+        return files
+
+    def _limits(self, task: _Task, remaining: int) -> Limits:
+        """One job's limits: the problem's, with room for its verdicts and a start-up margin."""
         if task.mode == "io":  # base64 of each case's output; past 64 MiB the last cases go unjudged
             output = min(remaining * (4 * self.limits.max_output_bytes // 3 + 1024) + 4096, 64 << 20)
         else:
             output = 300 * remaining + 4096
         wall = task.budget + 2.0  # startup and verdict margin over the tests' own budget
-        limits = Limits(
+        return Limits(
             wall_s=wall,
             cpu_s=self.limits.cpu_s if self.limits.cpu_s is not None else wall,
             memory_mb=self.limits.memory_mb,
@@ -1069,12 +1138,17 @@ class CodeVerifier:
             max_file_mb=self.limits.max_file_mb,
             max_open_files=self.limits.max_open_files,
         )
+
+    def _job(self, task: _Task) -> Job:
+        """A sandbox job for the task's remaining tests (with a fresh key and nonce when judged there)."""
+        files = self._files(task, task.mode)
+        limits = self._limits(task, len(task.names) - task.first)
         if task.mode == "calls":  # nothing secret: the calls the tests will make, in order
             assert task.plan is not None
             calls = harness.pending_calls(task.payload["steps"], task.plan.prefetch, task.first)
-            request = {"calls": calls, "test_timeout": self.test_timeout_s, "careful": task.careful,
-                       "code": task.program_code}  # fmt: skip
-            return Job(files, "main.py", marshal.dumps(request), (), limits, (), f"{_HARNESS_MODULE}:calls")
+            request = harness.calls_request_head(self.test_timeout_s, task.careful, task.program_code)
+            request += harness.calls_request_rest(calls)
+            return Job(files, "main.py", request, (), limits, (), f"{_HARNESS_MODULE}:calls")
         task.nonce = os.urandom(16).hex()
         payload = {**task.payload, "nonce": task.nonce, "budget": task.budget, "first": task.first}
         if task.plan is not None:
