@@ -111,19 +111,20 @@ class SandboxResult:
 class StartedJob:
     """A job `Sandbox.submit` has set running: `result` waits for it (and only the first call does).
 
-    A job submitted with ``stdin_open=True`` reads the rest of its stdin from `finish_stdin`, so
-    the caller can start the job before it knows all of its input (the code verifier sends the
-    calls of a function test once its analysis of the test is done, while the job starts up).
+    A job submitted with ``stdin_open=True`` reads more of its stdin from `send_stdin` and
+    `finish_stdin`, so the caller can start the job before it knows all of its input (the code
+    verifier sends the candidate, then the calls of a function test once its analysis of the test
+    is done, while the job starts up and defines the candidate).
     """
 
     def __init__(
         self,
         wait: Callable[[], SandboxResult],
-        finish_stdin: Callable[[bytes], None] | None = None,
+        write_stdin: Callable[[bytes, bool], None] | None = None,
         cancel: Callable[[], None] | None = None,
     ):
         self._wait: Callable[[], SandboxResult] | None = wait
-        self._finish_stdin = finish_stdin
+        self._write_stdin = write_stdin  # (data, end of stdin)
         self._cancel = cancel
         self._result: SandboxResult | None = None
 
@@ -139,25 +140,31 @@ class StartedJob:
                 return SandboxResult(None, error="cancelled before it ran")
             return run(head + b"".join(rest))
 
-        return cls(wait, rest.append if stdin_open else None, lambda: cancelled.append(True))
+        return cls(wait, (lambda data, _end: rest.append(data)) if stdin_open else None, lambda: cancelled.append(True))
 
     def cancel(self) -> None:
         """Stop the job: one that has not started never runs, a running one is killed. `result`
         is still to be called (it reports what happened and releases the job)."""
-        cancel, self._cancel, self._finish_stdin = self._cancel, None, None
+        cancel, self._cancel, self._write_stdin = self._cancel, None, None
         if cancel is not None:
             cancel()
 
-    def finish_stdin(self, data: str | bytes = b"") -> None:
-        """Send the rest of the job's stdin, then end it (EOF). Only for ``submit(stdin_open=True)``;
-        `result` ends an open stdin with nothing more."""
-        if self._finish_stdin is None:
+    def send_stdin(self, data: str | bytes) -> None:
+        """Send more of the job's stdin and keep it open (only for ``submit(stdin_open=True)``)."""
+        if self._write_stdin is None:
             raise RuntimeError("this job's stdin is not open (submit it with stdin_open=True), or was finished")
-        finish, self._finish_stdin = self._finish_stdin, None
-        finish(data.encode() if isinstance(data, str) else bytes(data))
+        self._write_stdin(stdin_bytes(data), False)
+
+    def finish_stdin(self, data: str | bytes = b"") -> None:
+        """Send the rest of the job's stdin, then end it (EOF). `result` ends a stdin still open
+        with nothing more."""
+        if self._write_stdin is None:
+            raise RuntimeError("this job's stdin is not open (submit it with stdin_open=True), or was finished")
+        write, self._write_stdin = self._write_stdin, None
+        write(stdin_bytes(data), True)
 
     def result(self) -> SandboxResult:
-        if self._finish_stdin is not None:
+        if self._write_stdin is not None:
             self.finish_stdin(b"")
         self._cancel = None
         if self._wait is not None:

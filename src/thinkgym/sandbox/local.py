@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import functools
 import json
 import marshal
 import os
@@ -474,7 +475,11 @@ class LocalSandbox(Sandbox):
         """Hand the job to a warm job process and return; `StartedJob.result` supervises it.
 
         ``stdin_open``: the job's stdin is a pipe from here; ``job.stdin`` goes in now and
-        `StartedJob.finish_stdin` sends the rest, while the job already runs.
+        `StartedJob.send_stdin` / `finish_stdin` send the rest, while the job already runs.
+
+        The caller goes on working while the job runs, so the job runs beside it: on the CPUs
+        other than the one the caller is on (where there are others). Left to the scheduler, a
+        job woken by its caller often starts on the caller's CPU and the two take turns.
         """
         if not isinstance(job, Job):
             raise TypeError(f"submit expects a Job, got {type(job).__name__}")
@@ -482,7 +487,7 @@ class LocalSandbox(Sandbox):
         feed = _StdinFeed(stdin_bytes(job.stdin)) if stdin_open else None
         payload = _encode_job(job, required, self._trace, stdin_pipe=feed is not None)
         try:
-            finish, kill = self._begin(self._ensure_zygote(), job, payload, feed)
+            finish, kill = self._begin(self._ensure_zygote(), job, payload, feed, beside=True)
         except _ZygoteGone:  # the zygote is restarted by the retry below
             if feed is not None:
                 feed.close()
@@ -504,7 +509,7 @@ class LocalSandbox(Sandbox):
             cancelled.append(True)
             kill()
 
-        return StartedJob(wait, feed.finish if feed is not None else None, cancel)
+        return StartedJob(wait, feed.write if feed is not None else None, cancel)
 
     def _run_payload(self, job: Job, required: list[str]) -> SandboxResult:
         payload = _encode_job(job, required, self._trace)
@@ -518,15 +523,17 @@ class LocalSandbox(Sandbox):
         return SandboxResult(None, error="the sandbox zygote died twice in a row")
 
     def _begin(
-        self, zygote: _Zygote, job: Job, payload: bytes, feed: _StdinFeed | None = None
+        self, zygote: _Zygote, job: Job, payload: bytes, feed: _StdinFeed | None = None, beside: bool = False
     ) -> tuple[Callable[[], SandboxResult], Callable[[], None]]:
-        """Send the job to a warm job process. Returns a function that supervises it to the end,
-        and one that kills it."""
+        """Send the job to a warm job process (``beside``: on the CPUs other than the caller's, see
+        `submit`). Returns a function that supervises it to the end, and one that kills it."""
         from thinkgym.sandbox._zygote import send_frame
 
         warm, owed = zygote.take(job)
         with self._lock:
             self._active.add(warm.pid)
+        if beside:
+            _place_beside_caller(warm.pid)
         started = time.monotonic()
         try:
             warm.conn.settimeout(30.0)
@@ -564,11 +571,10 @@ class LocalSandbox(Sandbox):
         return finish, kill
 
 
-FEEDLOG = []
 class _StdinFeed:
     """The host's end of an open job stdin (``submit(stdin_open=True)``): a pipe whose read end goes
     to the job. Writes never block the host: what the pipe has no room for waits in ``pending``
-    and `_watch` writes it as the job reads. Ends (EOF) once `finish` was called and all is written.
+    and `_watch` writes it as the job reads. Ends (EOF) once its end was written.
     """
 
     def __init__(self, head: bytes):
@@ -585,10 +591,11 @@ class _StdinFeed:
             self.read_fd = -1
         self.pump()
 
-    def finish(self, data: bytes) -> None:
+    def write(self, data: bytes, end: bool) -> None:
+        """Queue ``data`` (and, with ``end``, the end of stdin) and write what fits now."""
         self.parts.append(data)
         self.pending += data
-        self.finished = True
+        self.finished = self.finished or end
         if self.read_fd < 0:
             self.pump()
 
@@ -613,13 +620,31 @@ class _StdinFeed:
             self.close()
 
     def close(self) -> None:
-        if self.fd >= 0: FEEDLOG.append(time.perf_counter())
         for name in ("read_fd", "fd"):
             fd = getattr(self, name)
             if fd >= 0:
                 setattr(self, name, -1)
                 with contextlib.suppress(OSError):
                     os.close(fd)
+
+
+def _place_beside_caller(pid: int) -> None:
+    """Keep process ``pid`` off the CPU the calling thread runs on, when it may use others."""
+    try:
+        here = _sched_getcpu()()
+        cpus = os.sched_getaffinity(0)
+        if here in cpus and len(cpus) > 1:
+            os.sched_setaffinity(pid, cpus - {here})
+    except (OSError, AttributeError):
+        pass  # (only a placement hint)
+
+
+@functools.cache
+def _sched_getcpu() -> Callable[[], int]:
+    """libc's sched_getcpu: the CPU the calling thread runs on (os has no wrapper before 3.13)."""
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True).sched_getcpu
 
 
 class _JobProcessLost(Exception):

@@ -964,13 +964,16 @@ class _Replies(_Lines):
         self.seq += 1
 
 
-def calls_request_head(test_timeout: float, careful: bool, code: bytes) -> bytes:
-    """The first part of a calls job's stdin: what the job needs before the calls are known.
+def calls_request_head(test_timeout: float, careful: bool, source: bytes, code: bytes = b"") -> bytes:
+    """The first part of a calls job's stdin: the candidate program (``source``, written to
+    `PROGRAM_FILE`, and ``code``, compiled by the verifier: bytecode tag, newline, marshal) and
+    how to call it.
 
-    The calls follow it (`calls_request_rest`) and end the stream, so the verifier can start the
-    job, which defines the candidate meanwhile, before its analysis of the tests is done.
+    The calls follow (`calls_request_rest`) and end the stream, so the verifier can start the job,
+    which defines the candidate meanwhile, before its analysis of the tests is done.
     """
-    head = marshal.dumps({"test_timeout": float(test_timeout), "careful": bool(careful), "code": bytes(code)})
+    head = marshal.dumps({"test_timeout": float(test_timeout), "careful": bool(careful), "source": bytes(source),
+                          "code": bytes(code)})  # fmt: skip
     return len(head).to_bytes(4, "little") + head
 
 
@@ -999,6 +1002,9 @@ def _serve_calls() -> None:
     """
     size = int.from_bytes(_read_exact(0, 4), "little")
     head = marshal.loads(_read_exact(0, size))  # written by the verifier, not by the candidate
+    fd = os.open(PROGRAM_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # (for inspect, linecache)
+    _write_all(fd, head["source"])
+    os.close(fd)
     request_fd = os.dup(0)
     replies = _Replies(os.dup(1), bool(head.get("careful")))
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -1013,7 +1019,10 @@ def _serve_calls() -> None:
         os.close(request_fd)
         return marshal.loads(b"".join(chunks)) if chunks else None
 
-    _make_calls(head, calls, replies)
+    try:
+        _make_calls(head, calls, replies)
+    finally:
+        os.close(replies.fd)
 
 
 def _make_calls(head: dict, calls, replies: _Replies) -> None:
@@ -1039,8 +1048,7 @@ def _make_calls(head: dict, calls, replies: _Replies) -> None:
         if blob and tag == bytecode_tag().encode():  # compiled by the verifier (trusted bytes)
             program = marshal.loads(blob)
         else:
-            with open(PROGRAM_FILE, encoding="utf-8", errors="replace") as f:
-                program = compile(f.read(), PROGRAM_FILE, "exec")
+            program = compile(head["source"].decode("utf-8", "replace"), PROGRAM_FILE, "exec")
         del blob
         exec(program, namespace)
         loaded = None
@@ -1075,18 +1083,32 @@ def _make_calls(head: dict, calls, replies: _Replies) -> None:
 
 
 def _warm_up_calls() -> None:
-    """A calls job's whole path, once, on a sample (replies to /dev/null), in the warm job process
-    before its job exists: the copy-on-write faults of a forked interpreter happen now, not on the
-    job's clock."""
+    """A calls job's whole path (`_serve_calls`), once, on a sample, in the warm job process before
+    its job exists: the copy-on-write faults of a forked interpreter happen now, not on the job's
+    clock. Its stdio is put back and its program file removed afterwards."""
+    code = bytecode_tag().encode() + b"\n" + marshal.dumps(compile(_WARM_PROGRAM, PROGRAM_FILE, "exec"))
+    request = calls_request_head(5.0, False, _WARM_PROGRAM.encode(), code)
+    request += calls_request_rest([(0, "f", (3,), {}), (1, "f", ("x",), {"b": None}), (2, "g", (), {})])
+    saved = [os.dup(fd) for fd in (0, 1, 2)]
+    read_end, write_end = os.pipe()
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        code = bytecode_tag().encode() + b"\n" + marshal.dumps(compile(_WARM_PROGRAM, PROGRAM_FILE, "exec"))
-        head = calls_request_head(5.0, False, code)
-        rest = calls_request_rest([(0, "f", (3,), {}), (1, "f", ("x",), {"b": None}), (2, "g", (), {})])
-        _make_calls(marshal.loads(head[4:]), lambda: marshal.loads(rest), _Replies(devnull, False))
+        _write_all(write_end, request)  # (a few hundred bytes: fits in the pipe)
+        os.close(write_end)
+        os.dup2(read_end, 0)
+        os.dup2(devnull, 1)
+        _serve_calls()
     finally:
-        os.close(devnull)
+        for fd, copy in enumerate(saved):
+            os.dup2(copy, fd)
+            os.close(copy)
+        for fd in (read_end, devnull):
+            os.close(fd)
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        try:
+            os.unlink(PROGRAM_FILE)
+        except OSError:
+            pass
 
 
 class RecordedJudge(_Judge):

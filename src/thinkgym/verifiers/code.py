@@ -992,6 +992,10 @@ class CodeVerifier:
         early = self._start_early(tasks[0]) if len(tasks) == 1 else None
         try:
             for task in tasks:
+                self._compile_program(task)
+            if early is not None:
+                early.send_stdin(self._calls_head(tasks[0]))
+            for task in tasks:
                 self._plan(task)
             if early is not None and not (tasks[0].mode == "calls" and tasks[0].pending):
                 early.cancel()  # the sandbox judges these tests (or there is nothing to run)
@@ -1027,30 +1031,37 @@ class CodeVerifier:
                 early.cancel()
                 early.result()
             sandbox.check_strict()
+            if task.mode != "calls" or task.plan is None or "host_codes" in vars(task.plan):
+                return sandbox.run_job(self._job(task))  # (nothing to do meanwhile)
             started = sandbox.submit(self._job(task))
         try:
-            if task.mode == "calls" and task.plan is not None:
+            if task.plan is not None:
                 task.plan.host_codes  # noqa: B018 - compiled while the job runs
         finally:
             result = started.result()
         return result
 
     def _start_early(self, task: _Task) -> StartedJob | None:
-        """Start a calls job for function tests before they are analysed, when they are likely to
-        be judged here (not known to need the judge in the sandbox): the job defines the candidate
-        and then waits for the calls. None: nothing to start."""
+        """Start the calls job of one completion's function tests first, when they are likely to
+        be judged here (not known to need the judge in the sandbox): while the sandbox starts it
+        up, this compiles the candidate (sent next), then analyses the tests (the calls are sent
+        last). None: nothing to start."""
         spec = task.function_spec
         if spec is None or self.judge != "auto" or task.error is not None or spec in self._judged_in_sandbox:
             return None
         sandbox = self.sandbox
         sandbox.check_strict()
         steps_at_most = len(spec.asserts) + spec.test.count("\n") + 1
-        head = harness.calls_request_head(self.test_timeout_s, False, task.program_code)
-        job = Job(self._files(task, "calls"), "main.py", head, (), self._limits(task, steps_at_most), (), f"{_HARNESS_MODULE}:calls")
+        limits = self._limits("calls", steps_at_most, task.budget)
+        job = Job(self._files("calls"), "main.py", b"", (), limits, (), f"{_HARNESS_MODULE}:calls")
         return sandbox.submit(job, stdin_open=True)
 
+    def _calls_head(self, task: _Task) -> bytes:
+        program = task.program.encode("utf-8", "surrogatepass")
+        return harness.calls_request_head(self.test_timeout_s, task.careful, program, task.program_code)
+
     def _draft(self, completion: str, problem: Problem) -> _Task:
-        """Extract the code and assemble the program (the part of a task that needs no analysis)."""
+        """Read the tests and extract the code (what decides whether there is a job to run)."""
         if not isinstance(completion, str):
             raise TypeError(f"completion must be a str, got {type(completion).__name__}")
         if not isinstance(problem, Problem):
@@ -1067,10 +1078,6 @@ class CodeVerifier:
             }
         else:
             task = _Task("function", [], code or "", budget=budget, function_spec=spec, problem_id=problem.id)
-            if code:
-                task.program, compiled = _assemble(code, spec.prompt)
-                if compiled is not None:
-                    task.program_code = harness.bytecode_tag().encode() + b"\n" + marshal.dumps(compiled)
         if code is None or not code.strip():
             task.error = "no code found in the completion (expected a ```python fence)"
         elif len(code) > self.max_code_chars:
@@ -1078,6 +1085,14 @@ class CodeVerifier:
         elif isinstance(spec, IOTests) and not task.names:
             task.error = "the problem has no tests"
         return task
+
+    @staticmethod
+    def _compile_program(task: _Task) -> None:
+        """The program of a task's function tests, and its code compiled here."""
+        if task.function_spec is not None and task.code:
+            task.program, compiled = _assemble(task.code, task.function_spec.prompt)
+            if compiled is not None:
+                task.program_code = harness.bytecode_tag().encode() + b"\n" + marshal.dumps(compiled)
 
     def _plan(self, task: _Task) -> None:
         """Analyse a task's function tests (cached per spec): the steps, and who judges them."""
@@ -1111,24 +1126,28 @@ class CodeVerifier:
     def _task(self, completion: str, problem: Problem) -> _Task:
         """Extract the code and build the (not yet encrypted) payload for one completion."""
         task = self._draft(completion, problem)
+        self._compile_program(task)
         self._plan(task)
         return task
 
-    def _files(self, task: _Task, mode: str) -> dict[str, bytes]:
+    def _files(self, mode: str, program: str | None = None) -> dict[str, bytes]:
+        """The job's files: its entry (the harness, when the sandbox has not preloaded it) and the
+        program (a calls job gets it through stdin)."""
         if _HARNESS_MODULE in self.sandbox.preloaded_modules():  # loaded and warm already
             files = {"main.py": f"import sys\nsys.modules[{_HARNESS_MODULE!r}].main({mode!r})\n".encode()}
         else:
             files = {"main.py": _BOOTSTRAP.replace("MODE", repr(mode)).encode(), **_harness_files()}
-        files[harness.PROGRAM_FILE] = task.program.encode("utf-8", "surrogatepass")
+        if program is not None:
+            files[harness.PROGRAM_FILE] = program.encode("utf-8", "surrogatepass")
         return files
 
-    def _limits(self, task: _Task, remaining: int) -> Limits:
+    def _limits(self, mode: str, remaining: int, budget: float) -> Limits:
         """One job's limits: the problem's, with room for its verdicts and a start-up margin."""
-        if task.mode == "io":  # base64 of each case's output; past 64 MiB the last cases go unjudged
+        if mode == "io":  # base64 of each case's output; past 64 MiB the last cases go unjudged
             output = min(remaining * (4 * self.limits.max_output_bytes // 3 + 1024) + 4096, 64 << 20)
         else:
             output = 300 * remaining + 4096
-        wall = task.budget + 2.0  # startup and verdict margin over the tests' own budget
+        wall = budget + 2.0  # startup and verdict margin over the tests' own budget
         return Limits(
             wall_s=wall,
             cpu_s=self.limits.cpu_s if self.limits.cpu_s is not None else wall,
@@ -1141,14 +1160,13 @@ class CodeVerifier:
 
     def _job(self, task: _Task) -> Job:
         """A sandbox job for the task's remaining tests (with a fresh key and nonce when judged there)."""
-        files = self._files(task, task.mode)
-        limits = self._limits(task, len(task.names) - task.first)
-        if task.mode == "calls":  # nothing secret: the calls the tests will make, in order
+        limits = self._limits(task.mode, len(task.names) - task.first, task.budget)
+        if task.mode == "calls":  # nothing secret: the candidate, then the calls the tests will make
             assert task.plan is not None
             calls = harness.pending_calls(task.payload["steps"], task.plan.prefetch, task.first)
-            request = harness.calls_request_head(self.test_timeout_s, task.careful, task.program_code)
-            request += harness.calls_request_rest(calls)
-            return Job(files, "main.py", request, (), limits, (), f"{_HARNESS_MODULE}:calls")
+            request = self._calls_head(task) + harness.calls_request_rest(calls)
+            return Job(self._files("calls"), "main.py", request, (), limits, (), f"{_HARNESS_MODULE}:calls")
+        files = self._files(task.mode, task.program)
         task.nonce = os.urandom(16).hex()
         payload = {**task.payload, "nonce": task.nonce, "budget": task.budget, "first": task.first}
         if task.plan is not None:
