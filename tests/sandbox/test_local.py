@@ -540,3 +540,94 @@ def test_submit_of_a_backend_without_it_runs_the_job_at_once():
 
     started = Counting().submit(Job.of("pass"))
     assert Counting.runs == 1 and started.result().stdout == "ran" and Counting.runs == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs whose stdin arrives while they run (submit(stdin_open=True))
+
+ECHO_IN_PARTS = (
+    "import sys\n"
+    "first = sys.stdin.buffer.read(5)\n"
+    "rest = sys.stdin.buffer.read()\n"
+    "print(first.decode(), len(rest), rest[:3].decode(), rest[-3:].decode())\n"
+)
+
+
+def test_an_open_stdin_gets_the_rest_while_the_job_runs(local_sandbox):
+    started = local_sandbox.submit(Job.of(ECHO_IN_PARTS, stdin=b"hello", limits=QUICK), stdin_open=True)
+    time.sleep(0.2)  # the job is blocked reading by now
+    started.send_stdin(b"abc")
+    started.send_stdin("x" * 300_000)  # more than a pipe holds: written as the job reads it
+    started.finish_stdin(b"xyz")
+    result = started.result()
+    assert result.exit_code == 0 and result.stdout == "hello 300006 abc xyz\n", result
+
+
+def test_result_ends_an_open_stdin_with_nothing_more(local_sandbox):
+    started = local_sandbox.submit(Job.of(ECHO_IN_PARTS, stdin=b"hello!", limits=QUICK), stdin_open=True)
+    result = started.result()
+    assert result.stdout == "hello 1 ! !\n", result
+    with pytest.raises(RuntimeError, match="not open"):
+        started.finish_stdin(b"late")
+
+
+def test_a_job_that_never_reads_its_open_stdin_does_not_block_the_host(local_sandbox):
+    started = local_sandbox.submit(Job.of("print('no thanks')", stdin=b"y" * 200_000, limits=QUICK), stdin_open=True)
+    started.finish_stdin(b"z" * 200_000)  # never blocks: the rest waits for room that never comes
+    result = started.result()
+    assert result.exit_code == 0 and result.stdout == "no thanks\n" and result.wall_s < 5
+
+
+def test_stdin_of_a_plain_submit_is_not_open(local_sandbox):
+    started = local_sandbox.submit(Job.of("import sys\nprint(sys.stdin.read())", stdin="all of it", limits=QUICK))
+    with pytest.raises(RuntimeError, match="not open"):
+        started.send_stdin(b"more")
+    assert started.result().stdout == "all of it\n"
+
+
+def test_cancel_kills_a_running_job_and_nothing_stays(local_sandbox):
+    from .conftest import census, wait_back_to
+
+    baseline = len(census(local_sandbox))
+    code = "import os, sys, time\nif os.fork() == 0:\n    time.sleep(60)\nsys.stdin.read()\ntime.sleep(60)"
+    started = local_sandbox.submit(Job.of(code, limits=QUICK), stdin_open=True)
+    time.sleep(0.3)
+    start = time.monotonic()
+    started.cancel()
+    result = started.result()
+    assert time.monotonic() - start < 5 and result.exit_code is None and not result.timed_out, result
+    assert wait_back_to(local_sandbox, baseline) <= baseline
+    assert local_sandbox.run("print('next')", limits=QUICK).stdout == "next\n"
+
+
+def test_a_submitted_job_runs_beside_its_caller(local_sandbox):
+    """On the CPUs other than the caller's: the caller goes on working meanwhile."""
+    mine = os.sched_getaffinity(0)
+    result = local_sandbox.submit(Job.of("import os\nprint(sorted(os.sched_getaffinity(0)))", limits=QUICK)).result()
+    theirs = set(eval(result.stdout))
+    assert theirs <= mine and len(theirs) == max(1, len(mine) - 1), (mine, theirs)
+    alone = local_sandbox.run("import os\nprint(sorted(os.sched_getaffinity(0)))", limits=QUICK)
+    assert set(eval(alone.stdout)) == mine  # a job the caller waits for may run anywhere
+
+
+def test_a_backend_without_streaming_runs_an_open_stdin_job_once_it_is_complete():
+    from thinkgym.sandbox.base import Sandbox, SandboxResult
+
+    class Recording(Sandbox):
+        stdins: list = []
+
+        def run_job(self, job):
+            Recording.stdins.append(job.stdin)
+            return SandboxResult(0, stdout="ran")
+
+        def available_layers(self):
+            return frozenset()
+
+    started = Recording().submit(Job.of("pass", stdin="head "), stdin_open=True)
+    started.send_stdin("middle ")
+    started.finish_stdin(b"end")
+    assert Recording.stdins == [] and started.result().stdout == "ran"
+    assert Recording.stdins == [b"head middle end"]
+    cancelled = Recording().submit(Job.of("pass"), stdin_open=True)
+    cancelled.cancel()
+    assert cancelled.result().error == "cancelled before it ran" and len(Recording.stdins) == 1

@@ -11,6 +11,7 @@ import json
 import math
 import sys
 import textwrap
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -274,3 +275,103 @@ def test_calls_jobs_share_the_pool_with_other_jobs(sandbox):
         assert outside(fence(CANDIDATES["right"]), SQUARE).score == 1.0
         assert sandbox.run("print(6 * 7)").stdout == "42\n"
         assert inside(fence(CANDIDATES["right"]), SQUARE).score == 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# The calls job started before the analysis (its stdin open for the candidate, then the calls)
+# ---------------------------------------------------------------------------------------------
+
+
+class Submits:
+    """Counts the jobs a verifier starts with an open stdin, and how each one ended."""
+
+    def __init__(self, sandbox):
+        self.sandbox, self.open, self.results = sandbox, 0, []
+
+    def __enter__(self):
+        original = self.original = self.sandbox.submit
+
+        def submit(job, *, stdin_open=False):
+            started = original(job, stdin_open=stdin_open)
+            if stdin_open:
+                self.open += 1
+                result = started.result
+
+                def record():
+                    self.results.append(result())
+                    return self.results[-1]
+
+                started.result = record
+            return started
+
+        self.sandbox.submit = submit
+        return self
+
+    def __exit__(self, *exc):
+        del self.sandbox.submit
+
+
+def sandbox_judged_problem(name: str) -> Problem:
+    """Tests the trainer will not judge (a loop): the calls job started early is cancelled."""
+    test = check("for x in (1, 2, 3):", "    assert candidate(x) == x * x")
+    return Problem(name, "", None, {"prompt": "def square(x):\n    pass\n", "test": test, "entry_point": "square"})
+
+
+@linux_only
+def test_a_single_verification_starts_its_calls_job_first(sandbox):
+    outside, _ = verifiers(sandbox)
+    with Submits(sandbox) as submits:
+        reward = outside(fence(CANDIDATES["right"]), SQUARE)
+    assert reward.score == 1.0 and reward.info["jobs"] == 1
+    assert submits.open == 1 and submits.results[0].exit_code == 0
+
+
+@linux_only
+def test_tests_judged_in_the_sandbox_cancel_the_early_job_once_and_leave_nothing(sandbox):
+    from tests.sandbox.conftest import census, wait_back_to
+
+    baseline = len(census(sandbox))
+    outside, _ = verifiers(sandbox)
+    problem = sandbox_judged_problem("outside/loop-first-sight")
+    with Submits(sandbox) as submits:
+        first = outside(fence(CANDIDATES["right"]), problem)
+        again = outside(fence(CANDIDATES["wrong"]), problem)
+    assert first.score == 1.0 and again.score == 0.0
+    assert "judged-outside-the-sandbox" not in first.info["harness_hardening"]
+    assert submits.open == 1  # cancelled the first time, known after that
+    assert submits.results[0].exit_code is None  # killed, its result thrown away
+    assert wait_back_to(sandbox, baseline) <= baseline
+
+
+@linux_only
+def test_a_candidate_that_hangs_while_it_loads_fails_within_the_test_timeout(sandbox):
+    outside, _ = verifiers(sandbox)
+    code = "while True:\n    pass\ndef square(x):\n    return x * x"
+    start = time.monotonic()
+    reward = outside(fence(code), SQUARE)
+    assert reward.score == 0.0 and time.monotonic() - start < 6, reward.info  # 1 s per test, not the 8 s budget
+    assert all(not t["passed"] for t in reward.info["tests"])
+
+
+@linux_only
+def test_a_candidate_that_steals_its_calls_from_the_request_earns_nothing(sandbox):
+    """The calls arrive on a pipe the harness keeps open while the candidate loads: a candidate
+    that reads them first only starves its own job."""
+    thief = (
+        "import os\n"
+        "stolen = b''\n"
+        "for fd in range(3, 64):\n"
+        "    try:\n"
+        "        os.set_blocking(fd, False)\n"
+        "        stolen += os.read(fd, 1 << 16)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "def square(x):\n"
+        "    return x * x\n"
+    )
+    outside, _ = verifiers(sandbox)
+    start = time.monotonic()
+    reward = outside(fence(thief), SQUARE)
+    assert all(isinstance(t["passed"], bool) for t in reward.info["tests"]) and time.monotonic() - start < 8
+    assert outside(fence(CANDIDATES["right"]), SQUARE).score == 1.0
+    assert reward.score < 1.0 or reward.info["jobs"] > 1, reward.info  # never a pass from a lost request
