@@ -234,7 +234,7 @@ class _Zygote:
                 os.close(fd)
             raise _ZygoteGone("the zygote sent an incomplete job process")
         pidfd = fds[4] if len(fds) > 4 else -1
-        if pidfd >= 0:  # the zygote's pid is namespace-local in a user namespace; this is the host's
+        if pidfd >= 0 and self.userns:  # the zygote's pid is namespace-local in a user namespace
             pid = _pidfd_pid(pidfd) or pid
         self.ready.append(_WarmJob(pid, socket.socket(fileno=fds[0]), fds[1], fds[2], fds[3], pidfd))
         return True

@@ -222,24 +222,29 @@ def _plain_object(obj: dict) -> object:
     raise ValueError(f"unknown plain value object {tag!r}")
 
 
+_DECODER: list = []  # one json decoder with the strict object hook, made on first use
+_REPLY_SHAPES = {"defined": (), "end": (), "timeout": (), "def_error": (str,), "ok": (object, float),
+                 "err": (str, str, bool, float)}  # fmt: skip
+
+
 def decode_reply_line(line: str) -> list | None:
     """One reply line of a calls job, ``[seq, kind, ...]``, or None when it is not one.
 
     Runs in the trainer on bytes the candidate may have forged: `json` with a strict object hook
     builds nothing but plain builtin values, and any other shape is refused.
     """
-    import json
+    if not _DECODER:
+        import json
 
+        _DECODER.append(json.JSONDecoder(object_hook=_plain_object))
     try:
-        item = json.loads(line, object_hook=_plain_object)
+        item = _DECODER[0].decode(line)
     except (ValueError, TypeError, RecursionError, MemoryError, OverflowError):
         return None
     if type(item) is not list or len(item) < 2 or type(item[0]) is not int or type(item[1]) is not str:
         return None
     kind, rest = item[1], item[2:]
-    shapes = {"defined": (), "end": (), "timeout": (), "def_error": (str,), "ok": (object, float),
-              "err": (str, str, bool, float)}  # fmt: skip
-    shape = shapes.get(kind)
+    shape = _REPLY_SHAPES.get(kind)
     if shape is None or len(rest) != len(shape):
         return None
     for value, want in zip(rest, shape):  # noqa: B905 (lengths checked)

@@ -259,14 +259,14 @@ def _nodes_under(node: ast.AST) -> list[ast.AST]:
     return found
 
 
-def _children(node: ast.AST) -> list[ast.AST]:
+def _children(node: ast.AST, _node_type: type = ast.AST) -> list[ast.AST]:
     children = []
     for name in node._fields:
         value = getattr(node, name, None)
-        if isinstance(value, ast.AST):
+        if isinstance(value, _node_type):
             children.append(value)
-        elif type(value) is list:
-            children.extend(v for v in value if isinstance(v, ast.AST))
+        elif type(value) is list and value:
+            children += [v for v in value if isinstance(v, _node_type)]
     return children
 
 
@@ -284,9 +284,10 @@ def split_check(test: str) -> tuple[str, list[tuple[str, str, str]]] | None:
     return None if split is None else (split[0], [step for step, _node in split[1]])
 
 
-def _split_check_nodes(test: str) -> tuple[str, list[tuple[tuple[str, str, str], ast.stmt]], str] | None:
+def _split_check_nodes(test: str) -> tuple[str, list[tuple[tuple[str, str, str], ast.stmt]], str, ast.Module] | None:
     """`split_check`, with each step's AST node (compiled and analysed without parsing it again)
-    and the test module without ``check`` (its setup: ``check`` itself never runs once split)."""
+    and the test module without ``check`` (its setup: ``check`` itself never runs once split), as
+    source and as the tree of that source."""
     try:
         tree = ast.parse(test)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -310,13 +311,14 @@ def _split_check_nodes(test: str) -> tuple[str, list[tuple[tuple[str, str, str],
         steps.append(((kind, source, _label(source)), stmt))
     if not any(step[0] == "unit" for step, _node in steps):
         return None
-    rest = test
+    rest, module = test, tree
     others = [n for n in tree.body if n is not check]
     if not any(isinstance(n, ast.Name) and n.id == "check" for node in others for n in ast.walk(node)):
         text = test.splitlines(keepends=True)  # (ast line numbers count these line breaks too)
         if len(text) >= (check.end_lineno or 0) and len(lines) == len(text):
             rest = "".join(text[: check.lineno - 1] + text[check.end_lineno :])
-    return check.args.args[0].arg, steps, rest
+            module = ast.Module(body=others, type_ignores=[])
+    return check.args.args[0].arg, steps, rest, module
 
 
 @dataclass
@@ -378,12 +380,11 @@ def _prepare_function(spec: FunctionTests, candidate_names: tuple[str, ...]) -> 
             steps = [("unit", "check(__candidate__)", "check(candidate)")]
             proxies = [("__candidate__", spec.entry_point)]
         else:
-            param, pairs, rest = split
+            param, pairs, rest, module = split
             setup = spec.prompt.rstrip("\n") + "\n\n" + rest + "\n"
             steps = [step for step, _node in pairs]
             nodes = [node for _step, node in pairs]
             proxies = [(param, spec.entry_point)]
-            module = _parsed(rest)
         if spec.entry_point and not hasattr(builtins, spec.entry_point):
             proxies.append((spec.entry_point, spec.entry_point))
     prefetch = _prefetchable_calls(steps, dict(proxies), nodes)
