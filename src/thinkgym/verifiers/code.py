@@ -1124,13 +1124,6 @@ class CodeVerifier:
         if task.error is None and not task.names:
             task.error = "the problem has no tests"
 
-    def _task(self, completion: str, problem: Problem) -> _Task:
-        """Extract the code and build the (not yet encrypted) payload for one completion."""
-        task = self._draft(completion, problem)
-        self._compile_program(task)
-        self._plan(task)
-        return task
-
     def _files(self, mode: str, program: str | None = None) -> dict[str, bytes]:
         """The job's files: its entry (the harness, when the sandbox has not preloaded it) and the
         program (a calls job gets it through stdin)."""
