@@ -292,13 +292,12 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _read_stdin() -> bytes:
+def _read_all(fd: int = 0) -> bytes:
+    """Everything left on ``fd`` (stdin by default), up to its end."""
     chunks = []
-    while True:
-        chunk = os.read(0, 1 << 16)
-        if not chunk:
-            return b"".join(chunks)
+    while chunk := os.read(fd, 1 << 16):
         chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class _Lines:
@@ -801,7 +800,7 @@ class _Judge:
 
 
 def _read_key() -> bytes:
-    return bytes.fromhex(_read_stdin().decode("ascii").strip())
+    return bytes.fromhex(_read_all().decode("ascii").strip())
 
 
 def decrypt(blob: bytes, key: bytes) -> bytes:
@@ -1018,11 +1017,9 @@ def _serve_calls() -> None:
     os.close(devnull)
 
     def calls() -> list | None:
-        chunks = []
-        while chunk := os.read(request_fd, 1 << 16):
-            chunks.append(chunk)
+        rest = _read_all(request_fd)
         os.close(request_fd)
-        return marshal.loads(b"".join(chunks)) if chunks else None
+        return marshal.loads(rest) if rest else None
 
     try:
         _make_calls(head, calls, replies)

@@ -1023,14 +1023,10 @@ class CodeVerifier:
         """One job, with the trainer's share of the work done while it runs: the calls sent to a
         job started early, the steps to judge compiled."""
         sandbox = self.sandbox
-        if early is not None and task.mode == "calls" and task.first == 0 and not task.careful:
+        if early is not None:  # (kept by `verify_batch` only for the first job of a calls task)
             started = early
-            assert task.plan is not None
-            started.finish_stdin(harness.calls_request_rest(harness.pending_calls(task.payload["steps"], task.plan.prefetch, 0)))
+            started.finish_stdin(self._calls_rest(task))
         else:
-            if early is not None:
-                early.cancel()
-                early.result()
             sandbox.check_strict()
             if task.mode != "calls" or task.plan is None or "host_codes" in vars(task.plan):
                 return sandbox.run_job(self._job(task))  # (nothing to do meanwhile)
@@ -1056,6 +1052,12 @@ class CodeVerifier:
         limits = self._limits("calls", steps_at_most, task.budget)
         job = Job(self._files("calls"), "main.py", b"", (), limits, (), f"{_HARNESS_MODULE}:calls")
         return sandbox.submit(job, stdin_open=True)
+
+    @staticmethod
+    def _calls_rest(task: _Task) -> bytes:
+        """The calls the task's remaining tests will make, in order (a calls job's stdin after its head)."""
+        assert task.plan is not None
+        return harness.calls_request_rest(harness.pending_calls(task.payload["steps"], task.plan.prefetch, task.first))
 
     def _calls_head(self, task: _Task) -> bytes:
         program = task.program.encode("utf-8", "surrogatepass")
@@ -1156,9 +1158,7 @@ class CodeVerifier:
         """A sandbox job for the task's remaining tests (with a fresh key and nonce when judged there)."""
         limits = self._limits(task.mode, len(task.names) - task.first, task.budget)
         if task.mode == "calls":  # nothing secret: the candidate, then the calls the tests will make
-            assert task.plan is not None
-            calls = harness.pending_calls(task.payload["steps"], task.plan.prefetch, task.first)
-            request = self._calls_head(task) + harness.calls_request_rest(calls)
+            request = self._calls_head(task) + self._calls_rest(task)
             return Job(self._files("calls"), "main.py", request, (), limits, (), f"{_HARNESS_MODULE}:calls")
         files = self._files(task.mode, task.program)
         task.nonce = os.urandom(16).hex()
