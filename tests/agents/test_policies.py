@@ -124,8 +124,15 @@ class ChatServer:
                 self.send_header("Content-Length", str(len(data)))
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)
+                self._leave()  # before the client can have its answer and send the next request
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _leave(self) -> None:
+                with server.lock:
+                    if getattr(self, "_in_flight", False):
+                        self._in_flight = False
+                        server.in_flight -= 1
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/") == "/v1/models":
@@ -141,11 +148,11 @@ class ChatServer:
                     fault = server.faults.pop(0) if server.faults else None
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                    self._in_flight = True
                 try:
                     self._answer(body, fault)
                 finally:
-                    with server.lock:
-                        server.in_flight -= 1
+                    self._leave()
 
             def _answer(self, body: dict, fault: object) -> None:
                 if self.path.rstrip("/") != "/v1/chat/completions":
