@@ -11,6 +11,7 @@ from gymnasium.utils.env_checker import check_env
 
 from thinkgym import GeneratorSource, ListSource, Problem, Reward, SingleTurnEnv, TextEnv, Turn
 from thinkgym.core import TextSpace, problem_seed
+from thinkgym.errors import ConfigError
 
 
 def exact_match(completion: str, problem: Problem) -> Reward:
@@ -54,7 +55,10 @@ def test_sources_are_deterministic():
     finite = ListSource(PROBLEMS)
     ids = [p.id for p in finite.take(5, seed=0)]
     assert sorted(ids) == sorted(p.id for p in PROBLEMS)  # a permutation: no repeats
-    assert len(finite.take(12, seed=0)) == 12
+    with pytest.raises(ConfigError, match="holds 5"):  # no silent repeats (issue 14, item 10)
+        finite.take(12, seed=0)
+    cycled = finite.take(12, seed=0, repeat=True)  # repeats only when asked for
+    assert len(cycled) == 12 and [p.id for p in cycled[:5]] == ids
     with pytest.raises(ValueError):
         ListSource([]).take(1)
     with pytest.raises(ValueError):

@@ -44,3 +44,7 @@ __all__ = [
 
 # Built-in envs register themselves on import; their modules keep heavy imports inside functions.
 import thinkgym.envs  # noqa: E402,F401
+from thinkgym.registry import load_plugins_at_import  # noqa: E402
+
+# Plugins (the ``thinkgym.envs`` entry-point group) register now, so gymnasium.make finds them.
+load_plugins_at_import()

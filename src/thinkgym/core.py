@@ -12,18 +12,40 @@ A `TextEnv` is a `gymnasium.Env` whose observations and actions are text:
 
 Bad model output never raises: an empty, oversized or malformed action earns reward 0 and an
 ``info["error"]``. Wrong *types* raise `TypeError`; stepping a finished episode raises gymnasium's
-`ResetNeeded`.
+`ResetNeeded`. An observation longer than ``max_observation_chars`` is cut to that length (so it
+always lies in ``observation_space``) and ``info["observation_clipped_from"]`` gives its length.
 
 Subclasses implement `respond` (one turn) and optionally `first_observation`, `valid_actions` and
 `oracle_action`. Single-turn envs need not subclass at all: `SingleTurnEnv(source, verifier)`.
+
+**Wrapped envs.** Users hold envs wrapped by ``gymnasium.make`` (`OrderEnforcing`,
+`PassiveEnvChecker`) or by any wrapper (`RecordEpisodeStatistics`, `TimeLimit`, a `RewardWrapper`);
+gymnasium 1.x wrappers do not forward attributes. Every generic helper therefore calls ``reset``
+and ``step`` on the env it was given (so what the wrappers change is what it records) and reads
+the env's state and hooks with ``env.get_wrapper_attr(name)`` (`thinkgym.agents.base.env_attr`):
+``messages``, ``problem``, ``valid_actions()``, ``oracle_action()`` and the optional hooks below.
+Envs with a finite action set also put it in ``info["valid_actions"]``.
+
+**Optional hooks** that generic code (benchmarks, training, the CLI) uses instead of naming envs:
+
+- ``success_component``: the reward component that means "solved" at 1.0 (``accuracy`` for math,
+  ``all_passed`` for code, ``goal`` for the maze); None: a positive reward means solved.
+- ``action_tokens``: action strings a tokenizer should keep whole (the maze's moves).
+- ``exact_references(problem)``: exact expectations for one problem, when the env can compute
+  them (the maze's dynamic programming): ``random_mean_reward`` (the expected return of the policy
+  uniform over ``valid_actions()``), ``optimal_mean_reward`` (the best return) and
+  ``optimal_accuracy`` (1.0 when the problem can be solved). None (the default): no reference.
 """
 
 from __future__ import annotations
 
 import abc
+import functools
 import math
 import string
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Sequence as SequenceABC
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -31,6 +53,8 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
+
+from thinkgym.errors import ConfigError
 
 __all__ = [
     "Problem",
@@ -147,11 +171,14 @@ class ProblemSource(abc.ABC):
             raise ValueError("this problem source is empty")
         return int(rng.integers(bound))
 
-    def take(self, n: int, seed: int = 0) -> list[Problem]:
+    def take(self, n: int, seed: int = 0, *, repeat: bool = False) -> list[Problem]:
         """``n`` problems, the same for the same ``seed`` everywhere.
 
-        A finite source gives a seeded permutation (no repeats until exhausted); an unbounded one
-        gives indices ``seed*n .. seed*n+n-1`` offset so different seeds do not overlap.
+        A finite source gives a seeded permutation, so no problem repeats. Asking a finite source
+        for more problems than it holds raises `ConfigError` (repeated problems would pass for
+        independent ones: in a training set, and in an evaluation's confidence intervals) unless
+        ``repeat=True`` asks for the permutation to be cycled on purpose. An unbounded source
+        gives indices ``seed*1_000_003 ..``, so different seeds do not overlap.
         """
         if n < 0:
             raise ValueError("n must be >= 0")
@@ -160,6 +187,12 @@ class ProblemSource(abc.ABC):
             return [self.get(start + i) for i in range(n)]
         if self.size == 0:
             raise ValueError("this problem source is empty")
+        if n > self.size and not repeat:
+            raise ConfigError(
+                f"asked for {n} problems from a source that holds {self.size}: they would repeat. "
+                f"Ask for at most {self.size} (several samples per problem are a separate setting, "
+                "e.g. `thinkgym eval --samples k`), or pass repeat=True to cycle through them on purpose."
+            )
         order = np.random.default_rng(seed).permutation(self.size)
         reps = -(-n // self.size) if n else 0
         indices = np.concatenate([order] * max(reps, 1))[:n]
@@ -181,7 +214,8 @@ class GeneratorSource(ProblemSource):
     """An unbounded procedural source: ``make(rng, index) -> Problem`` with a per-index generator.
 
     The generator for index ``i`` is seeded from ``(name, split, i)``, so problem ``i`` never
-    depends on which problems were drawn before it.
+    depends on which problems were drawn before it. ``make`` must pickle (a module-level function,
+    or a `functools.partial` of one, not a closure): envs travel to worker processes.
     """
 
     def __init__(self, name: str, make: Callable[[np.random.Generator, str], Problem], split: str = "train"):
@@ -198,18 +232,97 @@ class GeneratorSource(ProblemSource):
 # Spaces
 # --------------------------------------------------------------------------------------------
 
-_SAMPLE_CHARSET = string.ascii_letters + string.digits + string.punctuation + " \n\t" + "αβπ√∞→é中"
+_SAMPLE_CHARSET = string.ascii_letters + string.digits + string.punctuation + " \n\t" + "αβπ√∞→é中…∑😀"
+#: Every Unicode code point (surrogates included: a Python ``str`` may hold them) is one character.
+UNICODE_SIZE = 0x110000
+
+
+class UnicodeCharset(AbstractSet):
+    """The set of every one-character string: what model text and dataset text can contain.
+
+    gymnasium's `Text` keeps its charset as a concrete set and encodes character ``c`` as its
+    index in that set (flattening, shared memory of `AsyncVectorEnv`). For this set the index of
+    ``c`` is ``ord(c)``, so the encoding covers all of Unicode without building a set of 1.1 M
+    strings.
+    """
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, str) and len(item) == 1
+
+    def __len__(self) -> int:
+        return UNICODE_SIZE
+
+    def __iter__(self) -> Iterator[str]:
+        return map(chr, range(UNICODE_SIZE))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UnicodeCharset) or (isinstance(other, AbstractSet) and AbstractSet.__eq__(self, other))
+
+    __hash__ = AbstractSet._hash
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (UnicodeCharset, ())
+
+
+class UnicodeCharList(SequenceABC):
+    """``chr`` as a sequence: item ``i`` of gymnasium's character list is code point ``i``."""
+
+    def __len__(self) -> int:
+        return UNICODE_SIZE
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [chr(i) for i in range(*index.indices(UNICODE_SIZE))]
+        return chr(int(index))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (UnicodeCharList, ())
+
+
+_UNICODE_SET = UnicodeCharset()
+_UNICODE_LIST = UnicodeCharList()
+
+
+@functools.cache
+def _all_characters() -> str:
+    return "".join(map(chr, range(UNICODE_SIZE)))
 
 
 class TextSpace(spaces.Text):
-    """Any Unicode string of bounded length.
+    """Any Unicode string of bounded length: a gymnasium `Text` whose charset is all of Unicode.
 
-    gymnasium's `Text` only admits a fixed charset; model text can be any Unicode, so membership
-    here checks type and length only. Samples are drawn from a mixed ASCII/Unicode charset.
+    Membership checks type and length (every character is in the charset). Character ``c`` is
+    encoded as ``ord(c)`` and padding as ``0x110000``, so `gymnasium.spaces.flatten` and the shared
+    memory of `gymnasium.vector.AsyncVectorEnv` carry any text (``…``, ``é``, ``∑``, CJK, emoji,
+    lone surrogates) exactly. Samples are drawn from a small mixed ASCII/Unicode charset.
     """
 
     def __init__(self, max_length: int, *, min_length: int = 0, seed: int | None = None):
         super().__init__(max_length=max_length, min_length=min_length, charset=_SAMPLE_CHARSET, seed=seed)
+
+    @property
+    def character_set(self) -> frozenset[str]:  # type: ignore[override]
+        return _UNICODE_SET  # type: ignore[return-value]
+
+    @property
+    def character_list(self) -> tuple[str, ...]:  # type: ignore[override]
+        return _UNICODE_LIST  # type: ignore[return-value]
+
+    def character_index(self, char: str) -> np.int32:
+        return np.int32(ord(char))
+
+    @property
+    def characters(self) -> str:
+        """Every character, in code point order (built on first use: 1.1 M characters)."""
+        return _all_characters()
+
+    def sample(self, mask: Any = None, probability: Any = None) -> str:
+        """A random string of the sample charset (a mask or probability must span all of Unicode)."""
+        if mask is not None or probability is not None:
+            return super().sample(mask=mask, probability=probability)
+        length = int(self.np_random.integers(self.min_length, self.max_length + 1))
+        chars = self.np_random.choice(list(_SAMPLE_CHARSET), size=length)
+        return "".join(chars)
 
     def contains(self, x: Any) -> bool:
         return isinstance(x, str) and self.min_length <= len(x) <= self.max_length
@@ -223,6 +336,65 @@ class TextSpace(spaces.Text):
             and self.min_length == other.min_length
             and self.max_length == other.max_length
         )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def text_to_codes(space: TextSpace, text: str) -> np.ndarray:
+    """``text`` as ``max_length`` int32 code points, padded with ``0x110000`` (gymnasium's layout).
+
+    Text longer than the space cannot be encoded: a `ValueError` says so (envs clip their
+    observations to ``max_observation_chars``, so their own text always fits).
+    """
+    if len(text) > space.max_length:
+        raise ValueError(
+            f"a text of {len(text)} characters does not fit a TextSpace of max_length {space.max_length}"
+        )
+    codes = np.full(space.max_length, UNICODE_SIZE, dtype=np.int32)
+    codes[: len(text)] = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    return codes
+
+
+def codes_to_text(codes: np.ndarray) -> str:
+    """The inverse of `text_to_codes`: padding (and any value outside Unicode) is dropped."""
+    codes = np.asarray(codes).reshape(-1)
+    kept = codes[(codes >= 0) & (codes < UNICODE_SIZE)].astype("<u4")
+    return kept.tobytes().decode("utf-32-le", "surrogatepass")
+
+
+def _register_gymnasium_codecs() -> None:
+    """Teach gymnasium's single-dispatch space utilities the fast, exact `TextSpace` codec.
+
+    gymnasium's own `Text` versions would also work through `character_index` and
+    `character_list`, but loop in Python over every one of ``max_length`` slots per step.
+    """
+    from gymnasium.spaces import utils as space_utils
+    from gymnasium.vector.utils import shared_memory
+    from gymnasium.vector.utils import space_utils as vector_space_utils
+
+    space_utils.flatten.register(TextSpace)(text_to_codes)
+    space_utils.unflatten.register(TextSpace)(lambda space, x: codes_to_text(x))
+    space_utils.flatten_space.register(TextSpace)(
+        lambda space: spaces.Box(low=0, high=UNICODE_SIZE, shape=(space.max_length,), dtype=np.int32)
+    )
+
+    @shared_memory.read_from_shared_memory.register(TextSpace)
+    def _read(space: TextSpace, memory: Any, n: int = 1) -> tuple[str, ...]:
+        data = np.frombuffer(memory.get_obj(), dtype=np.int32).reshape((n, space.max_length))
+        return tuple(codes_to_text(row) for row in data)
+
+    @shared_memory.write_to_shared_memory.register(TextSpace)
+    def _write(space: TextSpace, index: int, value: str, memory: Any) -> None:
+        size = space.max_length
+        destination = np.frombuffer(memory.get_obj(), dtype=np.int32)
+        np.copyto(destination[index * size : (index + 1) * size], text_to_codes(space, value))
+
+    @vector_space_utils.create_empty_array.register(TextSpace)
+    def _empty(space: TextSpace, n: int = 1, fn: Any = np.zeros) -> tuple[str, ...]:
+        return tuple("a" * space.min_length for _ in range(n))
+
+
+_register_gymnasium_codecs()
 
 
 # --------------------------------------------------------------------------------------------
@@ -279,6 +451,7 @@ class TextEnv(gymnasium.Env[str, str], abc.ABC):
         self._done = True
         self._started = False
         self._last_reward: Reward = Reward(0.0)
+        self._clipped_from: int | None = None
 
     # ---- hooks for subclasses -------------------------------------------------------------
 
@@ -292,6 +465,15 @@ class TextEnv(gymnasium.Env[str, str], abc.ABC):
 
     def valid_actions(self) -> list[str] | None:
         """The permitted actions now, when the action set is finite (None for open text)."""
+        return None
+
+    #: The reward component that means "solved" at 1.0 (None: a positive reward means solved).
+    success_component: str | None = None
+    #: Action strings a tokenizer should keep as single tokens (e.g. the maze's moves).
+    action_tokens: tuple[str, ...] = ()
+
+    def exact_references(self, problem: Problem) -> Mapping[str, float] | None:
+        """Exact expectations for ``problem`` (see the module docstring), or None when unknown."""
         return None
 
     def oracle_action(self) -> str:
@@ -324,6 +506,7 @@ class TextEnv(gymnasium.Env[str, str], abc.ABC):
         self._started = True
         self._last_reward = Reward(0.0)
         self._on_reset(problem)
+        self._clipped_from = None
         observation = self._clip(self.first_observation(problem))
         self.messages = []
         if self.system_prompt:
@@ -354,6 +537,7 @@ class TextEnv(gymnasium.Env[str, str], abc.ABC):
         terminated = bool(turn.terminated)
         truncated = not terminated and self.turn >= self.max_turns
         self._done = terminated or truncated
+        self._clipped_from = None
         observation = self._clip(turn.observation)
         if observation and not self._done:
             self.messages.append({"role": "user", "content": observation})
@@ -381,18 +565,29 @@ class TextEnv(gymnasium.Env[str, str], abc.ABC):
     # ---- helpers ----------------------------------------------------------------------------
 
     def _clip(self, text: str) -> str:
-        return text if len(text) <= self.max_observation_chars else text[: self.max_observation_chars]
+        """Cut an observation to ``max_observation_chars`` (noted in the next ``info``)."""
+        if len(text) <= self.max_observation_chars:
+            return text
+        self._clipped_from = len(text)
+        return text[: self.max_observation_chars]
 
     def _info(self) -> dict[str, Any]:
         assert self.problem is not None
-        return {
+        info: dict[str, Any] = {
             "problem_id": self.problem.id,
             "turn": self.turn,
             "messages": [dict(m) for m in self.messages],
             "reward_components": dict(self._last_reward.components),
             "reward_info": dict(self._last_reward.info),
-            **self.extra_info(),
         }
+        if getattr(self, "_clipped_from", None) is not None:
+            info["observation_clipped_from"] = self._clipped_from
+        if not self._done:
+            valid = self.valid_actions()
+            if valid is not None:
+                info["valid_actions"] = list(valid)
+        info.update(self.extra_info())
+        return info
 
     def extra_info(self) -> dict[str, Any]:
         """Subclass hook: env-specific info entries (e.g. the maze's ``action_mask``)."""
@@ -407,7 +602,15 @@ class TextEnv(gymnasium.Env[str, str], abc.ABC):
 class SingleTurnEnv(TextEnv):
     """One prompt, one answer, one reward: what most math and code envs are.
 
-    >>> env = SingleTurnEnv(ListSource([Problem("p0", "1+1=?", "2")]), verifier=my_verifier)
+    >>> def exact(completion, problem):
+    ...     return Reward(float(completion.strip() == problem.answer), {"exact": 1.0})
+    >>> env = SingleTurnEnv(ListSource([Problem("p0", "1+1=?", "2")]), verifier=exact)
+    >>> env.reset(seed=0)[0]
+    '1+1=?'
+    >>> env.step(" 2 ")[1:3]
+    (1.0, True)
+
+    (A registered env's verifier should be a module-level function or object, so the env pickles.)
     """
 
     def __init__(self, source: ProblemSource, verifier: Verifier, **kwargs: Any):

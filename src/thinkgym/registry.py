@@ -1,58 +1,52 @@
 """Env ids, versions and lookup: `register`, `make`, `list_envs`, `spec`.
 
-Ids look like ``thinkgym/Maze-v0``: an optional namespace, a name and a required version. Each
-registration is mirrored into gymnasium's registry so ``gymnasium.make(id)`` works as well.
+Ids look like ``thinkgym/Maze-v0``: an optional namespace, a name and a required version. There is
+one registry and one spec type, gymnasium's: `register` adds a `gymnasium.envs.registration.EnvSpec`
+to ``gymnasium.registry`` (with one extra attribute, ``description``), and `spec` and `list_envs`
+return those very objects, so ``gymnasium.make(thinkgym.spec(id))``, ``gymnasium.make(id)`` and
+``thinkgym.make(id)`` build the same env. ``thinkgym.make`` returns the env itself;
+``gymnasium.make`` wraps it in gymnasium's default wrappers (`OrderEnforcing`,
+`PassiveEnvChecker`); every thinkgym helper accepts both.
+
 Third-party packages register through the ``thinkgym.envs`` entry-point group: each entry point
-names a module (whose import registers) or a callable (called with no arguments). Plugins are
-loaded lazily, the first time an id is not found or the full list is asked for.
+names a module (whose import registers) or a callable (called with no arguments). Plugins load at
+``import thinkgym`` (so ``gymnasium.make("<plugin id>")`` works right after it; set
+``THINKGYM_NO_PLUGINS=1`` to skip them), and again on demand when an id is not found.
+
+>>> import thinkgym, gymnasium
+>>> env_spec = thinkgym.spec("thinkgym/Maze-v0")
+>>> isinstance(env_spec, gymnasium.envs.registration.EnvSpec), bool(env_spec.description)
+(True, True)
+>>> type(gymnasium.make(env_spec).unwrapped) is type(thinkgym.make("thinkgym/Maze-v0"))
+True
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import importlib
+import os
 import re
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
 import gymnasium
+from gymnasium.envs.registration import EnvSpec
 
 from thinkgym.errors import RegistrationError, UnknownEnvError
 
-__all__ = ["EnvSpec", "register", "make", "spec", "list_envs", "ENTRY_POINT_GROUP"]
+__all__ = ["EnvSpec", "register", "make", "spec", "list_envs", "load_plugins", "ENTRY_POINT_GROUP"]
 
 ENTRY_POINT_GROUP = "thinkgym.envs"
 _ID_RE = re.compile(r"^(?:(?P<namespace>[\w.-]+)/)?(?P<name>[\w.:-]+?)-v(?P<version>\d+)$")
 
-
-@dataclass(frozen=True)
-class EnvSpec:
-    """Everything needed to build one registered env."""
-
-    id: str
-    entry_point: str | Callable[..., Any]
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    description: str = ""
-    namespace: str | None = None
-    name: str = ""
-    version: int = 0
-
-    def make(self, **kwargs: Any) -> Any:
-        factory = _load(self.entry_point)
-        env = factory(**{**self.kwargs, **kwargs})
-        try:
-            env.spec = gymnasium.envs.registration.EnvSpec(
-                id=self.id, entry_point=self.entry_point, kwargs={**self.kwargs, **kwargs}
-            )
-        except (AttributeError, TypeError):
-            pass
-        return env
-
-
+#: The ids registered through thinkgym, mapped to their spec (the same object gymnasium holds).
 _REGISTRY: dict[str, EnvSpec] = {}
 _plugins_loaded = False
+_LOADED_ENTRY_POINTS: set[tuple[str, str]] = set()
 
 
 def parse_id(env_id: str) -> tuple[str | None, str, int]:
@@ -78,32 +72,47 @@ def register(
     ``entry_point`` is ``"package.module:Class"`` (imported only when the env is made) or a
     callable. Re-registering an id raises unless ``override=True``.
     """
-    namespace, name, version = parse_id(id)
+    parse_id(id)
     if id in _REGISTRY and not override:
         raise RegistrationError(f"{id!r} is already registered; pass override=True to replace it")
-    env_spec = EnvSpec(id, entry_point, dict(defaults), description, namespace, name, version)
+    if not (isinstance(entry_point, str) or callable(entry_point)):
+        raise RegistrationError(f"entry point of {id!r} must be 'package.module:Name' or a callable")
+    env_spec = EnvSpec(id=id, entry_point=entry_point, kwargs=dict(defaults), disable_env_checker=False)
+    env_spec.description = description  # type: ignore[attr-defined]  # thinkgym's one extra field
+    gymnasium.registry.pop(id, None)
+    gymnasium.registry[id] = env_spec
     _REGISTRY[id] = env_spec
-    if id in gymnasium.registry:
-        del gymnasium.registry[id]
-    gymnasium.register(id=id, entry_point=entry_point, kwargs=dict(defaults), disable_env_checker=False)
     return env_spec
 
 
 def spec(env_id: str) -> EnvSpec:
-    """The `EnvSpec` of a registered id, or an `UnknownEnvError` naming the closest ids."""
+    """The gymnasium `EnvSpec` of a registered id, or an `UnknownEnvError` naming the closest ids."""
     if not isinstance(env_id, str):
         raise TypeError(f"env id must be a str, got {type(env_id).__name__}")
-    if env_id in _REGISTRY:
-        return _REGISTRY[env_id]
-    load_plugins()
+    if env_id not in _REGISTRY:
+        load_plugins(force=True)  # entry points installed since the last look
     if env_id in _REGISTRY:
         return _REGISTRY[env_id]
     raise UnknownEnvError(_unknown_message(env_id))
 
 
-def make(env_id: str, **kwargs: Any) -> Any:
-    """Build the env registered as ``env_id``; ``kwargs`` override its registered defaults."""
-    return spec(env_id).make(**kwargs)
+def make(env_id: str | EnvSpec, **kwargs: Any) -> Any:
+    """Build the env registered as ``env_id`` (an id or its spec); ``kwargs`` override its defaults.
+
+    Returns the env itself, its ``spec`` set as ``gymnasium.make`` sets it (the kwargs merged), so
+    ``gymnasium.make(env.spec)`` builds the same env again inside gymnasium's default wrappers.
+    """
+    env_spec = env_id if isinstance(env_id, EnvSpec) else spec(env_id)
+    factory = _load(env_spec.entry_point)  # type: ignore[arg-type]
+    merged = {**env_spec.kwargs, **kwargs}
+    env = factory(**merged)
+    made = copy.deepcopy(env_spec)
+    made.kwargs = merged
+    try:
+        env.unwrapped.spec = made
+    except AttributeError:  # an entry point that returns something without a settable spec
+        pass
+    return env
 
 
 def list_envs() -> list[EnvSpec]:
@@ -113,9 +122,11 @@ def list_envs() -> list[EnvSpec]:
 
 
 def load_plugins(force: bool = False) -> list[str]:
-    """Import every ``thinkgym.envs`` entry point once; returns the names loaded this call.
+    """Load the ``thinkgym.envs`` entry points not loaded yet; returns the names loaded this call.
 
-    A plugin that fails to import is reported as a warning, never breaks the built-in envs.
+    Without ``force`` this looks once per process; with it (or when an id is not found) it looks
+    again for entry points installed since, never loading one twice. A plugin that fails to load
+    is reported as a warning and never breaks the built-in envs.
     """
     global _plugins_loaded
     if _plugins_loaded and not force:
@@ -123,16 +134,25 @@ def load_plugins(force: bool = False) -> list[str]:
     _plugins_loaded = True
     loaded = []
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        key = (ep.name, ep.value)
+        if key in _LOADED_ENTRY_POINTS:
+            continue
+        _LOADED_ENTRY_POINTS.add(key)
         try:
             obj = ep.load()
             if callable(obj):
                 obj()
             loaded.append(ep.name)
         except Exception as exc:  # a broken plugin must not take the registry down
-            import warnings
-
             warnings.warn(f"thinkgym plugin {ep.name!r} ({ep.value}) failed to load: {exc}", stacklevel=2)
     return loaded
+
+
+def load_plugins_at_import() -> None:
+    """Called by ``import thinkgym``: plugins register before anyone asks gymnasium for their ids."""
+    if os.environ.get("THINKGYM_NO_PLUGINS", "").strip() not in ("", "0"):
+        return
+    load_plugins()
 
 
 def _unknown_message(env_id: str) -> str:

@@ -9,11 +9,14 @@
 - ``thinkgym/GSM8K-v0``: records with ``question`` and ``answer`` (worked solution ending in
   ``#### n``); ``thinkgym/MATH-v0``: records with ``problem`` and ``solution`` (final answer in
   ``\\boxed{}``, or an ``answer`` column). Both take ``path=`` (a local ``.jsonl``/``.json``/
-  ``.parquet``/``.csv`` file) or ``dataset=`` (a name for ``datasets.load_dataset``, e.g.
-  ``"openai/gsm8k"``). With neither they use a small sample shipped in the package
+  ``.parquet``/``.csv`` file), ``dataset=`` (a name for ``datasets.load_dataset``, e.g.
+  ``"openai/gsm8k"``, or a local folder) and ``data_files=`` (passed to ``load_dataset``, alone or
+  with ``dataset=``). With none they use a small sample shipped in the package
   (``envs/data/*_sample.jsonl``, problems written for thinkgym in the datasets' formats), so the
-  envs and their checks work offline; a warning is logged (once per process). Real benchmarks must pass a path
-  or a dataset name.
+  envs and their checks work offline; a warning is logged (once per process). Real benchmarks must
+  pass a path or a dataset name. Problem ids are ``<tag>/<split>/<row>-<content digest>``: the tag
+  is the env's (``gsm8k``, ``math``) for local data and the dataset's name for hub data, never a
+  filesystem path, so ids stay the same when the data moves.
 
 Every env asks for the configured format in its prompt (by default DeepSeek-R1's: reasoning in
 ``<think>…</think>``, then the answer in ``\\boxed{}``) and rewards with a weighted, normalized sum
@@ -30,6 +33,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -586,11 +590,8 @@ def procedural_source(level: int | None = None, kinds: Sequence[str] | None = No
     level, chosen = _check_config(level, kinds)
     kinds_tag = "all" if chosen == KINDS else "+".join(chosen)
     name = f"math-g{GENERATOR_VERSION}/{kinds_tag}/L{level if level is not None else 'mix'}"
-
-    def make(rng: np.random.Generator, pid: str) -> Problem:
-        return generate_problem(rng, pid, level=level, kinds=chosen)
-
-    return GeneratorSource(name, make, split=split)
+    # a partial of a module-level function (not a closure), so the source and its env pickle
+    return GeneratorSource(name, partial(generate_problem, level=level, kinds=chosen), split=split)
 
 
 # ============================================================================================
@@ -605,9 +606,20 @@ def load_records(
     config: str | None = None,
     split: str = "test",
     limit: int | None = None,
+    data_files: Any = None,
 ) -> list[dict[str, Any]]:
     """Rows of a local file (``.jsonl``, ``.json``, ``.parquet``, ``.csv``) or of a dataset
-    loaded by name with ``datasets.load_dataset(dataset, config, split=split)``."""
+    loaded with ``datasets.load_dataset(dataset, config, split=split, data_files=data_files)``.
+
+    ``dataset`` is a hub name, a local folder or a builder (``"json"``, ``"parquet"``, ``"csv"``).
+    ``data_files`` (a file, a list or a ``{split: files}`` mapping, as `datasets` takes them) may
+    come alone: the builder is then read from the files' extension. A single file or list is
+    loaded as ``split``.
+    """
+    if data_files is not None and path is not None:
+        raise ConfigError("pass data_files= with dataset= (or alone), not with path=")
+    if data_files is not None and dataset is None:
+        dataset = _builder_for(data_files)
     if (path is None) == (dataset is None):
         raise ConfigError("pass exactly one of path= (a local file) or dataset= (a datasets name)")
     if limit is not None and limit < 1:
@@ -634,8 +646,32 @@ def load_records(
         else:
             raise ConfigError(f"unsupported data file type {suffix!r}: use .jsonl, .json, .parquet or .csv")
     else:
-        rows = _load_with_datasets(dataset, config, split=split)  # type: ignore[arg-type]
+        extra: dict[str, Any] = {}
+        if data_files is not None:
+            extra["data_files"] = data_files if isinstance(data_files, Mapping) else {split: data_files}
+        rows = _load_with_datasets(dataset, config, split=split, **extra)  # type: ignore[arg-type]
     return rows[:limit] if limit is not None else rows
+
+
+_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+
+
+def _builder_for(data_files: Any) -> str:
+    """The `datasets` builder for ``data_files`` given without ``dataset=``, from the extension."""
+    files = list(data_files.values()) if isinstance(data_files, Mapping) else [data_files]
+    flat = [f for item in files for f in ([item] if isinstance(item, str | Path) else list(item))]
+    builders = {_BUILDERS.get(Path(str(f)).suffix.lower()) for f in flat}
+    if len(builders) != 1 or None in builders:
+        raise ConfigError(
+            f"cannot tell the format of data_files={data_files!r}: use .jsonl/.json/.parquet/.csv files "
+            "of one kind, or pass dataset='json' (or 'parquet', 'csv') with them"
+        )
+    return builders.pop()  # type: ignore[return-value]
+
+
+def _is_local(dataset: str) -> bool:
+    """A local folder or file, or a builder over local files: not a name on the hub."""
+    return dataset in set(_BUILDERS.values()) or Path(dataset).exists()
 
 
 def _read_jsonl(file: Path) -> list[dict[str, Any]]:
@@ -769,8 +805,9 @@ def _dataset_source(
     config: str | None,
     split: str,
     limit: int | None,
+    data_files: Any = None,
 ) -> ListSource:
-    if path is None and dataset is None:
+    if path is None and dataset is None and data_files is None:
         if tag not in _SAMPLE_NOTICES:  # once per process: loud enough to notice, not a flood
             _SAMPLE_NOTICES.add(tag)
             logger.warning(
@@ -781,8 +818,11 @@ def _dataset_source(
         rows = load_records(DATA_DIR / sample, limit=limit)
         problems = builder(rows, tag=f"{tag}-sample", split="sample")
     else:
-        rows = load_records(path, dataset=dataset, config=config, split=split, limit=limit)
-        source_tag = tag if dataset is None else re.sub(r"[^\w.-]+", "_", dataset)
+        rows = load_records(path, dataset=dataset, config=config, split=split, limit=limit, data_files=data_files)
+        # Ids never name where the data lives (they must survive a move): local files and folders
+        # take the env's tag; a hub dataset its name. The row's content digest is in every id.
+        local = dataset is None or data_files is not None or _is_local(dataset)
+        source_tag = tag if local else re.sub(r"[^\w.-]+", "_", str(dataset))
         problems = builder(rows, tag=source_tag, split=split)
     if not problems:
         raise ConfigError(f"no usable {tag} problems in the data")
@@ -891,12 +931,15 @@ class GSM8KEnv(MathEnv):
         *,
         path: str | Path | None = None,
         dataset: str | None = None,
-        config: str | None = "main",
+        config: str | None = None,
         split: str = "test",
         limit: int | None = None,
+        data_files: Any = None,
         **kwargs: Any,
     ):
-        source = _dataset_source(gsm8k_problems, "gsm8k_sample.jsonl", "gsm8k", path, dataset, config, split, limit)
+        if config is None and dataset is not None and data_files is None and not _is_local(dataset):
+            config = "main"  # the hub's GSM8K (openai/gsm8k) names its configs "main" and "socratic"
+        source = _dataset_source(gsm8k_problems, "gsm8k_sample.jsonl", "gsm8k", path, dataset, config, split, limit, data_files)
         super().__init__(source, **kwargs)
 
 
@@ -911,9 +954,10 @@ class MATHEnv(MathEnv):
         config: str | None = None,
         split: str = "test",
         limit: int | None = None,
+        data_files: Any = None,
         **kwargs: Any,
     ):
-        source = _dataset_source(math_problems, "math_sample.jsonl", "math", path, dataset, config, split, limit)
+        source = _dataset_source(math_problems, "math_sample.jsonl", "math", path, dataset, config, split, limit, data_files)
         super().__init__(source, **kwargs)
 
 
