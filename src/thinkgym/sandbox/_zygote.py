@@ -330,6 +330,7 @@ class State:
     uid_base = 1_500_000
     base_sys_path: list[str] = []
     missing: dict[str, str] = {}
+    host_pidfd = -1
 
 
 # ----------------------------------------------------------------------------------------------
@@ -721,7 +722,10 @@ def _preload_files(entries: list) -> list[str]:
 def main() -> None:
     config = json.loads(sys.argv[1])
     ctl = socket.socket(fileno=int(config["ctl_fd"]))
-    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    # The host's death ends the zygote through a pidfd on the host process, never through
+    # PR_SET_PDEATHSIG: that signal follows the host *thread* that started the zygote, so a
+    # zygote started from a worker thread (`Sandbox.map`'s pool) died with that thread.
+    State.host_pidfd = _host_pidfd(int(config.get("host_pid", os.getppid())))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     missing: dict[str, str] = {}
     State.uid_base = int(config["uid_base"])
@@ -780,6 +784,16 @@ def main() -> None:
     finally:
         if State.cgroups is not None:
             State.cgroups.close()
+
+
+def _host_pidfd(host_pid: int) -> int:
+    """A pidfd that becomes readable when the host process ends (-1 without pidfd support)."""
+    if os.getppid() != host_pid:
+        sys.exit(0)  # the host is gone already
+    try:
+        return os.pidfd_open(host_pid)
+    except (AttributeError, OSError):
+        return -1
 
 
 def _become_pid_namespace_init() -> None:
@@ -959,10 +973,11 @@ class _Pool:
                         oom = State.cgroups.oom_kills(slot) - oom_before
                 frame = marshal.dumps({"kind": "exit", "status": status, "oom": oom,
                                        "cpu_s": rusage.ru_utime + rusage.ru_stime})  # fmt: skip
-                with _suppress_oserror():
-                    sock.setblocking(False)
-                    sock.send(struct.pack("<Q", len(frame)) + frame)
-                sock.close()
+                if sock is not None:
+                    with _suppress_oserror():
+                        sock.setblocking(False)
+                        sock.send(struct.pack("<Q", len(frame)) + frame)
+                    sock.close()
                 heapq.heappush(self.free_slots, slot)
             for held_slot, (holder, pidfd) in list(self.holders.items()):
                 if holder == pid:  # a holder died: the slot's next job makes a new one
@@ -971,6 +986,11 @@ class _Pool:
                     del self.holders[held_slot]
 
     def stop(self) -> None:
+        """Kill every job and holder; the jobs' sockets close without an exit frame (the host then
+        runs those jobs again on a new zygote: they did not end on their own)."""
+        for _slot, sock, _oom in self.jobs.values():
+            sock.close()
+        self.jobs = {pid: (slot, None, oom) for pid, (slot, _sock, oom) in self.jobs.items()}
         for holder, _pidfd in self.holders.values():
             with _suppress_oserror():
                 os.kill(holder, signal.SIGKILL)
@@ -1004,13 +1024,16 @@ def _serve(ctl: socket.socket, warm: int) -> None:
     except (BrokenPipeError, ConnectionResetError):
         pass  # the host closed the sandbox while we were handing it a job process
     finally:
+        ctl.close()  # first: the host sees EOF, so it restarts us instead of using us again
         pool.stop()
 
 
 def _serve_loop(ctl: socket.socket, pool: _Pool, wake_r: int) -> None:
     while True:
         pool.reap()
-        ready, _, _ = select.select([ctl, wake_r], [], [])
+        ready, _, _ = select.select([ctl, wake_r] + ([State.host_pidfd] if State.host_pidfd >= 0 else []), [], [])
+        if State.host_pidfd in ready:
+            return  # the host process ended
         if wake_r in ready:
             with _suppress_oserror():
                 while os.read(wake_r, 4096):

@@ -174,7 +174,7 @@ class _Zygote:
 
     def __init__(self, config: dict, startup_timeout_s: float):
         host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        config = {**config, "ctl_fd": zygote_end.fileno(),
+        config = {**config, "ctl_fd": zygote_end.fileno(), "host_pid": os.getpid(),
                   "preload_files": [[n, p, h] for n, (p, h) in sorted(_PRELOADED_FILES.items())]}  # fmt: skip
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_zygote.py")
         try:
@@ -191,6 +191,7 @@ class _Zygote:
         self.ctl = host_end
         self.lock = threading.Lock()
         self.ready: collections.deque[_WarmJob] = collections.deque()
+        self.broken = False  # set when the control socket failed: the zygote is restarted
         self.startup_timeout_s = startup_timeout_s
         host_end.settimeout(startup_timeout_s)
         try:
@@ -207,7 +208,18 @@ class _Zygote:
         self.preloaded: frozenset[str] = frozenset(hello.get("preloaded", ()))
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        """Running and still serving: a zygote whose control socket failed or ended (it closes it
+        first when it stops) is restarted."""
+        if self.broken or self.proc.poll() is not None:
+            return False
+        try:
+            if self.ctl.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"":
+                self.broken = True  # EOF: the zygote left its loop and is cleaning up
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            self.broken = True
+        return not self.broken
 
     def _receive(self, block: bool) -> bool:
         """Take one warm job process's handles off the control socket; False when none is waiting."""
@@ -264,7 +276,8 @@ class _Zygote:
                 self._request(job)
                 self._receive(block=True)
                 return self.ready.popleft(), False
-            except OSError as exc:
+            except (OSError, _ZygoteGone) as exc:
+                self.broken = True
                 raise _ZygoteGone(str(exc)) from exc
 
     def replenish(self, job: Job) -> None:
