@@ -89,7 +89,7 @@ def test_mixed_run_map_arun_from_threads_and_asyncio():
                 record("map", results, [f"{tag}-{i}\n" for i in range(n)])
             else:
 
-                async def some() -> list:
+                async def some(tag: str = tag) -> list:
                     return await asyncio.gather(*(sandbox.arun(f"print('{tag}-{i}')", limits=QUICK) for i in range(4)))
 
                 record("arun", asyncio.run(some()), [f"{tag}-{i}\n" for i in range(4)])
