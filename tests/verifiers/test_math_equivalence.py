@@ -73,12 +73,14 @@ CASES: dict[str, list[tuple[str, str, bool]]] = {
     ],
     "decimal_vs_exact": [
         ("0.333", "\\frac{1}{3}", True),
-        ("0.33", "\\frac{1}{3}", True),
+        ("0.33", "\\frac{1}{3}", False),  # fewer than three significant digits
         ("1.414", "\\sqrt{2}", True),
         ("3.1416", "\\pi", True),
         ("2.718", "e", True),
         ("0.7071", "\\frac{\\sqrt{2}}{2}", True),
-        ("0.16666", "\\frac{1}{6}", True),  # truncated, three or more decimals
+        ("0.16666", "\\frac{1}{6}", False),  # truncated, not rounded (0.16667)
+        ("0.16667", "\\frac{1}{6}", True),
+        ("0.334", "\\frac{1}{3}", False),
         ("1.4142", "\\sqrt{2}", True),
         ("0.667", "\\frac{2}{3}", True),
         ("0.3", "\\frac{1}{3}", False),
@@ -104,8 +106,10 @@ CASES: dict[str, list[tuple[str, str, bool]]] = {
     ],
     "percentages": [
         ("50\\%", "50", True),
-        ("50%", "0.5", True),
-        ("0.5", "50\\%", True),
+        ("50%", "0.5", False),  # a percent sign is a unit, read one way only
+        ("0.5", "50\\%", False),
+        ("59\\%", "59", True),
+        ("5900\\%", "59", False),
         ("12.5 percent", "12.5\\%", True),
         ("50\\%", "5", False),
         ("25%", "0.5", False),
@@ -230,7 +234,7 @@ CASES: dict[str, list[tuple[str, str, bool]]] = {
         ("(C)", "C", True),
         ("\\text{(C)}", "C", True),
         ("C) 42", "(C)", True),
-        ("c", "C", True),
+        ("c", "C", False),  # a lower-case letter names a choice only when the problem lists choices
         ("B", "C", False),
         ("(A)", "C", False),
     ],

@@ -1,10 +1,20 @@
 """Finding the final answer in a model's completion (pure string work, linear time).
 
-Order of preference: the ``<answer>`` block, else the last ``\\boxed{}``/``\\fbox{}`` group (boxes
-separated only by commas or "and" form one list answer), else the last "final answer" /
-"the answer is" / "Answer:" / GSM8K ``####`` marker, else (unless strict) the last number. Earlier
-final answers that differ from the chosen one are reported in ``others`` so the caller can refuse
-a completion that hedges between several answers.
+Order of preference (the first that finds something wins):
+
+1. the last ``<answer>…</answer>`` block (inside it, the same order again from step 2);
+2. the last ``\\boxed{}``/``\\fbox{}`` group (boxes separated only by commas or "and" form one
+   list answer; earlier boxes that differ are reported in ``others``: a hedge);
+3. the text after the last "final answer" / "the (final) answer is" / "Answer:" marker, or a
+   GSM8K ``####`` line (a math span right after the marker is taken whole, else up to the end of
+   the sentence);
+4. a bold ``**…**`` answer in the final paragraph;
+5. the last math span (``$$…$$``, ``\\[…\\]``, ``$…$``, ``\\(…\\)``) of the final paragraph;
+6. unless ``strict``: the last number of the text outside math spans (numbers are never pulled
+   out of LaTeX that did not close).
+
+A gold answer written as a solution text goes through the same order (strict: no last number).
+
 """
 
 from __future__ import annotations
@@ -12,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Extracted", "extract", "find_boxed"]
+__all__ = ["Extracted", "extract", "find_boxed", "math_spans"]
 
 
 @dataclass(frozen=True)
@@ -20,7 +30,7 @@ class Extracted:
     """What was found: the answer text (raw), where it came from, and competing final answers."""
 
     answer: str | None
-    source: str  # "answer_tag" | "boxed" | "marker" | "gsm8k" | "last_number" | "none"
+    source: str  # "answer_tag" | "boxed" | "marker" | "gsm8k" | "bold" | "math" | "last_number" | "none"
     others: tuple[str, ...] = ()
     error: str | None = None
 
@@ -34,6 +44,10 @@ _MARKER_RE = re.compile(
     r"(?:final\s+answer\s*(?:is|:|=)?|\banswer\s+is\s*:?|\banswer\s*[:=：]|^\s*####)",
     re.I | re.M,
 )
+_MATH_SPAN_RE = re.compile(r"\\\$|\$\$|\$|\\\(|\\\)|\\\[|\\\]")
+_CLOSER = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
+_BOLD_SPAN_RE = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")
+_PARAGRAPH_RE = re.compile(r"\n\s*\n")
 _LAST_NUMBER_RE = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?|-?\.\d+")
 _STOP_WORDS_RE = re.compile(r"\s+(?:because|since|as|which|so|therefore|thus|where|given)\b", re.I)
 
@@ -130,6 +144,68 @@ def _after_marker(text: str) -> str | None:
     return line.strip().rstrip("*").strip() or None
 
 
+def math_spans(text: str) -> list[tuple[int, int, str]]:
+    """Every closed math span ``(start, end, content)``, left to right (``\\$`` is a dollar sign).
+
+    One linear scan over the delimiters; a span left open (truncated output) is dropped.
+    """
+    spans: list[tuple[int, int, str]] = []
+    opener: str | None = None
+    open_at = inner_at = 0
+    for match in _MATH_SPAN_RE.finditer(text):
+        tok = match.group(0)
+        if tok == "\\$":
+            continue
+        if opener is None:
+            if tok in _CLOSER:
+                opener, open_at, inner_at = tok, match.start(), match.end()
+        elif tok == _CLOSER[opener]:
+            spans.append((open_at, match.end(), text[inner_at : match.start()].strip()))
+            opener = None
+        elif opener == "$" and tok == "$$":  # "$x$$y$": a closing and an opening dollar
+            spans.append((open_at, match.start() + 1, text[inner_at : match.start()].strip()))
+            opener, open_at, inner_at = "$", match.start() + 1, match.end()
+    return [span for span in spans if span[2]]
+
+
+def _final_paragraph_start(text: str) -> int:
+    """Where the final paragraph begins (after the last blank line with text after it)."""
+    start = 0
+    for match in _PARAGRAPH_RE.finditer(text):
+        if text[match.end() :].strip():
+            start = match.end()
+    return start
+
+
+def _bold_answer(text: str, start: int) -> str | None:
+    """The last bold span of the final paragraph that reads as an answer, not a heading."""
+    found = None
+    for match in _BOLD_SPAN_RE.finditer(text, start):
+        content = match.group(1).strip()
+        if content and not content.endswith(":") and (re.search(r"[\d\\$]", content) or len(content) <= 40):
+            found = content
+    if found and found.startswith("$") and found.endswith("$"):
+        found = found.strip("$").strip()
+    return found or None
+
+
+def _last_number(text: str, spans: list[tuple[int, int, str]]) -> str | None:
+    """The last number written outside math spans (and not inside a LaTeX command's argument)."""
+    pieces, last = [], 0
+    for start, end, _content in spans:
+        pieces.append(text[last:start])
+        last = end
+    pieces.append(text[last:])
+    outside = " ".join(pieces)
+    cut = max(outside.rfind("$"), outside.rfind("\\"))  # an unclosed span or a bare command
+    if cut != -1 and re.search(r"\\[A-Za-z]", outside[cut:]):
+        outside = outside[:cut]
+    found = None
+    for match in _LAST_NUMBER_RE.finditer(outside):
+        found = match
+    return found.group(0) if found else None
+
+
 def _strip_think(text: str, think_tag: str) -> str | None:
     open_tag, close_tag = f"<{think_tag}>", f"</{think_tag}>"
     close = text.rfind(close_tag)
@@ -172,10 +248,17 @@ def extract(
         source = "gsm8k" if "####" in text else "marker"
         return Extracted(marked, source)
 
+    start = _final_paragraph_start(text)
+    bold = _bold_answer(text, start)
+    if bold:
+        return Extracted(bold, "bold")
+    spans = math_spans(text) if ("$" in text or "\\(" in text or "\\[" in text) else []
+    final_spans = [span for span in spans if span[0] >= start]
+    if final_spans:
+        return Extracted(final_spans[-1][2], "math")
+
     if fallback:
-        last = None
-        for match in _LAST_NUMBER_RE.finditer(text):
-            last = match
-        if last is not None:
-            return Extracted(last.group(0), "last_number")
+        number = _last_number(text, spans)
+        if number is not None:
+            return Extracted(number, "last_number")
     return Extracted(None, "none", error="no final answer found")

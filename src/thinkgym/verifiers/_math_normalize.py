@@ -38,6 +38,8 @@ _UNIT_TEXT_RE = re.compile(
 _TEXT_UNWRAP_RE = re.compile(rf"{_TEXT_CMD}\s*\{{([^{{}}]*)\}}")
 _BOLD_RE = re.compile(r"\*\*|__|`")
 _THOUSANDS_BRACE_RE = re.compile(r"\{,\}")
+#: LaTeX digit groups: ``12,\!345``, ``12,\! 345``, ``1{,}000``, ``1\,000``, ``1\!000`` (kept as ``12,345``).
+_THOUSANDS_TEX_RE = re.compile(r"(?<=\d)(?:,\s*\\[!,;: ]|\{,\}|\\[,!;: ]|,\\:)\s*(?=\d{3}(?!\d))")
 _WS_RE = re.compile(r"\s+")
 _MATH_WORDS = {
     "sin", "cos", "tan", "sec", "csc", "cot", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
@@ -81,6 +83,7 @@ def clean_answer(text: str) -> str:
     s = _LEFT_DOT_RE.sub("", s)
     s = _SIZING_RE.sub("", s)
     s = _STYLE_RE.sub("", s)
+    s = _THOUSANDS_TEX_RE.sub(",", s)
     s = _THOUSANDS_BRACE_RE.sub(",", s)
     s = _SPACES_RE.sub(" ", s)
     s = _FRAC_RE.sub(r"\\frac", s)

@@ -2,8 +2,11 @@
 
 A `Num` is an exact `Fraction` plus how it was written (integer, decimal with ``decimals`` digits
 after the point, fraction, percentage), because the written form decides how strictly two values
-are compared: ``0.33`` may stand for ``1/3`` (it is 1/3 correctly rounded), ``0.3`` may not, and
-``1234.1`` never stands for ``1234``.
+are compared (the precision rule, `decimal_matches`): a decimal and a *terminating* exact value
+must be equal (``0.25`` = ``1/4``, ``327.6`` ≠ ``327551/1000``); a decimal stands for a
+*non-terminating* exact value (``1/3``, ``\\sqrt 2``, ``\\pi``) when it is that value correctly
+rounded to the digits written, with at least three significant digits (``0.333`` = ``1/3``,
+``0.33`` ≠ ``1/3``). A percent sign is a unit: ``59%`` is 59, never also 0.59.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-__all__ = ["Num", "parse_number", "numbers_equal", "decimal_matches", "INF", "NEG_INF"]
+__all__ = [
+    "Num", "parse_number", "numbers_equal", "decimal_matches", "terminates", "stated_precision", "rounded",
+    "matches_precision", "INF", "NEG_INF",
+]
 
 #: Stand-ins for ±infinity on the fast path (interval endpoints).
 INF = "inf"
@@ -43,14 +49,6 @@ class Num:
     percent: bool = False
     significant: int = 0
 
-    def candidates(self) -> list[Num]:
-        """Readings of this number: ``50%`` means 50 (percent as decoration) or 0.5."""
-        plain = Num(self.value, self.kind, self.decimals, False, self.significant)
-        if not self.percent:
-            return [plain]
-        scaled = Num(self.value / 100, self.kind, self.decimals + 2 if self.kind == "decimal" else 0,
-                     False, self.significant)
-        return [plain, scaled]
 
 
 def _unsigned_decimal(text: str) -> Num | None:
@@ -162,48 +160,131 @@ def parse_infinity(text: str) -> str | None:
     return None
 
 
-def _terminates_within(value: Fraction, decimals: int) -> bool:
-    return (value * 10**decimals).denominator == 1
+def terminates(value: Fraction) -> bool:
+    """Whether ``value`` has a finite decimal expansion (its denominator is 2^a·5^b)."""
+    d = value.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1
 
 
-def decimal_matches(decimal: Num, exact: Fraction | float, rel_tol: float) -> bool:
-    """Whether a decimal literal is an acceptable written form of ``exact``.
+#: A decimal must carry this many significant digits to stand for a non-terminating value.
+MIN_SIGNIFICANT = 3
 
-    Equal values always match. If ``exact`` cannot be written with the literal's number of
-    decimals (``1/3``, ``√2``), the literal matches when it is ``exact`` correctly rounded and
-    carries at least two decimals or three significant digits (so ``0.33`` and ``3.14`` pass,
-    ``0.3`` and ``3.1`` do not), when it is ``exact`` truncated to three or more decimals
-    (``0.16666`` for 1/6), or when it is within ``rel_tol`` relatively.
+
+def decimal_matches(decimal: Num, exact: Fraction, rel_tol: float = 0.0, *, terminating: bool | None = None) -> bool:
+    """Whether a decimal literal is an acceptable written form of the exact value ``exact``.
+
+    The precision rule: equal values always match. A *terminating* exact value (``1/4``,
+    ``327551/1000``) matches only when equal: the decimal could have been written exactly.
+    A *non-terminating* one (``1/3``; ``\\sqrt 2`` passed as a 40-digit fraction with
+    ``terminating=False``) matches when the decimal is its correct rounding to the digits written
+    (half-up and half-even agree: a non-terminating value is never a tie) and the decimal has at
+    least `MIN_SIGNIFICANT` significant digits (``0.333`` and ``3.14`` pass, ``0.33``, ``1.4`` and
+    the truncation ``0.334``-style neighbours do not). ``rel_tol`` > 0 (off by default) also
+    accepts a relative error that small, for callers that want a looser grader.
     """
-    if isinstance(exact, Fraction):
-        if decimal.value == exact:
-            return True
-        if _terminates_within(exact, decimal.decimals):
-            return False
-        diff = abs(decimal.value - exact)
-        scale = abs(exact)
-    else:
-        diff = abs(float(decimal.value) - exact)
-        scale = abs(exact)
-    if rel_tol > 0 and diff <= rel_tol * scale:
+    if decimal.value == exact:
         return True
-    if decimal.significant < 2:
-        return False  # "0.000" is not an approximation of 1/2006!, nor "0.3" of 1/3
+    if terminating is None:
+        terminating = terminates(exact)
+    if terminating:
+        return False
+    diff = abs(decimal.value - exact)
+    if rel_tol > 0 and diff <= Fraction(rel_tol) * abs(exact):
+        return True
+    if decimal.significant < MIN_SIGNIFICANT:
+        return False
     unit = Fraction(1, 10**decimal.decimals)
-    if (decimal.decimals >= 2 or decimal.significant >= 3) and diff <= unit / 2 * (1 + Fraction(1, 10**9)):
-        return True  # correctly rounded
-    # truncated (0.16666 for 1/6, 1.4142 for sqrt 2), with at least three decimals
-    return decimal.decimals >= 3 and diff < unit and abs(decimal.value) <= abs(exact)
+    return diff * 2 <= unit
 
 
-def numbers_equal(pred: Num, gold: Num, rel_tol: float = 1e-9) -> bool:
-    """Equality of two plain numbers, with the decimal-approximation rule and percentages."""
-    for p in pred.candidates():
-        for g in gold.candidates():
-            if p.value == g.value:
-                return True
-            if p.kind == "decimal" and g.kind != "decimal" and decimal_matches(p, g.value, rel_tol):
-                return True
-            if g.kind == "decimal" and p.kind != "decimal" and decimal_matches(g, p.value, rel_tol):
-                return True
+def numbers_equal(pred: Num, gold: Num, rel_tol: float = 0.0) -> bool:
+    """Equality of two plain numbers under the precision rule (a percent sign is only a unit)."""
+    if pred.value == gold.value:
+        return True
+    if pred.kind == "decimal" and gold.kind != "decimal":
+        return decimal_matches(pred, gold.value, rel_tol)
+    if gold.kind == "decimal" and pred.kind != "decimal":
+        return decimal_matches(gold, pred.value, rel_tol)
     return False
+
+
+_PRECISION_WORDS = {
+    "whole number": 0, "integer": 0, "nearest one": 0, "ones": 0, "unit": 0, "tenth": 1, "hundredth": 2,
+    "thousandth": 3, "ten-thousandth": 4, "ten thousandth": 4,
+}
+_PRECISION_NEAREST_RE = re.compile(
+    r"nearest\s+(whole\s+number|integer|ten[- ]thousandth|thousandth|hundredth|tenth|one|unit|"
+    r"(?:dollar|cent|percent|degree|meter|foot|inch|mile|minute|second|hour)s?)", re.I
+)
+_PRECISION_PLACES_RE = re.compile(
+    r"(\d+|one|two|three|four|five|six)\s+(decimal\s+places?|decimal\s+digits?|digits?\s+after\s+the\s+decimal|"
+    r"significant\s+(?:figures?|digits?))",
+    re.I,
+)
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def stated_precision(problem: str | None) -> tuple[str, int] | None:
+    """The precision a problem asks for: ``("decimals", n)`` or ``("significant", n)``, or ``None``.
+
+    Read from "to the nearest tenth/hundredth/thousandth/whole number/integer/cent/dollar…",
+    "N decimal places" and "N significant figures" (digits or the words one…six).
+    """
+    if not problem:
+        return None
+    text = problem[-4000:]
+    match = _PRECISION_PLACES_RE.search(text)
+    if match:
+        count = match.group(1).lower()
+        n = int(count) if count.isdigit() else _NUMBER_WORDS[count]
+        if n > 30:
+            return None
+        return ("significant", n) if match.group(2).lower().startswith("significant") else ("decimals", n)
+    match = _PRECISION_NEAREST_RE.search(text)
+    if match:
+        word = re.sub(r"\s+", " ", match.group(1).lower())
+        if word.startswith("cent"):
+            return ("decimals", 2)
+        return ("decimals", _PRECISION_WORDS.get(word.rstrip("s") if word not in _PRECISION_WORDS else word, 0))
+    return None
+
+
+def rounded(value: Fraction, precision: tuple[str, int]) -> set[Fraction]:
+    """``value`` rounded to ``precision``, half-up and half-even (one or two values)."""
+    kind, n = precision
+    if kind == "significant":
+        if value == 0 or n < 1:
+            return {value}
+        magnitude = _magnitude(abs(value))
+        n = n - 1 - magnitude  # decimals that keep n significant digits (may be negative)
+    scale = Fraction(10) ** n
+    scaled = value * scale
+    floor = scaled.numerator // scaled.denominator
+    frac = scaled - floor
+    if frac > Fraction(1, 2):
+        options = {floor + 1}
+    elif frac < Fraction(1, 2):
+        options = {floor}
+    else:  # a tie: half-up (away from zero) and half-even both accepted
+        away = floor + 1 if value >= 0 else floor
+        even = floor if floor % 2 == 0 else floor + 1
+        options = {away, even}
+    return {Fraction(o) / scale for o in options}
+
+
+def _magnitude(value: Fraction) -> int:
+    """``floor(log10(value))`` for a positive fraction, exactly."""
+    m = len(str(value.numerator)) - len(str(value.denominator))
+    if Fraction(10) ** m > value:
+        m -= 1
+    elif Fraction(10) ** (m + 1) <= value:
+        m += 1
+    return m
+
+
+def matches_precision(pred: Num, gold: Fraction, precision: tuple[str, int]) -> bool:
+    """The precision a problem states: ``pred`` is the gold rounded to it (or the gold itself)."""
+    return pred.value == gold or pred.value in rounded(gold, precision)

@@ -40,6 +40,7 @@ __all__ = [
     "is_scalar",
     "canonical_text",
     "brace_scripts",
+    "is_label",
 ]
 
 MAX_ITEMS = 64
@@ -292,10 +293,27 @@ _VARIABLE_RE = re.compile(
 _LATEX_CONSTANT_COMMANDS = re.compile(r"\\(?:frac|sqrt|pi|infty|cdot|times|div|left|right|text|e)(?![A-Za-z])")
 
 
+_LABEL_ATOM = (
+    r"(?:m?\\angle|\\overline|\\overrightarrow|\\vec|\\widehat|\\triangle|\\text|\\mathrm)?\{?"
+    r"(?:[A-Za-z]{1,4}|\\(?!frac|sqrt|pi(?![A-Za-z])|infty|cdot|times|div|log|ln|sin|cos|tan|left|right)[A-Za-z]+)"
+    r"\}?(?:_\{?[A-Za-z0-9,]{1,6}\}?)?'*(?:\([A-Za-z0-9,]{1,12}\))?"
+)
+_LABEL_RE = re.compile(
+    rf"^(?:{_LABEL_ATOM}(?:[:/]{_LABEL_ATOM})*|\\frac\{{{_LABEL_ATOM}\}}\{{{_LABEL_ATOM}\}})$"
+)
+_CONSTANT_NAMES = ("\\pi", "\\infty", "e", "i", "\\e", "\\i")
+
+
+def is_label(text: str) -> bool:
+    """A name a value is given to: ``x``, ``AB``, ``V_1:V_2``, ``\\frac{AD}{DC}``, ``f(2)``, ``m\\angle A``."""
+    s = text.replace(" ", "")
+    return bool(_LABEL_RE.match(s)) and s not in _CONSTANT_NAMES
+
+
 def _is_variable(node: Node) -> bool:
     if isinstance(node, Leaf):
         text = node.text.replace(" ", "")
-        return bool(_VARIABLE_RE.match(text)) and text not in ("\\pi", "\\infty", "e", "i")
+        return (bool(_VARIABLE_RE.match(text)) or is_label(text)) and text not in _CONSTANT_NAMES
     if isinstance(node, Seq) and node.kind in ("paren", "tuple"):
         return all(_is_variable(i) for i in node.items)
     return False
@@ -366,7 +384,9 @@ def equal(pred: Node, gold: Node, ops: LeafOps) -> bool:
             return _equal_sets(pred, gold, ops)
         gold = Seq("list", gold.items)
     if isinstance(pred, Relation):
-        value = _relation_value(pred)
+        if _is_inequality(pred) and _allows_intervals(gold, ops):
+            return _equal_sets(pred, gold, ops)
+        value = _relation_value(pred, ops)
         return value is not None and equal(value, gold, ops)
     if isinstance(pred, Seq) and pred.kind == "or":
         pred = Seq("list", pred.items)
@@ -375,6 +395,8 @@ def equal(pred: Node, gold: Node, ops: LeafOps) -> bool:
     if isinstance(gold, Matrix):
         return _equal_matrix(pred, gold, ops)
     if isinstance(gold, Seq):
+        if gold.kind == "paren" and _is_inequality(pred) and _allows_intervals(gold, ops):
+            return _equal_sets(pred, gold, ops)
         if gold.kind in ("set", "list"):
             items = _unordered_items(pred, gold.kind)
             return items is not None and _multiset_equal(items, list(gold.items), ops)
@@ -464,14 +486,26 @@ def _equal_matrix(pred: Node, gold: Matrix, ops: LeafOps) -> bool:
     return False
 
 
-def _relation_value(pred: Relation) -> Node | None:
-    """The value a predicted relation states: ``x = 5`` → 5, ``x = 2 + 3 = 5`` → 5."""
+def _relation_value(pred: Relation, ops: LeafOps) -> Node | None:
+    """The value a predicted relation states: ``x = 5`` → 5, ``x = 2 + 3 = 5`` → 5.
+
+    A relation is true or false as a whole: between constants (``3 = 2``, ``1 + 2 = 3``) it
+    states its last term only when every term equals it.
+    """
     if not all(op in ("=", "~") for op in pred.ops):
         return None
     first, last = pred.terms[0], pred.terms[-1]
     if _is_variable(first):
+        rest = pred.terms[1:]
+        if len(rest) > 1 and all(_is_constant(t) for t in rest) and not all(
+            "~" in pred.ops or equal(t, last, ops) for t in rest[:-1]
+        ):
+            return None
         return last
     if _is_constant(last) and _canon(last) != "0":  # "x^2 - 9 = 0" states an equation, not 0
+        if all(_is_constant(t) for t in pred.terms) and "~" not in pred.ops:
+            if not all(equal(t, last, ops) for t in pred.terms[:-1]):
+                return None
         return last
     if len(pred.terms) == 2 and _is_variable(last):
         return first
@@ -622,12 +656,26 @@ def _key(v: Any) -> float:
     return float(v)
 
 
+def _allows_intervals(gold: Node, ops: LeafOps) -> bool:
+    """Whether an inequality may answer ``gold``: a gold interval, union or inequality always;
+    a gold ``(a, b)`` (an ordered pair as much as an open interval) only when the problem is
+    about intervals (``ops.interval_context``)."""
+    if isinstance(gold, (Interval, SetUnion)) or _is_inequality(gold):
+        return True
+    if isinstance(gold, Relation) and gold.ops == ("!=",):
+        return True
+    if isinstance(gold, Seq) and gold.kind == "or":
+        return all(_is_inequality(i) or isinstance(i, Interval) for i in gold.items)
+    if isinstance(gold, Seq) and gold.kind == "paren":
+        return bool(getattr(ops, "interval_context", False))
+    return False
+
+
 def _equal_sets(pred: Node, gold: Node, ops: LeafOps) -> bool:
     gold_iv = _intervals(gold, ops, allow_relations=True)
     if gold_iv is None:
         return False
-    gold_has_relation = gold_iv[1] is not None
-    pred_iv = _intervals(pred, ops, allow_relations=gold_has_relation)
+    pred_iv = _intervals(pred, ops, allow_relations=_allows_intervals(gold, ops))
     if pred_iv is None:
         return False
     if gold_iv[1] and pred_iv[1] and gold_iv[1] != pred_iv[1]:
@@ -658,8 +706,9 @@ def _equal_sets(pred: Node, gold: Node, ops: LeafOps) -> bool:
 class FastOps:
     """Leaf operations without sympy: plain numbers decide, anything else raises `NeedSymbolic`."""
 
-    def __init__(self, rel_tol: float = 1e-6):
+    def __init__(self, rel_tol: float = 0.0, interval_context: bool = False):
         self.rel_tol = rel_tol
+        self.interval_context = interval_context
 
     def leaf_eq(self, pred: str, gold: str) -> bool:
         if canonical_text(pred) == canonical_text(gold):

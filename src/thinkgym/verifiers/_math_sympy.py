@@ -28,6 +28,7 @@ from thinkgym.verifiers._math_numbers import (
     NEG_INF,
     Num,
     decimal_matches,
+    matches_precision,
     numbers_equal,
     parse_number,
 )
@@ -83,11 +84,10 @@ def canonical_text_for_parser(text: str) -> str:
     return brace_scripts(text)
 
 
-def _split_percent(text: str) -> tuple[str, bool]:
+def _strip_percent(text: str) -> str:
+    """A percent sign is a unit (``59%`` is 59): it is dropped, never read as a factor 1/100."""
     s = text.strip()
-    if s.endswith("%"):
-        return s[:-1].strip(), True
-    return s, False
+    return s[:-1].strip() if s.endswith("%") else s
 
 
 def _is_expr(x: Any) -> bool:
@@ -144,12 +144,39 @@ def _difference_vanishes(p: Any, g: Any) -> bool:
     return True
 
 
+def _exact_value(expr: Any, value: Any) -> tuple[Fraction, bool | None] | None:
+    """``(fraction, terminating)`` for a real closed form: exact for a rational (``terminating``
+    left to the caller), else its 40-digit value with ``terminating=False`` (it is irrational)."""
+    fraction = _as_exact_fraction(expr)
+    if fraction is None:
+        try:
+            fraction = _as_exact_fraction(expr.doit())  # 1/2006! is an unevaluated Mul
+        except Exception:  # noqa: BLE001
+            fraction = None
+    if fraction is not None:
+        return fraction, None
+    try:
+        return Fraction(str(sympy.Float(value, _DIGITS))), False
+    except (ValueError, TypeError):
+        return None
+
+
 class SympyOps(LeafOps):
     """Leaf operations on sympy objects, for the worker process only."""
 
-    def __init__(self, rel_tol: float = 1e-6, seed: int = 20240611):
+    def __init__(
+        self,
+        rel_tol: float = 0.0,
+        seed: int = 20240611,
+        *,
+        precision: tuple[str, int] | None = None,
+        interval_context: bool = False,
+    ):
         self.rel_tol = rel_tol
         self.seed = seed
+        self.precision = precision
+        self.interval_context = interval_context
+        self.unparsed = False  # set when a leaf could not be parsed (math-verify gets a try)
 
     # ---- leaves ----------------------------------------------------------------------------
 
@@ -163,17 +190,16 @@ class SympyOps(LeafOps):
             pn, gn = parse_number(pred), parse_number(gold)
             if pn is not None and gn is not None:
                 return numbers_equal(pn, gn, self.rel_tol)
-        p_text, p_pct = _split_percent(pred) if isinstance(pred, str) else (pred, False)
-        g_text, g_pct = _split_percent(gold) if isinstance(gold, str) else (gold, False)
+        p_text = _strip_percent(pred) if isinstance(pred, str) else pred
+        g_text = _strip_percent(gold) if isinstance(gold, str) else gold
         try:
             p, g = self._expr(p_text), self._expr(g_text)
         except UnparsableError:
+            self.unparsed = True
             return False
         p_dec = parse_number(p_text) if isinstance(p_text, str) else None
         g_dec = parse_number(g_text) if isinstance(g_text, str) else None
-        p_options = [(p, p_dec)] + ([(p / 100, _scaled(p_dec))] if p_pct and _is_expr(p) else [])
-        g_options = [(g, g_dec)] + ([(g / 100, _scaled(g_dec))] if g_pct and _is_expr(g) else [])
-        return any(self._values_equal(a, b, ad, bd) for a, ad in p_options for b, bd in g_options)
+        return self._values_equal(p, g, p_dec, g_dec)
 
     def _values_equal(self, p: Any, g: Any, p_num: Num | None, g_num: Num | None) -> bool:
         try:
@@ -199,20 +225,18 @@ class SympyOps(LeafOps):
             return False
         p_decimal = p_num is not None and p_num.kind == "decimal"
         g_decimal = g_num is not None and g_num.kind == "decimal"
+        if self.precision is not None and p_decimal and gv.is_real:
+            exact = _exact_value(g, gv)  # the problem states a precision: the gold rounded to it
+            return exact is not None and matches_precision(p_num, exact[0], self.precision)  # type: ignore[arg-type]
         if p_decimal != g_decimal:
             decimal, exact_expr, exact_value = (p_num, g, gv) if p_decimal else (g_num, p, pv)
             assert decimal is not None
             if not exact_value.is_real:
                 return False
-            fraction = _as_exact_fraction(exact_expr)
-            if fraction is None:
-                try:
-                    fraction = _as_exact_fraction(exact_expr.doit())  # 1/2006! is an unevaluated Mul
-                except Exception:  # noqa: BLE001
-                    fraction = None
-            if fraction is None:  # irrational: its 40-digit value, as an exact fraction (no float underflow)
-                fraction = Fraction(str(sympy.Float(exact_value, _DIGITS)))
-            return decimal_matches(decimal, fraction, self.rel_tol)
+            exact = _exact_value(exact_expr, exact_value)
+            if exact is None:
+                return False
+            return decimal_matches(decimal, exact[0], self.rel_tol, terminating=exact[1])
         if p.is_Float or g.is_Float or p.has(sympy.Float) or g.has(sympy.Float):
             scale = max(abs(pv), abs(gv))
             return bool(abs(pv - gv) <= max(self.rel_tol, 1e-12) * scale)
@@ -341,16 +365,28 @@ class SympyOps(LeafOps):
         return intervals, symbol.name
 
 
-def _scaled(num: Num | None) -> Num | None:
-    if num is None or num.kind != "decimal":
-        return None
-    return Num(num.value / 100, "decimal", num.decimals + 2, False, num.significant)
+def symbolic_equal(
+    pred: str,
+    gold: str,
+    rel_tol: float = 0.0,
+    decimal_comma: bool = False,
+    *,
+    precision: tuple[str, int] | None = None,
+    intervals: bool = False,
+) -> bool:
+    """Worker entry point: the full comparison of two cleaned answers with sympy leaves.
 
+    When a leaf cannot be read by our parser, math-verify (``_math_mv``) gets the pair as a
+    second opinion; everything our rules decide stays decided by them.
+    """
+    ops = SympyOps(rel_tol, precision=precision, interval_context=intervals)
+    if equal(parse(pred, decimal_comma=decimal_comma), parse(gold), ops):
+        return True
+    if ops.unparsed:
+        from thinkgym.verifiers._math_mv import math_verify_equal
 
-def symbolic_equal(pred: str, gold: str, rel_tol: float = 1e-6, decimal_comma: bool = False) -> bool:
-    """Worker entry point: the full comparison of two cleaned answers with sympy leaves."""
-    ops = SympyOps(rel_tol)
-    return equal(parse(pred, decimal_comma=decimal_comma), parse(gold), ops)
+        return math_verify_equal(pred, gold)
+    return False
 
 
 _WARM_UP_PAIRS = (
@@ -385,7 +421,6 @@ _WARM_UP_PAIRS = (
     ("\\sqrt{1/n}", "\\frac{1}{\\sqrt{n}}"),
     ("0.7071", "\\frac{\\sqrt{2}}{2}"),
     ("\\frac{x^2-1}{x-1}", "x+1"),
-    ("50\\%", "\\frac{1}{2}"),
 )
 
 

@@ -41,7 +41,15 @@ from thinkgym.verifiers._math_normalize import (
     oversize_reason,
     plain_text,
 )
-from thinkgym.verifiers._math_numbers import Num, numbers_equal, parse_number
+from thinkgym.verifiers._math_numbers import Num, matches_precision, numbers_equal, parse_number
+from thinkgym.verifiers._math_rules import (
+    NO_CONTEXT,
+    ProblemContext,
+    gold_answer,
+    has_degree_mark,
+    hedge_reason,
+    problem_context,
+)
 from thinkgym.verifiers._math_structure import (
     FastOps,
     Leaf,
@@ -85,7 +93,7 @@ class MathOptions:
     strict: bool = False
     last_number_fallback: bool | None = None
     timeout: float = 1.0
-    rel_tol: float = 1e-6
+    rel_tol: float = 0.0
     think_tag: str | None = None
     allow_multiple_answers: bool = False
     max_completion_chars: int = 262_144
@@ -130,11 +138,18 @@ def math_worker_pool(size: int = 1) -> BoundedPool:
         return pool
 
 
-def _symbolic_call(pred: str, gold: str, rel_tol: float, decimal_comma: bool) -> bool:
+def _symbolic_call(
+    pred: str,
+    gold: str,
+    rel_tol: float,
+    decimal_comma: bool,
+    precision: tuple[str, int] | None = None,
+    intervals: bool = False,
+) -> bool:
     """Runs in the worker: import there, never here."""
     from thinkgym.verifiers._math_sympy import symbolic_equal
 
-    return symbolic_equal(pred, gold, rel_tol, decimal_comma)
+    return symbolic_equal(pred, gold, rel_tol, decimal_comma, precision=precision, intervals=intervals)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,39 +190,65 @@ def _gold_node(gold: str) -> Node:
     return parse(gold)
 
 
-@lru_cache(maxsize=4096)
-def _clean_gold(gold: str) -> str:
-    return clean_answer(gold)
-
-
-def _judge_fast(pred: str, gold: str, opts: MathOptions) -> _Judgement:
+def _judge_fast(pred: str, gold: str, opts: MathOptions, ctx: ProblemContext = NO_CONTEXT) -> _Judgement:
     if not pred:
         return _Judgement(False, "empty answer", "fast")
+    gold_node = _gold_node(gold)
+    letter = _gold_letter(gold)
+    hedge = hedge_reason(pred, _is_single(gold_node), letter is not None)
+    if hedge:
+        return _Judgement(False, hedge, "fast")
     gold_number = _gold_number(gold)
     if gold_number is not None:
         pred_number = parse_number(pred)
         if pred_number is not None:  # the common case: two plain numbers
+            if ctx.precision is not None:
+                same = matches_precision(pred_number, gold_number.value, ctx.precision)
+                kind, n = ctx.precision
+                return _Judgement(same, f"{'equal' if same else 'not equal'} to {n} {kind}", "fast")
             same = numbers_equal(pred_number, gold_number, opts.rel_tol)
             return _Judgement(same, "equal" if same else "not equal", "fast")
-    letter = choice_letter(gold, gold=True)
     if letter is not None:
         got = choice_letter(pred)
+        if got is not None and len(pred.strip("() .")) == 1 and pred.strip("() .").islower() and not ctx.choices:
+            got = None  # a lower-case "b" names a choice only when the problem lists choices
         return _Judgement(got == letter, f"choice {got or '?'} vs {letter}", "choice")
     if _is_text_answer(gold):
         same = plain_text(pred) == plain_text(gold)
         return _Judgement(same, "text answers " + ("match" if same else "differ"), "text")
-    gold_node = _gold_node(gold)
     decimal_comma = isinstance(gold_node, Leaf) and _gold_number(gold_node.text) is not None
     pred_node = parse(pred, decimal_comma=decimal_comma)
-    if isinstance(pred_node, Seq) and pred_node.kind == "or" and is_scalar(gold_node):
-        return _Judgement(False, "several different final answers", "fast")
+    if isinstance(pred_node, Seq) and pred_node.kind in ("list", "set") and len(pred_node.items) > 1 and is_scalar(gold_node):
+        return _Judgement(False, f"several candidates ({len(pred_node.items)}) for a single answer", "fast")
     try:
-        same = equal(pred_node, gold_node, FastOps(opts.rel_tol))
+        same = equal(pred_node, gold_node, FastOps(opts.rel_tol, ctx.intervals))
     except NeedSymbolic:
-        return _Judgement(None, "", "symbolic", (pred, gold, opts.rel_tol, decimal_comma))
+        key = (pred, gold, opts.rel_tol, decimal_comma, ctx.precision, ctx.intervals)
+        return _Judgement(None, "", "symbolic", key)
     except Exception as exc:  # noqa: BLE001 - model output must never raise
         return _Judgement(False, f"could not compare: {type(exc).__name__}", "fast")
+    if not same and ctx.precision is not None and _gold_number(gold) is None:
+        return _Judgement(None, "", "symbolic", (pred, gold, opts.rel_tol, decimal_comma, ctx.precision, ctx.intervals))
     return _Judgement(same, "equal" if same else "not equal", "fast")
+
+
+@lru_cache(maxsize=4096)
+def _gold_letter(gold: str) -> str | None:
+    return choice_letter(gold, gold=True)
+
+
+def _is_single(node: Node) -> bool:
+    """A gold that is one value (so ``2 or 3`` and ``±`` against it are hedges)."""
+    return is_scalar(node) or (isinstance(node, Seq) and node.kind == "paren")
+
+
+def _angles(pred: str, gold: str, raw_pred: str, raw_gold: str) -> tuple[str, str]:
+    """Degrees as radians, for a problem about angles: ``60^\\circ`` vs ``\\frac{\\pi}{3}``."""
+    if has_degree_mark(raw_pred) and "\\pi" in gold and "\\pi" not in pred and parse_number(pred) is not None:
+        return f"\\frac{{{pred} \\pi}}{{180}}", gold
+    if has_degree_mark(raw_gold) and "\\pi" in pred and "\\pi" not in gold and parse_number(gold) is not None:
+        return pred, f"\\frac{{{gold} \\pi}}{{180}}"
+    return pred, gold
 
 
 def _finish(judgement: _Judgement, result: BoundedResult | None) -> _Judgement:
@@ -251,9 +292,14 @@ _KILL_RESERVE = 0.1
 
 
 def _judge(
-    pred: str, gold: str, opts: MathOptions, pool: BoundedPool | None = None, deadline: float | None = None
+    pred: str,
+    gold: str,
+    opts: MathOptions,
+    pool: BoundedPool | None = None,
+    deadline: float | None = None,
+    ctx: ProblemContext = NO_CONTEXT,
 ) -> _Judgement:
-    judgement = _judge_fast(pred, gold, opts)
+    judgement = _judge_fast(pred, gold, opts, ctx)
     if judgement.symbolic is None:
         return judgement
     if opts.cache:
@@ -282,6 +328,14 @@ def _gold_text(gold: Any) -> str:
     return str(gold)
 
 
+def _problem_text(problem: Any) -> str | None:
+    if problem is None or isinstance(problem, str):
+        return problem
+    if isinstance(problem, Problem):
+        return problem.prompt if isinstance(problem.prompt, str) else None
+    raise TypeError(f"problem must be a str, a Problem or None, got {type(problem).__name__}")
+
+
 @dataclass(frozen=True)
 class _Prepared:
     """A completion made ready for judging, or already decided (``reward`` set)."""
@@ -291,6 +345,7 @@ class _Prepared:
     gold: str = ""
     info: dict[str, Any] | None = None
     others: tuple[str, ...] = ()
+    ctx: ProblemContext = NO_CONTEXT
 
 
 def _check_types(completion: Any, gold: Any) -> None:
@@ -299,10 +354,21 @@ def _check_types(completion: Any, gold: Any) -> None:
     _gold_text(gold)
 
 
-def _prepare(completion: str, gold: Any, opts: MathOptions) -> _Prepared:
+@lru_cache(maxsize=4096)
+def _prepared_gold(gold_raw: str) -> tuple[str, str, str | None]:
+    """``(raw final answer, cleaned, refusal)`` of a gold (cached: a GRPO group shares its gold)."""
+    raw = gold_answer(gold_raw) if len(gold_raw) <= 100_000 else gold_raw
+    clean = clean_answer(raw) if len(raw) <= MAX_ANSWER_CHARS * 4 else raw
+    if not clean:
+        return raw, clean, "the gold answer is empty"
+    reason = oversize_reason(clean, max(MAX_ANSWER_CHARS, len(clean)))
+    return raw, clean, (f"gold answer refused: {reason}" if reason else None)
+
+
+def _prepare(completion: str, gold: Any, opts: MathOptions, problem: str | None = None) -> _Prepared:
     gold_raw = _gold_text(gold)
     if len(completion) > opts.max_completion_chars:
-        return _Prepared(_zero(f"completion of {len(completion)} characters exceeds the limit of "
+        return _Prepared(_zero(f"refused: completion of {len(completion)} characters exceeds the limit of "
                                f"{opts.max_completion_chars}", None, "none"))
     found = extract(
         completion, strict=opts.strict, last_number_fallback=opts.last_number_fallback, think_tag=opts.think_tag
@@ -313,32 +379,27 @@ def _prepare(completion: str, gold: Any, opts: MathOptions) -> _Prepared:
         reason = f"refused: answer of {len(found.answer)} characters exceeds the limit of {opts.max_answer_chars}"
         return _Prepared(_zero(reason, found.answer[:500], found.source))
     pred = clean_answer(found.answer)
-    gold_clean = _clean_gold(gold_raw)
-    info = {"extracted": found.answer[:500], "normalized": pred[:500], "source": found.source}
+    gold_final, gold_clean, gold_refusal = _prepared_gold(gold_raw)
+    info = {"extracted": found.answer[:500], "normalized": pred[:500], "source": found.source, "gold": gold_clean[:500]}
     reason = oversize_reason(pred, opts.max_answer_chars)
     if reason:
         return _Prepared(_zero(f"refused: {reason}", found.answer, found.source))
-    if not gold_clean:
-        return _Prepared(_zero("the gold answer is empty", found.answer, found.source))
-    gold_reason = _gold_oversize(gold_clean)
-    if gold_reason:
-        return _Prepared(_zero(f"gold answer refused: {gold_reason}", found.answer, found.source))
+    if gold_refusal:
+        return _Prepared(_zero(gold_refusal, found.answer, found.source))
+    ctx = problem_context(problem)
+    if ctx.angles:
+        pred, gold_clean = _angles(pred, gold_clean, found.answer, gold_final)
     others: tuple[str, ...] = ()
     if not opts.allow_multiple_answers:
         # an over-long earlier answer stays raw, is refused by the size check and so disagrees
         cleaned = [clean_answer(o) if len(o) <= opts.max_answer_chars else o for o in found.others]
         others = tuple(dict.fromkeys(o for o in cleaned if o and o.replace(" ", "") != pred.replace(" ", "")))
-    return _Prepared(None, pred, gold_clean, info, others)
+    return _Prepared(None, pred, gold_clean, info, others, ctx)
 
 
-@lru_cache(maxsize=4096)
-def _gold_oversize(gold: str) -> str | None:
-    return oversize_reason(gold, max(MAX_ANSWER_CHARS, len(gold)))
-
-
-def _prepare_safely(completion: str, gold: Any, opts: MathOptions) -> _Prepared:
+def _prepare_safely(completion: str, gold: Any, opts: MathOptions, problem: str | None = None) -> _Prepared:
     try:
-        return _prepare(completion, gold, opts)
+        return _prepare(completion, gold, opts, problem)
     except Exception as exc:  # noqa: BLE001 - model output must never raise
         return _Prepared(_zero(f"could not verify: {type(exc).__name__}", None, "none"))
 
@@ -361,18 +422,19 @@ def _verify_prepared(
 ) -> Reward:
     if prepared.reward is not None:
         return prepared.reward
+    ctx = prepared.ctx
     for other in prepared.others[:8]:  # an earlier final answer must agree with the last one
         if not oversize_reason(other, opts.max_answer_chars) and _judge(other, prepared.pred, opts, pool, deadline).equal:
             continue
-        if _lists_several(prepared.gold):  # "x = \boxed{2} or x = \boxed{3}" for the gold "2, 3"
+        if _lists_several(prepared.gold):  # "x = \\boxed{2} or x = \\boxed{3}" for the gold "2, 3"
             combined = ", ".join((*prepared.others[:8], prepared.pred))
             if not oversize_reason(combined, opts.max_answer_chars):
-                together = _judge(combined, prepared.gold, opts, pool, deadline)
+                together = _judge(combined, prepared.gold, opts, pool, deadline, ctx)
                 if together.equal:
                     return _reward(replace(prepared, pred=combined), together)
-        reason = f"several different final answers ({other[:60]!r} and {prepared.pred[:60]!r})"
+        reason = f"hedge: several different final answers ({other[:60]!r} and {prepared.pred[:60]!r})"
         return _reward(prepared, _Judgement(False, reason, "fast"))
-    return _reward(prepared, _judge(prepared.pred, prepared.gold, opts, pool, deadline))
+    return _reward(prepared, _judge(prepared.pred, prepared.gold, opts, pool, deadline, ctx))
 
 
 def _lists_several(gold: str) -> bool:
@@ -381,41 +443,47 @@ def _lists_several(gold: str) -> bool:
     return isinstance(node, Seq) and node.kind in ("set", "list", "or") and len(node.items) > 1
 
 
-def verify_math(completion: str, gold: Any, **options: Any) -> Reward:
+def verify_math(completion: str, gold: Any, *, problem: str | Problem | None = None, **options: Any) -> Reward:
     """Reward 1 if the final answer in ``completion`` equals ``gold``, else 0 (with the reason).
 
-    ``components["accuracy"]`` holds the same value; ``info`` holds the extracted and normalized
-    answer, where it was found, which path decided and why. Options: see `MathOptions`.
-    Never raises on model output; raises `TypeError` for non-string input.
+    ``gold`` may be a bare answer, a labelled one (``$AB = 5$``) or a whole solution text (its
+    final answer is extracted the way a completion's is). ``problem`` (the problem text) enables
+    the rules that depend on it: a stated precision, degrees ⇄ radians, open intervals, lower-case
+    choice letters. ``components["accuracy"]`` holds the score; ``info`` holds the extracted and
+    normalized answers, where the answer was found, which path decided and why.
+    Options: see `MathOptions`. Never raises on model output; raises `TypeError` for non-string input.
     """
     opts = MathOptions.of(options)
     deadline = time.monotonic() + opts.timeout
     _check_types(completion, gold)
+    problem_text = _problem_text(problem)
     try:
-        return _verify_prepared(_prepare(completion, gold, opts), opts, None, deadline)
+        return _verify_prepared(_prepare(completion, gold, opts, problem_text), opts, None, deadline)
     except Exception as exc:  # noqa: BLE001 - model output must never raise
         return _zero(f"could not verify: {type(exc).__name__}: {str(exc)[:200]}", None, "none")
 
 
-async def averify_math(completion: str, gold: Any, **options: Any) -> Reward:
+async def averify_math(completion: str, gold: Any, *, problem: str | Problem | None = None, **options: Any) -> Reward:
     """`verify_math` for asyncio code: the bounded wait happens in a thread, the loop keeps running."""
     import asyncio
 
-    return await asyncio.to_thread(verify_math, completion, gold, **options)
+    return await asyncio.to_thread(verify_math, completion, gold, problem=problem, **options)
 
 
-def math_equal(prediction: str, gold: Any, **options: Any) -> bool:
+def math_equal(prediction: str, gold: Any, *, problem: str | Problem | None = None, **options: Any) -> bool:
     """Whether two answers (not whole completions) are mathematically the same."""
     if not isinstance(prediction, str):
         raise TypeError(f"prediction must be a str, got {type(prediction).__name__}")
     opts = MathOptions.of(options)
-    pred, gold_clean = clean_answer(prediction), _clean_gold(_gold_text(gold))
-    if len(pred) > opts.max_answer_chars or oversize_reason(pred, opts.max_answer_chars):
+    ctx = problem_context(_problem_text(problem))
+    pred = clean_answer(prediction) if len(prediction) <= opts.max_answer_chars else prediction
+    gold_final, gold_clean, gold_refusal = _prepared_gold(_gold_text(gold))
+    if gold_refusal or len(pred) > opts.max_answer_chars or oversize_reason(pred, opts.max_answer_chars):
         return False
-    if _gold_oversize(gold_clean):
-        return False
+    if ctx.angles:
+        pred, gold_clean = _angles(pred, gold_clean, prediction, gold_final)
     try:
-        return bool(_judge(pred, gold_clean, opts).equal)
+        return bool(_judge(pred, gold_clean, opts, ctx=ctx).equal)
     except Exception:  # noqa: BLE001 - model output must never raise
         return False
 
@@ -431,26 +499,36 @@ def extract_answer(completion: str, **options: Any) -> str | None:
         last_number_fallback=opts.last_number_fallback,
         think_tag=opts.think_tag,
     )
-    return clean_answer(found.answer) if found.answer is not None else None
+    if found.answer is None or len(found.answer) > opts.max_answer_chars:
+        return None
+    return clean_answer(found.answer)
 
 
 def verify_math_batch(
-    completions: Sequence[str], golds: Sequence[Any], *, workers: int | None = None, **options: Any
+    completions: Sequence[str],
+    golds: Sequence[Any],
+    *,
+    problems: Sequence[str | Problem | None] | None = None,
+    workers: int | None = None,
+    **options: Any,
 ) -> list[Reward]:
     """`verify_math` over many pairs, results in order; symbolic work spread over ``workers``.
 
     Fast-path pairs are answered in this process; the rest run in a pool of worker processes.
     A worker that overruns ``timeout`` or dies is replaced and only its own pair earns 0 (with
-    the reason in ``info``).
+    the reason in ``info``). ``problems``, if given, holds one problem text per pair.
     """
     if len(completions) != len(golds):
         raise ValueError(f"{len(completions)} completions but {len(golds)} gold answers")
+    if problems is not None and len(problems) != len(golds):
+        raise ValueError(f"{len(problems)} problems but {len(golds)} gold answers")
     opts = MathOptions.of(options)
     size = workers if workers is not None else max(1, min(4, (os.cpu_count() or 1)))
     pool = math_worker_pool(size)
     for completion, gold in zip(completions, golds, strict=True):
         _check_types(completion, gold)
-    prepared = [_prepare_safely(c, g, opts) for c, g in zip(completions, golds, strict=True)]
+    texts = [_problem_text(p) for p in problems] if problems is not None else [None] * len(golds)
+    prepared = [_prepare_safely(c, g, opts, t) for c, g, t in zip(completions, golds, texts, strict=True)]
     results: list[Reward | None] = [None] * len(prepared)
     pending: list[int] = []
     judgements: dict[int, _Judgement] = {}
@@ -460,7 +538,7 @@ def verify_math_batch(
         elif item.others:
             results[i] = _verify_prepared(item, opts, pool)
         else:
-            judgement = _judge_fast(item.pred, item.gold, opts)
+            judgement = _judge_fast(item.pred, item.gold, opts, item.ctx)
             if judgement.symbolic is None:
                 results[i] = _reward(item, judgement)
             else:
@@ -475,7 +553,9 @@ def verify_math_batch(
 class MathVerifier:
     """A `Verifier` for math problems: ``MathVerifier(strict=True)(completion, problem)``.
 
-    Uses ``problem.answer`` as the gold answer; picklable (it holds only its options).
+    Uses ``problem.answer`` as the gold answer and ``problem.prompt`` as the problem text (for
+    the rules that depend on it: stated precision, degrees, intervals, choice letters);
+    picklable (it holds only its options).
     """
 
     def __init__(self, **options: Any):
@@ -484,7 +564,7 @@ class MathVerifier:
     def __call__(self, completion: str, problem: Problem) -> Reward:
         if not isinstance(problem, Problem):
             raise TypeError(f"problem must be a Problem, got {type(problem).__name__}")
-        return verify_math(completion, problem.answer, **_as_kwargs(self.options))
+        return verify_math(completion, problem.answer, problem=problem, **_as_kwargs(self.options))
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in _as_kwargs(self.options).items() if getattr(MathOptions(), k) != v}
