@@ -4,6 +4,13 @@ A policy is batched and text-in/text-out: it receives `Query` objects (the chat 
 env exposes to privileged policies) and returns one `Generation` each. Model-backed policies
 (transformers, OpenAI-compatible servers) read only ``messages``; `RandomPolicy` may read
 ``valid_actions`` and `OraclePolicy` ``oracle_action`` — fields a real model never sees.
+
+Helpers take the env as users hold it: a thinkgym env, or one wrapped by ``gymnasium.make`` or by
+any gymnasium wrapper (`RecordEpisodeStatistics`, `TimeLimit`, a `RewardWrapper` ...). The env's
+state and hooks (``messages``, ``problem``, ``valid_actions``, ``oracle_action``) are read with
+``env.get_wrapper_attr`` (the outermost wrapper that defines one wins, else the env itself);
+``reset`` and ``step`` go through the wrappers, so the rewards a helper records are the ones the
+wrapped env returns.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from thinkgym.core import Problem, TextEnv
 
-__all__ = ["Query", "Generation", "Policy", "Episode", "play_episode", "query_for"]
+__all__ = ["Query", "Generation", "Policy", "Episode", "play_episode", "query_for", "env_attr", "derive_seed"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,9 @@ class Query:
     problem: Problem | None = None
     valid_actions: tuple[str, ...] | None = None
     oracle_action: str | None = None
+    #: The seed of this sample (and turn): a policy that samples draws from a generator seeded with
+    #: it, so the same sample gets the same text whatever else runs beside it. None: the policy's own.
+    seed: int | None = None
 
     @property
     def prompt(self) -> str:
@@ -73,16 +83,51 @@ class Policy:
         """Release resources (servers, models); safe to call twice."""
 
 
-def query_for(env: TextEnv, policy: Policy | None = None) -> Query:
-    """The `Query` for the env's current state, with the hints the policy wants."""
+def env_attr(env: Any, name: str, default: Any = None) -> Any:
+    """Attribute ``name`` of a thinkgym env, through any gymnasium wrappers around it.
+
+    ``gymnasium.Wrapper`` no longer forwards unknown attributes (gymnasium 1.x), so ``env.messages``
+    fails on ``gymnasium.make(...)``; ``get_wrapper_attr`` looks through the wrapper chain.
+    """
+    getter = getattr(env, "get_wrapper_attr", None)
+    if getter is None:
+        return getattr(env, name, default)
+    try:
+        return getter(name)
+    except AttributeError:
+        return default
+
+
+def query_for(env: TextEnv, policy: Policy | None = None, *, seed: int | None = None) -> Query:
+    """The `Query` for the env's current state, with the hints the policy wants.
+
+    ``env`` may be wrapped (see the module docstring); ``seed`` is the sample's seed (`Query.seed`).
+    """
     wants_oracle = policy is None or policy.wants_oracle
-    valid = env.valid_actions()
+    valid_actions = env_attr(env, "valid_actions")
+    valid = valid_actions() if valid_actions is not None else None
+    oracle = env_attr(env, "oracle_action") if wants_oracle else None
     return Query(
-        messages=tuple(dict(m) for m in env.messages),
-        problem=env.problem,
+        messages=tuple(dict(m) for m in env_attr(env, "messages", ())),
+        problem=env_attr(env, "problem"),
         valid_actions=tuple(valid) if valid is not None else None,
-        oracle_action=env.oracle_action() if wants_oracle else None,
+        oracle_action=oracle() if oracle is not None else None,
+        seed=seed,
     )
+
+
+def derive_seed(seed: int, *parts: int | str) -> int:
+    """A 31-bit seed derived from ``seed`` and ``parts`` the same way on every machine.
+
+    Strings are hashed with a fixed byte-level hash (Python's ``hash`` is salted per process);
+    the result fits any server's ``seed`` field (OpenAI's is a signed 32-bit int on some servers).
+
+    >>> derive_seed(3, "maze", 0) == derive_seed(3, "maze", 0) != derive_seed(3, "maze", 1)
+    True
+    """
+    from thinkgym.core import problem_seed
+
+    return int(problem_seed(int(seed), *parts).integers(2**31))
 
 
 @dataclass
@@ -106,7 +151,17 @@ class Episode:
 def play_episode(
     env: TextEnv, policy: Policy, *, seed: int | None = None, options: dict[str, Any] | None = None
 ) -> Episode:
-    """Run one episode of ``policy`` in ``env`` (one query per turn) and return it."""
+    """Run one episode of ``policy`` in ``env`` (one query per turn) and return it.
+
+    ``env`` may be wrapped by gymnasium (``gymnasium.make``, `TimeLimit`, a `RewardWrapper` ...):
+    the episode records the rewards and ends the wrapped env returns. ``seed`` seeds the env's
+    reset; the policy samples from its own generator (seed it at construction).
+
+    >>> import thinkgym
+    >>> from thinkgym.agents import OraclePolicy
+    >>> play_episode(thinkgym.make("thinkgym/Maze-v0"), OraclePolicy(), seed=0).total_reward
+    10.0
+    """
     start = time.perf_counter()
     _, info = env.reset(seed=seed, options=options)
     episode = Episode(problem_id=info["problem_id"], info=info)

@@ -4,6 +4,16 @@ Chat models get their chat template; models without one get the conversation's t
 newlines (the base-model view). Each `Generation` carries the sampled token ids and their
 log-probabilities *under the sampling distribution* (after temperature / top-k / top-p and any
 token restriction) — what an RL trainer's importance ratios need.
+
+Sampling is seeded per row, not per batch: every query draws its tokens from a `torch.Generator`
+of its own, seeded with `Query.seed` (one per sample in `thinkgym eval`), else from the policy's
+``seed`` and a call counter. So a sample does not depend on which other queries share its batch or
+on the order they came in: the same model, prompt, settings and seed give the same text. What a
+different ``batch_size`` (or a different device or dtype) can still change is the logits
+themselves: a batch is left-padded to its longest prompt and the kernels reduce in a
+shape-dependent order, so the probabilities differ in the last bits and, rarely, a token drawn
+near a boundary between two tokens flips. Same settings, same samples; same seed with another
+batch size, almost always the same samples.
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ class HFPolicy(Policy):
     ``model`` is a loaded model, a local folder, or ``"tiny"`` (the tiny model of
     `thinkgym.agents.tiny`). ``allowed_tokens`` restricts sampling to those token strings plus
     EOS (e.g. the maze moves: the action space of a token-level policy). ``seed`` makes sampling
-    reproducible without touching the global torch RNG.
+    reproducible without touching the global torch RNG (see the module docstring for per-query seeds).
     """
 
     name = "hf"
@@ -135,6 +145,7 @@ class HFPolicy(Policy):
 
     def _generate_batch(self, queries: list[Query]) -> list[Generation]:
         import torch
+        from transformers import LogitsProcessorList
 
         started = time.perf_counter()
         prompts = [self.prompt_ids(q) for q in queries]
@@ -152,21 +163,25 @@ class HFPolicy(Policy):
             "return_dict_in_generate": True,
             "output_scores": True,
         }
+        sampler = None
         if self.do_sample:
             kwargs.update(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k)
+            sampler = _SeededSampler(self._row_seeds(queries))
+            kwargs["logits_processor"] = LogitsProcessorList([sampler])
         if self.suppress_token_ids:
             kwargs["suppress_tokens"] = self.suppress_token_ids
         self._calls += 1
         was_training = self.model.training
         self.model.eval()
         try:
-            with torch.random.fork_rng(devices=[]), torch.no_grad():
-                if self.seed is not None:
-                    torch.manual_seed(self.seed * 1_000_003 + self._calls)
+            with torch.no_grad():
                 out = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
-                logprobs = self.model.compute_transition_scores(
-                    out.sequences, out.scores, normalize_logits=True
-                )
+                if sampler is not None:
+                    logprobs = sampler.logprobs()
+                else:
+                    logprobs = self.model.compute_transition_scores(
+                        out.sequences, out.scores, normalize_logits=True
+                    )
         finally:
             self.model.train(was_training)
         new_tokens = out.sequences[:, width:].tolist()
@@ -188,6 +203,22 @@ class HFPolicy(Policy):
                 )
             )
         return generations
+
+    def _row_seeds(self, queries: Sequence[Query]) -> list[int]:
+        """One seed per query: its own, else one derived from the policy's seed and this call."""
+        import torch
+
+        from thinkgym.agents.base import derive_seed
+
+        seeds = []
+        for row, query in enumerate(queries):
+            if query.seed is not None:
+                seeds.append(int(query.seed))
+            elif self.seed is not None:
+                seeds.append(derive_seed(self.seed, "call", self._calls, row))
+            else:  # unseeded policy: from the global torch RNG, as transformers would sample
+                seeds.append(int(torch.randint(0, 2**31 - 1, ()).item()))
+        return seeds
 
     def _cut(self, ids: list[int]) -> tuple[list[int], str]:
         """Generated ids up to and including the first EOS; the finish reason."""
@@ -213,3 +244,36 @@ class HFPolicy(Policy):
 
     def close(self) -> None:
         self.model = None  # type: ignore[assignment]
+
+
+class _SeededSampler:
+    """The last logits processor of a sampled `generate`: draws each row's next token from that
+    row's own `torch.Generator` (under the distribution the processors before it made: temperature,
+    top-k, top-p, suppressed tokens), records its log-probability, and leaves only that token
+    possible, so transformers' own multinomial draw can only pick it."""
+
+    def __init__(self, seeds: Sequence[int]):
+        self.seeds = list(seeds)
+        self.generators: list[torch.Generator] | None = None
+        self.steps: list[torch.Tensor] = []
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        import torch
+
+        if self.generators is None:
+            self.generators = [torch.Generator(device=scores.device).manual_seed(s) for s in self.seeds]
+        logprobs = torch.log_softmax(scores.float(), dim=-1)
+        probs = logprobs.exp()
+        chosen = torch.stack(
+            [torch.multinomial(probs[row], 1, generator=g)[0] for row, g in enumerate(self.generators)]
+        )
+        self.steps.append(logprobs.gather(-1, chosen[:, None])[:, 0])
+        forced = torch.full_like(scores, float("-inf"))
+        forced.scatter_(-1, chosen[:, None], 0.0)
+        return forced
+
+    def logprobs(self) -> torch.Tensor:
+        """``[rows, steps]``: the log-probability of each drawn token under its sampling distribution."""
+        import torch
+
+        return torch.stack(self.steps, dim=1) if self.steps else torch.zeros(len(self.seeds), 0)

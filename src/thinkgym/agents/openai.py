@@ -4,7 +4,15 @@ Requests go through the official ``openai`` client, concurrently up to ``max_con
 limits (429), server errors (5xx), timeouts and dropped connections are retried with exponential
 backoff and jitter (a server's ``Retry-After`` is honoured, capped at ``backoff_max_s``); other
 client errors (400, 401, 404) are not worth retrying. A request that still fails becomes a
-`Generation` with ``error`` set — an evaluation records it and goes on; it never raises.
+`Generation` with ``error`` set — an evaluation records it and goes on; it never raises. The
+error keeps the server's own explanation (the response body: a wrong model name, a context too
+long), whatever shape the server gives it (OpenAI's ``{"error": {"message"}}``, FastAPI's
+``{"detail"}``, plain text).
+
+Each request carries a ``seed``: the query's own (`Query.seed`, one per sample in `thinkgym eval`,
+so the ``k`` samples of a problem are ``k`` different seeds and pass@k stays pass@k), else the
+policy's ``seed`` when given. Servers that honour it (vLLM, OpenAI) then return the same sample for
+the same seed.
 
 (This module is ``thinkgym.agents.openai``; ``import openai`` below is the top-level client
 package — Python 3 imports are absolute.)
@@ -147,8 +155,9 @@ class OpenAIPolicy(Policy):
             request["stop"] = self.stop
         if self.logprobs:
             request["logprobs"] = True
-        if self.seed is not None:
-            request["seed"] = self.seed
+        seed = query.seed if query.seed is not None else self.seed
+        if seed is not None:
+            request["seed"] = int(seed)
         if self.extra_body:
             request["extra_body"] = self.extra_body
         return request
@@ -166,7 +175,7 @@ class OpenAIPolicy(Policy):
                 response = await client.chat.completions.create(**request)
                 return self._to_generation(response, time.perf_counter() - started)
             except openai.APIStatusError as exc:
-                last_error = f"HTTP {exc.status_code}: {_short(exc.message)}"
+                last_error = f"HTTP {exc.status_code}: {_short(_server_explanation(exc))}"
                 if exc.status_code not in _RETRY_STATUS:
                     break
                 retry_after = _retry_after(exc)
@@ -207,6 +216,47 @@ class OpenAIPolicy(Policy):
             prompt_tokens=getattr(usage, "prompt_tokens", None),
             completion_tokens=getattr(usage, "completion_tokens", None),
         )
+
+
+def _server_explanation(exc: Any) -> str:
+    """What the server said about a failed request (its response body), in one line.
+
+    The openai client keeps only ``{"error": {"message": ...}}`` in ``exc.message``; servers that
+    answer ``{"detail": ...}``, ``{"message": ...}``, ``{"error": "..."}`` or plain text (the
+    reason a request was refused) would otherwise be reduced to ``Error code: 400``.
+    """
+    body = getattr(exc, "body", None)
+    if body is None:
+        try:
+            body = exc.response.text
+        except Exception:  # no response, or one whose body was not read
+            body = None
+    detail = _body_text(body)
+    return " ".join(detail.split()) if detail else str(getattr(exc, "message", exc))
+
+
+def _body_text(body: Any) -> str:
+    """The human part of an error body: a known message field, else the body as text."""
+    import json
+
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        return body.strip()
+    if isinstance(body, dict):
+        for key in ("error", "detail", "message", "msg"):
+            value = body.get(key)
+            if isinstance(value, dict):
+                inner = _body_text(value)
+                if inner:
+                    return inner
+            elif isinstance(value, list) and value:  # FastAPI validation errors: a list of dicts
+                return "; ".join(_body_text(v) for v in value)
+            elif value:
+                return str(value)
+    if body is None:
+        return ""
+    return json.dumps(body, ensure_ascii=False, default=str)
 
 
 def _retry_after(exc: Any) -> float | None:

@@ -22,7 +22,16 @@ _TEXT_CHARS = string.ascii_letters + string.digits + " .,+-*/=()"
 class RandomPolicy(Policy):
     """Uniform over ``Query.valid_actions`` when given, else random text of 1..``max_chars`` chars.
 
-    Seeded once at construction (``np.random.Generator``), so a run is reproducible.
+    Seeded once at construction (``np.random.Generator``), so a run is reproducible. A query that
+    carries its own seed (`Query.seed`, set per sample by `thinkgym eval`) is answered from a
+    generator seeded with it instead: the same sample gets the same text whatever order, batch or
+    concurrency the queries arrive in.
+
+    >>> from thinkgym.agents import Query
+    >>> policy = RandomPolicy(seed=0)
+    >>> ask = Query(messages=({"role": "user", "content": "Move"},), valid_actions=("L", "R"), seed=7)
+    >>> policy.generate([ask])[0].text == RandomPolicy(seed=1).generate([ask])[0].text
+    True
     """
 
     name = "random"
@@ -40,9 +49,10 @@ class RandomPolicy(Policy):
     def _one(self, query: Query) -> Generation:
         if not isinstance(query, Query):
             raise TypeError(f"RandomPolicy.generate expects Query objects, got {type(query).__name__}")
+        rng = self.rng if query.seed is None else np.random.default_rng(query.seed)
         if query.valid_actions:
-            text = query.valid_actions[int(self.rng.integers(len(query.valid_actions)))]
+            text = query.valid_actions[int(rng.integers(len(query.valid_actions)))]
         else:
-            length = int(self.rng.integers(1, self.max_chars + 1))
-            text = "".join(_TEXT_CHARS[i] for i in self.rng.integers(len(_TEXT_CHARS), size=length))
+            length = int(rng.integers(1, self.max_chars + 1))
+            text = "".join(_TEXT_CHARS[i] for i in rng.integers(len(_TEXT_CHARS), size=length))
         return Generation(text=text, finish_reason="stop", latency_s=0.0)

@@ -182,10 +182,16 @@ def build_tiny(
         model = AutoModelForCausalLM.from_config(model_config, dtype=torch.float32)
     finally:
         torch.random.set_rng_state(generator_state)
+    # Sampling by default, so `transformers serve`, `hf:` and plain `generate` of a saved tiny model
+    # give different samples of a problem (a greedy default silently turns pass@k into pass@1).
     model.generation_config = GenerationConfig(
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
         bos_token_id=None,
+        do_sample=True,
+        temperature=1.0,
+        top_p=1.0,
+        top_k=0,
     )
     model.config.tiny_config = asdict(config)
     return model, tokenizer

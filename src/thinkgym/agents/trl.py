@@ -7,17 +7,27 @@ Single-turn envs — a dataset and reward functions, nothing else::
 
     trainer = GRPOTrainer(
         model="Qwen/Qwen2.5-Math-1.5B-Instruct",
-        reward_funcs=reward_funcs("thinkgym/Math-v0"),        # one function per reward component
+        reward_funcs=reward_funcs("thinkgym/Math-v0"),        # the env's own score: [math_score]
         train_dataset=to_dataset("thinkgym/Math-v0", n=5000, seed=0),
         args=GRPOConfig(output_dir="out"),
     )
 
+By default training optimises exactly what the env scores: one function per env (``math_score``,
+``gsm8k_score``, ``maze_path_score`` …) returns the env's own score (for Math-v0 0.9·accuracy +
+0.1·format, so a well-formatted wrong answer is worth 0.1 of 1), and logs each reward component
+through TRL's ``log_metric`` (``thinkgym/<env>/<component>``) so the parts stay visible. To train
+on the components with weights of your own, ``reward_funcs(id, score=False)`` gives one function
+per top-level component (named after it) and ``GRPOConfig(reward_weights=[...])`` weighs them, in
+the order of the functions (TRL sums them with weight 1 each when no weights are given).
+
 The reward functions have TRL's signature (``prompts``, ``completions``, dataset columns as keyword
-arguments), accept plain and conversational completions, and are named after the reward component
-they return (``accuracy``, ``format``, ``goal`` …) so TRL logs ``rewards/<component>/mean`` for each.
-Several envs can share one run: `reward_funcs` of several ids returns ``None`` for the rows of envs
-a component does not belong to (TRL then leaves that function out for those rows), and
-`to_dataset` rows carry an ``env_id`` column. ``RLOOTrainer`` takes the same functions.
+arguments) and accept plain and conversational completions. Several envs can share one run:
+`reward_funcs` of several ids returns ``None`` for the rows of envs a function does not belong to
+(TRL then leaves that function out for those rows), and `to_dataset` rows carry an ``env_id``
+column. ``RLOOTrainer`` takes the same functions.
+
+Envs may be wrapped by gymnasium (``gymnasium.make``, `TimeLimit` ...): the adapters read the
+env's state through the wrappers (`thinkgym.agents.base.env_attr`).
 
 Multi-turn envs (the maze, tool use) — `rollout_func` plays whole episodes with the trainer's own
 model: the model's tokens are trained on, the env's observation tokens are masked out
@@ -34,11 +44,13 @@ returns exactly one completion per prompt it received.
 from __future__ import annotations
 
 import json
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from thinkgym.agents.base import env_attr
 from thinkgym.core import Problem, TextEnv
 from thinkgym.registry import make
 
@@ -117,7 +129,7 @@ def to_dataset(
     rows: dict[str, list[Any]] = {"prompt": [], ENV_COLUMN: [], PROBLEM_ID_COLUMN: [], PROBLEM_COLUMN: []}
     for one_id in env_ids:
         env = make(one_id, **dict(env_kwargs or {}))
-        for problem in env.source.take(n, seed):
+        for problem in env_attr(env, "source").take(n, seed):
             _, info = env.reset(options={"problem": problem})
             messages = info["messages"]
             prompt: Any = messages if conversational else messages[-1]["content"]
@@ -182,7 +194,7 @@ class _Verifier:
             return [self.tokenizer.decode([i]) for i in ids if i not in special]
         if callable(self.actions):
             return list(self.actions(text))
-        if env.max_turns == 1:
+        if int(env_attr(env, "max_turns", 1)) == 1:
             return [text]
         return text.split()  # a multi-turn completion as whitespace-separated actions
 
@@ -218,9 +230,9 @@ def _component_names(env_id: str, env_kwargs: Mapping[str, Any]) -> list[str]:
     try:
         for attempt in ("oracle", "empty"):
             env.reset(seed=0)
-            for _ in range(env.max_turns):
+            for _ in range(int(env_attr(env, "max_turns", 1))):
                 try:
-                    action = env.oracle_action() if attempt == "oracle" else ""
+                    action = env_attr(env, "oracle_action")() if attempt == "oracle" else ""
                 except Exception:  # an env without an oracle still reports components on ""
                     action = ""
                 _, _, terminated, truncated, info = env.step(action)
@@ -233,14 +245,40 @@ def _component_names(env_id: str, env_kwargs: Mapping[str, Any]) -> list[str]:
 
 
 def _short_name(env_id: str) -> str:
-    name = env_id.split("/")[-1].rsplit("-v", 1)[0]
-    return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
+    """A Python name for an env id: its name without namespace and version, in snake case.
+
+    Words start at a capital after a lower-case letter (``MazePath`` → ``maze_path``) or at the
+    last capital of an acronym that a word follows (``BFCLSimple`` → ``bfcl_simple``); digits stay
+    with what they follow (``GSM8K`` → ``gsm8k``, ``MATH`` → ``math``).
+
+    >>> [_short_name(i) for i in ("thinkgym/GSM8K-v0", "thinkgym/MazePath-v0", "mylib/BFCLSimple-v2")]
+    ['gsm8k', 'maze_path', 'bfcl_simple']
+    """
+    name = env_id.split("/")[-1]
+    name = re.sub(r"-v\d+$", "", name)
+    name = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name)
+    name = re.sub(r"\W+", "_", name).strip("_").lower()
+    if not name or name[0].isdigit():
+        name = "env_" + name
+    return name
+
+
+def _score_names(env_ids: Sequence[str]) -> dict[str, str]:
+    """``{env_id: "<name>_score"}``, unique: ids whose short names collide keep namespace and version."""
+    short = {one_id: _short_name(one_id) for one_id in env_ids}
+    taken = [name for name in short.values()]
+    names = {}
+    for one_id, name in short.items():
+        if taken.count(name) > 1:
+            name = re.sub(r"\W+", "_", one_id).strip("_").lower()
+        names[one_id] = f"{name}_score"
+    return names
 
 
 def reward_funcs(
     env_id: str | Sequence[str],
     *,
-    score: bool = False,
+    score: bool = True,
     weights: Mapping[str, float] | None = None,
     actions: str | Callable[[str], list[str]] = "text",
     tokenizer: Any = None,
@@ -248,9 +286,12 @@ def reward_funcs(
 ) -> list[Callable[..., list[float | None]]]:
     """TRL reward functions for one env id or several mixed in one run.
 
-    By default one function per reward component (named after it; TRL sums them, times
-    ``GRPOConfig.reward_weights``); ``weights`` scales components inside the functions. With
-    ``score=True``: one function per env (named ``<env>_score``) returning the env's own score.
+    By default (``score=True``) one function per env, named ``<env>_score``, returns the env's own
+    score, so TRL trains on exactly what the env rewards; each reward component is logged through
+    TRL's ``log_metric`` as ``thinkgym/<env>/<component>`` (the batch mean). With ``score=False``:
+    one function per top-level reward component (named after it), which TRL sums weighted by
+    ``GRPOConfig.reward_weights`` (1 each by default — not the env's weighting); ``weights`` scales
+    functions by name inside them.
 
     ``actions`` says how a completion becomes env actions: ``"text"`` (a single-turn answer, or
     whitespace-separated actions for a multi-turn env), ``"tokens"`` (each completion token is one
@@ -265,13 +306,15 @@ def reward_funcs(
     env_kwargs = dict(env_kwargs or {})
     weights = dict(weights or {})
     verifier = _Verifier(env_kwargs, actions, tokenizer)
+    score_names = _score_names(env_ids)
     owners: dict[str, set[str]] = {}
     for one_id in env_ids:
-        names = [f"{_short_name(one_id)}_score"] if score else _component_names(one_id, env_kwargs)
+        names = [score_names[one_id]] if score else _top_level(_component_names(one_id, env_kwargs))
         if not names:  # an env whose verifier reports no components: its score is the one component
-            names = [f"{_short_name(one_id)}_score"]
+            names = [score_names[one_id]]
         for name in names:
             owners.setdefault(name, set()).add(one_id)
+    score_of = {name: one_id for one_id, name in score_names.items()}
 
     def outcome_rows(prompts: list[Any], completions: list[Any], kwargs: dict[str, Any]) -> list[tuple[str, tuple[float, dict[str, float]] | None]]:
         n = len(completions)
@@ -305,13 +348,17 @@ def reward_funcs(
 
         def reward(prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
             out: list[float | None] = []
-            for row_env, outcome in outcome_rows(prompts, completions, kwargs):
+            rows = outcome_rows(prompts, completions, kwargs)
+            for row_env, outcome in rows:
                 if row_env not in envs_with_it or outcome is None:
                     out.append(None)
-                elif name.endswith("_score") and name not in outcome[1]:
+                elif name in score_of and name not in outcome[1]:
                     out.append(weight * outcome[0])
                 else:
                     out.append(weight * outcome[1].get(name, 0.0))
+            log_metric = kwargs.get("log_metric")
+            if name in score_of and callable(log_metric):
+                _log_components(log_metric, _short_name(score_of[name]), [o for e, o in rows if e in envs_with_it and o])
             return out
 
         reward.__name__ = reward.__qualname__ = name
@@ -322,6 +369,22 @@ def reward_funcs(
         return reward
 
     return [build(name, envs) for name, envs in owners.items()]
+
+
+def _top_level(names: Sequence[str]) -> list[str]:
+    """Component names without the nested parts of a composed reward (``accuracy.math``)."""
+    top = [n for n in names if "." not in n]
+    return top or list(names)
+
+
+def _log_components(log_metric: Callable[[str, float], Any], env_name: str, outcomes: Sequence[tuple[float, dict[str, float]]]) -> None:
+    """Log the batch mean of each reward component of ``outcomes`` through TRL's ``log_metric``."""
+    names: dict[str, None] = {}
+    for _, components in outcomes:
+        names.update(dict.fromkeys(components))
+    for component in names:
+        values = [components.get(component, 0.0) for _, components in outcomes]
+        log_metric(f"thinkgym/{env_name}/{component}", float(sum(values) / len(values)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -482,16 +545,18 @@ def play_token_episodes(
     episodes = []
     histories: list[list[dict[str, str]] | None] = []
     for env, prompt in zip(envs, prompts, strict=True):
-        if env.problem is None or env.done:
+        problem = env_attr(env, "problem")
+        if problem is None or env_attr(env, "done", False):
             raise ValueError("play_token_episodes needs envs that were just reset")
-        episodes.append(TokenEpisode(env.spec.id if env.spec else type(env).__name__, env.problem.id, encode_prompt(tokenizer, prompt)))
+        spec = env.unwrapped.spec
+        episodes.append(TokenEpisode(spec.id if spec else type(env.unwrapped).__name__, problem.id, encode_prompt(tokenizer, prompt)))
         histories.append(None if isinstance(prompt, str) else [dict(m) for m in prompt])
     eos = list(eos_token_ids) or [tokenizer.eos_token_id]
     active = list(range(len(envs)))
     while active:
         allowed: list[list[int] | None] = []
         for i in active:
-            valid = envs[i].valid_actions() if restrict_to_valid_actions else None
+            valid = env_attr(envs[i], "valid_actions")() if restrict_to_valid_actions else None
             allowed.append(None if valid is None else token_ids_for(tokenizer, valid))
         turn_cap = 1 if token_actions else max_tokens_per_turn
         caps = [min(turn_cap, max_completion_tokens - len(episodes[i].completion_ids)) for i in active]

@@ -81,6 +81,8 @@ def print_summary(summary: Mapping[str, Any], console: Any) -> None:
     row += [*([""] if has_refs else []), str(overall.get("failed", 0))]
     table.add_row(*row, style="bold")
     console.print(table)
+    for warning in summary.get("warnings") or []:
+        console.print(f"[yellow]warning:[/] {escape(str(warning))}")
 
 
 def run_eval_command(

@@ -57,7 +57,7 @@ class Delta:
         return {**asdict(self), "within_noise": self.within_noise, "verdict": self.verdict}
 
 
-def _load(path: str | Path) -> tuple[dict[str, Any], dict[str, dict[int, ProblemStats]]]:
+def _load(path: str | Path) -> tuple[dict[str, Any], dict[str, dict[str, ProblemStats]]]:
     run = RunDir(path)
     config = run.load_config()
     if config is None or not run.samples_path.exists():
@@ -67,8 +67,8 @@ def _load(path: str | Path) -> tuple[dict[str, Any], dict[str, dict[int, Problem
     return config, group_by_problem(best_records(run.read_samples()).values())
 
 
-def _per_problem(stats: Mapping[int, ProblemStats], metric: str, k: int) -> dict[int, float]:
-    out: dict[int, float] = {}
+def _per_problem(stats: Mapping[str, ProblemStats], metric: str, k: int) -> dict[str, float]:
+    out: dict[str, float] = {}
     for index, p in stats.items():
         if p.n == 0 or p.n < k:
             continue

@@ -8,6 +8,12 @@ which stays sensible at 0 % and 100 % where a bootstrap collapses to a point.
 A sample record (one line of ``samples.jsonl``) is a dict with at least ``env``, ``problem_index``,
 ``reward``, ``correct`` and ``error``; samples with an ``error`` (the policy failed to answer) are
 counted as failed and left out of every score, never scored as silent zeros.
+
+Samples are grouped by problem *id* (``problem_id``; the index only for records without one): a
+problem drawn twice (a suite asking for more problems than a dataset has) is one problem with more
+samples, never two independent ones, so intervals and pass@k do not count repeats as evidence.
+The one exception is an env with a single problem (the classic maze, played ``n`` times): there
+the policy's randomness is the only variation, and each episode (problem index) is its own unit.
 """
 
 from __future__ import annotations
@@ -34,6 +40,10 @@ __all__ = [
     "ks_for",
     "ProblemStats",
     "group_by_problem",
+    "problem_key",
+    "problem_keys",
+    "identical_sample_problems",
+    "identical_samples_warning",
     "summarize",
     "CONFIDENCE",
 ]
@@ -296,19 +306,38 @@ class ProblemStats:
         return int(sum(self.correct))
 
 
+def problem_key(sample: Mapping[str, Any]) -> str:
+    """Which problem a sample belongs to: its ``problem_id`` (repeats of a problem pool), else its index."""
+    pid = sample.get("problem_id")
+    return str(pid) if pid is not None else f"#{int(sample['problem_index'])}"
+
+
+def problem_keys(samples: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The unit each sample is grouped in (see the module docstring): `problem_key`, except in an
+    env whose samples all share one problem id, where each problem index is its own unit."""
+    ids: dict[str, set[str]] = defaultdict(set)
+    for s in samples:
+        ids[str(s["env"])].add(problem_key(s))
+    return [
+        problem_key(s) if len(ids[str(s["env"])]) > 1 else f"{problem_key(s)}#{int(s['problem_index'])}"
+        for s in samples
+    ]
+
+
 def group_by_problem(
     samples: Iterable[Mapping[str, Any]], *, vote_on_completion: bool = False
-) -> dict[str, dict[int, ProblemStats]]:
-    """``{env: {problem_index: ProblemStats}}`` from sample records (failed ones only counted).
+) -> dict[str, dict[str, ProblemStats]]:
+    """``{env: {problem_key: ProblemStats}}`` from sample records (failed ones only counted).
 
     Votes use the verifier's normalized answer; ``vote_on_completion`` makes the whole answer
     text the vote (for envs whose verifier extracts nothing, such as a maze path)."""
-    table: dict[str, dict[int, ProblemStats]] = defaultdict(dict)
-    for s in samples:
-        env, idx = str(s["env"]), int(s["problem_index"])
-        stats = table[env].get(idx)
+    table: dict[str, dict[str, ProblemStats]] = defaultdict(dict)
+    samples = list(samples)
+    for s, key in zip(samples, problem_keys(samples), strict=True):
+        env = str(s["env"])
+        stats = table[env].get(key)
         if stats is None:
-            stats = table[env][idx] = ProblemStats(env, idx, [], [], [], [])
+            stats = table[env][key] = ProblemStats(env, int(s["problem_index"]), [], [], [], [])
         if s.get("error"):
             stats.failed += 1
             continue
@@ -322,6 +351,34 @@ def group_by_problem(
         if fmt is not None:
             stats.formats.append(float(fmt))
     return dict(table)
+
+
+def identical_sample_problems(samples: Iterable[Mapping[str, Any]]) -> int:
+    """How many drawn problems (problem indices) have two or more scored samples, all the same text.
+
+    At a temperature above 0 that almost always means the sampler ignored the temperature (a
+    server without sampling, a greedy ``generation_config``), and pass@k is then pass@1.
+    """
+    texts: dict[tuple[str, int], set[str]] = defaultdict(set)
+    counts: Counter[tuple[str, int]] = Counter()
+    for s in samples:
+        if s.get("error"):
+            continue
+        key = (str(s["env"]), int(s["problem_index"]))  # the --samples of one drawn problem
+        texts[key].add(str(s.get("completion") or ""))
+        counts[key] += 1
+    return sum(1 for key, n in counts.items() if n > 1 and len(texts[key]) == 1)
+
+
+def identical_samples_warning(identical: int, problems: int, temperature: float | None) -> str | None:
+    """The one warning line about problems whose samples are all identical, or None when there is none."""
+    if identical <= 0 or temperature is None or temperature <= 0:
+        return None
+    return (
+        f"{identical} of {problems} problem(s) got the same text in every sample at temperature "
+        f"{temperature:g}: the policy is not sampling (does the server ignore temperature/seed, or the "
+        "model's generation_config set do_sample=false?), so pass@k there is pass@1"
+    )
 
 
 def _dist(values: Sequence[float]) -> dict[str, float] | None:
@@ -387,16 +444,17 @@ def summarize_env(
         s["completion_tokens"] for s in valid_samples if s.get("completion_tokens") is not None
     ]
     result["completion_tokens"] = _dist(tokens)
-    by_problem_len: dict[tuple[str, int], list[float]] = defaultdict(list)
-    for s in valid_samples:
-        by_problem_len[(s["env"], int(s["problem_index"]))].append(len(s.get("completion") or ""))
+    units = problem_keys(valid_samples)
+    by_problem_len: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for s, key in zip(valid_samples, units, strict=True):
+        by_problem_len[(s["env"], key)].append(len(s.get("completion") or ""))
     result["mean_completion_chars"] = _estimate(
         [float(np.mean(v)) for v in by_problem_len.values()]
     ).to_dict()
 
-    trunc_by_problem: dict[tuple[str, int], list[float]] = defaultdict(list)
-    for s in valid_samples:
-        trunc_by_problem[(s["env"], int(s["problem_index"]))].append(
+    trunc_by_problem: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for s, key in zip(valid_samples, units, strict=True):
+        trunc_by_problem[(s["env"], key)].append(
             float("length" in (s.get("finish_reasons") or []))
         )
     result["truncation_rate"] = _estimate(
@@ -422,6 +480,10 @@ def summarize_env(
         if (s.get("timings") or {}).get("verify_s") is not None
     ]
     result["verify_s"] = _dist(verify)
+
+    result["identical_sample_problems"] = identical_sample_problems(valid_samples)
+    per_index = Counter((str(s["env"]), int(s["problem_index"])) for s in valid_samples)
+    result["problems_with_several_samples"] = sum(1 for n in per_index.values() if n > 1)
 
     reasons = Counter(str(s["reason"])[:120] for s in valid_samples if s.get("reason"))
     result["miss_reasons"] = dict(reasons.most_common(5))
@@ -483,6 +545,8 @@ def summarize(
         "envs": len(envs),
         "samples": sum(e["samples"] for e in envs.values()),
         "failed": sum(e["failed"] for e in envs.values()),
+        "identical_sample_problems": sum(e["identical_sample_problems"] for e in envs.values()),
+        "problems_with_several_samples": sum(e["problems_with_several_samples"] for e in envs.values()),
     }
     for metric in ("accuracy", "mean_reward"):
         est = _overall(stats, metric)

@@ -1,5 +1,8 @@
 """The live display of `thinkgym eval`: samples done (per env and overall), running accuracy,
-failures, throughput and ETA, with rich. Resumed runs start from what is already on disk."""
+failures, throughput and ETA, with rich. Resumed runs start from what is already on disk.
+
+At a temperature above 0 it also counts the problems whose samples so far are all the same text
+(a server that ignores temperature makes pass@k into pass@1) and shows one warning for them."""
 
 from __future__ import annotations
 
@@ -16,7 +19,13 @@ _ALL = "__all__"
 class LiveProgress:
     """One bar for all samples and one per suite entry; `advance` after each written sample."""
 
-    def __init__(self, totals: Mapping[str, int], records: Iterable[Mapping[str, Any]]):
+    def __init__(
+        self,
+        totals: Mapping[str, int],
+        records: Iterable[Mapping[str, Any]],
+        *,
+        temperature: float | None = None,
+    ):
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -39,9 +48,13 @@ class LiveProgress:
         )
         self.correct: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         self.failed = 0
+        self.temperature = temperature
+        self.texts: dict[tuple[str, int], set[str]] = defaultdict(set)
+        self.counts: dict[tuple[str, int], int] = defaultdict(int)
         done: dict[str, int] = defaultdict(int)
         for record in records:
             if not record.get("error"):  # failed samples are retried, so not done
+                self._note_text(record)
                 done[record["env"]] += 1
                 self.correct[record["env"]][0] += bool(record["correct"])
                 self.correct[record["env"]][1] += 1
@@ -62,12 +75,29 @@ class LiveProgress:
         self.started = time.perf_counter()
         self.done_now = 0
 
+    def _note_text(self, record: Mapping[str, Any]) -> None:
+        key = (str(record["env"]), int(record["problem_index"]))
+        self.texts[key].add(str(record.get("completion") or ""))
+        self.counts[key] += 1
+
+    def warning(self) -> str | None:
+        """The identical-samples warning for what has been seen so far (None when there is none)."""
+        from thinkgym.benchmarks.metrics import identical_samples_warning
+
+        several = [key for key, n in self.counts.items() if n > 1]
+        identical = sum(1 for key in several if len(self.texts[key]) == 1)
+        return identical_samples_warning(identical, len(several), self.temperature)
+
     def _acc(self, label: str | None) -> str:
         if label is None:
             ok = sum(c[0] for c in self.correct.values())
             n = sum(c[1] for c in self.correct.values())
             text = f"acc {ok / n:.3f}" if n else "acc  -   "
-            return text + (f" [red]failed {self.failed}[/]" if self.failed else "")
+            text += f" [red]failed {self.failed}[/]" if self.failed else ""
+            warning = self.warning()
+            if warning:
+                text += f" [yellow]warning: {warning.split(':')[0]}[/]"
+            return text
         ok, n = self.correct[label]
         return f"acc {ok / n:.3f}" if n else "acc  -   "
 
@@ -82,6 +112,7 @@ class LiveProgress:
         else:
             self.correct[label][0] += bool(record["correct"])
             self.correct[label][1] += 1
+            self._note_text(record)
         self.done_now += 1
         rate = self.done_now / max(1e-9, time.perf_counter() - self.started)
         self.progress.update(self.tasks[label], advance=1, acc=self._acc(label))
@@ -91,3 +122,6 @@ class LiveProgress:
 
     def stop(self) -> None:
         self.progress.stop()
+        warning = self.warning()
+        if warning:
+            self.progress.console.print(f"[yellow]warning: {warning}[/]")

@@ -65,6 +65,8 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
         + ("" if run.get("complete") else " — **incomplete run: resume it with the same command**"),
         "- intervals are 95 % (bootstrap over problems, seed 0; Wilson for one 0/1 sample per problem)",
     ]
+    for warning in summary.get("warnings") or []:
+        lines.append(f"- **warning:** {warning}")
     failed = overall.get("failed", 0)
     if failed:
         lines.append(

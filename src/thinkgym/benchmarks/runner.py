@@ -14,6 +14,13 @@ How the work flows, and why:
 - Every finished sample is appended to ``samples.jsonl`` and fsync-ed at once (see `store`), so a
   killed run resumes where it stopped: the same command with the same ``--out`` skips every sample
   already written and retries the ones whose generation failed.
+- Every sample has its own seed, derived from the run's ``seed`` and the sample's key (env label,
+  problem index, sample number; and the turn, for multi-turn episodes) with a fixed hash, and
+  passed to the policy in `Query.seed`. A policy that samples draws from it, so the same
+  ``--seed`` gives the same samples whatever the concurrency, the batching or a resume (random:
+  exactly; ``hf:``: see `thinkgym.agents.hf`; ``openai:``: the request's ``seed`` field, one per
+  sample, so pass@k compares k different seeds).
+- Envs are reached through gymnasium's wrapper-aware accessors (`thinkgym.agents.base.env_attr`).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from thinkgym.agents.base import Policy, query_for
+from thinkgym.agents.base import Policy, derive_seed, env_attr, query_for
 from thinkgym.benchmarks.batching import Batcher
 from thinkgym.benchmarks.judging import (
     extract_answer,
@@ -125,6 +132,10 @@ class _Item:
     @property
     def key(self) -> str:
         return sample_key(self.entry.label, self.problem_index, self.sample)
+
+    def seed(self, run_seed: int, turn: int) -> int:
+        """The seed of turn ``turn`` of this sample: from the run's seed and the sample's key only."""
+        return derive_seed(run_seed, self.key, self.problem.id, turn)
 
 
 class _EnvPool:
@@ -286,11 +297,11 @@ class _Evaluation:
             prompt = observation
             # Multi-turn episodes keep their state in this env and step in threads; single-turn
             # answers are judged by a fresh env in a worker, so this one is free again at once.
-            multi_turn = int(getattr(env, "max_turns", 1)) > 1
+            multi_turn = int(env_attr(env, "max_turns", 1)) > 1
             pool.multi_turn |= multi_turn
             while error is None:
                 try:
-                    query = query_for(env, self.policy)
+                    query = query_for(env, self.policy, seed=item.seed(self.settings.seed, len(actions)))
                 except Exception as exc:  # an env bug (e.g. in oracle_action): a failed sample
                     error = f"building the query raised {type(exc).__name__}: {exc}"
                     break
@@ -404,7 +415,7 @@ class _Evaluation:
         from thinkgym.benchmarks.progress import LiveProgress
 
         totals = {entry.label: entry.n * self.settings.samples for entry in self.suite.entries}
-        self.progress = LiveProgress(totals, self.records.values())
+        self.progress = LiveProgress(totals, self.records.values(), temperature=self.settings.temperature)
         self.progress.start()
 
     # ---- main loop ---------------------------------------------------------------------------
@@ -624,6 +635,14 @@ def build_summary(
             if label in summary["envs"]:
                 summary["envs"][label]["reference"] = reference
     scored = sum(1 for r in records if not r.get("error"))
+    from thinkgym.benchmarks.metrics import identical_samples_warning
+
+    warning = identical_samples_warning(
+        summary["overall"]["identical_sample_problems"],
+        summary["overall"]["problems_with_several_samples"],
+        identity.get("temperature"),
+    )
+    summary["warnings"] = [warning] if warning else []
     summary["run"] = {
         "suite": identity.get("suite"),
         "suite_hash": identity.get("suite_hash"),

@@ -69,7 +69,8 @@ class SuiteEntry:
         """The ``n`` problems of this entry (deterministic: the env's source, ``take(n, seed)``)."""
         env = self.make_env()
         try:
-            size = env.source.size
+            source = env.unwrapped.source
+            size = source.size
             if size is not None and 1 < size < self.n:
                 import warnings
 
@@ -78,7 +79,10 @@ class SuiteEntry:
                     "problems repeat (is the env reading the dataset you meant?)",
                     stacklevel=2,
                 )
-            return env.source.take(self.n, seed=self.seed)
+            # A source smaller than n is cycled on purpose (the classic maze: one problem played n
+            # times); the metrics pool repeats of a problem (see `thinkgym.benchmarks.metrics`).
+            repeat = size is not None and size < self.n
+            return source.take(self.n, seed=self.seed, **({"repeat": True} if repeat else {}))
         finally:
             env.close()
 
