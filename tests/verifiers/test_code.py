@@ -129,25 +129,6 @@ class TestSplitCheck:
         assert split is not None and sum(kind == "unit" for kind, _s, _l in split[1]) == 7
 
 
-class TestPrefetch:
-    def calls(self, test: str) -> list:
-        from thinkgym.verifiers.code import _prefetchable_calls
-
-        _param, steps = split_check(test)
-        return _prefetchable_calls(steps, {"candidate": "f"})
-
-    def test_literal_calls_in_order(self):
-        assert self.calls(HUMANEVAL_LIKE["test"]) == [(0, "f", ([],), {}), (1, "f", ([1, 2],), {}), (2, "f", ([5],), {}), (3, "f", ([-1, 1],), {})]
-
-    def test_stops_at_the_first_unpredictable_call(self):
-        test = "def check(candidate):\n    assert candidate(1, k='x') == 2\n    for i in range(3):\n        assert candidate(i) == i\n    assert candidate(9) == 9\n"
-        assert self.calls(test) == [(0, "f", (1,), {"k": "x"})]
-        test = "def check(candidate):\n    assert abs(candidate(1)) == 2\n    assert helper(candidate(2)) == 2\n    assert candidate(3) == 3\n"
-        assert self.calls(test) == [(0, "f", (1,), {}), (1, "f", (2,), {})]
-        test = "def check(candidate):\n    x = [1]\n    assert candidate(x) == 1\n"
-        assert self.calls(test) == []
-
-
 class TestCompareOutput:
     def test_trailing_whitespace_and_blank_lines_are_ignored(self):
         assert compare_output("1 2  \n3\n\n\n", "1 2\n3") == (True, None)
@@ -199,12 +180,6 @@ class TestPlainValues:
         for bad in (compile("1", "x", "eval"), int, StopIteration, [Ellipsis], {"k": object()}):
             with pytest.raises(TypeError):
                 harness.check_plain(bad)
-
-    def test_encryption_round_trip(self):
-        key = b"k" * 32
-        blob = harness.decrypt(b"secret tests", key)
-        assert blob != b"secret tests"
-        assert harness.decrypt(blob, key) == b"secret tests"
 
 
 class TestSpecs:
@@ -322,8 +297,8 @@ class TestFunctionRuns:
         assert verifier(fence("def parse(s):\n    return int(s)"), problem).score == 1.0
         assert verifier(fence("def parse(s):\n    return 3"), problem).score == 0.5
 
-    def test_a_skipped_prediction_is_dropped(self, verifier):
-        # candidate(1) raises, so candidate(2) is never called; its precomputed reply is discarded.
+    def test_a_call_the_test_skips_is_never_made(self, verifier):
+        # candidate(1) raises, so candidate(2) is never called; later units are unaffected.
         problem = Problem("t/skip", "", None, {
             "prompt": "def f(x):\n    pass\n",
             "test": "def check(candidate):\n    assert candidate(1) == int(candidate(2)) - 2\n    assert candidate(3) == 6\n    assert candidate(4) == 8\n",

@@ -50,12 +50,9 @@ def sandbox(request):
     box.close()
 
 
-@pytest.fixture(scope="module", params=["auto", "sandbox"], ids=["judged-outside", "judged-in-sandbox"])
-def verifier(sandbox, request):
-    """Both judges: the trainer judging the plain values a calls job sent back (``auto`` on these
-    simple tests), and the judge inside the sandbox."""
-    return CodeVerifier(sandbox, test_timeout_s=1.5, limits=Limits(wall_s=6.0, memory_mb=1024, max_processes=64),
-                        judge=request.param)  # fmt: skip
+@pytest.fixture(scope="module")
+def verifier(sandbox):
+    return CodeVerifier(sandbox, test_timeout_s=1.5, limits=Limits(wall_s=6.0, memory_mb=1024, max_processes=64))
 
 
 def assert_contained(reward) -> None:
@@ -376,40 +373,15 @@ def test_the_search_finds_a_token_within_reach(sandbox):
     assert verifier(fence(code), problem).score == 1.0
 
 
-def prime(sandbox, ahead: bool) -> None:
-    """Make the next warm job processes of a local sandbox the kind under test: the pool prepares
-    each replacement like the job before it (with the harness's worker forked ahead, or not)."""
-    honest = CodeVerifier(sandbox, judge="sandbox")
-    for _ in range(8):
-        if ahead:
-            assert honest(fence("def triple(x):\n    return 3 * x"), TRIPLE).score == 1.0
-        else:
-            sandbox.run("pass")
-
-
-@pytest.mark.parametrize("path", ["judged-outside", "worker-forked-ahead", "worker-forked-in-job"])
-def test_the_hidden_tests_cannot_be_read(sandbox, path):
-    if path == "worker-forked-ahead" and sandbox.name != "local":
-        pytest.skip("only the local backend forks the candidate worker ahead of the job")
-    judge = "auto" if path == "judged-outside" else "sandbox"
-    verifier = CodeVerifier(sandbox, test_timeout_s=20.0, limits=Limits(wall_s=25.0, memory_mb=1024), judge=judge)
+def test_the_hidden_tests_cannot_be_read(sandbox):
+    verifier = CodeVerifier(sandbox, test_timeout_s=20.0, limits=Limits(wall_s=25.0, memory_mb=1024))
     problem, _token = secret_problem(visible=False)
     at_import = SEARCH + "\nTOKEN = find_token()\n\ndef secret():\n    return TOKEN\n"
     during_call = SEARCH + "\ndef secret():\n    return find_token()\n"
     for code in (at_import, during_call):
-        for _attempt in range(10):  # until the path under test is the one that ran (a busy zygote
-            prime(sandbox, path == "worker-forked-ahead")  # may still hand out older warm processes)
-            reward = verifier(fence(code), problem)
-            assert_contained(reward)  # whichever path ran
-            hardening = reward.info["harness_hardening"]
-            if path == "judged-outside":
-                ran = hardening == ["judged-outside-the-sandbox"]
-            else:
-                ran = sandbox.name != "local" or ("forked-ahead" in hardening) == (path == "worker-forked-ahead")
-            if ran:
-                break
-        else:
-            pytest.fail(f"the {path} path never ran: {reward.info}")
+        reward = verifier(fence(code), problem)
+        assert_contained(reward)
+        assert "worker-forked-before-tests" in reward.info["harness_hardening"]
 
 
 def test_expected_outputs_never_enter_the_sandbox(sandbox):
