@@ -316,39 +316,12 @@ def reward_funcs(
             owners.setdefault(name, set()).add(one_id)
     score_of = {name: one_id for one_id, name in score_names.items()}
 
-    def outcome_rows(prompts: list[Any], completions: list[Any], kwargs: dict[str, Any]) -> list[tuple[str, tuple[float, dict[str, float]] | None]]:
-        n = len(completions)
-        ids_list = kwargs.get("completion_ids")
-        env_col = kwargs.get(ENV_COLUMN) or kwargs.get(EPISODE_ENV_FIELD) or [env_ids[0]] * n
-        if SCORE_FIELD in kwargs:  # completions played by `rollout_func`: rewards are already known
-            return [
-                (env_col[i], (float(kwargs[SCORE_FIELD][i]), dict(kwargs[COMPONENTS_FIELD][i])))
-                for i in range(n)
-            ]
-        pids = kwargs.get(PROBLEM_ID_COLUMN) or [None] * n
-        pjson = kwargs.get(PROBLEM_COLUMN) or [None] * n
-        rows = []
-        for i in range(n):
-            problem = problem_from_row(env_col[i], pids[i], pjson[i])
-            if problem is None:
-                looked_up = _BY_PROMPT.get(_prompt_key(prompts[i]))
-                if looked_up is None:
-                    raise ValueError(
-                        "the reward function cannot tell which problem a row is: build the dataset with "
-                        "thinkgym.agents.trl.to_dataset (it adds 'problem' and 'env_id' columns)"
-                    )
-                problem = looked_up[1]
-            text = completion_text(completions[i])
-            ids = ids_list[i] if ids_list is not None else None
-            rows.append((env_col[i], verifier(env_col[i], problem, text, ids)))
-        return rows
-
     def build(name: str, envs_with_it: set[str]) -> Callable[..., list[float | None]]:
         weight = float(weights.get(name, 1.0))
 
         def reward(prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
             out: list[float | None] = []
-            rows = outcome_rows(prompts, completions, kwargs)
+            rows = _outcome_rows(verifier, env_ids[0], prompts, completions, kwargs)
             for row_env, outcome in rows:
                 if row_env not in envs_with_it or outcome is None:
                     out.append(None)
@@ -369,6 +342,37 @@ def reward_funcs(
         return reward
 
     return [build(name, envs) for name, envs in owners.items()]
+
+
+def _outcome_rows(
+    verifier: _Verifier, default_env: str, prompts: list[Any], completions: list[Any], kwargs: dict[str, Any]
+) -> list[tuple[str, tuple[float, dict[str, float]] | None]]:
+    """(env id, (score, components)) of each row TRL hands a reward function."""
+    n = len(completions)
+    ids_list = kwargs.get("completion_ids")
+    env_col = kwargs.get(ENV_COLUMN) or kwargs.get(EPISODE_ENV_FIELD) or [default_env] * n
+    if SCORE_FIELD in kwargs:  # completions played by `rollout_func`: rewards are already known
+        return [
+            (env_col[i], (float(kwargs[SCORE_FIELD][i]), dict(kwargs[COMPONENTS_FIELD][i])))
+            for i in range(n)
+        ]
+    pids = kwargs.get(PROBLEM_ID_COLUMN) or [None] * n
+    pjson = kwargs.get(PROBLEM_COLUMN) or [None] * n
+    rows = []
+    for i in range(n):
+        problem = problem_from_row(env_col[i], pids[i], pjson[i])
+        if problem is None:
+            looked_up = _BY_PROMPT.get(_prompt_key(prompts[i]))
+            if looked_up is None:
+                raise ValueError(
+                    "the reward function cannot tell which problem a row is: build the dataset with "
+                    "thinkgym.agents.trl.to_dataset (it adds 'problem' and 'env_id' columns)"
+                )
+            problem = looked_up[1]
+        text = completion_text(completions[i])
+        ids = ids_list[i] if ids_list is not None else None
+        rows.append((env_col[i], verifier(env_col[i], problem, text, ids)))
+    return rows
 
 
 def _top_level(names: Sequence[str]) -> list[str]:
