@@ -362,6 +362,39 @@ def codes_to_text(codes: np.ndarray) -> str:
     return kept.tobytes().decode("utf-32-le", "surrogatepass")
 
 
+class SharedTextBatch(SequenceABC):
+    """The texts in an `AsyncVectorEnv`'s shared memory, decoded when read.
+
+    `AsyncVectorEnv` reads its shared memory once, at construction, and expects a *view* that the
+    workers' writes update (a numpy array, for numeric spaces); gymnasium's `Text` returns a tuple
+    of strings instead, frozen at the empty buffer. This view decodes the current contents on each
+    access, and `copy.deepcopy` (what `AsyncVectorEnv` returns with ``copy=True``, the default)
+    turns it into a plain tuple of strings.
+    """
+
+    def __init__(self, codes: np.ndarray):
+        self._codes = codes
+
+    def __len__(self) -> int:
+        return int(self._codes.shape[0])
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return tuple(codes_to_text(row) for row in self._codes[index])
+        return codes_to_text(self._codes[index])
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> tuple[str, ...]:
+        return tuple(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SequenceABC) and not isinstance(other, str) and tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"SharedTextBatch({tuple(self)!r})"
+
+
 def _register_gymnasium_codecs() -> None:
     """Teach gymnasium's single-dispatch space utilities the fast, exact `TextSpace` codec.
 
@@ -379,9 +412,8 @@ def _register_gymnasium_codecs() -> None:
     )
 
     @shared_memory.read_from_shared_memory.register(TextSpace)
-    def _read(space: TextSpace, memory: Any, n: int = 1) -> tuple[str, ...]:
-        data = np.frombuffer(memory.get_obj(), dtype=np.int32).reshape((n, space.max_length))
-        return tuple(codes_to_text(row) for row in data)
+    def _read(space: TextSpace, memory: Any, n: int = 1) -> SharedTextBatch:
+        return SharedTextBatch(np.frombuffer(memory.get_obj(), dtype=np.int32).reshape((n, space.max_length)))
 
     @shared_memory.write_to_shared_memory.register(TextSpace)
     def _write(space: TextSpace, index: int, value: str, memory: Any) -> None:
@@ -527,11 +559,7 @@ class TextEnv(gymnasium.Env[str, str], abc.ABC):
         self.turn += 1
         self.messages.append({"role": "assistant", "content": action})
         if len(action) > self.max_action_chars:
-            turn = Turn(
-                "",
-                Reward.zero(f"action of {len(action)} characters exceeds the limit of {self.max_action_chars}"),
-                self.max_turns == 1,
-            )
+            turn = self._oversized(action)
         else:
             turn = self.respond(action)
         terminated = bool(turn.terminated)
@@ -548,6 +576,14 @@ class TextEnv(gymnasium.Env[str, str], abc.ABC):
         if self.render_mode == "human":
             print(self.render_text())
         return observation, turn.reward.score, terminated, truncated, info
+
+    def _oversized(self, action: str) -> Turn:
+        """An action over ``max_action_chars`` is not judged: it counts as an empty answer (the
+        env's own outcome for one, so the reward components keep their keys), worth 0."""
+        empty = self.respond("")
+        reason = f"action of {len(action)} characters exceeds the limit of {self.max_action_chars}"
+        components = {name: 0.0 for name in empty.reward.components}
+        return Turn(empty.observation, Reward.zero(reason, components), empty.terminated)
 
     def render(self) -> str | None:
         if self.render_mode == "ansi":

@@ -1,22 +1,26 @@
 """Every registered env (built-in and plugins, teammates' included) keeps the TextEnv contract.
 
-The loop runs over `thinkgym.list_envs()`, so a new env is covered the moment it registers.
+The loop runs over `thinkgym.list_envs()`, so a new env is covered the moment it registers: the
+public checker (`thinkgym.utils.check_env`, every rule), vector envs (sync, async with and without
+shared memory, ``gymnasium.make_vec``), pickling, gymnasium wrappers, and fuzzed actions.
 """
 
 from __future__ import annotations
 
 import math
+import pickle
 import string
+from functools import partial
 
 import gymnasium
 import pytest
 from gymnasium.error import ResetNeeded
-from gymnasium.utils.env_checker import check_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import thinkgym
-from thinkgym.agents import OraclePolicy, play_episode
+from thinkgym.agents import OraclePolicy, RandomPolicy, play_episode
+from thinkgym.utils import RULES, check_env
 
 ENV_IDS = [s.id for s in thinkgym.list_envs()]
 CONTROL = "".join(chr(c) for c in range(32)) + "\x7f\u200b\u202e\ufeff"
@@ -47,7 +51,85 @@ def _assert_step_result(result) -> bool:
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_check_env(env_id):
-    check_env(thinkgym.make(env_id), skip_render_check=True)
+    """The public checker, every rule, on the env as thinkgym.make and gymnasium.make give it."""
+    assert check_env(thinkgym.make(env_id)) == list(RULES)
+    assert check_env(gymnasium.make(env_id), skip={"vector"}) == [r for r in RULES if r != "vector"]
+
+
+UNICODE_ACTIONS = ("… é ∑ 中文 😀", "R", "\\boxed{∑}", "")
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("mode", ["sync", "async-shared", "async-pipes", "make_vec"])
+def test_vector_envs(env_id, mode):
+    """Issue 14 item 2: every env runs vectorised; Unicode text crosses shared memory intact."""
+    if mode == "sync":
+        vector = gymnasium.vector.SyncVectorEnv([partial(gymnasium.make, env_id)] * 2)
+    elif mode == "make_vec":
+        vector = gymnasium.make_vec(env_id, num_envs=2, vectorization_mode="async")
+    else:
+        shared = mode == "async-shared"
+        vector = gymnasium.vector.AsyncVectorEnv([partial(gymnasium.make, env_id)] * 2, shared_memory=shared)
+    single = [thinkgym.make(env_id) for _ in range(2)]
+    try:
+        observations, infos = vector.reset(seed=5)
+        assert list(observations) == [env.reset(seed=5 + i)[0] for i, env in enumerate(single)]
+        assert all(isinstance(o, str) and o for o in observations)
+        for step in range(4):
+            actions = tuple(UNICODE_ACTIONS[(step + i) % len(UNICODE_ACTIONS)] for i in range(2))
+            observations, rewards, terminated, truncated, infos = vector.step(actions)
+            assert len(observations) == 2 and all(isinstance(o, str) for o in observations)
+            assert all(math.isfinite(float(r)) for r in rewards)
+            assert "reward_components" in infos
+    finally:
+        vector.close()
+
+
+def test_unicode_prompt_crosses_async_shared_memory():
+    """The crash of issue 14 item 2: a prompt with '…' (and other Unicode) in AsyncVectorEnv."""
+    env_id = "thinkgym/Math-v0"
+    prompts = [thinkgym.make(env_id).reset(seed=s)[0] for s in (3, 4)]
+    assert any(ord(c) > 127 for p in prompts for c in p)
+    vector = gymnasium.vector.AsyncVectorEnv([partial(gymnasium.make, env_id)] * 2, shared_memory=True)
+    try:
+        assert vector.reset(seed=3)[0] == tuple(prompts)
+    finally:
+        vector.close()
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_pickles_after_reset_and_mid_episode(env_id):
+    """Issue 14 item 3: envs pickle, and the copy continues exactly like the original."""
+    env = thinkgym.make(env_id)
+    env.reset(seed=2)
+    copy = pickle.loads(pickle.dumps(env))
+    assert copy.problem == env.problem and copy.messages == env.messages
+    for action in ("R", "D", "R"):
+        mine, theirs = env.step(action), copy.step(action)
+        assert mine[:4] == theirs[:4] and mine[4]["messages"] == theirs[4]["messages"]
+        if mine[2] or mine[3]:
+            break
+        copy = pickle.loads(pickle.dumps(copy))  # again, mid-episode
+    assert env.reset()[1]["problem_id"] == copy.reset()[1]["problem_id"]  # the RNG state travelled
+
+
+class _HalfReward(gymnasium.RewardWrapper):
+    def reward(self, reward):
+        return reward / 2
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_helpers_work_through_gymnasium_wrappers(env_id):
+    """Issue 14 item 1: play_episode with gymnasium.make and the common wrappers around the env."""
+    env = gymnasium.wrappers.RecordEpisodeStatistics(
+        _HalfReward(gymnasium.wrappers.TimeLimit(gymnasium.make(env_id), max_episode_steps=50))
+    )
+    bare = play_episode(thinkgym.make(env_id), OraclePolicy(), seed=4)
+    wrapped = play_episode(env, OraclePolicy(), seed=4)
+    assert wrapped.actions == bare.actions and wrapped.total_reward == pytest.approx(bare.total_reward / 2)
+    assert wrapped.info["episode"]["r"] == pytest.approx(wrapped.total_reward)
+    random_episode = play_episode(env, RandomPolicy(0), seed=4)
+    assert random_episode.terminated or random_episode.truncated
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
