@@ -160,8 +160,10 @@ def plain_text(text: str) -> str:
     """Words only, lower case: how two text answers (``\\text{Monday}`` vs ``monday.``) compare."""
     s = _TEXT_UNWRAP_RE.sub(lambda m: m.group(1), text)
     s = _PLAIN_RE.sub(" ", s.lower()).strip()
-    if s.startswith("the "):
-        s = s[4:]
+    for article in ("the ", "an ", "a "):
+        if s.startswith(article):
+            s = s[len(article) :]
+            break
     return s
 
 

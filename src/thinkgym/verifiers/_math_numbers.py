@@ -286,5 +286,6 @@ def _magnitude(value: Fraction) -> int:
 
 
 def matches_precision(pred: Num, gold: Fraction, precision: tuple[str, int]) -> bool:
-    """The precision a problem states: ``pred`` is the gold rounded to it (or the gold itself)."""
-    return pred.value == gold or pred.value in rounded(gold, precision)
+    """The precision a problem states: ``pred`` is the gold rounded to it (an exact value that is
+    not already that rounded number, ``16\\pi`` for "to the nearest tenth", does not count)."""
+    return pred.value in rounded(gold, precision)

@@ -190,6 +190,9 @@ def _parse(s: str, decimal_comma: bool, level: int) -> Node:
         parts = _split(s, toks, _OR_TOKENS)
     if len(parts) > 1:
         return Seq("or", tuple(_parse(p, decimal_comma, level + 1) for p in parts if p.strip())[:MAX_ITEMS])
+    complement = _complement(s, toks, decimal_comma, level)
+    if complement is not None:
+        return complement
     parts = _split(s, toks, _CUP_TOKENS)
     if len(parts) > 1:
         return SetUnion(tuple(_parse(p, decimal_comma, level + 1) for p in parts)[:MAX_ITEMS])
@@ -250,6 +253,27 @@ def _parse(s: str, decimal_comma: bool, level: int) -> Node:
         minus = _PM_RE.sub(lambda m: "-" if m.group(0) in ("\\pm", "±") else "+", s)
         return Seq("set", (Leaf(plus.strip()), Leaf(minus.strip())))
     return Leaf(s)
+
+
+_REALS = {"(-\\infty,\\infty)", "\\mathbb{R}", "\\mathbbR", "ℝ", "R"}
+
+
+def _complement(s: str, toks: list[tuple[int, int, str, int]], decimal_comma: bool, level: int) -> Node | None:
+    """``\\mathbb{R} \\setminus [1, 3]`` → ``(-∞, 1) ∪ (3, ∞)``; ``ℝ \\setminus \\{2\\}`` → ``(-∞, 2) ∪ (2, ∞)``."""
+    parts = _split(s, toks, {"\\setminus", "\\backslash"})
+    if len(parts) != 2 or parts[0].replace(" ", "") not in _REALS:
+        return None
+    removed = _parse(parts[1], decimal_comma, level + 1)
+    if isinstance(removed, Interval):
+        lo, hi = removed.lo, removed.hi
+        return SetUnion(
+            (Interval(Leaf("-\\infty"), lo, False, not removed.left_closed),
+             Interval(hi, Leaf("\\infty"), not removed.right_closed, False))
+        )
+    if isinstance(removed, Seq) and removed.kind == "set" and len(removed.items) == 1 and isinstance(removed.items[0], Leaf):
+        point = removed.items[0]
+        return SetUnion((Interval(Leaf("-\\infty"), point, False, False), Interval(point, Leaf("\\infty"), False, False)))
+    return None
 
 
 def _relation(s: str, toks: list[tuple[int, int, str, int]], decimal_comma: bool, level: int) -> Node | None:
@@ -388,10 +412,10 @@ def equal(pred: Node, gold: Node, ops: LeafOps) -> bool:
             return _equal_sets(pred, gold, ops)
         value = _relation_value(pred, ops)
         return value is not None and equal(value, gold, ops)
-    if isinstance(pred, Seq) and pred.kind == "or":
-        pred = Seq("list", pred.items)
     if isinstance(gold, (Interval, SetUnion)):
         return _equal_sets(pred, gold, ops)
+    if isinstance(pred, Seq) and pred.kind == "or":
+        pred = Seq("list", pred.items)
     if isinstance(gold, Matrix):
         return _equal_matrix(pred, gold, ops)
     if isinstance(gold, Seq):
@@ -656,6 +680,14 @@ def _key(v: Any) -> float:
     return float(v)
 
 
+def _closed_at_infinity(intervals: list[tuple]) -> bool:
+    """``[4, \\infty]``: a closed bracket at infinity is not a set of reals (a wrong answer)."""
+    return any(
+        (lc and isinstance(lo, str) and parse_infinity(lo)) or (rc and isinstance(hi, str) and parse_infinity(hi))
+        for lo, hi, lc, rc in intervals
+    )
+
+
 def _allows_intervals(gold: Node, ops: LeafOps) -> bool:
     """Whether an inequality may answer ``gold``: a gold interval, union or inequality always;
     a gold ``(a, b)`` (an ordered pair as much as an open interval) only when the problem is
@@ -676,7 +708,7 @@ def _equal_sets(pred: Node, gold: Node, ops: LeafOps) -> bool:
     if gold_iv is None:
         return False
     pred_iv = _intervals(pred, ops, allow_relations=_allows_intervals(gold, ops))
-    if pred_iv is None:
+    if pred_iv is None or _closed_at_infinity(pred_iv[0]):
         return False
     if gold_iv[1] and pred_iv[1] and gold_iv[1] != pred_iv[1]:
         return False

@@ -28,9 +28,9 @@ from thinkgym.verifiers._math_numbers import (
     NEG_INF,
     Num,
     decimal_matches,
-    matches_precision,
     numbers_equal,
     parse_number,
+    rounded,
 )
 from thinkgym.verifiers._math_structure import LeafOps, brace_scripts, canonical_text, equal, parse
 
@@ -144,6 +144,14 @@ def _difference_vanishes(p: Any, g: Any) -> bool:
     return True
 
 
+def _irrational(expr: Any) -> bool:
+    """A real constant that is not rational (``45\\pi``, ``\\sqrt 2``); ``False`` when unsure."""
+    try:
+        return bool(expr.is_number and expr.is_real and expr.is_rational is False)
+    except Exception:  # noqa: BLE001
+        return False
+
+
 def _exact_value(expr: Any, value: Any) -> tuple[Fraction, bool | None] | None:
     """``(fraction, terminating)`` for a real closed form: exact for a rational (``terminating``
     left to the caller), else its 40-digit value with ``terminating=False`` (it is irrational)."""
@@ -223,11 +231,14 @@ class SympyOps(LeafOps):
         pv, gv = _numeric(p), _numeric(g)
         if pv is None or gv is None:
             return False
-        p_decimal = p_num is not None and p_num.kind == "decimal"
-        g_decimal = g_num is not None and g_num.kind == "decimal"
-        if self.precision is not None and p_decimal and gv.is_real:
-            exact = _exact_value(g, gv)  # the problem states a precision: the gold rounded to it
-            return exact is not None and matches_precision(p_num, exact[0], self.precision)  # type: ignore[arg-type]
+        # an integer stands for an irrational value like a decimal with no decimals: 141 for 45π
+        p_decimal = p_num is not None and (p_num.kind == "decimal" or (p_num.kind == "int" and _irrational(g)))
+        g_decimal = g_num is not None and (g_num.kind == "decimal" or (g_num.kind == "int" and _irrational(p)))
+        if self.precision is not None and gv.is_real:  # a stated precision: the gold rounded to it
+            exact, stated = _exact_value(g, gv), _exact_value(p, pv) if pv.is_real else None
+            if exact is None or stated is None or stated[1] is False:
+                return False  # an irrational prediction is not a rounded number
+            return stated[0] in rounded(exact[0], self.precision)
         if p_decimal != g_decimal:
             decimal, exact_expr, exact_value = (p_num, g, gv) if p_decimal else (g_num, p, pv)
             assert decimal is not None

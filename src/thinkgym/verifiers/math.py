@@ -46,7 +46,6 @@ from thinkgym.verifiers._math_rules import (
     NO_CONTEXT,
     ProblemContext,
     gold_answer,
-    has_degree_mark,
     hedge_reason,
     problem_context,
 )
@@ -167,7 +166,12 @@ def _is_text_answer(gold: str) -> bool:
     if not _TEXT_ANSWER_RE.match(gold):
         return False
     words = gold.split()
+    if len(words) == 1 and words[0].lower() in _SHORT_TEXT_WORDS:
+        return True
     return any(len(w) >= 3 for w in words) and not all(_MATH_WORD_RE.match(w) for w in words)
+
+
+_SHORT_TEXT_WORDS = {"yes", "no", "none", "true", "false", "odd", "even"}
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,8 @@ def _judge_fast(pred: str, gold: str, opts: MathOptions, ctx: ProblemContext = N
     if hedge:
         return _Judgement(False, hedge, "fast")
     gold_number = _gold_number(gold)
+    if ctx.precision is not None and _closed_form(pred) and (gold_number is not None or _closed_form(gold)):
+        return _Judgement(False, f"the problem asks for a value rounded to {ctx.precision[1]} {ctx.precision[0]}", "fast")
     if gold_number is not None:
         pred_number = parse_number(pred)
         if pred_number is not None:  # the common case: two plain numbers
@@ -242,13 +248,46 @@ def _is_single(node: Node) -> bool:
     return is_scalar(node) or (isinstance(node, Seq) and node.kind == "paren")
 
 
-def _angles(pred: str, gold: str, raw_pred: str, raw_gold: str) -> tuple[str, str]:
-    """Degrees as radians, for a problem about angles: ``60^\\circ`` vs ``\\frac{\\pi}{3}``."""
-    if has_degree_mark(raw_pred) and "\\pi" in gold and "\\pi" not in pred and parse_number(pred) is not None:
+def _angle_alternative(pred: str, gold: str) -> tuple[str, str] | None:
+    """For a problem about angles: the pair with the plain-number side read as degrees and
+    written in radians (``60`` or ``60^\\circ`` vs ``\\frac{\\pi}{3}``), or ``None``."""
+    if "\\pi" in gold and "\\pi" not in pred and parse_number(pred) is not None:
         return f"\\frac{{{pred} \\pi}}{{180}}", gold
-    if has_degree_mark(raw_gold) and "\\pi" in pred and "\\pi" not in gold and parse_number(gold) is not None:
+    if "\\pi" in pred and "\\pi" not in gold and parse_number(gold) is not None:
         return pred, f"\\frac{{{gold} \\pi}}{{180}}"
-    return pred, gold
+    return None
+
+
+_UNIT_POWER_RE = re.compile(r"(?:[A-Za-z}]\s*\^\s*\{?\s*([23])\s*\}?)|([²³])|\b(square|sq|cubic|cu)\b", re.I)
+_UNIT_START_RE = re.compile(r"\d\s*(?:\\(?:text|mathrm|mbox)\s*\{\s*[A-Za-z]|[A-Za-z])")
+
+
+def _unit_power(raw: str) -> int | None:
+    """The power of the unit an answer as written carries (1 for ``m``, 2 for ``m^2``/``square
+    metres``), or ``None`` when it carries none."""
+    if not _UNIT_START_RE.search(raw):
+        return None
+    match = _UNIT_POWER_RE.search(raw)
+    if not match:
+        return 1
+    power = match.group(1) or match.group(2) or match.group(3).lower()
+    return {"2": 2, "²": 2, "square": 2, "sq": 2}.get(power, 3)
+
+
+def _units_conflict(raw_pred: str, raw_gold: str, pred: str, gold: str) -> bool:
+    """Both answers are numbers with units, and the units' powers differ (``25 m`` vs ``25 m^2``)."""
+    if parse_number(pred) is None or parse_number(gold) is None:
+        return False
+    p, g = _unit_power(raw_pred), _unit_power(raw_gold)
+    return p is not None and g is not None and p != g
+
+
+_COMMAND_RE = re.compile(r"\\[A-Za-z]+")
+
+
+def _closed_form(pred: str) -> bool:
+    """A constant written in closed form (``16\\pi``, ``\\sqrt{2}``), not a plain number."""
+    return "\\" in pred and parse_number(pred) is None and not re.search(r"[A-Za-z]", _COMMAND_RE.sub("", pred))
 
 
 def _finish(judgement: _Judgement, result: BoundedResult | None) -> _Judgement:
@@ -346,6 +385,7 @@ class _Prepared:
     info: dict[str, Any] | None = None
     others: tuple[str, ...] = ()
     ctx: ProblemContext = NO_CONTEXT
+    alternative: tuple[str, str] | None = None  # degrees read as radians, for angle problems
 
 
 def _check_types(completion: Any, gold: Any) -> None:
@@ -387,14 +427,15 @@ def _prepare(completion: str, gold: Any, opts: MathOptions, problem: str | None 
     if gold_refusal:
         return _Prepared(_zero(gold_refusal, found.answer, found.source))
     ctx = problem_context(problem)
-    if ctx.angles:
-        pred, gold_clean = _angles(pred, gold_clean, found.answer, gold_final)
+    if _units_conflict(found.answer, gold_final, pred, gold_clean):
+        return _Prepared(_zero("units differ (the number is right, its unit's power is not)", found.answer, found.source))
+    alternative = _angle_alternative(pred, gold_clean) if ctx.angles else None
     others: tuple[str, ...] = ()
     if not opts.allow_multiple_answers:
         # an over-long earlier answer stays raw, is refused by the size check and so disagrees
         cleaned = [clean_answer(o) if len(o) <= opts.max_answer_chars else o for o in found.others]
         others = tuple(dict.fromkeys(o for o in cleaned if o and o.replace(" ", "") != pred.replace(" ", "")))
-    return _Prepared(None, pred, gold_clean, info, others, ctx)
+    return _Prepared(None, pred, gold_clean, info, others, ctx, alternative)
 
 
 def _prepare_safely(completion: str, gold: Any, opts: MathOptions, problem: str | None = None) -> _Prepared:
@@ -434,7 +475,12 @@ def _verify_prepared(
                     return _reward(replace(prepared, pred=combined), together)
         reason = f"hedge: several different final answers ({other[:60]!r} and {prepared.pred[:60]!r})"
         return _reward(prepared, _Judgement(False, reason, "fast"))
-    return _reward(prepared, _judge(prepared.pred, prepared.gold, opts, pool, deadline, ctx))
+    judgement = _judge(prepared.pred, prepared.gold, opts, pool, deadline, ctx)
+    if not judgement.equal and prepared.alternative is not None:
+        converted = _judge(*prepared.alternative, opts, pool, deadline, ctx)
+        if converted.equal:
+            judgement = replace(converted, reason="equal (degrees read as radians: the problem is about angles)")
+    return _reward(prepared, judgement)
 
 
 def _lists_several(gold: str) -> bool:
@@ -480,10 +526,13 @@ def math_equal(prediction: str, gold: Any, *, problem: str | Problem | None = No
     gold_final, gold_clean, gold_refusal = _prepared_gold(_gold_text(gold))
     if gold_refusal or len(pred) > opts.max_answer_chars or oversize_reason(pred, opts.max_answer_chars):
         return False
-    if ctx.angles:
-        pred, gold_clean = _angles(pred, gold_clean, prediction, gold_final)
+    if _units_conflict(prediction, gold_final, pred, gold_clean):
+        return False
     try:
-        return bool(_judge(pred, gold_clean, opts, ctx=ctx).equal)
+        if _judge(pred, gold_clean, opts, ctx=ctx).equal:
+            return True
+        alternative = _angle_alternative(pred, gold_clean) if ctx.angles else None
+        return alternative is not None and bool(_judge(*alternative, opts, ctx=ctx).equal)
     except Exception:  # noqa: BLE001 - model output must never raise
         return False
 
