@@ -44,6 +44,28 @@ def test_gymnasium_make_after_import_thinkgym():
     env.step("R")
 
 
+def test_one_spec_type_that_gymnasium_make_accepts():
+    """Issue 14 item 8: list_envs() gives gymnasium's own EnvSpec objects, which gymnasium.make takes."""
+    for env_spec in thinkgym.list_envs():
+        assert type(env_spec) is gymnasium.envs.registration.EnvSpec
+        assert gymnasium.registry[env_spec.id] is env_spec is thinkgym.spec(env_spec.id)
+    env = gymnasium.make(thinkgym.spec("thinkgym/Maze-v0"), layout="random")
+    assert isinstance(env.unwrapped, MazeEnv) and env.unwrapped.layout == "random"
+    assert registry.EnvSpec is gymnasium.envs.registration.EnvSpec
+
+
+def test_thinkgym_make_and_gymnasium_make_build_the_same_env():
+    ours = thinkgym.make("thinkgym/Maze-v0", layout="random", rows=3)
+    theirs = gymnasium.make("thinkgym/Maze-v0", layout="random", rows=3)
+    assert type(ours) is type(theirs.unwrapped)
+    assert ours.spec.kwargs == theirs.spec.kwargs == {"mode": "multi", "layout": "random", "rows": 3}
+    assert ours.reset(seed=4)[0] == theirs.reset(seed=4)[0]
+    again = gymnasium.make(ours.spec)  # the spec an env carries rebuilds it
+    assert again.reset(seed=4)[0] == ours.reset(seed=4)[0]
+    assert thinkgym.make(thinkgym.spec("thinkgym/MazePath-v0")).mode == "single"
+    assert thinkgym.spec("thinkgym/Maze-v0").kwargs == {"mode": "multi", "layout": "classic"}  # untouched
+
+
 def test_list_envs_has_descriptions():
     specs = {s.id: s for s in thinkgym.list_envs()}
     assert {"thinkgym/Maze-v0", "thinkgym/MazePath-v0"} <= set(specs)
@@ -115,6 +137,42 @@ def test_entry_point_plugin_is_discovered_lazily(tmp_path, monkeypatch, scratch_
     assert env.step("hi")[1] == 1.0
     assert "tgplugin/Echo-v0" in {s.id for s in thinkgym.list_envs()}
     assert isinstance(gymnasium.make("tgplugin/Echo-v0").unwrapped, thinkgym.SingleTurnEnv)
+
+
+def test_gymnasium_make_finds_a_plugin_right_after_import_thinkgym(tmp_path):
+    """Issue 14 item 9: an installed entry-point plugin, no thinkgym lookup first, gymnasium.make."""
+    import os
+    import subprocess
+    import sys
+
+    _install_plugin(tmp_path, "tgplugin_demo", "tgplugin_demo", PLUGIN_MODULE, "tgplugin_demo")
+    script = (
+        "import gymnasium, thinkgym\n"
+        "env = gymnasium.make('tgplugin/Echo-v0')\n"
+        "env.reset(seed=0)\n"
+        "print(env.step('hi')[1])\n"
+    )
+    environ = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environ, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1.0"
+    environ["THINKGYM_NO_PLUGINS"] = "1"  # the opt-out: then gymnasium does not know the id
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environ, timeout=120)
+    assert done.returncode != 0 and "NamespaceNotFound" in done.stderr  # what issue 14 saw
+
+
+def test_a_plugin_loads_once_even_when_looked_up_again(tmp_path, monkeypatch, scratch_ids):
+    _install_plugin(tmp_path, "tgplugin_once", "tgplugin_once", PLUGIN_MODULE.replace("Echo-v0", "Once-v0").replace(
+        "tgplugin_demo:make_echo", "tgplugin_once:make_echo"), "tgplugin_once")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    scratch_ids.append("tgplugin/Once-v0")
+    assert "tgplugin_once" in registry.load_plugins(force=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # loading it twice would warn 'already registered'
+        assert registry.load_plugins(force=True) == []
+        with pytest.raises(UnknownEnvError):
+            thinkgym.make("tgplugin/Nothing-v0")  # a miss looks again, loads nothing twice
+    assert thinkgym.make("tgplugin/Once-v0").source.get(0).answer == "hi"
 
 
 def test_plugin_callable_entry_point(tmp_path, monkeypatch, scratch_ids):

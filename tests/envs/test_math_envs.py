@@ -311,6 +311,65 @@ def test_dataset_by_name_goes_through_load_dataset(tmp_path) -> None:
     assert env.source.size == 2 and env.source.get(1).answer == "2000"
 
 
+def test_local_data_ids_do_not_depend_on_where_the_data_lives(tmp_path) -> None:
+    """Issue 14 item 10: dataset= with a local folder put the absolute path into problem ids."""
+    ids = []
+    for where in ("a/deep/place", "elsewhere"):
+        folder = tmp_path / where / "my_gsm"
+        folder.mkdir(parents=True)
+        _write_jsonl(folder / "test.jsonl", GSM_ROWS[:2])
+        env = thinkgym.make("thinkgym/GSM8K-v0", dataset=str(folder))  # no config=None needed either
+        ids.append([env.source.get(i).id for i in range(env.source.size)])
+        assert all(str(tmp_path) not in pid and "elsewhere" not in pid for pid in ids[-1])
+    assert ids[0] == ids[1] and ids[0][0].startswith("gsm8k/test/0-")
+    path_ids = thinkgym.make("thinkgym/GSM8K-v0", path=str(folder / "test.jsonl")).source
+    assert [path_ids.get(i).id for i in range(2)] == ids[0]  # path= and dataset= agree
+
+
+def test_data_files_pass_through_to_load_dataset(tmp_path) -> None:
+    """Issue 14 item 10: data_files= reaches datasets.load_dataset (alone, or with a builder)."""
+    import datasets
+
+    _write_jsonl(tmp_path / "part1.jsonl", GSM_ROWS[:1])
+    _write_jsonl(tmp_path / "part2.jsonl", GSM_ROWS[1:2])
+    files = [str(tmp_path / "part1.jsonl"), str(tmp_path / "part2.jsonl")]
+    alone = thinkgym.make("thinkgym/GSM8K-v0", data_files=files)
+    assert [alone.source.get(i).answer for i in range(2)] == ["12", "2000"]
+    by_split = thinkgym.make("thinkgym/GSM8K-v0", dataset="json", data_files={"train": files[:1]}, split="train")
+    assert by_split.source.size == 1 and by_split.source.get(0).id.startswith("gsm8k/train/0-")
+    datasets.Dataset.from_list(MATH_ROWS[:2]).to_parquet(str(tmp_path / "m.parquet"))
+    maths = thinkgym.make("thinkgym/MATH-v0", data_files=str(tmp_path / "m.parquet"))
+    assert [maths.source.get(i).answer for i in range(maths.source.size)] == ["\\frac{5}{6}", "-2, 2"]
+    with pytest.raises(ConfigError, match="cannot tell the format"):
+        thinkgym.make("thinkgym/GSM8K-v0", data_files=str(tmp_path / "notes.txt"))
+    with pytest.raises(ConfigError, match="not with path="):
+        load_records(tmp_path / "part1.jsonl", data_files=files)
+
+
+def test_asking_for_more_problems_than_the_data_holds_is_an_error(tmp_path) -> None:
+    """Issue 14 item 10: to_dataset(n=40) on a 16-problem source silently repeated problems."""
+    pytest.importorskip("datasets")
+    from thinkgym.agents.trl import to_dataset
+
+    size = thinkgym.make("thinkgym/GSM8K-v0").source.size
+    with pytest.raises(ConfigError, match=f"holds {size}"):
+        to_dataset("thinkgym/GSM8K-v0", n=size + 24)
+    rows = to_dataset("thinkgym/GSM8K-v0", n=size)
+    assert len(set(rows["problem_id"])) == size  # all of them, each once
+    source = thinkgym.make("thinkgym/GSM8K-v0").source
+    cycled = source.take(size + 3, seed=1, repeat=True)  # on purpose only
+    assert len(cycled) == size + 3 and len({p.id for p in cycled}) == size
+
+
+def test_procedural_env_pickles_without_closures() -> None:
+    """Issue 14 item 3: 'Can't pickle local object procedural_source.<locals>.make'."""
+    env = thinkgym.make("thinkgym/Math-v0", level=2, kinds=["fractions", "linear"])
+    env.reset(seed=9)
+    copy = pickle.loads(pickle.dumps(env))
+    assert copy.problem == env.problem and copy.source.get(123) == env.source.get(123)
+    assert pickle.loads(pickle.dumps(procedural_source(3))).get(5) == procedural_source(3).get(5)
+
+
 def test_builtin_samples_work_offline(caplog, monkeypatch) -> None:
     import thinkgym.envs.math as math_envs
 
