@@ -1007,14 +1007,18 @@ add(C, None, "2.33", False, "'approximately 2.3 to 2.4': a range of candidates",
 # === end of rows ===
 
 
-def main() -> None:
-    """Number the rows per category and write them, one JSON object a line."""
+def render() -> str:
+    """The corpus as JSON lines: rows numbered per category, in the order written above."""
     seen: dict[str, int] = {}
-    with OUT.open("w", encoding="utf-8") as fh:
-        for row in ROWS:
-            seen[row["category"]] = seen.get(row["category"], 0) + 1
-            out = {"id": f"{row['category']}-{seen[row['category']]:03d}", **row}
-            fh.write(json.dumps(out, ensure_ascii=False) + "\n")
+    lines = []
+    for row in ROWS:
+        seen[row["category"]] = seen.get(row["category"], 0) + 1
+        lines.append(json.dumps({"id": f"{row['category']}-{seen[row['category']]:03d}", **row}, ensure_ascii=False))
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    OUT.write_text(render(), encoding="utf-8")
     print(f"wrote {len(ROWS)} rows ({sum(r['hard_negative'] for r in ROWS)} hard negatives) to {OUT}")
 
 
