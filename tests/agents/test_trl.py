@@ -60,21 +60,21 @@ def test_to_dataset_rows_are_deterministic_and_carry_the_problem():
     assert first.column_names == ["prompt", "env_id", "problem_id", "problem"]
     assert first["problem_id"] == second["problem_id"] and first["prompt"] == second["prompt"]
     assert all(isinstance(p, str) and "Find a path" in p for p in first["prompt"])
-    chat = to_dataset("thinkgym/MazePath-v0", 2, seed=0, conversational=True)
+    chat = to_dataset("thinkgym/MazePath-v0", 1, seed=0, conversational=True)
     assert chat["prompt"][0][-1]["role"] == "user"
 
 
 def test_reward_functions_are_named_per_component_and_score_completions():
-    dataset = to_dataset("thinkgym/MazePath-v0", 2, seed=0)
-    funcs = reward_funcs("thinkgym/MazePath-v0")
+    dataset = to_dataset("thinkgym/MazePath-v0", 2, seed=0, repeat=True)
+    funcs = reward_funcs("thinkgym/MazePath-v0", score=False)
     assert [f.__name__ for f in funcs] == ["goal"]
     goal = funcs[0]
     assert goal(prompts=list(dataset["prompt"]), completions=["RRRDDD", "LL"], **_columns(dataset)) == [1.0, 0.0]
     conversational = [[{"role": "assistant", "content": "DDRRRD"}], [{"role": "assistant", "content": ""}]]
     assert goal(prompts=list(dataset["prompt"]), completions=conversational, **_columns(dataset)) == [1.0, 0.0]
-    scaled = reward_funcs("thinkgym/MazePath-v0", weights={"goal": 10.0})[0]
+    scaled = reward_funcs("thinkgym/MazePath-v0", score=False, weights={"goal": 10.0})[0]
     assert scaled(prompts=list(dataset["prompt"]), completions=["RRRDDD", "x"], **_columns(dataset)) == [10.0, 0.0]
-    score = reward_funcs("thinkgym/MazePath-v0", score=True)
+    score = reward_funcs("thinkgym/MazePath-v0")  # the default: the env's own score
     assert [f.__name__ for f in score] == ["maze_path_score"]
     assert score[0](prompts=list(dataset["prompt"]), completions=["RRRDDD", "R"], **_columns(dataset)) == [10.0, 0.0]
 
@@ -94,7 +94,7 @@ def test_mixed_envs_get_none_where_a_reward_does_not_apply():
 def test_token_actions_replay_each_completion_token_as_a_move(maze_tiny):
     _, tokenizer = _model(maze_tiny)
     dataset = to_dataset("thinkgym/Maze-v0", 1, seed=0)
-    goal = reward_funcs("thinkgym/Maze-v0", actions="tokens", tokenizer=tokenizer)[0]
+    goal = reward_funcs("thinkgym/Maze-v0", score=False, actions="tokens", tokenizer=tokenizer)[0]
     ids = [tokenizer.convert_tokens_to_ids(m) for m in "RRRDDD"] + [tokenizer.eos_token_id]
     wrong = [tokenizer.convert_tokens_to_ids(m) for m in "DDDRRR"]
     columns = {k: list(dataset[k]) * 2 for k in dataset.column_names if k != "prompt"}
@@ -105,7 +105,7 @@ def test_token_actions_replay_each_completion_token_as_a_move(maze_tiny):
 
 
 def test_reward_function_without_problem_columns_explains_what_to_do():
-    goal = reward_funcs("thinkgym/MazePath-v0")[0]
+    goal = reward_funcs("thinkgym/MazePath-v0", score=False)[0]
     with pytest.raises(ValueError, match="to_dataset"):
         goal(prompts=["a prompt nobody handed out"], completions=["R"])
 
@@ -192,10 +192,11 @@ def test_grpo_trains_on_a_single_turn_env(tmp_path, maze_tiny):
     model, tokenizer = _model(maze_tiny)
     trainer = GRPOTrainer(
         model=model, processing_class=tokenizer, reward_funcs=reward_funcs("thinkgym/MazePath-v0"),
-        train_dataset=to_dataset("thinkgym/MazePath-v0", 4, seed=0), args=_args(GRPOConfig, tmp_path),
+        train_dataset=to_dataset("thinkgym/MazePath-v0", 4, seed=0, repeat=True), args=_args(GRPOConfig, tmp_path),
     )  # fmt: skip
     trainer.train()
-    assert len(_reward_logged(trainer, "goal")) == 2
+    assert len(_reward_logged(trainer, "maze_path_score")) == 2
+    assert sum("thinkgym/maze_path/goal" in e for e in trainer.state.log_history) == 2  # components logged
 
 
 def test_rloo_trains_on_a_single_turn_env(tmp_path, maze_tiny):
@@ -204,10 +205,10 @@ def test_rloo_trains_on_a_single_turn_env(tmp_path, maze_tiny):
     model, tokenizer = _model(maze_tiny)
     trainer = RLOOTrainer(
         model=model, processing_class=tokenizer, reward_funcs=reward_funcs("thinkgym/MazePath-v0"),
-        train_dataset=to_dataset("thinkgym/MazePath-v0", 4, seed=0), args=_args(RLOOConfig, tmp_path),
+        train_dataset=to_dataset("thinkgym/MazePath-v0", 4, seed=0, repeat=True), args=_args(RLOOConfig, tmp_path),
     )  # fmt: skip
     trainer.train()
-    assert len(_reward_logged(trainer, "goal")) == 2
+    assert len(_reward_logged(trainer, "maze_path_score")) == 2
 
 
 def test_grpo_trains_on_the_multi_turn_maze_with_rollout_func(tmp_path, maze_tiny):
@@ -224,7 +225,7 @@ def test_grpo_trains_on_the_multi_turn_maze_with_rollout_func(tmp_path, maze_tin
 
     trainer = GRPOTrainer(
         model=model, processing_class=tokenizer, reward_funcs=reward_funcs("thinkgym/Maze-v0", score=True),
-        train_dataset=to_dataset("thinkgym/Maze-v0", 2, seed=0), rollout_func=spy,
+        train_dataset=to_dataset("thinkgym/Maze-v0", 2, seed=0, repeat=True), rollout_func=spy,
         args=_args(GRPOConfig, tmp_path, max_completion_length=120),
     )  # fmt: skip
     trainer.train()
@@ -239,8 +240,8 @@ def test_rloo_trains_on_the_multi_turn_maze_with_token_actions(tmp_path, maze_ti
     model, tokenizer = _model(maze_tiny)
     trainer = RLOOTrainer(
         model=model, processing_class=tokenizer,
-        reward_funcs=reward_funcs("thinkgym/Maze-v0", actions="tokens", tokenizer=tokenizer),
-        train_dataset=to_dataset("thinkgym/Maze-v0", 2, seed=0), args=_args(RLOOConfig, tmp_path, max_completion_length=6),
+        reward_funcs=reward_funcs("thinkgym/Maze-v0", score=False, actions="tokens", tokenizer=tokenizer),
+        train_dataset=to_dataset("thinkgym/Maze-v0", 2, seed=0, repeat=True), args=_args(RLOOConfig, tmp_path, max_completion_length=6),
     )  # fmt: skip
     trainer.train()
     assert len(_reward_logged(trainer, "goal")) == 2
@@ -255,11 +256,11 @@ def test_grpo_mixes_math_and_maze_in_one_run(tmp_path):
     if "thinkgym/Math-v0" not in {e.id for e in thinkgym.list_envs()}:
         pytest.skip("thinkgym/Math-v0 is not registered in this build")
     env_ids = ["thinkgym/Math-v0", "thinkgym/MazePath-v0"]
-    funcs = reward_funcs(env_ids)
+    funcs = reward_funcs(env_ids, score=False)
     names = [f.__name__ for f in funcs]
     assert {"accuracy", "format", "goal"} <= set(names)
     math_rows = to_dataset("thinkgym/Math-v0", 2, seed=0)
-    maze_rows = to_dataset("thinkgym/MazePath-v0", 2, seed=0)
+    maze_rows = to_dataset("thinkgym/MazePath-v0", 2, seed=0, repeat=True)
     accuracy = funcs[names.index("accuracy")]
     goal = funcs[names.index("goal")]
     prompts = list(math_rows["prompt"]) + list(maze_rows["prompt"])
@@ -286,10 +287,124 @@ def test_grpo_runs_with_the_environment_factory_adapter(tmp_path):
     model, tokenizer = build_tiny(SMALL)
     tokenizer.chat_template = (Path(trl.__file__).parent / "chat_templates" / "qwen3_instruct_2507.jinja").read_text()
     trainer = GRPOTrainer(
-        model=model, processing_class=tokenizer, train_dataset=to_dataset("thinkgym/Maze-v0", 2, seed=0, conversational=True),
+        model=model, processing_class=tokenizer, train_dataset=to_dataset("thinkgym/Maze-v0", 2, seed=0, conversational=True, repeat=True),
         environment_factory=tool_environment_factory("thinkgym/Maze-v0"),
         args=_args(GRPOConfig, tmp_path, max_steps=1, max_completion_length=12),
     )  # fmt: skip
     assert [t.__name__ for t in trainer.tools] == ["step"]
     trainer.train()
     assert len(_reward_logged(trainer, "ThinkgymToolEnv")) == 1  # get_reward() scored every rollout
+
+
+# --------------------------------------------------------------------------------------------
+# issue 14: TRL trains on what the env scores; reward functions have proper names
+# --------------------------------------------------------------------------------------------
+
+
+def _env_score(env_id, problem, completion):
+    import thinkgym
+
+    env = thinkgym.make(env_id)
+    env.reset(options={"problem": problem})
+    return env.step(completion)[1]
+
+
+def _trained_rewards(tmp_path, funcs, dataset, completions, **config):
+    """The reward GRPOTrainer trains on for each completion: TRL's own `_calculate_rewards` and its
+    weighting (``rewards_per_func * reward_weights``, nansum), on a trainer built from the config."""
+    from trl import GRPOConfig, GRPOTrainer
+
+    model, tokenizer = build_tiny(SMALL)
+    trainer = GRPOTrainer(
+        model=model, processing_class=tokenizer, reward_funcs=funcs, train_dataset=dataset,
+        args=_args(GRPOConfig, tmp_path, per_device_train_batch_size=3, num_generations=3, **config),
+    )  # fmt: skip
+    inputs = [dict(row) for row in dataset]
+    per_func = trainer._calculate_rewards(inputs, [r["prompt"] for r in inputs], completions, [[1]] * len(inputs))
+    rewards = (per_func * trainer.reward_weights.to(per_func.device).unsqueeze(0)).nansum(dim=1)
+    return [round(float(r), 6) for r in rewards], trainer
+
+
+def test_grpo_trains_on_the_envs_weighted_score_by_default(tmp_path):
+    from datasets import Dataset
+
+    rows = to_dataset("thinkgym/Math-v0", 1, seed=0)
+    dataset = Dataset.from_list([dict(rows[0])] * 3)
+    import thinkgym
+    from thinkgym.agents.trl import problem_from_row
+
+    problem = problem_from_row("thinkgym/Math-v0", rows[0]["problem_id"], rows[0]["problem"])
+
+    env = thinkgym.make("thinkgym/Math-v0")
+    env.reset(options={"problem": problem})
+    right_formatted = env.unwrapped.oracle_action()
+    wrong_formatted = "<think>\nI guess.\n</think>\n\nThe final answer is $\\boxed{987654}$."
+    right_bare = f"The final answer is $\\boxed{{{problem.answer}}}$."
+    completions = [right_formatted, wrong_formatted, right_bare]
+    scores = [round(_env_score("thinkgym/Math-v0", problem, c), 6) for c in completions]
+    assert scores[0] == 1.0 and 0 < scores[1] < 0.5 and scores[2] < 1.0  # the env weighs accuracy over format
+
+    funcs = reward_funcs("thinkgym/Math-v0")
+    assert [f.__name__ for f in funcs] == ["math_score"]
+    trained, trainer = _trained_rewards(tmp_path / "default", funcs, dataset, completions)
+    assert trained == scores  # a well-formatted wrong answer is worth what the env says, not 1 of 2
+    logged = dict(trainer._pending_metrics)
+    # the bare answer earns no accuracy: Math-v0 reads the answer after </think> only
+    assert logged["thinkgym/math/accuracy"] == [pytest.approx(1 / 3)]
+    assert logged["thinkgym/math/format"] == [pytest.approx(2 / 3)]
+
+    # per component: TRL sums the functions 1:1 unless given the weights (how the README says to change it)
+    parts = reward_funcs("thinkgym/Math-v0", score=False)
+    assert [f.__name__ for f in parts] == ["accuracy", "format"]
+    unweighted, _ = _trained_rewards(tmp_path / "parts", parts, dataset, completions)
+    assert unweighted[1] == 1.0 != scores[1]
+    weighted, _ = _trained_rewards(tmp_path / "weighted", parts, dataset, completions, reward_weights=[0.9, 0.1])
+    assert weighted == scores
+
+
+def test_reward_function_names_are_python_names_derived_from_env_ids():
+    import thinkgym
+    from thinkgym.agents.trl import _score_names, _short_name
+
+    assert _short_name("thinkgym/GSM8K-v0") == "gsm8k"
+    assert _short_name("thinkgym/MazePath-v0") == "maze_path"
+    assert _short_name("thinkgym/MATH-v0") == "math"
+    assert _short_name("mylib/BFCLSimple-v12") == "bfcl_simple"
+    assert _short_name("mylib/my-env-v1") == "my_env"
+    assert _short_name("mylib/3Body-v0") == "env_3body"
+    ids = [spec.id for spec in thinkgym.list_envs()]
+    names = _score_names(ids)
+    assert all(name.isidentifier() for name in names.values())
+    assert len(set(names.values())) == len(ids)  # unique even where short names collide (MATH / Math)
+
+
+def test_gsm8k_reward_function_is_gsm8k_score():
+    dataset = to_dataset("thinkgym/GSM8K-v0", 2, seed=0)
+    funcs = reward_funcs("thinkgym/GSM8K-v0")
+    assert [f.__name__ for f in funcs] == ["gsm8k_score"]
+    out = funcs[0](prompts=list(dataset["prompt"]), completions=["no idea", "none"], **_columns(dataset))
+    assert out == [0.0, 0.0]
+
+
+def test_adapters_work_through_gymnasium_wrappers(maze_tiny):
+    import gymnasium
+    from gymnasium.wrappers import RecordEpisodeStatistics, TimeLimit, TransformReward
+
+    from thinkgym.agents.trl import play_token_episodes
+
+    model, tokenizer = _model(maze_tiny)
+    wrapped = [
+        gymnasium.make("thinkgym/Maze-v0"),
+        RecordEpisodeStatistics(gymnasium.make("thinkgym/Maze-v0")),
+        TimeLimit(gymnasium.make("thinkgym/Maze-v0"), max_episode_steps=2),
+        TransformReward(gymnasium.make("thinkgym/Maze-v0"), lambda r: r + 1.0),
+    ]
+    prompts = [env.reset(seed=0)[0] for env in wrapped]
+    torch.manual_seed(0)
+    episodes = play_token_episodes(
+        model, tokenizer, wrapped, prompts, max_completion_tokens=6, token_actions=True, restrict_to_valid_actions=True
+    )
+    assert all(e.env_id == "thinkgym/Maze-v0" and e.problem_id == "maze/classic" for e in episodes)
+    assert all(set(e.actions) <= set("RLUD") for e in episodes)  # valid_actions reached through the wrappers
+    assert len(episodes[2].actions) == 2 and episodes[2].truncated  # TimeLimit ended it
+    assert episodes[3].step_rewards[0] >= 1.0  # the wrapped reward is what the episode records

@@ -140,7 +140,8 @@ def env_corpus(env_id: str, n: int = 64, seed: int = 0, **env_kwargs: Any) -> li
     policy = RandomPolicy(seed)
     texts: list[str] = []
     try:
-        for i, problem in enumerate(env.source.take(n, seed)):
+        # cycled on purpose: a small source (the classic maze) still gives n episodes of text
+        for i, problem in enumerate(env.unwrapped.source.take(n, seed, repeat=True)):
             episode = play_episode(env, policy, seed=seed + i, options={"problem": problem})
             texts.extend(m["content"] for m in episode.info["messages"])
     finally:

@@ -171,7 +171,8 @@ def _train_trl(config: TrainConfig, model: Any, tokenizer: Any, tiny: bool, outp
 
     multi = _is_multi_turn(config.env_id, config.env_kwargs)
     dataset = to_dataset(
-        config.env_id, config.n_problems, config.seed, conversational=config.conversational, env_kwargs=config.env_kwargs
+        config.env_id, config.n_problems, config.seed, conversational=config.conversational, env_kwargs=config.env_kwargs,
+        repeat=True,  # a training set is cycled anyway (see below); a one-problem env (the classic maze) too
     )
     # Enough rows for every step (TRL draws prompts_per_step rows per step, without replacement per epoch).
     needed = config.steps * config.prompts_per_step * max(1, config.num_iterations)
@@ -182,7 +183,7 @@ def _train_trl(config: TrainConfig, model: Any, tokenizer: Any, tiny: bool, outp
     use_rollout = multi and config.algo == "grpo"
     actions = "tokens" if config.token_actions else "text"
     score_funcs = reward_funcs(config.env_id, score=True, actions=actions, tokenizer=tokenizer, env_kwargs=config.env_kwargs)
-    component_funcs = reward_funcs(config.env_id, actions=actions, tokenizer=tokenizer, env_kwargs=config.env_kwargs)
+    component_funcs = reward_funcs(config.env_id, score=False, actions=actions, tokenizer=tokenizer, env_kwargs=config.env_kwargs)
     funcs = score_funcs + component_funcs
     weights = [1.0] * len(score_funcs) + [0.0] * len(component_funcs)  # components: logged, not trained on
     common: dict[str, Any] = {

@@ -112,12 +112,15 @@ def to_dataset(
     *,
     conversational: bool = False,
     env_kwargs: Mapping[str, Any] | None = None,
+    repeat: bool = False,
 ) -> Dataset:
     """``n`` problems of ``env_id`` (or ``n`` of each of several ids) as a `datasets.Dataset`.
 
     Columns: ``prompt`` (the env's first observation; a list of chat messages when
     ``conversational``), ``env_id``, ``problem_id`` and ``problem`` (the `Problem` as JSON, which
     the reward functions verify against). Same ids, ``n`` and ``seed`` give the same rows.
+    Asking a finite source for more than it holds raises `ConfigError` unless ``repeat=True``
+    (rows then cycle through its problems on purpose: the classic maze is one problem).
     """
     from datasets import Dataset
 
@@ -129,7 +132,8 @@ def to_dataset(
     rows: dict[str, list[Any]] = {"prompt": [], ENV_COLUMN: [], PROBLEM_ID_COLUMN: [], PROBLEM_COLUMN: []}
     for one_id in env_ids:
         env = make(one_id, **dict(env_kwargs or {}))
-        for problem in env_attr(env, "source").take(n, seed):
+        source = env_attr(env, "source")
+        for problem in source.take(n, seed, **({"repeat": True} if repeat else {})):
             _, info = env.reset(options={"problem": problem})
             messages = info["messages"]
             prompt: Any = messages if conversational else messages[-1]["content"]
@@ -264,13 +268,17 @@ def _short_name(env_id: str) -> str:
 
 
 def _score_names(env_ids: Sequence[str]) -> dict[str, str]:
-    """``{env_id: "<name>_score"}``, unique: ids whose short names collide keep namespace and version."""
+    """``{env_id: "<name>_score"}``, unique: ids whose short names collide keep namespace and version.
+
+    >>> _score_names(["thinkgym/MATH-v0", "thinkgym/Math-v0", "thinkgym/GSM8K-v0"])
+    {'thinkgym/MATH-v0': 'thinkgym_MATH_v0_score', 'thinkgym/Math-v0': 'thinkgym_Math_v0_score', 'thinkgym/GSM8K-v0': 'gsm8k_score'}
+    """
     short = {one_id: _short_name(one_id) for one_id in env_ids}
     taken = [name for name in short.values()]
     names = {}
     for one_id, name in short.items():
         if taken.count(name) > 1:
-            name = re.sub(r"\W+", "_", one_id).strip("_").lower()
+            name = re.sub(r"\W+", "_", one_id).strip("_")  # case kept: MATH-v0 and Math-v0 differ
         names[one_id] = f"{name}_score"
     return names
 
