@@ -234,84 +234,63 @@ def _split_check_nodes(test: str) -> tuple[str, list[tuple[tuple[str, str, str],
 
 @dataclass(frozen=True)
 class _FunctionPlan:
-    """How one function-test spec is judged: the setup, the steps, the candidate's proxies, and
-    the setup and steps compiled (marshalled, for a judge whose interpreter has the same tag)."""
+    """How one function-test spec is judged: the setup, the steps, the candidate's proxies, the
+    names its test strings may call on the candidate, and the setup and steps compiled (marshalled,
+    for a judge whose interpreter has the same bytecode tag)."""
 
     setup: str
     steps: tuple[tuple[str, str, str], ...]
     proxies: tuple[tuple[str, str], ...]
+    callable_names: frozenset[str]
     codes: bytes
 
 
 @functools.lru_cache(maxsize=4096)
-def _prepare_function(spec: FunctionTests, candidate_names: tuple[str, ...]) -> _FunctionPlan:
+def _prepare_function(spec: FunctionTests) -> _FunctionPlan:
     """Split and compile one function-test spec (cached: an RL run sees each problem often).
 
     Raises SyntaxError / ValueError when the tests themselves do not compile (the caller's error).
     """
-    codes: list[Any]
+    callable_names: frozenset[str] = frozenset()
+    proxies = [(spec.entry_point, spec.entry_point)] if spec.entry_point and not hasattr(builtins, spec.entry_point) else []
     if spec.asserts:
         setup = "\n".join(part for part in (spec.prompt, spec.setup) if part)
         steps = [("unit", a, _label(a)) for a in spec.asserts]
         codes = [compile(a, f"<test {i}>", "exec", dont_inherit=True) for i, a in enumerate(spec.asserts)]
-        # Only functions the tests call, and never a builtin or a name the test setup defines: a
-        # candidate that defines ``set`` must not replace the ``set`` the assert compares with.
-        called = _called_names(spec.asserts)
-        reserved = set(dir(builtins)) | _defined_names(spec.setup)
-        names = [spec.entry_point] if spec.entry_point else []
-        names += [n for n in candidate_names if n in called and n not in reserved and n not in names]
-        proxies = [(name, name) for name in names]
+        # The candidate's functions the tests call, never a builtin or a name the test setup binds:
+        # a candidate that defines ``set`` must not replace the ``set`` the assert compares with.
+        called = {n.func.id for a in spec.asserts for n in ast.walk(ast.parse(a)) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        callable_names = frozenset(called - set(dir(builtins)) - _bound_names(spec.setup))
     else:
         setup = spec.prompt.rstrip("\n") + "\n\n" + spec.test + "\n"
         split = _split_check_nodes(spec.test)
         if split is None:
-            steps, proxies = [("unit", "check(__candidate__)", "check(candidate)")], [("__candidate__", spec.entry_point)]
-            codes = [compile(steps[0][1], "<test 0>", "exec")]
+            steps, codes = [("unit", "check(__candidate__)", "check(candidate)")], [compile("check(__candidate__)", "<test 0>", "exec")]
+            proxies.insert(0, ("__candidate__", spec.entry_point))
         else:
             param, pairs = split
-            steps, proxies = [step for step, _node in pairs], [(param, spec.entry_point)]
+            steps = [step for step, _node in pairs]
             codes = [compile(ast.Module(body=[node], type_ignores=[]), f"<test {i}>", "exec") for i, (_s, node) in enumerate(pairs)]
-        if spec.entry_point and not hasattr(builtins, spec.entry_point):
-            proxies.append((spec.entry_point, spec.entry_point))
+            proxies.insert(0, (param, spec.entry_point))
     codes.insert(0, compile(setup, "<test setup>", "exec", dont_inherit=True))
-    return _FunctionPlan(setup, tuple(steps), tuple(proxies), marshal.dumps(codes))
+    return _FunctionPlan(setup, tuple(steps), tuple(proxies), callable_names, marshal.dumps(codes))
 
 
-def _called_names(sources: Sequence[str]) -> set[str]:
-    names: set[str] = set()
-    for source in sources:
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-        names.update(n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name))
-    return names
-
-
-def _defined_names(source: str) -> set[str]:
-    """Names the module-level statements of ``source`` define (functions, classes, imports, assignments)."""
+def _bound_names(source: str) -> set[str]:
+    """Every name ``source`` binds anywhere (functions, classes, imports, assignment targets)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     names: set[str] = set()
-    for node in tree.body:
+    for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
     return names
-
-
-def _top_level_functions(code: str) -> tuple[str, ...]:
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-        return ()
-    return tuple(n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -395,6 +374,22 @@ def _harness_files() -> dict[str, bytes]:
         source = fh.read()
     code = compile(source, "_harness.py", "exec", dont_inherit=True)
     return {"_harness.py": source, "_harness.bin": harness.bytecode_tag().encode() + b"\n" + marshal.dumps(code)}
+
+
+def _program_files(program: str) -> dict[str, bytes]:
+    """The candidate's program, and its code compiled here (compiled, never run: a freshly forked
+    worker compiles several times slower than this warm process)."""
+    import warnings
+
+    files = {harness.PROGRAM_FILE: program.encode("utf-8", "surrogatepass")}
+    try:
+        with warnings.catch_warnings():  # the candidate's SyntaxWarnings are not the trainer's
+            warnings.simplefilter("ignore")
+            code = compile(program, harness.PROGRAM_FILE, "exec", dont_inherit=True)
+        files[harness.PROGRAM_CODE_FILE] = harness.bytecode_tag().encode() + b"\n" + marshal.dumps(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        pass  # the worker compiles it and reports the error as every test's failure
+    return files
 
 
 _BOOTSTRAP = """\
@@ -639,14 +634,17 @@ class CodeVerifier:
             task.payload = {"inputs": list(spec.inputs), "max_output": int(self.limits.max_output_bytes)}
         else:
             task = _Task("function", [], code, assemble_program(code, spec.prompt) if code else "", budget=budget)
-            names_in_code = _top_level_functions(code) if code and spec.asserts else ()
             try:
-                plan = _prepare_function(spec, names_in_code)
+                plan = _prepare_function(spec)
             except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
                 raise ValueError(f"problem {problem.id!r} has tests that do not compile: {exc}") from exc
+            bound = _bound_names(code)
+            proxies = [*plan.proxies, *((n, n) for n in sorted(plan.callable_names & bound) if n != spec.entry_point)]
             task.names = [label for kind, _source, label in plan.steps if kind == "unit"]
-            task.payload = {"setup": plan.setup, "steps": [list(s) for s in plan.steps], "proxies": [list(p) for p in plan.proxies],
+            task.payload = {"setup": plan.setup, "steps": [list(s) for s in plan.steps], "proxies": [list(p) for p in proxies],
                             "codes": plan.codes, "codes_tag": harness.bytecode_tag()}  # fmt: skip
+            if code.strip() and spec.entry_point not in bound and _parses(code) and spec.entry_point in _bound_names(spec.prompt):
+                task.error = f"the code does not define {spec.entry_point!r}: the prompt's stub alone earns nothing"
         task.payload["test_timeout"] = self.test_timeout_s
         if not code.strip():
             task.error = "no code found in the completion (expected a ```python fence)"
@@ -678,8 +676,7 @@ class CodeVerifier:
         fresh nonce go on stdin, which the harness reads only after it forked the candidate's worker."""
         task.nonce = os.urandom(16).hex()
         payload = {**task.payload, "nonce": task.nonce, "budget": task.budget, "first": task.first}
-        files = {"main.py": _BOOTSTRAP.replace("MODE", repr(task.mode)).encode(), **_harness_files(),
-                 harness.PROGRAM_FILE: task.program.encode("utf-8", "surrogatepass")}  # fmt: skip
+        files = {"main.py": _BOOTSTRAP.replace("MODE", repr(task.mode)).encode(), **_harness_files(), **_program_files(task.program)}
         limits = self._limits(task.mode, len(task.names) - task.first, task.budget)
         return Job(files=files, entry="main.py", stdin=marshal.dumps(payload), limits=limits)
 
