@@ -321,18 +321,17 @@ import time
 from thinkgym.core import Problem
 from thinkgym.errors import SandboxUnavailableError
 from thinkgym.sandbox.local import LocalSandbox
-from thinkgym.verifiers.code import CodeVerifier  # (registers the harness the zygote preloads)
+from thinkgym.verifiers.code import CodeVerifier
 with LocalSandbox(startup_timeout_s=60) as sandbox:
     result = sandbox.run("import os; print(os.getpid(), open('/proc/self/status').read().split('CapEff:')[1].split()[0])")
     out = {"stdout": result.stdout, "layers": sorted(result.isolation), "error": result.error}
-    # The code verifier, its worker forked ahead inside the user namespace; nothing left running.
+    # The code verifier's judge and the candidate's worker inside the user namespace; nothing left running.
     problem = Problem("add", "", None, {"tests": ["assert add(1, 2) == 3"]})
-    verifier = CodeVerifier(sandbox, judge="sandbox")
+    verifier = CodeVerifier(sandbox)
     rewards = [verifier("```python\ndef add(a, b):\n    return a + b\n```", problem) for _ in range(8)]
     out["code"] = [r.score for r in rewards]
-    out["ahead"] = rewards[-1].info["harness_hardening"]
-    outside = [CodeVerifier(sandbox)("```python\ndef add(a, b):\n    return a + b\n```", problem) for _ in range(4)]
-    out["outside"] = [[r.score, r.info["harness_hardening"]] for r in outside]  # calls jobs, warmed up ahead
+    wrong = verifier("```python\ndef add(a, b):\n    return a - b\n```", problem)
+    out["wrong"] = wrong.score
     deadline = time.monotonic() + 10
     while sandbox.census() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -403,9 +402,8 @@ def _run_as_nobody(tmp_path) -> None:
     assert pid == "1" and int(caps, 16) == 0
     assert {"userns", "non-root", "cap-drop-all", "seccomp", "netns", "pidns", "mountns"} <= set(out["layers"])
     assert "refused" in out["strict"] and "cgroup" in out["strict"]  # not writable for this user: said so
-    assert out["code"] == [1.0] * 8 and "forked-ahead" in out["ahead"], out
-    assert out["outside"] == [[1.0, ["judged-outside-the-sandbox"]]] * 4, out
-    assert out["census"] == [], out  # idle: warm job processes and their forked-ahead workers do not count
+    assert out["code"] == [1.0] * 8 and out["wrong"] == 0.0, out
+    assert out["census"] == [], out  # idle: warm job processes do not count
 
 
 def test_a_forked_child_gets_its_own_zygote(local_sandbox):
@@ -432,87 +430,7 @@ def test_a_forked_child_gets_its_own_zygote(local_sandbox):
 
 
 # ---------------------------------------------------------------------------------------------
-# The prepare_job hook: helpers forked before the job, locked down like it, gone from other jobs
-
-_HOOK = """
-import os, socket
-_HELPER = []
-_KINDS = []
-
-def prepare_job(lock_down, kind=""):
-    _KINDS.append(kind)
-    if kind:  # "module:kind": something else to prepare, no helper
-        return []
-    mine, theirs = socket.socketpair()
-    pid = os.fork()
-    if pid == 0:
-        mine.close()
-        lock_down(None)  # warm-up only
-        if theirs.recv(64) == b"go":
-            import resource
-            lock_down({resource.RLIMIT_NPROC: (8, 8)})
-            with open("/proc/self/status") as fh:
-                caps = [line.split()[1] for line in fh if line.startswith("CapEff")][0]
-            theirs.send(repr((os.getuid(), caps, resource.getrlimit(resource.RLIMIT_NPROC))).encode())
-        os._exit(0)
-    theirs.close()
-    _HELPER.append((pid, mine))
-    return [mine.fileno()]
-
-def discard_job():
-    while _HELPER:
-        pid, mine = _HELPER.pop()
-        mine.close()
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-
-def ask():
-    pid, mine = _HELPER[0]
-    mine.send(b"go")
-    return mine.recv(256).decode()
-"""
-
-
-@pytest.fixture
-def hook_module(tmp_path, monkeypatch) -> str:
-    """The name of `_HOOK`, registered for preloading by the zygotes started in the test."""
-    import hashlib
-
-    from thinkgym.sandbox import local
-
-    path = tmp_path / "hook_module.py"
-    path.write_text(_HOOK)
-    digest = hashlib.sha256(_HOOK.encode()).hexdigest()
-    name = "thinkgym_test_hook_" + digest[:12]
-    monkeypatch.setitem(local._PRELOADED_FILES, name, (str(path), digest))
-    return name
-
-
-def test_prepare_hook_forks_locked_down_helpers_and_discards_them_for_other_jobs(hook_module):
-    name = hook_module
-    ask = f"import sys\nm = sys.modules[{name!r}]\nprint(m.ask() if m._HELPER else 'none')\nprint(sorted(os.listdir('/proc')))"
-    ask = "import os\n" + ask
-    with LocalSandbox(warm=1) as sandbox:
-        assert name in sandbox.preloaded_modules()
-        answers = [sandbox.run_job(Job({"main.py": ask}, limits=QUICK, prepare=name)) for _ in range(4)]
-        assert all(a.exit_code == 0 for a in answers), answers
-        uid, caps, nproc = eval(answers[-1].stdout.splitlines()[0])  # prepared like the job before it
-        assert caps == "0000000000000000" and nproc == (8, 8)
-        assert uid != 0 or not is_root
-        plain = sandbox.run(ask, limits=QUICK)  # a job that did not ask for the hook
-        first, procs = plain.stdout.splitlines()
-        assert first == "none" and [p for p in eval(procs) if p.isdigit()] == ["1"], plain  # helper gone
-
-
-def test_prepare_hook_gets_the_kind_the_job_names(hook_module):
-    name = hook_module
-    report = f"import sys\nm = sys.modules[{name!r}]\nprint(m._KINDS, len(m._HELPER))"
-    with LocalSandbox(warm=1) as sandbox:
-        kinds = [sandbox.run_job(Job({"main.py": report}, limits=QUICK, prepare=f"{name}:note")).stdout for _ in range(3)]
-        assert kinds[-1] == "['note'] 0\n", kinds  # prepared like the job before it, with its kind
-        plain = [sandbox.run_job(Job({"main.py": report}, limits=QUICK, prepare=name)).stdout for _ in range(3)]
-        assert plain[-1] == "[''] 1\n", plain
-
+# submit
 
 def test_submit_returns_while_the_job_runs(local_sandbox):
     job = Job.of("import time\ntime.sleep(3)\nprint('done')", limits=QUICK)
@@ -540,94 +458,3 @@ def test_submit_of_a_backend_without_it_runs_the_job_at_once():
 
     started = Counting().submit(Job.of("pass"))
     assert Counting.runs == 1 and started.result().stdout == "ran" and Counting.runs == 1
-
-
-# ---------------------------------------------------------------------------------------------
-# Jobs whose stdin arrives while they run (submit(stdin_open=True))
-
-ECHO_IN_PARTS = (
-    "import sys\n"
-    "first = sys.stdin.buffer.read(5)\n"
-    "rest = sys.stdin.buffer.read()\n"
-    "print(first.decode(), len(rest), rest[:3].decode(), rest[-3:].decode())\n"
-)
-
-
-def test_an_open_stdin_gets_the_rest_while_the_job_runs(local_sandbox):
-    started = local_sandbox.submit(Job.of(ECHO_IN_PARTS, stdin=b"hello", limits=QUICK), stdin_open=True)
-    time.sleep(0.2)  # the job is blocked reading by now
-    started.send_stdin(b"abc")
-    started.send_stdin("x" * 300_000)  # more than a pipe holds: written as the job reads it
-    started.finish_stdin(b"xyz")
-    result = started.result()
-    assert result.exit_code == 0 and result.stdout == "hello 300006 abc xyz\n", result
-
-
-def test_result_ends_an_open_stdin_with_nothing_more(local_sandbox):
-    started = local_sandbox.submit(Job.of(ECHO_IN_PARTS, stdin=b"hello!", limits=QUICK), stdin_open=True)
-    result = started.result()
-    assert result.stdout == "hello 1 ! !\n", result
-    with pytest.raises(RuntimeError, match="not open"):
-        started.finish_stdin(b"late")
-
-
-def test_a_job_that_never_reads_its_open_stdin_does_not_block_the_host(local_sandbox):
-    started = local_sandbox.submit(Job.of("print('no thanks')", stdin=b"y" * 200_000, limits=QUICK), stdin_open=True)
-    started.finish_stdin(b"z" * 200_000)  # never blocks: the rest waits for room that never comes
-    result = started.result()
-    assert result.exit_code == 0 and result.stdout == "no thanks\n" and result.wall_s < 5
-
-
-def test_stdin_of_a_plain_submit_is_not_open(local_sandbox):
-    started = local_sandbox.submit(Job.of("import sys\nprint(sys.stdin.read())", stdin="all of it", limits=QUICK))
-    with pytest.raises(RuntimeError, match="not open"):
-        started.send_stdin(b"more")
-    assert started.result().stdout == "all of it\n"
-
-
-def test_cancel_kills_a_running_job_and_nothing_stays(local_sandbox):
-    from .conftest import census, wait_back_to
-
-    baseline = len(census(local_sandbox))
-    code = "import os, sys, time\nif os.fork() == 0:\n    time.sleep(60)\nsys.stdin.read()\ntime.sleep(60)"
-    started = local_sandbox.submit(Job.of(code, limits=QUICK), stdin_open=True)
-    time.sleep(0.3)
-    start = time.monotonic()
-    started.cancel()
-    result = started.result()
-    assert time.monotonic() - start < 5 and result.exit_code is None and not result.timed_out, result
-    assert wait_back_to(local_sandbox, baseline) <= baseline
-    assert local_sandbox.run("print('next')", limits=QUICK).stdout == "next\n"
-
-
-def test_a_submitted_job_runs_beside_its_caller(local_sandbox):
-    """On the CPUs other than the caller's: the caller goes on working meanwhile."""
-    mine = os.sched_getaffinity(0)
-    result = local_sandbox.submit(Job.of("import os\nprint(sorted(os.sched_getaffinity(0)))", limits=QUICK)).result()
-    theirs = set(eval(result.stdout))
-    assert theirs <= mine and len(theirs) == max(1, len(mine) - 1), (mine, theirs)
-    alone = local_sandbox.run("import os\nprint(sorted(os.sched_getaffinity(0)))", limits=QUICK)
-    assert set(eval(alone.stdout)) == mine  # a job the caller waits for may run anywhere
-
-
-def test_a_backend_without_streaming_runs_an_open_stdin_job_once_it_is_complete():
-    from thinkgym.sandbox.base import Sandbox, SandboxResult
-
-    class Recording(Sandbox):
-        stdins: list = []
-
-        def run_job(self, job):
-            Recording.stdins.append(job.stdin)
-            return SandboxResult(0, stdout="ran")
-
-        def available_layers(self):
-            return frozenset()
-
-    started = Recording().submit(Job.of("pass", stdin="head "), stdin_open=True)
-    started.send_stdin("middle ")
-    started.finish_stdin(b"end")
-    assert Recording.stdins == [] and started.result().stdout == "ran"
-    assert Recording.stdins == [b"head middle end"]
-    cancelled = Recording().submit(Job.of("pass"), stdin_open=True)
-    cancelled.cancel()
-    assert cancelled.result().error == "cancelled before it ran" and len(Recording.stdins) == 1

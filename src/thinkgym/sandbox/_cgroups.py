@@ -1,11 +1,13 @@
-"""The cgroup layer of the local sandbox: one memory+pids cgroup per concurrency slot.
+"""The cgroup layer of the local sandbox: one memory+pids+cpu cgroup per concurrency slot.
 
 Cgroups are made *inside the zygote's own cgroup* (``<own>/thinkgym-<pid>/slot-<n>``), so they nest
 under whatever limits the caller already lives in, and are removed when the zygote stops. Slots are
 reused job after job: creating and removing a memory cgroup per job would cost more than the job.
-Works with cgroup v1 (``memory`` and ``pids`` hierarchies) and v2 (a subtree where both controllers
-can be enabled). Everything is opened by directory fd, so it keeps working after the zygote has
-pivoted into the sandbox root where ``/sys`` is not mounted.
+Works with cgroup v1 (``memory``, ``pids`` and ``cpu`` hierarchies) and v2 (a subtree where the
+controllers can be enabled). The ``cpu`` controller bounds a job to `Limits.cpus` CPUs' worth of
+time (a CFS quota per period), however many threads or processes it runs; it is optional (the
+layer ``cgroup-cpu`` is reported only where it is in force). Everything is opened by directory fd,
+so it keeps working after the zygote has pivoted into the sandbox root where ``/sys`` is absent.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ import signal
 import time
 from dataclasses import dataclass, field
 
-__all__ = ["CgroupSet", "detect_cgroups", "HOW_TO_GET_CGROUPS"]
+__all__ = ["CgroupSet", "detect_cgroups", "HOW_TO_GET_CGROUPS", "CPU_PERIOD_US"]
+
+#: The CFS period of a slot's CPU quota: a job may use ``cpus * CPU_PERIOD_US`` of CPU time in each.
+CPU_PERIOD_US = 100_000
 
 HOW_TO_GET_CGROUPS = (
     "make the memory and pids cgroup controllers writable for this user: run as root with cgroup v1 "
@@ -92,7 +97,7 @@ def _sweep_stale(base: str) -> None:
 class _Hierarchy:
     """One place where we make slot cgroups: a v1 controller hierarchy or the v2 tree."""
 
-    kind: str  # "memory", "pids" (v1) or "v2"
+    kind: str  # "memory", "pids", "cpu" (v1) or "v2"
     top_fd: int  # our thinkgym-<pid> directory
     slot_fds: dict[int, int] = field(default_factory=dict)
 
@@ -112,26 +117,32 @@ class CgroupSet:
     """The cgroup hierarchies we can write, and the per-slot operations the zygote needs."""
 
     hierarchies: list[_Hierarchy]
-    layers: frozenset[str]  # "cgroup-memory", "cgroup-pids"
+    layers: frozenset[str]  # "cgroup-memory", "cgroup-pids", "cgroup-cpu"
 
     def ensure_slot(self, slot: int) -> None:
         """Create the slot's cgroups (in the zygote, which owns and later removes them)."""
         for h in self.hierarchies:
             h.slot_fd(slot)
 
-    def configure(self, slot: int, memory_bytes: int, max_processes: int) -> None:
+    def configure(self, slot: int, memory_bytes: int, max_processes: int, cpus: float = 1.0) -> None:
         """Set the slot's limits for the next job (called before the job joins)."""
+        quota = max(1000, int(cpus * CPU_PERIOD_US))
         for h in self.hierarchies:
             fd = h.slot_fd(slot)
             if h.kind == "memory":
                 _write(fd, "memory.limit_in_bytes", str(memory_bytes))
             elif h.kind == "pids":
                 _write(fd, "pids.max", str(max_processes))
+            elif h.kind == "cpu":
+                _write(fd, "cpu.cfs_period_us", str(CPU_PERIOD_US))
+                _write(fd, "cpu.cfs_quota_us", str(quota))
             else:
                 _write(fd, "memory.max", str(memory_bytes))
                 with contextlib.suppress(OSError):
                     _write(fd, "memory.swap.max", "0")
                 _write(fd, "pids.max", str(max_processes))
+                if "cgroup-cpu" in self.layers:
+                    _write(fd, "cpu.max", f"{quota} {CPU_PERIOD_US}")
 
     def procs_fds(self, slot: int) -> list[int]:
         """Fresh write fds on each hierarchy's ``cgroup.procs``; the job writes "0" to join."""
@@ -204,8 +215,9 @@ def detect_cgroups() -> tuple[CgroupSet | None, str]:
         return None, f"cannot read /proc/self cgroup info: {exc}"
     hierarchies: list[_Hierarchy] = []
     reasons = []
-    v1 = {c: m for m in mounts if m[2] == "cgroup" for c in ("memory", "pids") if c in m[3]}
-    for controller in ("memory", "pids"):
+    v2_cpu = False
+    v1 = {c: m for m in mounts if m[2] == "cgroup" for c in ("memory", "pids", "cpu") if c in m[3]}
+    for controller in ("memory", "pids", "cpu"):
         mount = v1.get(controller)
         if mount is None or controller not in own:
             continue
@@ -225,14 +237,16 @@ def detect_cgroups() -> tuple[CgroupSet | None, str]:
                 if not {"memory", "pids"} <= available:
                     reasons.append(f"cgroup v2 {base} lacks memory/pids controllers ({sorted(available)})")
                     continue
+                wanted = "+memory +pids" + (" +cpu" if "cpu" in available else "")
                 with open(os.path.join(base, "cgroup.subtree_control")) as fh:
                     enabled = set(fh.read().split())
-                if not {"memory", "pids"} <= enabled:
+                if not {"memory", "pids"} <= enabled or ("cpu" in available and "cpu" not in enabled):
                     with open(os.path.join(base, "cgroup.subtree_control"), "w") as fh:
-                        fh.write("+memory +pids")
+                        fh.write(wanted)
                 top = _make_top(base)
-                _write(top, "cgroup.subtree_control", "+memory +pids")
+                _write(top, "cgroup.subtree_control", wanted)
                 hierarchies.append(_Hierarchy("v2", top))
+                v2_cpu = "cpu" in _read(top, "cgroup.subtree_control").split()
                 break
             except OSError as exc:
                 reasons.append(f"cgroup v2 {base} not usable: {exc.strerror or exc}")
@@ -244,4 +258,6 @@ def detect_cgroups() -> tuple[CgroupSet | None, str]:
         layers.add("cgroup-memory")
     if kinds & {"pids", "v2"}:
         layers.add("cgroup-pids")
+    if "cpu" in kinds or ("v2" in kinds and v2_cpu):
+        layers.add("cgroup-cpu")
     return CgroupSet(hierarchies, frozenset(layers)), "; ".join(reasons)

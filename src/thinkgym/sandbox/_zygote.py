@@ -16,11 +16,12 @@ Processes::
   a size-capped tmpfs on ``/sandbox`` (work dir, ``/tmp`` and ``/dev/shm`` all live there) and a
   read-only ``/proc``, joins the slot's cgroups, empties its capability bounding set, sets
   no_new_privs and installs the seccomp filter; sets up the interpreter for a job (environment,
-  cwd, standard streams), warms up, and runs the ``prepare_job`` hook the last job asked for
-  (`_prepare_hook`). Then it reads the job straight from the host's socket, sets the job's
-  rlimits, drops to the slot's unprivileged uid (or all capabilities inside a user namespace),
-  writes the job's files, reports the layers in force and runs the user's code *in this
-  already-warm interpreter* (no exec). At the end it writes its exit status to the "done" pipe.
+  cwd, standard streams) and warms up. Then it reads the job frame straight from the host's
+  socket, with the job's stdin as a descriptor (a sealed memfd it never reads: the stdin enters
+  the memory of the job's code only, when that code reads fd 0), sets the job's rlimits, drops to
+  the slot's unprivileged uid (or all capabilities inside a user namespace), writes the job's
+  files, reports the layers in force and runs the user's code *in this already-warm interpreter*
+  (no exec). At the end it writes its exit status to the "done" pipe.
 * The **host** enforces the wall-clock limit and output caps itself: it reads the pipes and kills
   the job through its pidfd. Killing pid 1 of the namespace makes the kernel kill every process in
   it, so no daemon survives; the namespaces and the tmpfs go with the last of them. It returns a
@@ -61,7 +62,6 @@ MS_MOVE, MS_REC, MS_PRIVATE, MS_RELATIME = 8192, 16384, 1 << 18, 1 << 21
 MNT_DETACH = 2
 
 PR_SET_PDEATHSIG = 1
-PR_GET_DUMPABLE = 3
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
@@ -337,44 +337,63 @@ class State:
 # The job process: prepared ahead of time as root, locked down when its job arrives.
 
 
-def _tmpfs_options(slot: int, memory_bytes: int, inodes: int) -> str:
-    uid = 0 if State.userns else State.uid_base + slot
-    return f"size={memory_bytes},nr_inodes={inodes},mode=0755,uid={uid},gid={uid}"
-
-
 PREPARED_INODES = 16384
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-class _Trace:
-    """Optional timestamps (CLOCK_MONOTONIC, comparable across processes) for performance work."""
-
-    def __init__(self, on: bool):
-        self.on = on
-        self.events: list = []
-
-    def __call__(self, label: str) -> None:
-        if self.on:
-            self.events.append((label, time.perf_counter(), time.thread_time()))
-
-
-def _job_child(slot: int, prepared: tuple[int, int, str | None], conn: socket.socket, out_w: int, err_w: int,
+def _job_child(slot: int, prepared: tuple[int, int, float], conn: socket.socket, out_w: int, err_w: int,
                done_w: int, holder_pidfd: int, in_pidns: bool) -> None:  # fmt: skip
     """Prepare (as root, at low priority), wait for the job on ``conn``, lock down, run it."""
-    forked_at = time.perf_counter()
     with _suppress_oserror():
         os.setpriority(os.PRIO_PROCESS, 0, PREPARE_NICE)
+    os.setsid()
+    layers = _enter_namespaces(holder_pidfd, in_pidns)
+    if "mountns" in layers and State.root_built:
+        _mount_workdir(slot, prepared[0] * 1024 * 1024, read_only_proc="pidns" in layers)
+        layers.add("tmpfs-workdir")
+    layers |= _join_cgroups(slot)
+    mapped = _mapped_bytes()
+    layers |= _harden()
+    fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    conn = _standard_fds(conn, out_w, err_w, done_w)
+    if "tmpfs-workdir" in layers:
+        _prepare_interpreter(WORK)
+    with _suppress_oserror():
+        os.setpriority(os.PRIO_PROCESS, 0, JOB_NICE)
+    # ---- everything above ran ahead of time; now wait for the job ----
+    try:
+        raw, passed = recv_frame(conn, 1)
+    except (EOFError, OSError):
+        os._exit(0)  # the host went away without sending a job
+    job = marshal.loads(raw)
+    del raw
+    # The job's stdin is the descriptor the host sent with the frame (a sealed memfd): this
+    # process never reads it, so it enters no memory but that of the job's code, when it reads.
+    stdin_fd = passed[0] if passed else os.open("/dev/null", os.O_RDONLY)
+    limits = job["limits"]
+    wanted = (int(limits["memory_mb"]), int(limits["max_processes"]), float(limits.get("cpus", 1.0)))
+    if State.cgroups is not None and wanted != tuple(prepared):
+        State.cgroups.configure(slot, wanted[0] * 1024 * 1024, wanted[1], wanted[2])
+    layers.update(_lock_down(slot, _job_rlimits(limits, mapped)))
+    if "tmpfs-workdir" not in layers:
+        raise OSError(errno.ENOTSUP, "no private work directory (mount namespace unavailable)")
+    missing = set(job.get("required", ())) - layers
+    if missing:  # strict mode: refuse before any of the job's code runs
+        raise OSError(errno.EPERM, "required isolation layers unavailable: " + ", ".join(sorted(missing)))
+    _write_files(job["files"])
+    os.dup2(stdin_fd, 0)
+    os.close(stdin_fd)
+    _send_ready(conn, layers, bool(job.get("collect")))
+    os.closerange(DONE_FD + 1, fd_limit + 1)
+    _run_entry(job, WORK)
+
+
+def _enter_namespaces(holder_pidfd: int, in_pidns: bool) -> set[str]:
+    """Join the slot's network/UTS namespaces (held by its holder), unshare mount and IPC ones."""
     layers: set[str] = {"pidns"} if in_pidns else set()
     if State.root_built:
         layers.add("readonly-root")
     if State.userns:
         layers.add("userns")
-    os.setsid()
     todo = {k: v for k, v in NS_LAYERS.items() if k != "pidns"}
     if holder_pidfd >= 0 and _libc.setns(ctypes.c_int(holder_pidfd), ctypes.c_int(CLONE_NEWNET | CLONE_NEWUTS)) == 0:
         layers.update(("netns", "utsns"))  # the slot's own network and UTS namespaces (see _Pool)
@@ -389,44 +408,64 @@ def _job_child(slot: int, prepared: tuple[int, int, str | None], conn: socket.so
                 layers.add(name)
     if "utsns" in layers and "netns" in todo:
         socket.sethostname("sandbox")
-    uid = State.uid_base + slot
-    if "mountns" in layers and State.root_built:
-        opts = _tmpfs_options(slot, prepared[0] * 1024 * 1024, PREPARED_INODES)
-        mount("tmpfs", SANDBOX, "tmpfs", MS_NOSUID | MS_NODEV, opts)
-        for sub in (WORK, SANDBOX + "/tmp", SANDBOX + "/shm"):
-            os.mkdir(sub, 0o700)
-            if not State.userns:
-                os.chown(sub, uid, uid)
-        for path in State.staged:  # e.g. a venv under /tmp: shown at its own path, read-only
-            target = SANDBOX + path
-            os.makedirs(target, exist_ok=True)
-            mount(STAGED + path, target, None, MS_BIND | MS_REC)
-            mount(None, target, None, MS_BIND | MS_REMOUNT | _kept_flags(STAGED + path) | MS_RDONLY | MS_NOSUID | MS_NODEV)
-        layers.add("tmpfs-workdir")
-        if "pidns" in layers:  # read-only: no /proc/sys writes, even where a user namespace allows them
-            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
-    if State.cgroups is not None:
-        try:
-            for fd in State.cgroups.procs_fds(slot):  # limits were set by the zygote for `prepared`
-                os.write(fd, b"0")
-                os.close(fd)
-            layers |= State.cgroups.layers
-        except OSError:
-            pass
+    return layers
+
+
+def _mount_workdir(slot: int, memory_bytes: int, read_only_proc: bool) -> None:
+    """The job's size-capped tmpfs (work dir, /tmp, /dev/shm), staged host dirs, its own /proc."""
+    uid = 0 if State.userns else State.uid_base + slot
+    opts = f"size={memory_bytes},nr_inodes={PREPARED_INODES},mode=0755,uid={uid},gid={uid}"
+    mount("tmpfs", SANDBOX, "tmpfs", MS_NOSUID | MS_NODEV, opts)
+    for sub in (WORK, SANDBOX + "/tmp", SANDBOX + "/shm"):
+        os.mkdir(sub, 0o700)
+        if not State.userns:
+            os.chown(sub, uid, uid)
+    for path in State.staged:  # e.g. a venv under /tmp: shown at its own path, read-only
+        target = SANDBOX + path
+        os.makedirs(target, exist_ok=True)
+        mount(STAGED + path, target, None, MS_BIND | MS_REC)
+        mount(None, target, None, MS_BIND | MS_REMOUNT | _kept_flags(STAGED + path) | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    if read_only_proc:  # read-only: no /proc/sys writes, even where a user namespace allows them
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
+
+
+def _join_cgroups(slot: int) -> set[str]:
+    """Join the slot's cgroups (their limits were set by the zygote for the latest job's kind)."""
+    if State.cgroups is None:
+        return set()
+    try:
+        for fd in State.cgroups.procs_fds(slot):
+            os.write(fd, b"0")
+            os.close(fd)
+    except OSError:
+        return set()
+    return set(State.cgroups.layers)
+
+
+def _mapped_bytes() -> int:
+    """What the interpreter has mapped already (the address-space limit comes on top of it)."""
     try:
         with open("/proc/self/statm") as fh:
-            mapped = int(fh.read().split()[0]) * resource.getpagesize()
+            return int(fh.read().split()[0]) * resource.getpagesize()
     except (OSError, ValueError):
-        mapped = 256 * 1024 * 1024
+        return 256 * 1024 * 1024
+
+
+def _harden() -> set[str]:
+    """An empty capability bounding set, no_new_privs, the seccomp filter."""
     for cap in range(64):  # empty the bounding set: nothing exec'd later can regain a capability
         if _libc.prctl(ctypes.c_int(PR_CAPBSET_DROP), _ul(cap), _ul(0), _ul(0), _ul(0)) != 0:
             break  # EINVAL past the last capability this kernel knows
     prctl(PR_SET_NO_NEW_PRIVS, 1)
-    layers.add("no-new-privileges")
+    layers = {"no-new-privileges"}
     if State.seccomp_bpf is not None:  # allows what is left to do: setuid, setrlimit, files
         State.install_filter(State.seccomp_bpf, _libc)
         layers.add("seccomp")
-    fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return layers
+
+
+def _standard_fds(conn: socket.socket, out_w: int, err_w: int, done_w: int) -> socket.socket:
+    """stdout and stderr onto the host's pipes, the "done" pipe onto DONE_FD; returns the socket."""
     os.dup2(out_w, 1)
     os.dup2(err_w, 2)
     if done_w != DONE_FD:
@@ -436,36 +475,15 @@ def _job_child(slot: int, prepared: tuple[int, int, str | None], conn: socket.so
             conn = moved
         os.dup2(done_w, DONE_FD, inheritable=False)
         os.close(done_w)
-    if "tmpfs-workdir" in layers:
-        _prepare_interpreter(WORK)
-    hook, keep = _prepare_hook(prepared[2], slot)
-    with _suppress_oserror():
-        os.setpriority(os.PRIO_PROCESS, 0, JOB_NICE)
-    # ---- everything above ran ahead of time; now wait for the job ----
-    prepared_at = time.perf_counter()
-    try:
-        raw, passed = recv_frame(conn, 1)
-    except (EOFError, OSError):
-        os._exit(0)  # the host went away without sending a job
-    received_at = time.perf_counter()
-    job = marshal.loads(raw)
-    del raw
-    stdin_pipe = passed[0] if passed and job.get("stdin_pipe") else -1
-    for fd in passed:
-        if fd != stdin_pipe:
-            os.close(fd)
-    trace = _Trace(job.get("trace", False))
-    if trace.on:
-        trace.events += [("j:forked", forked_at, 0.0), ("j:prepared", prepared_at, 0.0), ("j:received", received_at, 0.0)]
-    trace("j:start")
-    limits = job["limits"]
+    return conn
+
+
+def _job_rlimits(limits: dict, mapped: int) -> dict[int, tuple[int, int]]:
     memory = int(limits["memory_mb"]) * 1024 * 1024
     nproc = int(limits["max_processes"])
-    if State.cgroups is not None and (int(limits["memory_mb"]), nproc) != prepared[:2]:
-        State.cgroups.configure(slot, memory, nproc)
     cpu = max(1, int(-(-float(limits["cpu_s"]) // 1)))
     fsize = int(limits["max_file_mb"]) * 1024 * 1024
-    rlimits = {
+    return {
         resource.RLIMIT_AS: (mapped + memory, mapped + memory),
         resource.RLIMIT_CPU: (cpu, cpu + 1),
         resource.RLIMIT_FSIZE: (fsize, fsize),
@@ -475,67 +493,40 @@ def _job_child(slot: int, prepared: tuple[int, int, str | None], conn: socket.so
         resource.RLIMIT_MEMLOCK: (0, 0),
         resource.RLIMIT_MSGQUEUE: (0, 0),
     }
-    if hook is not None and job.get("prepare") != prepared[2]:
-        hook.discard_job()  # prepared for another kind of job: nothing of it may stay around
-        keep = set()  # (discarded while still root: its helpers may still be root too)
-    layers.update(_lock_down(slot, rlimits))
-    trace("j:locked")
-    if "tmpfs-workdir" not in layers:
-        raise OSError(errno.ENOTSUP, "no private work directory (mount namespace unavailable)")
-    missing = set(job.get("required", ())) - layers
-    if missing:  # strict mode: refuse before any of the job's code runs
-        raise OSError(errno.EPERM, "required isolation layers unavailable: " + ", ".join(sorted(missing)))
+
+
+def _write_files(files: dict[str, bytes]) -> None:
     made = {WORK}
-    for rel, data in job["files"].items():
+    for rel, data in files.items():
         path = WORK + "/" + rel
         parent = os.path.dirname(path)
         if parent not in made:
             os.makedirs(parent, exist_ok=True)
             made.add(parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        _write_all(fd, data)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
         os.close(fd)
-    if stdin_pipe >= 0:  # the host writes stdin into this pipe while the job runs
-        os.dup2(stdin_pipe, 0)
-        os.close(stdin_pipe)
-    else:
-        stdin_fd = os.memfd_create("stdin", 0)
-        _write_all(stdin_fd, job["stdin"])
-        os.lseek(stdin_fd, 0, os.SEEK_SET)
-        os.dup2(stdin_fd, 0)
-        os.close(stdin_fd)
-    trace("j:files")
-    ready = marshal.dumps({"kind": "ready", "layers": sorted(layers), "trace": trace.events, "t0": time.monotonic()})
-    frame = [struct.pack("<Q", len(ready)) + ready]
-    if job.get("collect"):  # the host reads collected files through this, after the job has ended
+
+
+def _send_ready(conn: socket.socket, layers: set[str], collect: bool) -> None:
+    """The "ready" frame (the layers in force); with ``collect``, the work dir's fd goes along so
+    the host can read the collected files after the job has ended."""
+    ready = marshal.dumps({"kind": "ready", "layers": sorted(layers), "t0": time.monotonic()})
+    frame = struct.pack("<Q", len(ready)) + ready
+    if collect:
         work_fd = os.open(WORK, os.O_RDONLY | os.O_DIRECTORY)
-        conn.sendmsg(frame, [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", work_fd))])
+        conn.sendmsg([frame], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", work_fd))])
         os.close(work_fd)
     else:
-        conn.sendall(frame[0])
+        conn.sendall(frame)
     conn.close()
-    low = DONE_FD + 1  # close everything else, except what the prepare hook still needs
-    for fd in sorted(k for k in keep if k > DONE_FD):
-        os.closerange(low, fd)
-        low = fd + 1
-    os.closerange(low, fd_limit + 1)
-    _run_entry(job, WORK)
 
 
-def _lock_down(slot: int, rlimits: dict[int, tuple[int, int]] | None) -> list[str]:
+def _lock_down(slot: int, rlimits: dict[int, tuple[int, int]]) -> list[str]:
     """Job priority, the job's rlimits, then no privileges left (another uid, or no capabilities
-    inside a user namespace) and death with the parent. The job process runs this when its job
-    arrives, a helper that a `prepare_job` hook forked ahead of time runs it before it does
-    anything for the job. Returns the layers now in force.
-
-    ``rlimits=None`` changes nothing: it only runs through the same calls (a read-only prctl, the
-    current rlimits), so that a freshly forked process takes its copy-on-write faults ahead of time.
-    """
-    if rlimits is None:
-        _libc.prctl(ctypes.c_int(PR_GET_DUMPABLE), _ul(0), _ul(0), _ul(0), _ul(0))
-        for kind in (resource.RLIMIT_AS, resource.RLIMIT_NPROC):
-            resource.setrlimit(kind, resource.getrlimit(kind))
-        return []
+    inside a user namespace) and death with the parent. Returns the layers now in force."""
     with _suppress_oserror():
         os.setpriority(os.PRIO_PROCESS, 0, JOB_NICE)
     for kind, value in rlimits.items():
@@ -552,32 +543,6 @@ def _lock_down(slot: int, rlimits: dict[int, tuple[int, int]] | None) -> list[st
         layers += ["non-root", "cap-drop-all"]
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # (after the uid change, which clears it)
     return layers
-
-
-def _prepare_hook(spec: str | None, slot: int):
-    """Run the ``prepare_job(lock_down, kind)`` hook of a preloaded module ahead of the job.
-
-    ``spec`` is ``"module"`` or ``"module:kind"`` (the module's own name for what to prepare).
-
-    A hook may start helper processes the job will need (the code harness forks its candidate
-    worker here), so they are ready when the job arrives instead of being forked while it waits.
-    It runs as root: every helper must call ``lock_down(rlimits)`` before it touches job data.
-    The hook returns the descriptors it keeps for the job (all others are closed before the job
-    runs). Returns the module and those descriptors; None when there is no hook or it failed (the
-    job then does without).
-    """
-    name, _, kind = (spec or "").partition(":")
-    module = sys.modules.get(name) if name else None
-    if module is None or not callable(getattr(module, "prepare_job", None)):
-        return None, set()
-    try:
-        lock_down = lambda rlimits: _lock_down(slot, rlimits)  # noqa: E731
-        keep = {int(fd) for fd in (module.prepare_job(lock_down, kind) if kind else module.prepare_job(lock_down)) or ()}
-    except Exception:
-        with _suppress_oserror():
-            module.discard_job()
-        return None, set()
-    return module, keep
 
 
 def _prepare_interpreter(work: str) -> None:
@@ -608,10 +573,9 @@ def _prepare_interpreter(work: str) -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     atexit._clear()
-    # Warm-up: lock-down calls, decode a job, compile and run a little program, encode a frame.
-    _lock_down(-1, None)
-    sample = {"files": {"main.py": b"print(1)\n" * 8}, "entry": "main.py", "stdin": b"", "argv": [],
-              "limits": {"wall_s": 1.0}, "collect": [], "required": [], "trace": False}  # fmt: skip
+    # Warm-up: decode a job, compile and run a little program, encode a frame.
+    sample = {"files": {"main.py": b"print(1)\n" * 8}, "entry": "main.py", "argv": [],
+              "limits": {"wall_s": 1.0}, "collect": [], "required": []}  # fmt: skip
     sample = marshal.loads(marshal.dumps(sample))
     scratch: dict = {"__name__": "__warmup__"}
     exec(compile("def f(a, b=2):\n    return [a + b, str(a), {'k': (a, b)}]\nr = f(1)\n", "warmup.py", "exec"), scratch)
@@ -695,30 +659,6 @@ def _preload(modules: list[str]) -> None:
             pass
 
 
-def _preload_files(entries: list) -> list[str]:
-    """Modules registered with `local.preload_module_file`: loaded by path (before the pivot hides
-    their directory), only when the file still has the registered SHA-256. Returns their names."""
-    import hashlib
-    import importlib.util
-
-    loaded = []
-    for name, path, digest in entries:
-        try:
-            with open(path, "rb") as fh:
-                source = fh.read()
-            if hashlib.sha256(source).hexdigest() != digest:
-                continue
-            spec = importlib.util.spec_from_loader(name, loader=None, origin=path)
-            module = importlib.util.module_from_spec(spec)
-            module.__file__ = path
-            sys.modules[name] = module
-            exec(compile(source, path, "exec"), module.__dict__)
-            loaded.append(name)
-        except Exception:  # optional: jobs bring their own copy when it is missing
-            sys.modules.pop(name, None)
-    return loaded
-
-
 def main() -> None:
     config = json.loads(sys.argv[1])
     ctl = socket.socket(fileno=int(config["ctl_fd"]))
@@ -751,13 +691,14 @@ def main() -> None:
     if config.get("cgroups", True):
         State.cgroups, why = cgroups_mod.detect_cgroups()
         if State.cgroups is None:
-            for layer in ("cgroup-memory", "cgroup-pids"):
+            for layer in ("cgroup-memory", "cgroup-pids", "cgroup-cpu"):
                 missing[layer] = f"{why}; {cgroups_mod.HOW_TO_GET_CGROUPS}"
+        elif "cgroup-cpu" not in State.cgroups.layers:
+            missing["cgroup-cpu"] = f"no writable cpu cgroup controller here; {cgroups_mod.HOW_TO_GET_CGROUPS}"
     else:
-        for layer in ("cgroup-memory", "cgroup-pids"):
+        for layer in ("cgroup-memory", "cgroup-pids", "cgroup-cpu"):
             missing[layer] = "disabled by LocalSandbox(cgroups=False)"
     _preload(config["preload"])
-    preloaded = _preload_files(config.get("preload_files", []))
     State.base_sys_path = [p for p in sys.path if p and p != here]
     try:
         if os.geteuid() != 0:
@@ -778,7 +719,7 @@ def main() -> None:
 
     gc.collect()
     gc.freeze()  # forked jobs never walk (and so never copy) the zygote's objects
-    ctl.send(marshal.dumps({"pid": os.getpid(), "missing": missing, "userns": State.userns, "preloaded": preloaded}))
+    ctl.send(marshal.dumps({"pid": os.getpid(), "missing": missing, "userns": State.userns}))
     try:
         _serve(ctl, max(1, int(config.get("warm", 2))))
     finally:
@@ -832,7 +773,7 @@ class _Pool:
         self.jobs: dict[int, tuple[int, socket.socket, int]] = {}  # pid -> (slot, its socket, oom count)
         self.free_slots: list[int] = []
         self.next_slot = 0
-        self.prepared = (512, 32, None)  # (memory_mb, max_processes, prepare hook) of the latest job
+        self.prepared = (512, 32, 1.0)  # (memory_mb, max_processes, cpus) of the latest job
         self.holders: dict[int, tuple[int, int]] = {}  # slot -> (holder pid, pidfd)
         try:
             self.self_pidfd = os.pidfd_open(os.getpid())
@@ -865,7 +806,7 @@ class _Pool:
         if State.cgroups is not None:
             try:
                 State.cgroups.ensure_slot(slot)  # made here, so the zygote removes it at the end
-                State.cgroups.configure(slot, self.prepared[0] * 1024 * 1024, self.prepared[1])
+                State.cgroups.configure(slot, self.prepared[0] * 1024 * 1024, self.prepared[1], self.prepared[2])
                 oom_before = State.cgroups.oom_kills(slot)
             except OSError as exc:
                 State.missing["cgroup-memory"] = f"cgroup setup failed: {exc}"

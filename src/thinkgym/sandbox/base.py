@@ -32,12 +32,17 @@ class Limits:
     max_output_bytes: int = 1_000_000  # per stream (stdout, stderr)
     max_file_mb: int = 16
     max_open_files: int = 256
+    #: CPUs' worth of time the job may use at once (a CFS quota: 1.0 = one core, however many
+    #: threads or processes it runs), so one job cannot starve the trainer or other jobs.
+    cpus: float = 1.0
 
     def __post_init__(self) -> None:
         if self.wall_s <= 0:
             raise ValueError("Limits.wall_s must be > 0")
         if self.memory_mb <= 0 or self.max_processes <= 0 or self.max_output_bytes < 0 or self.max_file_mb < 0:
             raise ValueError(f"Limits must be positive: {self}")
+        if not 0.01 <= self.cpus <= 1024:
+            raise ValueError(f"Limits.cpus must be between 0.01 and 1024, got {self.cpus}")
 
     @property
     def cpu_limit_s(self) -> float:
@@ -55,12 +60,6 @@ class Job:
     limits: Limits = field(default_factory=Limits)
     #: Paths (relative to the work dir) whose contents come back in `SandboxResult.files`.
     collect: Sequence[str] = ()
-    #: A module preloaded into the sandbox (`thinkgym.sandbox.local.preload_module_file`) whose
-    #: ``prepare_job`` hook readies warm job processes for jobs like this one before they arrive
-    #: (the code verifier's harness pre-forks its candidate worker, or warms up a calls job's
-    #: path); ``"module:kind"`` passes ``kind`` to the hook. A hint: backends without warm
-    #: processes ignore it.
-    prepare: str | None = None
 
     @classmethod
     def of(
@@ -109,64 +108,13 @@ class SandboxResult:
 
 
 class StartedJob:
-    """A job `Sandbox.submit` has set running: `result` waits for it (and only the first call does).
+    """A job `Sandbox.submit` has set running: `result` waits for it (only the first call waits)."""
 
-    A job submitted with ``stdin_open=True`` reads more of its stdin from `send_stdin` and
-    `finish_stdin`, so the caller can start the job before it knows all of its input (the code
-    verifier sends the candidate, then the calls of a function test once its analysis of the test
-    is done, while the job starts up and defines the candidate).
-    """
-
-    def __init__(
-        self,
-        wait: Callable[[], SandboxResult],
-        write_stdin: Callable[[bytes, bool], None] | None = None,
-        cancel: Callable[[], None] | None = None,
-    ):
+    def __init__(self, wait: Callable[[], SandboxResult]):
         self._wait: Callable[[], SandboxResult] | None = wait
-        self._write_stdin = write_stdin  # (data, end of stdin)
-        self._cancel = cancel
         self._result: SandboxResult | None = None
 
-    @classmethod
-    def deferred(cls, run: Callable[[bytes], SandboxResult], head: bytes, stdin_open: bool) -> StartedJob:
-        """A job that runs in `result` (given its whole stdin): for backends that cannot start a
-        job before its stdin is complete."""
-        rest: list[bytes] = []
-        cancelled: list[bool] = []
-
-        def wait() -> SandboxResult:
-            if cancelled:
-                return SandboxResult(None, error="cancelled before it ran")
-            return run(head + b"".join(rest))
-
-        return cls(wait, (lambda data, _end: rest.append(data)) if stdin_open else None, lambda: cancelled.append(True))
-
-    def cancel(self) -> None:
-        """Stop the job: one that has not started never runs, a running one is killed. `result`
-        is still to be called (it reports what happened and releases the job)."""
-        cancel, self._cancel, self._write_stdin = self._cancel, None, None
-        if cancel is not None:
-            cancel()
-
-    def send_stdin(self, data: str | bytes) -> None:
-        """Send more of the job's stdin and keep it open (only for ``submit(stdin_open=True)``)."""
-        if self._write_stdin is None:
-            raise RuntimeError("this job's stdin is not open (submit it with stdin_open=True), or was finished")
-        self._write_stdin(stdin_bytes(data), False)
-
-    def finish_stdin(self, data: str | bytes = b"") -> None:
-        """Send the rest of the job's stdin, then end it (EOF). `result` ends a stdin still open
-        with nothing more."""
-        if self._write_stdin is None:
-            raise RuntimeError("this job's stdin is not open (submit it with stdin_open=True), or was finished")
-        write, self._write_stdin = self._write_stdin, None
-        write(stdin_bytes(data), True)
-
     def result(self) -> SandboxResult:
-        if self._write_stdin is not None:
-            self.finish_stdin(b"")
-        self._cancel = None
         if self._wait is not None:
             wait, self._wait = self._wait, None
             self._result = wait()
@@ -185,6 +133,12 @@ def stdin_bytes(stdin: str | bytes | bytearray) -> bytes:
 
 class Sandbox(abc.ABC):
     """Runs untrusted code under `Limits` with the isolation layers a backend offers.
+
+    The promise every backend keeps about a job's stdin: **it never enters the memory of a process
+    that the job's code runs in, or is forked from, before the job's own code reads it; and no job
+    process holds anything of another job.** So a job can fork a child before it reads its stdin
+    (a test harness forking the candidate's worker before it reads the hidden tests) and that
+    child can find nothing of the stdin in its address space. The job's files are its own to see.
 
     ``strict=True`` refuses to run (`SandboxUnavailableError`) when a layer listed in
     ``required_layers`` is not available here; the message says how to get it.
@@ -232,17 +186,13 @@ class Sandbox(abc.ABC):
         self.check_strict()
         return self.run_job(Job.of(code_or_files, stdin=stdin, argv=argv, limits=limits, entry=entry, collect=collect))
 
-    def submit(self, job: Job, *, stdin_open: bool = False) -> StartedJob:
-        """Start one job and return while it runs, so the caller can work in the meantime (the code
-        verifier compiles its judge). ``stdin_open``: ``job.stdin`` is only the first part of the
-        job's stdin, `StartedJob.finish_stdin` sends the rest. A backend that cannot do either runs
-        the job here, to the end (with an open stdin: once the rest of it came)."""
+    def submit(self, job: Job) -> StartedJob:
+        """Start one job and return while it runs, so the caller can work in the meantime. A
+        backend that cannot runs the job here, to the end."""
         if not isinstance(job, Job):
             raise TypeError(f"submit expects a Job, got {type(job).__name__}")
-        if not stdin_open:
-            result = self.run_job(job)
-            return StartedJob(lambda: result)
-        return StartedJob.deferred(lambda stdin: self.run_job(replace(job, stdin=stdin)), stdin_bytes(job.stdin), True)
+        result = self.run_job(job)
+        return StartedJob(lambda: result)
 
     def map(self, jobs: Iterable[Job], *, concurrency: int | None = None) -> list[SandboxResult]:
         """Run many jobs concurrently; results come back in order."""
@@ -273,11 +223,6 @@ class Sandbox(abc.ABC):
         import os
 
         return max(1, len(os.sched_getaffinity(0)))
-
-    def preloaded_modules(self) -> frozenset[str]:
-        """Helper modules this sandbox has loaded for its jobs already (`LocalSandbox` can); a job
-        that needs one of them need not ship its own copy."""
-        return frozenset()
 
     def close(self) -> None:  # noqa: B027 - optional hook: backends without warm workers keep it
         """Stop warm workers; safe to call twice."""

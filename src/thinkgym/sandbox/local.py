@@ -12,16 +12,18 @@ Layers (reported per job in ``SandboxResult.isolation``):
 root, the host filesystem is hidden); ``tmpfs-workdir`` (private, size-capped work dir, /tmp and
 /dev/shm, gone after the job); ``non-root`` (an unprivileged uid per slot, or root of a user namespace
 without capabilities); ``cap-drop-all``; ``no-new-privileges``; ``userns`` (only when not started as
-root); ``rlimits``; ``seccomp``; ``cgroup-memory`` and ``cgroup-pids``. The names match the docker
-backend's where the layer is the same.
+root); ``rlimits``; ``seccomp``; ``cgroup-memory``, ``cgroup-pids`` and ``cgroup-cpu`` (a CFS quota of
+`Limits.cpus`). The names match the docker backend's where the layer is the same.
+
+The job's stdin goes to the job process as a sealed memfd sent with the job frame (never inside
+it), so no process the job runs in or is forked from holds it before the job's code reads fd 0.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
-import dataclasses
-import functools
+import fcntl
 import json
 import marshal
 import os
@@ -33,7 +35,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from thinkgym.errors import SandboxUnavailableError
 from thinkgym.sandbox.base import Job, Limits, Sandbox, SandboxResult, StartedJob, stdin_bytes
@@ -43,7 +45,7 @@ __all__ = ["LocalSandbox", "LOCAL_LAYERS", "DEFAULT_PRELOAD", "default_masked_pa
 #: Layers the local backend puts in force when the machine allows (``userns`` is added when not root).
 LOCAL_LAYERS = frozenset(
     {"mountns", "pidns", "netns", "ipcns", "utsns", "readonly-root", "tmpfs-workdir", "non-root", "rlimits",
-     "seccomp", "no-new-privileges", "cap-drop-all", "cgroup-memory", "cgroup-pids"}  # fmt: skip
+     "seccomp", "no-new-privileges", "cap-drop-all", "cgroup-memory", "cgroup-pids", "cgroup-cpu"}  # fmt: skip
 )
 
 #: Imported once in the zygote so that jobs start with them warm (each import costs a job nothing).
@@ -53,24 +55,6 @@ DEFAULT_PRELOAD: tuple[str, ...] = (
     "random", "re", "statistics", "string", "textwrap", "time", "typing", "traceback", "types",
     "threading", "atexit", "unittest", "tempfile", "contextlib", "struct", "queue", "cmath", "pprint",
 )  # fmt: skip
-
-#: Stdlib-only modules loaded by path into every zygote started from now on (see `preload_module_file`).
-_PRELOADED_FILES: dict[str, tuple[str, str]] = {}
-
-
-def preload_module_file(name: str, path: str, sha256: str) -> None:
-    """Load the stdlib-only module at ``path`` as ``name`` in every zygote started from now on.
-
-    Why: a job that would otherwise ship, unmarshal and execute the same helper code each time (a
-    verifier's test harness) finds it already imported, in memory shared copy-on-write. The zygote
-    loads the file only if its SHA-256 is ``sha256``, so a name always means the same code. Every
-    job can read the module: it must hold nothing secret. Jobs must not rely on it being there
-    (a zygote started earlier, or another backend, lacks it).
-    """
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"module name must be an identifier, got {name!r}")
-    _PRELOADED_FILES[name] = (os.path.abspath(path), str(sha256))
-
 
 _HOW_NAMESPACES = (
     "run as root, or enable unprivileged user namespaces "
@@ -174,8 +158,7 @@ class _Zygote:
 
     def __init__(self, config: dict, startup_timeout_s: float):
         host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        config = {**config, "ctl_fd": zygote_end.fileno(), "host_pid": os.getpid(),
-                  "preload_files": [[n, p, h] for n, (p, h) in sorted(_PRELOADED_FILES.items())]}  # fmt: skip
+        config = {**config, "ctl_fd": zygote_end.fileno(), "host_pid": os.getpid()}
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_zygote.py")
         try:
             self.proc = subprocess.Popen(
@@ -205,7 +188,6 @@ class _Zygote:
         host_end.settimeout(None)  # blocking; non-blocking reads use MSG_DONTWAIT
         self.missing: dict[str, str] = dict(hello["missing"])
         self.userns: bool = bool(hello["userns"])
-        self.preloaded: frozenset[str] = frozenset(hello.get("preloaded", ()))
 
     def alive(self) -> bool:
         """Running and still serving: a zygote whose control socket failed or ended (it closes it
@@ -257,9 +239,8 @@ class _Zygote:
             pass
 
     def _request(self, job: Job) -> None:
-        """One more warm job process, prepared for jobs like ``job`` (cgroup limits, hook)."""
-        limits = job.limits
-        self.ctl.send(b"t" + marshal.dumps((int(limits.memory_mb), int(limits.max_processes), job.prepare)))
+        """One more warm job process, its slot's cgroup limits set for jobs like ``job``."""
+        self.ctl.send(b"t" + marshal.dumps(_cgroup_limits(job.limits)))
 
     def take(self, job: Job) -> tuple[_WarmJob, bool]:
         """A warm job process for one job, and whether its replacement is still to be asked for.
@@ -344,7 +325,6 @@ class LocalSandbox(Sandbox):
         self._lock = threading.Lock()
         self._zygote: _Zygote | None = None
         self._available: frozenset[str] | None = None
-        self._trace = False  # perf work: replies carry per-phase timestamps
         self._active: set[int] = set()  # pids of job processes running a job now
         self._closed = False
         self._finalizer = weakref.finalize(self, LocalSandbox._close_zygote, [None])
@@ -434,8 +414,7 @@ class LocalSandbox(Sandbox):
             low = self._config["uid_base"]
             return {pid for pid, uid in uids.items() if low <= uid < low + UIDS_PER_SANDBOX}
         # zygote.proc -> zygote (pid 1 of its own pid namespace) -> job processes -> what jobs started.
-        # A warm job process not handed to a job yet, and the helpers its prepare hook forked, are
-        # not running a job.
+        # A warm job process not handed to a job yet is not running a job.
         with zygote.lock:
             with contextlib.suppress(OSError, _ZygoteGone):
                 zygote._drain()
@@ -452,10 +431,6 @@ class LocalSandbox(Sandbox):
             active = set(self._active)
         return {pid for pid, d in depth.items()
                 if (d >= 3 and top.get(pid) not in waiting) or (d == 2 and pid in active)}  # fmt: skip
-
-    def preloaded_modules(self) -> frozenset[str]:
-        """Names of the `preload_module_file` modules the zygote has loaded (their hashes matched)."""
-        return self._ensure_zygote().preloaded
 
     # -- layers --------------------------------------------------------------------------------
 
@@ -484,180 +459,93 @@ class LocalSandbox(Sandbox):
             raise TypeError(f"run_job expects a Job, got {type(job).__name__}")
         return self._run_payload(job, sorted(self.required_layers) if self.strict else [])
 
-    def submit(self, job: Job, *, stdin_open: bool = False) -> StartedJob:
-        """Hand the job to a warm job process and return; `StartedJob.result` supervises it.
-
-        ``stdin_open``: the job's stdin is a pipe from here; ``job.stdin`` goes in now and
-        `StartedJob.send_stdin` / `finish_stdin` send the rest, while the job already runs.
-
-        The caller goes on working while the job runs, so the job runs beside it: on the CPUs
-        other than the one the caller is on (where there are others). Left to the scheduler, a
-        job woken by its caller often starts on the caller's CPU and the two take turns.
-        """
+    def submit(self, job: Job) -> StartedJob:
+        """Hand the job to a warm job process and return; `StartedJob.result` supervises it."""
         if not isinstance(job, Job):
             raise TypeError(f"submit expects a Job, got {type(job).__name__}")
         required = sorted(self.required_layers) if self.strict else []
-        feed = _StdinFeed(stdin_bytes(job.stdin)) if stdin_open else None
-        payload = _encode_job(job, required, self._trace, stdin_pipe=feed is not None)
         try:
-            finish, kill = self._begin(self._ensure_zygote(), job, payload, feed, beside=True)
-        except _ZygoteGone:  # the zygote is restarted by the retry below
-            if feed is not None:
-                feed.close()
-            rerun = lambda stdin: self._run_payload(dataclasses.replace(job, stdin=stdin), required)  # noqa: E731
-            return StartedJob.deferred(rerun, stdin_bytes(job.stdin), stdin_open)
-
-        cancelled = []
+            finish = self._begin(self._ensure_zygote(), job, _encode_job(job, required))
+        except _ZygoteGone:  # run it from scratch on a restarted zygote
+            return StartedJob(lambda: self._run_payload(job, required))
 
         def wait() -> SandboxResult:
             try:
                 return finish()
             except _ZygoteGone:
-                if cancelled:
-                    return SandboxResult(None, error="cancelled (and the sandbox zygote died)")
-                whole = job if feed is None else dataclasses.replace(job, stdin=feed.given())
-                return self._run_payload(whole, required)
+                return self._run_payload(job, required)
 
-        def cancel() -> None:
-            cancelled.append(True)
-            kill()
-
-        return StartedJob(wait, feed.write if feed is not None else None, cancel)
+        return StartedJob(wait)
 
     def _run_payload(self, job: Job, required: list[str]) -> SandboxResult:
-        payload = _encode_job(job, required, self._trace)
+        payload = _encode_job(job, required)
         for attempt in range(2):
             zygote = self._ensure_zygote()
             try:
-                return self._begin(zygote, job, payload)[0]()
+                return self._begin(zygote, job, payload)()
             except _ZygoteGone:
                 if attempt:
                     break
         return SandboxResult(None, error="the sandbox zygote died twice in a row")
 
-    def _begin(
-        self, zygote: _Zygote, job: Job, payload: bytes, feed: _StdinFeed | None = None, beside: bool = False
-    ) -> tuple[Callable[[], SandboxResult], Callable[[], None]]:
-        """Send the job to a warm job process (``beside``: on the CPUs other than the caller's, see
-        `submit`). Returns a function that supervises it to the end, and one that kills it."""
+    def _begin(self, zygote: _Zygote, job: Job, payload: bytes):
+        """Send the job to a warm job process, its stdin as a memfd; returns a function that
+        supervises it to the end (raising `_ZygoteGone` when the zygote died under it)."""
         from thinkgym.sandbox._zygote import send_frame
 
         warm, owed = zygote.take(job)
         with self._lock:
             self._active.add(warm.pid)
-        if beside:
-            _place_beside_caller(warm.pid)
         started = time.monotonic()
+        stdin_fd = _stdin_memfd(job.stdin)
         try:
             warm.conn.settimeout(30.0)
-            send_frame(warm.conn, payload, () if feed is None else (feed.read_fd,))
+            send_frame(warm.conn, payload, (stdin_fd,))
             lost = None
         except (OSError, TimeoutError) as exc:
             warm.kill()
             lost = _JobProcessLost(f"no answer from the job process: {exc}")
-        if feed is not None:
-            feed.started()
+        finally:
+            os.close(stdin_fd)
 
         def finish() -> SandboxResult:
             try:
                 if lost is not None:
                     raise lost
-                return _supervise(warm, job, started, feed)
+                return _supervise(warm, job, started)
             except _JobProcessLost as exc:
                 if not zygote.alive():
                     raise _ZygoteGone(str(exc)) from exc
                 return SandboxResult(None, error=f"the sandbox job process was lost: {exc}")
             finally:
-                if feed is not None:
-                    feed.close()
                 warm.close()
                 with self._lock:
                     self._active.discard(warm.pid)
                 if owed:
                     zygote.replenish(job)
 
-        def kill() -> None:
-            if feed is not None:
-                feed.close()
-            warm.kill()
-
-        return finish, kill
+        return finish
 
 
-class _StdinFeed:
-    """The host's end of an open job stdin (``submit(stdin_open=True)``): a pipe whose read end goes
-    to the job. Writes never block the host: what the pipe has no room for waits in ``pending``
-    and `_watch` writes it as the job reads. Ends (EOF) once its end was written.
-    """
-
-    def __init__(self, head: bytes):
-        self.read_fd, self.fd = os.pipe2(os.O_CLOEXEC)
-        os.set_blocking(self.fd, False)  # (the job's end stays blocking: the flag is per end)
-        self.parts = [head]
-        self.pending = bytearray(head)
-        self.finished = False
-
-    def started(self) -> None:
-        """The job has its end now: drop ours, write what fits."""
-        if self.read_fd >= 0:
-            os.close(self.read_fd)
-            self.read_fd = -1
-        self.pump()
-
-    def write(self, data: bytes, end: bool) -> None:
-        """Queue ``data`` (and, with ``end``, the end of stdin) and write what fits now."""
-        self.parts.append(data)
-        self.pending += data
-        self.finished = self.finished or end
-        if self.read_fd < 0:
-            self.pump()
-
-    def given(self) -> bytes:
-        """All of the stdin given so far (to run the job again elsewhere)."""
-        return b"".join(self.parts)
-
-    @property
-    def waiting(self) -> bool:
-        """Bytes to write and a job to read them."""
-        return self.fd >= 0 and bool(self.pending)
-
-    def pump(self) -> None:
-        while self.pending and self.fd >= 0:
-            try:
-                del self.pending[: os.write(self.fd, self.pending)]
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:  # EPIPE: the job closed its stdin or ended; the rest is not wanted
-                self.pending.clear()
-        if self.finished:
-            self.close()
-
-    def close(self) -> None:
-        for name in ("read_fd", "fd"):
-            fd = getattr(self, name)
-            if fd >= 0:
-                setattr(self, name, -1)
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-
-
-def _place_beside_caller(pid: int) -> None:
-    """Keep process ``pid`` off the CPU the calling thread runs on, when it may use others."""
+def _stdin_memfd(stdin: str | bytes) -> int:
+    """A sealed memfd holding a job's stdin, read from the start: what the job gets as fd 0."""
+    data = stdin_bytes(stdin)
+    fd = os.memfd_create("stdin", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
     try:
-        here = _sched_getcpu()()
-        cpus = os.sched_getaffinity(0)
-        if here in cpus and len(cpus) > 1:
-            os.sched_setaffinity(pid, cpus - {here})
-    except (OSError, AttributeError):
-        pass  # (only a placement hint)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SEAL)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
-@functools.cache
-def _sched_getcpu() -> Callable[[], int]:
-    """libc's sched_getcpu: the CPU the calling thread runs on (os has no wrapper before 3.13)."""
-    import ctypes
-
-    return ctypes.CDLL(None, use_errno=True).sched_getcpu
+def _cgroup_limits(limits: Limits) -> tuple[int, int, float]:
+    """What a slot's cgroups are configured with: memory (MB), processes, CPUs."""
+    return int(limits.memory_mb), int(limits.max_processes), float(limits.cpus)
 
 
 class _JobProcessLost(Exception):
@@ -690,12 +578,11 @@ def _read_frame(conn: socket.socket, deadline: float) -> tuple[dict, list[int]]:
     return marshal.loads(bytes(body)), list(fds)
 
 
-def _supervise(warm: _WarmJob, job: Job, started: float, feed: _StdinFeed | None = None) -> SandboxResult:
+def _supervise(warm: _WarmJob, job: Job, started: float) -> SandboxResult:
     """Enforce a sent job's wall-clock limit and output caps until the exit frame."""
     limits = job.limits
-    conn = warm.conn
     try:
-        first, fds = _read_frame(conn, time.monotonic() + 30.0 + limits.wall_s)
+        first, fds = _read_frame(warm.conn, time.monotonic() + 30.0 + limits.wall_s)
     except (OSError, TimeoutError) as exc:
         warm.kill()
         raise _JobProcessLost(f"no answer from the job process: {exc}") from exc
@@ -705,12 +592,12 @@ def _supervise(warm: _WarmJob, job: Job, started: float, feed: _StdinFeed | None
     try:
         if first.get("kind") != "ready":
             warm.kill()
-            exit_frame = _wait_exit(conn, time.monotonic() + 10.0) if first.get("kind") != "exit" else first
+            exit_frame = _wait_exit(warm.conn, time.monotonic() + 10.0) if first.get("kind") != "exit" else first
             reason = first.get("error") or "the job process ended before the job started"
             return SandboxResult(None, error=f"job setup failed: {reason}", wall_s=time.monotonic() - started,
                                  cpu_s=float((exit_frame or {}).get("cpu_s", 0.0)))  # fmt: skip
         start = min(time.monotonic(), float(first.get("t0", started)))
-        outcome = _watch(warm, limits, start, early=not job.collect, feed=feed)
+        outcome = _Watch(warm, limits, start, early=not job.collect).run()
         collected = _collect(work_fd, job.collect, limits.max_file_mb * 1024 * 1024) if work_fd >= 0 else {}
     finally:
         if work_fd >= 0:
@@ -728,125 +615,132 @@ def _wait_exit(conn: socket.socket, deadline: float) -> dict | None:
     return frame if frame.get("kind") == "exit" else None
 
 
-def _watch(warm: _WarmJob, limits: Limits, start: float, early: bool = True, feed: _StdinFeed | None = None) -> dict:
-    """Read both output pipes (capped) until the job ends; kill at the deadline. With ``feed``,
-    also write the rest of an open stdin as the job reads it.
+class _Watch:
+    """Reads a running job's output pipes (capped) until it ends; kills it at the deadline.
 
     The job ends with the zygote's exit frame, or (``early``) as soon as the job reports its exit
     status on the "done" pipe: its output is complete then, and the host kills what is left of it
     instead of waiting for the kernel and the zygote to tear it down.
     """
-    import select
 
-    cap = int(limits.max_output_bytes)
-    deadline = start + float(limits.wall_s)
-    conn = warm.conn
-    conn.setblocking(False)
-    streams = {warm.out_r: bytearray(), warm.err_r: bytearray()}
-    truncated = {warm.out_r: False, warm.err_r: False}
-    open_pipes = [warm.out_r, warm.err_r]
-    for fd in open_pipes:
-        os.set_blocking(fd, False)
-    done_r = warm.done_r if early and warm.done_r >= 0 else None
-    timed_out = killed = False
-    exit_bytes = bytearray()
-    exit_frame = None
-    give_up = None  # after the kill: how long to wait for the exit frame before calling it lost
+    def __init__(self, warm: _WarmJob, limits: Limits, start: float, early: bool):
+        self.warm, self.start = warm, start
+        self.cap = int(limits.max_output_bytes)
+        self.deadline = start + float(limits.wall_s)
+        self.streams = {warm.out_r: bytearray(), warm.err_r: bytearray()}
+        self.truncated = {warm.out_r: False, warm.err_r: False}
+        self.open_pipes = [warm.out_r, warm.err_r]
+        self.done_r = warm.done_r if early and warm.done_r >= 0 else None
+        self.timed_out = self.killed = False
+        self.exit_bytes = bytearray()
+        self.exit_frame: dict | None = None
+        self.give_up: float | None = None  # after the kill: when to call the exit frame lost
 
-    def pump(fd: int) -> bool:
+    def run(self) -> dict:
+        import select
+
+        self.warm.conn.setblocking(False)
+        for fd in self.open_pipes:
+            os.set_blocking(fd, False)
+        while self.exit_frame is None or self.open_pipes:
+            self._check_clock()
+            ready, _, _ = select.select(self._waitables(), [], [], self._timeout())
+            if not ready and self.exit_frame is not None:
+                break
+            if self.done_r is not None and self.done_r in ready and self._done():
+                break
+            for fd in ready:
+                if fd is self.warm.conn:
+                    self._read_exit_frame()
+                elif fd in self.streams:
+                    self._pump(fd)
+        warm = self.warm
+        return {
+            "exit": self.exit_frame, "stdout": bytes(self.streams[warm.out_r]), "stderr": bytes(self.streams[warm.err_r]),
+            "stdout_truncated": self.truncated[warm.out_r], "stderr_truncated": self.truncated[warm.err_r],
+            "timed_out": self.timed_out, "killed": self.killed, "wall_s": time.monotonic() - self.start,
+        }  # fmt: skip
+
+    def _check_clock(self) -> None:
+        now = time.monotonic()
+        if self.exit_frame is None and not self.killed and now >= self.deadline:
+            self.timed_out = True
+            self._kill()
+        if self.killed and self.give_up is None:
+            self.give_up = now + 30.0
+        if self.give_up is not None and now > self.give_up and self.exit_frame is None:
+            raise _JobProcessLost("the job did not end after SIGKILL")
+
+    def _kill(self) -> None:
+        self.killed = True
+        self.warm.kill()
+
+    def _waitables(self) -> list:
+        waitables: list = list(self.open_pipes)
+        if self.exit_frame is None:
+            waitables.append(self.warm.conn)
+        if self.done_r is not None and not self.killed:
+            waitables.append(self.done_r)
+        return waitables
+
+    def _timeout(self) -> float:
+        if self.exit_frame is not None:
+            return 1.0  # the job is reaped: its pipes are at EOF or about to be
+        if self.killed:
+            return 0.5
+        return max(0.0, self.deadline - time.monotonic())
+
+    def _pump(self, fd: int) -> bool:
         """Read one chunk of a pipe into its (capped) buffer; False when nothing is there now."""
         try:
             chunk = os.read(fd, 1 << 16)
         except (BlockingIOError, InterruptedError):
             return False
         if not chunk:
-            open_pipes.remove(fd)
+            self.open_pipes.remove(fd)
             return False
-        take(fd, chunk)
+        buf = self.streams[fd]
+        room = self.cap - len(buf)
+        if len(chunk) <= room:
+            buf += chunk
+            return True
+        buf += chunk[: max(0, room)]
+        self.truncated[fd] = True
+        if not self.killed and self.exit_frame is None:  # an output flood ends the job
+            self._kill()
         return True
 
-    def take(fd: int, chunk: bytes) -> None:
-        nonlocal killed
-        buf = streams[fd]
-        room = cap - len(buf)
-        if len(chunk) > room:
-            buf += chunk[: max(0, room)]
-            truncated[fd] = True
-            if not killed and exit_frame is None:  # an output flood ends the job
-                killed = True
-                warm.kill()
-        else:
-            buf += chunk
+    def _done(self) -> bool:
+        """The job wrote its exit status: take the rest of its output, kill what is left of it."""
+        try:
+            status = os.read(self.done_r, 64)  # type: ignore[arg-type]
+        except (BlockingIOError, InterruptedError):
+            return False
+        if not status:  # EOF: the job ended without reporting; wait for the zygote's frame
+            self.done_r = None
+            return False
+        self.warm.kill()
+        # The job's own account of its CPU time (it could lie about it, as about little else).
+        cpu = struct.unpack("<d", status[1:9])[0] if len(status) >= 9 else 0.0
+        cpu = cpu if 0.0 <= cpu < 1e9 else 0.0
+        for fd in list(self.open_pipes):
+            while not self.truncated[fd] and self._pump(fd):
+                pass
+        self.exit_frame = {"kind": "exit", "status": status[0] << 8, "oom": 0, "cpu_s": cpu}
+        return True
 
-    while exit_frame is None or open_pipes:
-        now = time.monotonic()
-        if exit_frame is None and not killed and now >= deadline:
-            timed_out = killed = True
-            warm.kill()
-        if killed and give_up is None:
-            give_up = now + 30.0
-        if give_up is not None and now > give_up and exit_frame is None:
-            raise _JobProcessLost("the job did not end after SIGKILL")
-        waitables = list(open_pipes) + ([conn] if exit_frame is None else [])
-        if done_r is not None and not killed:
-            waitables.append(done_r)
-        if exit_frame is not None:
-            timeout = 1.0  # the job is reaped: its pipes are at EOF or about to be
-        elif killed:
-            timeout = 0.5
-        else:
-            timeout = max(0.0, deadline - now)
-        writable = [feed.fd] if feed is not None and feed.waiting and exit_frame is None and not killed else []
-        ready, room, _ = select.select(waitables, writable, [], timeout)
-        if room:
-            feed.pump()  # type: ignore[union-attr]
-        if not ready and exit_frame is not None:
-            break
-        done_fd = done_r
-        if done_r is not None and done_r in ready:
-            try:
-                status = os.read(done_r, 64)
-            except (BlockingIOError, InterruptedError):
-                status = None
-            if status:  # the job's output is all in the pipes now: take it, kill the rest, done
-                warm.kill()
-                # The job's own account of its CPU time (it could lie about it, as about little else).
-                cpu = struct.unpack("<d", status[1:9])[0] if len(status) >= 9 else 0.0
-                cpu = cpu if 0.0 <= cpu < 1e9 else 0.0
-                for fd in list(open_pipes):
-                    while not truncated[fd] and pump(fd):
-                        pass
-                exit_frame = {"kind": "exit", "status": status[0] << 8, "oom": 0, "cpu_s": cpu}
-                break
-            if status is not None:  # EOF: the job ended without reporting; wait for the zygote
-                done_r = None
-        for fd in ready:
-            if fd == done_fd:
-                continue
-            if fd is conn:
-                try:
-                    chunk = conn.recv(65536)
-                except (BlockingIOError, InterruptedError):
-                    continue
-                if not chunk:
-                    raise _JobProcessLost("the job socket closed before the exit frame")
-                exit_bytes += chunk
-                if len(exit_bytes) >= 8:
-                    (size,) = struct.unpack("<Q", exit_bytes[:8])
-                    if len(exit_bytes) >= 8 + size:
-                        exit_frame = marshal.loads(bytes(exit_bytes[8 : 8 + size]))
-                continue
-            pump(fd)
-    return {
-        "exit": exit_frame,
-        "stdout": bytes(streams[warm.out_r]),
-        "stderr": bytes(streams[warm.err_r]),
-        "stdout_truncated": truncated[warm.out_r],
-        "stderr_truncated": truncated[warm.err_r],
-        "timed_out": timed_out,
-        "killed": killed,
-        "wall_s": time.monotonic() - start,
-    }
+    def _read_exit_frame(self) -> None:
+        try:
+            chunk = self.warm.conn.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        if not chunk:
+            raise _JobProcessLost("the job socket closed before the exit frame")
+        self.exit_bytes += chunk
+        if len(self.exit_bytes) >= 8:
+            (size,) = struct.unpack("<Q", self.exit_bytes[:8])
+            if len(self.exit_bytes) >= 8 + size:
+                self.exit_frame = marshal.loads(bytes(self.exit_bytes[8 : 8 + size]))
 
 
 def _result(outcome: dict, ready: dict, files: dict, limits: Limits) -> SandboxResult:
@@ -914,7 +808,9 @@ class _ZygoteGone(Exception):
     """The zygote exited; the caller restarts it and retries the job once."""
 
 
-def _encode_job(job: Job, required: list[str], trace: bool = False, stdin_pipe: bool = False) -> bytes:
+def _encode_job(job: Job, required: list[str]) -> bytes:
+    """The job frame: files, entry, argv, limits. Never the stdin, which travels as a descriptor
+    (`_stdin_memfd`) so that the job process, which reads this frame, never holds it."""
     limits = job.limits
     files = {}
     for path, data in job.files.items():
@@ -929,13 +825,11 @@ def _encode_job(job: Job, required: list[str], trace: bool = False, stdin_pipe: 
             files[path] = bytes(data)
         else:
             raise TypeError(f"file {path!r} must be str or bytes, got {type(data).__name__}")
-    stdin = stdin_bytes(job.stdin)
+    stdin_bytes(job.stdin)  # a clear TypeError now rather than in the middle of sending
     return marshal.dumps(
         {
             "files": files,
             "entry": job.entry,
-            "stdin": b"" if stdin_pipe else stdin,  # with a pipe, the host writes it there
-            "stdin_pipe": stdin_pipe,
             "argv": [str(a) for a in job.argv],
             "limits": {
                 "wall_s": float(limits.wall_s),
@@ -945,10 +839,9 @@ def _encode_job(job: Job, required: list[str], trace: bool = False, stdin_pipe: 
                 "max_output_bytes": int(limits.max_output_bytes),
                 "max_file_mb": int(limits.max_file_mb),
                 "max_open_files": int(limits.max_open_files),
+                "cpus": float(limits.cpus),
             },
             "collect": [str(p) for p in job.collect],
-            "prepare": str(job.prepare) if job.prepare else None,
             "required": required,
-            "trace": trace,
         }
     )
