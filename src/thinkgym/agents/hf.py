@@ -165,8 +165,10 @@ class HFPolicy(Policy):
         }
         sampler = None
         if self.do_sample:
-            kwargs.update(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k)
-            sampler = _SeededSampler(self._row_seeds(queries))
+            # transformers runs its temperature/top-k/top-p warpers *after* custom processors, so
+            # the sampler applies them itself and generate gets none (its draw is then forced)
+            kwargs.update(temperature=1.0, top_p=1.0, top_k=0)
+            sampler = _SeededSampler(self._row_seeds(queries), self.temperature, self.top_k, self.top_p)
             kwargs["logits_processor"] = LogitsProcessorList([sampler])
         if self.suppress_token_ids:
             kwargs["suppress_tokens"] = self.suppress_token_ids
@@ -247,13 +249,23 @@ class HFPolicy(Policy):
 
 
 class _SeededSampler:
-    """The last logits processor of a sampled `generate`: draws each row's next token from that
-    row's own `torch.Generator` (under the distribution the processors before it made: temperature,
-    top-k, top-p, suppressed tokens), records its log-probability, and leaves only that token
-    possible, so transformers' own multinomial draw can only pick it."""
+    """The custom logits processor of a sampled `generate`: applies temperature, top-k and top-p
+    (transformers' own warpers) to what the processors before it made (suppressed tokens), draws
+    each row's next token from that row's own `torch.Generator`, records its log-probability under
+    that sampling distribution, and leaves only that token possible, so transformers' multinomial
+    draw can only pick it."""
 
-    def __init__(self, seeds: Sequence[int]):
+    def __init__(self, seeds: Sequence[int], temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0):
+        from transformers import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
         self.seeds = list(seeds)
+        self.warpers: list[Any] = []
+        if temperature != 1.0:
+            self.warpers.append(TemperatureLogitsWarper(temperature))
+        if top_k:
+            self.warpers.append(TopKLogitsWarper(top_k=top_k))
+        if top_p < 1.0:
+            self.warpers.append(TopPLogitsWarper(top_p=top_p))
         self.generators: list[torch.Generator] | None = None
         self.steps: list[torch.Tensor] = []
 
@@ -262,6 +274,8 @@ class _SeededSampler:
 
         if self.generators is None:
             self.generators = [torch.Generator(device=scores.device).manual_seed(s) for s in self.seeds]
+        for warper in self.warpers:
+            scores = warper(input_ids, scores)
         logprobs = torch.log_softmax(scores.float(), dim=-1)
         probs = logprobs.exp()
         chosen = torch.stack(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from thinkgym.agents.base import Generation, Policy, query_for
+from thinkgym.agents.base import Generation, Policy, env_attr, query_for
 from thinkgym.registry import make
 
 if TYPE_CHECKING:
@@ -69,10 +69,12 @@ def collect_preferences(
         "env_id": [], "problem_id": [],
     }  # fmt: skip
     try:
-        for problem in env.source.take(n, seed):
+        # A source smaller than n is cycled: each visit samples fresh completions, so a problem
+        # seen again gives a new pair, not a copy (the classic maze is a single problem).
+        for problem in env_attr(env, "source").take(n, seed, repeat=True):
             stats.problems += 1
             env.reset(options={"problem": problem})
-            messages = [dict(m) for m in env.messages]
+            messages = [dict(m) for m in env_attr(env, "messages")]
             generations: list[Generation] = []
             for k, policy in enumerate(policy_list):
                 count = samples // len(policy_list) + (1 if k < samples % len(policy_list) else 0)
