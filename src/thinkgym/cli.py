@@ -150,32 +150,6 @@ def play_command(
             break
 
 
-def _maze_return_tables(episodes: int, seed: int) -> None:
-    """Random and oracle policies on the classic maze (and random mazes), measured vs exact."""
-    from thinkgym.agents.returns import policy_return_table
-    from thinkgym.envs.maze import action_values, classic_maze
-
-    maze = classic_maze()
-    console.rule("[bold]thinkgym demo[/]: the classic maze (S start, G goal, 6 moves)")
-    console.print(maze.render(), markup=False, highlight=False)
-    q = action_values(maze)
-    console.print(
-        f"Seed's worked example, uniform policy: above G with 1 move left E = {float(sum(q[((2, 3), 1)].values()) / 3):.4f} (10/3); "
-        f"two above G with 2 moves left E = {float(sum(q[((1, 3), 2)].values()) / 2):.4f} (5/3)",
-        highlight=False,
-    )
-    for title, kwargs in (("classic maze", {}), ("random 5x5 mazes", {"layout": "random"})):
-        table = Table(title=f"measured vs exact expected return: {title}")
-        for column in ("policy", "episodes", "measured mean ± s.e.", "exact", "|diff| / s.e."):
-            table.add_column(column, justify="right")
-        for row in policy_return_table(episodes=episodes, seed=seed, **kwargs):
-            table.add_row(
-                row.policy, str(row.episodes), f"{row.measured_mean:.4f} ± {row.measured_se:.4f}",
-                f"{row.exact:.4f}", f"{row.within:.2f}",
-            )  # fmt: skip
-        console.print(table)
-
-
 @app.command("demo")
 def demo_command(
     episodes: int = typer.Option(2000, "--episodes", "-n", help="Episodes per policy in the measured-vs-exact tables."),
@@ -192,12 +166,12 @@ def demo_command(
     table shows the exact uniform return, the measured mean reward before and after training and
     whether it got within 10 % of the optimum 10.0; the reward curve is saved as a PNG.
     """
-    if not train_model:
-        _maze_return_tables(episodes, seed)
-        return
-    from thinkgym.agents.train import run_demo
+    from thinkgym.demo import return_tables, run_demo
 
-    result = run_demo(console, steps=steps, seed=seed, output_dir=out, maze_table=lambda: _maze_return_tables(episodes, seed))
+    if not train_model:
+        return_tables(console, episodes, seed)
+        return
+    result = run_demo(console, steps=steps, seed=seed, output_dir=out, maze_table=lambda: return_tables(console, episodes, seed))
     raise typer.Exit(0 if result["target_met"] else 1)
 
 

@@ -71,15 +71,15 @@ def test_random_policy_plays_single_turn_text():
 
 
 def test_return_table_measured_matches_exact():
-    rows = {row.policy: row for row in policy_return_table(episodes=1500, seed=5)}
+    rows = {row.policy: row for row in policy_return_table("thinkgym/Maze-v0", episodes=1500, seed=5)}
     assert rows["random"].exact == pytest.approx(5 / 36)
     assert rows["random"].within <= 4
     assert rows["oracle"].measured_mean == rows["oracle"].exact == GOAL_REWARD
 
 
 def test_return_table_on_random_mazes_and_bad_env():
-    rows = {row.policy: row for row in policy_return_table(episodes=200, layout="random", rows=3, cols=3)}
+    rows = {row.policy: row for row in policy_return_table("thinkgym/Maze-v0", episodes=200, layout="random", rows=3, cols=3)}
     assert 0 < rows["random"].exact < GOAL_REWARD
     assert rows["random"].within <= 4.5
-    with pytest.raises(TypeError, match="multi-turn maze"):
+    with pytest.raises(TypeError, match="exact random and optimal returns"):
         policy_return_table("thinkgym/MazePath-v0", episodes=2)

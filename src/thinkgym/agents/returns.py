@@ -1,8 +1,9 @@
-"""Measured vs exact returns on a maze: the table `thinkgym demo` prints.
+"""Measured vs exact returns: the table `thinkgym demo` prints.
 
 Monte Carlo returns of real policies played through the env (`play_episode`), next to the exact
-expectation from dynamic programming (`thinkgym.envs.maze.expected_return`). When the two agree
-within a few standard errors, the env, the policies and the analysis check each other.
+expectation the env computes through its ``exact_references`` hook (the maze's dynamic
+programming). When the two agree within a few standard errors, the env, the policies and the
+analysis check each other. This module names no env.
 """
 
 from __future__ import annotations
@@ -49,38 +50,48 @@ def _measure(env, policy: Policy, episodes: int, seed: int) -> tuple[float, floa
     return mean, math.sqrt(var / len(returns))
 
 
-def policy_return_table(
-    env_id: str = "thinkgym/Maze-v0", *, episodes: int = 2000, seed: int = 0, **env_kwargs
-) -> list[ReturnRow]:
-    """Random and oracle policies on a (multi-turn) maze env: measured mean vs exact expectation.
+def policy_return_table(env_id: str, *, episodes: int = 2000, seed: int = 0, **env_kwargs) -> list[ReturnRow]:
+    """Random and oracle policies on an env with exact references: measured mean vs exact value.
 
-    With ``layout="random"`` every episode plays a different maze, and the exact column is the
-    mean of each played maze's exact expectation (so both columns average the same mazes).
+    The env must offer the ``exact_references(problem)`` hook (see `thinkgym.core`) with
+    ``random_mean_reward`` (the policy uniform over ``valid_actions()``, which `RandomPolicy`
+    plays) and ``optimal_mean_reward`` (which `OraclePolicy` should reach). When every episode
+    plays a different problem (a maze with ``layout="random"``), the exact column is the mean of
+    each played problem's exact value, so both columns average the same problems.
     """
     import thinkgym
-    from thinkgym.envs.maze import MazeEnv, expected_return, optimal_value
+    from thinkgym.agents.base import env_attr
 
     if episodes < 1:
         raise ValueError("episodes must be >= 1")
     env = thinkgym.make(env_id, **env_kwargs)
-    if not isinstance(env, MazeEnv) or env.mode != "multi":
-        raise TypeError(f"{env_id} is not a multi-turn maze env; the table needs per-move policies")
-    # Exact fractions on the classic maze; the same DP in floats on procedural mazes (fast).
-    use_fractions = env.layout == "classic"
-    cache: dict[str, tuple[Any, float]] = {}
+    hook = env_attr(env, "exact_references")
+    cache: dict[str, Any] = {}
     exact_random, exact_oracle = [], []
     for i in range(episodes):
-        _, info = env.reset(seed=seed + i)
-        pid = info["problem_id"]
-        if pid not in cache:
-            cache[pid] = (expected_return(env.maze, exact=use_fractions), optimal_value(env.maze))
-        exact_random.append(cache[pid][0])
-        exact_oracle.append(cache[pid][1])
+        env.reset(seed=seed + i)
+        problem = env_attr(env, "problem")
+        if problem.id not in cache:
+            cache[problem.id] = hook(problem) if callable(hook) else None
+        references = cache[problem.id]
+        if not references or not {"random_mean_reward", "optimal_mean_reward"} <= set(references):
+            raise TypeError(
+                f"{env_id} offers no exact random and optimal returns for its problems (the env's "
+                "exact_references hook); the table needs them"
+            )
+        exact_random.append(references["random_mean_reward"])
+        exact_oracle.append(references["optimal_mean_reward"])
     rows = []
     # The policy's stream is spawned from the seed, so it never replays an env seed's stream.
     policy_seed = np.random.SeedSequence(seed).spawn(1)[0]
     for policy, exact in ((RandomPolicy(policy_seed), exact_random), (OraclePolicy(), exact_oracle)):
         mean, se = _measure(env, policy, episodes, seed)
-        exact_mean = sum(exact, Fraction(0)) / episodes if use_fractions else math.fsum(exact) / episodes
-        rows.append(ReturnRow(policy.name, episodes, mean, se, float(exact_mean)))
+        rows.append(ReturnRow(policy.name, episodes, mean, se, _exact_mean(exact)))
     return rows
+
+
+def _exact_mean(values: list[Any]) -> float:
+    """The mean, exactly when the values are Fractions (the classic maze), else in floats."""
+    if all(isinstance(v, Fraction | int) for v in values):
+        return float(sum(values, Fraction(0)) / len(values))
+    return math.fsum(float(v) for v in values) / len(values)

@@ -61,13 +61,19 @@ class TinyConfig:
     seed: int = 0
 
 
-def _maze_moves() -> tuple[str, ...]:
-    """The maze's move tokens, when the maze env is installed (they must stay whole tokens)."""
-    try:
-        from thinkgym.envs import maze
-    except ImportError:
-        return ()
-    return tuple(getattr(maze, "MOVES", ()))
+def registered_action_tokens() -> tuple[str, ...]:
+    """The action strings registered envs want kept as whole tokens (their ``action_tokens``
+    hook, e.g. the maze's moves), read from each registered env class without building it."""
+    from thinkgym.registry import _load, list_envs
+
+    tokens: list[str] = []
+    for env_spec in list_envs():
+        try:
+            factory = _load(env_spec.entry_point)
+        except Exception:  # a plugin whose module cannot load has no tokens to offer
+            continue
+        tokens.extend(t for t in getattr(factory, "action_tokens", ()) if isinstance(t, str) and t)
+    return tuple(dict.fromkeys(tokens))
 
 
 def build_tokenizer(
@@ -82,7 +88,8 @@ def build_tokenizer(
     Without ``corpus`` every character of ``alphabet`` is one token. With ``corpus`` (e.g. the
     prompts of the env to train on) a BPE model of up to ``vocab_size`` tokens is trained on it in
     well under a second, so long prompts (a maze drawing) become a few dozen tokens. Either way the
-    maze moves (and ``extra_tokens``) are split off before merging, so each is always one token, and
+    registered envs' ``action_tokens`` (the maze's moves) and ``extra_tokens`` are split off before
+    merging, so each is always one token, and
     every character of ``alphabet`` stays encodable. Padding is on the left, as generation needs.
     """
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -91,7 +98,7 @@ def build_tokenizer(
     alphabet = DEFAULT_ALPHABET if alphabet is None else alphabet
     if not isinstance(alphabet, str):
         raise TypeError(f"alphabet must be a str, got {type(alphabet).__name__}")
-    whole = list(dict.fromkeys([*_maze_moves(), *extra_tokens]))
+    whole = list(dict.fromkeys([*registered_action_tokens(), *extra_tokens]))
     if corpus is None:
         vocab: dict[str, int] = {}
         for token in (*SPECIAL_TOKENS, *alphabet):

@@ -1,55 +1,66 @@
 """Exact expectations that some envs make known, printed next to measured scores.
 
-A benchmark number means more next to what it should be: the maze's dynamic programming gives the
-exact expected return of the uniform random policy and the optimal return, so a run of
-``--policy random`` or ``--policy oracle`` can be checked against the truth, not a noisy estimate.
-Envs without an exact analysis simply have no reference.
+A benchmark number means more next to what it should be. An env that can compute exact values for
+a problem offers them through its ``exact_references(problem)`` hook (see `thinkgym.core`; the
+maze's dynamic programming gives the expected return of the uniform random policy and the optimal
+return), so a run of ``--policy random`` or ``--policy oracle`` can be checked against the truth,
+not a noisy estimate. This module names no env: envs without the hook simply have no reference.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
 from thinkgym.benchmarks.suites import Suite
 
-__all__ = ["exact_references"]
+__all__ = ["exact_references", "mean_references"]
 
 
-def _maze_reference(env: Any, problems: list[Any]) -> dict[str, float] | None:
-    from thinkgym.envs import maze as maze_module
-
-    if not isinstance(env, maze_module.MazeEnv) or env.mode != "multi" or not problems:
+def _hook(env: Any) -> Any:
+    """The env's ``exact_references`` hook, through any gymnasium wrappers (None when absent)."""
+    try:
+        hook = env.get_wrapper_attr("exact_references")
+    except AttributeError:
         return None
-    random_values, optimal_values, reachable = [], [], []
-    cache: dict[str, tuple[float, float]] = {}
+    return hook if callable(hook) else None
+
+
+def mean_references(env: Any, problems: Sequence[Any]) -> dict[str, float] | None:
+    """The mean of each exact reference over ``problems`` (each problem counted as often as it
+    appears), or None when the env offers none for some problem. Only the keys every problem
+    reports are kept; Fractions are averaged exactly, then turned into floats."""
+    hook = _hook(env)
+    if hook is None or not problems:
+        return None
+    cache: dict[str, Mapping[str, Any] | None] = {}
+    rows: list[Mapping[str, Any]] = []
     for problem in problems:
         if problem.id not in cache:
-            maze = maze_module.Maze.from_dict(problem.meta["maze"])
-            cache[problem.id] = (
-                float(maze_module.expected_return(maze)),
-                float(maze_module.optimal_value(maze)),
-            )
-        random_value, optimal = cache[problem.id]
-        random_values.append(random_value)
-        optimal_values.append(optimal)
-        reachable.append(optimal > 0)
-    n = len(problems)
-    return {
-        "random_mean_reward": sum(random_values) / n,
-        "optimal_mean_reward": sum(optimal_values) / n,
-        "optimal_accuracy": sum(reachable) / n,
-    }
+            cache[problem.id] = hook(problem)
+        row = cache[problem.id]
+        if not row:
+            return None
+        rows.append(row)
+    keys = set(rows[0]).intersection(*rows[1:])
+    return {key: _mean([row[key] for row in rows]) for key in sorted(keys)}
+
+
+def _mean(values: Sequence[Any]) -> float:
+    if all(isinstance(v, Fraction | int) for v in values):
+        return float(sum(values, Fraction(0)) / len(values))
+    return math.fsum(float(v) for v in values) / len(values)
 
 
 def exact_references(suite: Suite) -> dict[str, dict[str, float]]:
     """``{entry label: {"random_mean_reward": …, "optimal_mean_reward": …}}`` where known."""
     references: dict[str, dict[str, float]] = {}
     for entry in suite.entries:
-        if not entry.env.startswith("thinkgym/Maze"):
-            continue
         env = entry.make_env()
         try:
-            reference = _maze_reference(env, suite.problems[entry.label])
+            reference = mean_references(env, suite.problems[entry.label])
         finally:
             env.close()
         if reference:

@@ -160,6 +160,8 @@ def load_code_problems(dataset: str | Iterable[Problem] = "builtin") -> list[Pro
 class CodeEnv(SingleTurnEnv):
     """One coding problem per episode; reward = the `CodeVerifier` score of the answer."""
 
+    success_component = "all_passed"  # the hook generic code reads (see `thinkgym.core`)
+
     def __init__(
         self,
         dataset: str | Iterable[Problem] = "builtin",

@@ -853,6 +853,8 @@ class MathEnv(SingleTurnEnv):
     (``timeout``, ``strict`` …). ``prompt_template`` has ``{problem}`` and ``{instruction}``.
     """
 
+    success_component = "accuracy"  # the hook generic code reads (see `thinkgym.core`)
+
     def __init__(
         self,
         source: ProblemSource,

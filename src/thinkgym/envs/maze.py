@@ -489,6 +489,11 @@ class MazeEnv(TextEnv):
     procedural ``rows`` x ``cols`` maze per problem. ``horizon`` overrides the number of moves.
     """
 
+    #: Hooks read by generic code (see `thinkgym.core`): reaching the goal is "solved", and each
+    #: move must stay one token.
+    success_component = "goal"
+    action_tokens = MOVES
+
     def __init__(
         self,
         mode: str = "multi",
@@ -579,6 +584,20 @@ class MazeEnv(TextEnv):
             return super().oracle_action()
         path = optimal_path(self.maze, self.position, allow_longer=True)
         return path[0] if path else self.maze.permitted(self.position)[0]
+
+    def exact_references(self, problem: Problem) -> dict[str, Any] | None:
+        """Exact expectations for one maze (multi-turn mode) by dynamic programming: the return of
+        the policy uniform over the permitted moves (a `Fraction` on the classic layout; floats on
+        procedural mazes, where the same DP in floats is much faster) and the optimal return."""
+        if self.mode != "multi" or "maze" not in problem.meta:
+            return None
+        maze = _problem_maze(problem)
+        optimal = optimal_value(maze)
+        return {
+            "random_mean_reward": expected_return(maze, exact=self.layout == "classic"),
+            "optimal_mean_reward": optimal,
+            "optimal_accuracy": 1.0 if optimal > 0 else 0.0,
+        }
 
     def extra_info(self) -> dict[str, Any]:
         if self.mode == "single" or self.maze is None:
