@@ -1,49 +1,247 @@
-"""Math answer verification speed: thinkgym's `verify_math` vs HuggingFace `math-verify`, same corpus.
+"""Math answer verification: thinkgym's `MathVerifier` vs HuggingFace `math-verify`, one run.
 
-Run:  .venv/bin/python perf/math_verify_bench.py            (full: 2,400 pairs + adversarial set)
-      .venv/bin/python perf/math_verify_bench.py --pairs 400 --skip-adversarial-peer  (quick look)
+Run:  .venv/bin/python perf/math_verify_bench.py --json math_bench.json   (full: a few minutes)
+      .venv/bin/python perf/math_verify_bench.py --quick                   (short look)
 
-The corpus is generated here, deterministically (seeded), with labels known by construction:
-a correct completion renders the gold value in an equivalent written form, a wrong one renders a
-value built to differ (numerator + 1, a swapped tuple, a flipped bracket, ...). Neither verifier
-is consulted to label anything. Mix, as in GRPO on math data: problems in groups of 4 samples;
-about 80 % plain numbers and simple fractions, the rest LaTeX expressions, intervals, sets and
-tuples; about a third of the samples wrong; answers in ``\\boxed{}``, "the answer is", ``####`` or
-``<answer>`` tags inside some reasoning text.
+Three parts, each printed as a table (and written to ``--json``):
 
-Both verifiers run in this process's thread, one pair at a time, pinned to one CPU core (our
-symbolic worker process inherits the pin). Reported: pairs/s, the ratio, p50/p99/max latency,
-agreement with the labels, and the worst wall time on adversarial inputs.
+1. **Accuracy** on the hand-labelled corpus ``tests/verifiers/data/math_corpus.jsonl`` (its verdicts
+   come from mathematics and the issue's grading rules, not from a grader): ours is
+   ``MathVerifier()(completion, Problem(id, prompt=problem, answer=gold))``; math-verify is
+   ``verify(parse(gold), parse(completion))`` and never sees the problem text (it has no such
+   input). A bare gold is given to math-verify between ``$...$`` (its README's form for gold
+   answers; bare LaTeX is not extracted at all by its default ``parse``), a GSM8K gold as the
+   number after ``####``; solution texts as they are. Overall and per category, then **every row
+   where the two disagree and which one the corpus says is right**, and the rows both get wrong.
+2. **Speed**, pairs/s, on two generated mixes (labels by construction; same pairs for both):
+   an **RL mix** (GRPO groups of 8 completions per problem sharing one gold: mostly boxed
+   integers, decimals and fractions, some ``\\frac`` LaTeX, about a quarter wrong) and a **hard
+   mix** (relations, sets, intervals, matrices, expressions). Both verifiers run in this
+   process, one pair at a time, pinned to one CPU (our sympy worker process inherits the pin);
+   both are warmed up first; each repeat uses fresh pairs (a different seed) so no verdict cache
+   carries over between repeats, and the two alternate who goes first. Reported: the median
+   pairs/s over the repeats and the ratio ours / math-verify.
+3. **Worst case on adversarial input** for ours, warm in this process and as the **first call of
+   a cold process** (a fresh ``python -c`` per input, so interpreter start, imports and the worker
+   start are all in the first call's way): wall time per input (target <= 1 s) and the score and
+   reason (must be 0 with a reason).
+
+The 1-minute load average is printed before and after: the machine may be shared.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import dataclass
+from collections import defaultdict
 from fractions import Fraction
+from pathlib import Path
 
-
-@dataclass(frozen=True)
-class Pair:
-    completion: str
-    gold: str
-    label: bool
-    category: str
-
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "verifiers" / "data" / "math_corpus.jsonl"
 
 # ---------------------------------------------------------------------------------------------
-# Corpus
+# The two verifiers
 # ---------------------------------------------------------------------------------------------
 
 
-def _frac_tex(f: Fraction, style: str = "frac") -> str:
+def ours():
+    """thinkgym's verifier as a trainer calls it: (completion, gold, problem text) -> bool."""
+    from thinkgym.core import Problem
+    from thinkgym.verifiers.math import MathVerifier, math_worker_pool
+
+    math_worker_pool().warm()  # the worker's start-up is paid once per process, as in training
+    verifier = MathVerifier()
+
+    def run(completion: str, gold: str, problem: str | None = None) -> bool:
+        return (
+            verifier(completion, Problem("bench", prompt=problem or "", answer=gold, meta={})).score
+            == 1.0
+        )
+
+    return run
+
+
+def peer_gold(gold: str) -> str:
+    """The gold as math-verify's users pass it: delimited LaTeX, the number after ``####``."""
+    if "####" in gold:
+        return "$" + gold.rsplit("####", 1)[1].strip() + "$"
+    if "$" in gold or "\\boxed" in gold or "\\(" in gold or "\\[" in gold:
+        return gold
+    return f"${gold}$"
+
+
+def peer():
+    """math-verify 0.9: ``verify(parse(gold), parse(completion))``, its documented call."""
+    import logging
+
+    from math_verify import parse, verify
+
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+
+    def run(completion: str, gold: str, problem: str | None = None) -> bool:  # noqa: ARG001 - no such input
+        try:
+            return bool(verify(parse(peer_gold(gold)), parse(completion)))
+        except Exception:  # noqa: BLE001 - a crash is a "not equal" for a trainer
+            return False
+
+    return run
+
+
+def pin_to_one_core() -> str:
+    try:
+        cpu = sorted(os.sched_getaffinity(0))[0]
+        os.sched_setaffinity(0, {cpu})
+        return f"pinned to CPU {cpu}"
+    except (AttributeError, OSError) as exc:
+        return f"not pinned ({exc})"
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Accuracy on the corpus
+# ---------------------------------------------------------------------------------------------
+
+
+def load_corpus() -> list[dict]:
+    with CORPUS.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def accuracy(rows: list[dict], verifiers: dict) -> dict:
+    """Each verifier's verdict on each row, agreement overall and per category, the disagreements."""
+    verdicts = {
+        name: [run(r["completion"], r["gold"], r["problem"]) for r in rows]
+        for name, run in verifiers.items()
+    }
+    names = list(verifiers)
+    out: dict = {
+        "rows": len(rows),
+        "overall": {},
+        "by_category": defaultdict(dict),
+        "hard_negatives_accepted": {},
+    }
+    for name in names:
+        hits = [v == r["expected"] for v, r in zip(verdicts[name], rows, strict=True)]
+        out["overall"][name] = sum(hits) / len(rows)
+        out["hard_negatives_accepted"][name] = sum(
+            v for v, r in zip(verdicts[name], rows, strict=True) if r["hard_negative"]
+        )
+        per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for hit, r in zip(hits, rows, strict=True):
+            per[r["category"]][0] += hit
+            per[r["category"]][1] += 1
+        for category, (ok, n) in per.items():
+            out["by_category"][category][name] = [ok, n]
+    out["by_category"] = dict(out["by_category"])
+    if len(names) == 2:
+        a, b = names
+        out["disagreements"] = [
+            _row_summary(r, {a: va, b: vb})
+            for r, va, vb in zip(rows, verdicts[a], verdicts[b], strict=True)
+            if va != vb
+        ]
+        out["both_wrong"] = [
+            _row_summary(r, {a: va, b: vb})
+            for r, va, vb in zip(rows, verdicts[a], verdicts[b], strict=True)
+            if va == vb != r["expected"]
+        ]
+    else:
+        out["wrong"] = [
+            _row_summary(r, {names[0]: v})
+            for r, v in zip(rows, verdicts[names[0]], strict=True)
+            if v != r["expected"]
+        ]
+    return out
+
+
+def _row_summary(row: dict, got: dict[str, bool]) -> dict:
+    right = [name for name, v in got.items() if v == row["expected"]]
+    return {
+        "id": row["id"],
+        "expected": row["expected"],
+        "got": got,
+        "right": right,
+        "gold": row["gold"][:90],
+        "answer_tail": row["completion"][-90:].replace("\n", " "),
+        "why": row["why"],
+    }
+
+
+def print_accuracy(acc: dict) -> None:
+    names = list(acc["overall"])
+    print(f"\n## Accuracy on the corpus ({acc['rows']} rows)\n")
+    print("| category | rows | " + " | ".join(names) + " |")
+    print("|---|---:|" + "---:|" * len(names))
+    for category, per in acc["by_category"].items():
+        n = next(iter(per.values()))[1]
+        print(f"| {category} | {n} | " + " | ".join(f"{per[x][0] / n:.1%}" for x in names) + " |")
+    print(
+        f"| **all** | {acc['rows']} | "
+        + " | ".join(f"**{acc['overall'][x]:.2%}**" for x in names)
+        + " |"
+    )
+    print(
+        "| hard negatives accepted | | "
+        + " | ".join(str(acc["hard_negatives_accepted"][x]) for x in names)
+        + " |"
+    )
+    for title, key in (
+        ("Rows where the two disagree", "disagreements"),
+        ("Rows both get wrong", "both_wrong"),
+        ("Rows ours gets wrong", "wrong"),
+    ):
+        if key not in acc:
+            continue
+        print(f"\n### {title}: {len(acc[key])}\n")
+        for d in acc[key]:
+            who = ", ".join(d["right"]) or "neither"
+            print(
+                f"- {d['id']} (expected {int(d['expected'])}; right: {who}) gold {d['gold']!r} ...{d['answer_tail']!r} — {d['why']}"
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Speed on generated mixes
+# ---------------------------------------------------------------------------------------------
+
+_STEPS = [
+    "First, note that {a} + {b} = {s}, so the two parts together give {s}.",
+    "Multiplying, we get {a} \\times {b} = {p}, which we keep for later.",
+    "If instead we subtract, {s} - {b} = {a}, which checks the previous step.",
+    "Let me double-check: dividing {p} by {b} gives back {a}, as expected.",
+    "We set up the equation $x + {a} = {s}$, so $x = {b}$ at this stage.",
+    "Hmm, wait. The problem says there are {b} groups, not {a}, so let me redo this carefully.",
+    "The remainder when {p} is divided by 7 is {r}, which is not what we need here.",
+    "So far we have used {a} of the {s} items, leaving {b}.",
+]
+
+
+def _reasoning(rng: random.Random, n_steps: int) -> str:
+    a, b = rng.randint(2, 99), rng.randint(2, 99)
+    values = {"a": a, "b": b, "s": a + b, "p": a * b, "r": (a * b) % 7}
+    steps = [rng.choice(_STEPS).format(**values) for _ in range(n_steps)]
+    return "\n\n".join(" ".join(steps[i : i + 2]) for i in range(0, len(steps), 2))
+
+
+def _final(rng: random.Random, answer: str) -> str:
+    style = rng.random()
+    if style < 0.75:
+        return f"Therefore, the final answer is $\\boxed{{{answer}}}$."
+    if style < 0.85:
+        return f"\\[\n\\boxed{{{answer}}}\n\\]"
+    if style < 0.95:
+        return f"**Final Answer:** $\\boxed{{{answer}}}$"
+    return f"Final Answer: The final answer is ${answer}$. I hope it is correct."
+
+
+def _frac(f: Fraction, style: str) -> str:
     sign = "-" if f < 0 else ""
     a, b = abs(f.numerator), f.denominator
     if b == 1:
@@ -55,342 +253,379 @@ def _frac_tex(f: Fraction, style: str = "frac") -> str:
     return f"{sign}\\frac{{{a}}}{{{b}}}"
 
 
-def _terminating(f: Fraction) -> bool:
-    d = f.denominator
-    for p in (2, 5):
-        while d % p == 0:
-            d //= p
-    return d == 1
-
-
-def _decimal_text(f: Fraction) -> str:
-    """Exact decimal text of a terminating fraction."""
-    sign = "-" if f < 0 else ""
-    f = abs(f)
-    digits = 0
-    while (f * 10**digits).denominator != 1:
-        digits += 1
-    scaled = int(f * 10**digits)
-    if digits == 0:
-        return f"{sign}{scaled}"
-    s = str(scaled).rjust(digits + 1, "0")
-    return f"{sign}{s[:-digits]}.{s[-digits:]}"
-
-
-def _integer_item(rng: random.Random) -> tuple[str, list[str], list[str]]:
-    n = rng.choice([rng.randint(0, 100), rng.randint(100, 10_000), rng.randint(10_000, 5_000_000)])
-    if rng.random() < 0.1:
-        n = -n
-    correct = [str(n), str(n), f"{n:,}" if abs(n) >= 1000 else str(n), f"{n}.0" if rng.random() < 0.2 else str(n)]
-    wrong = [str(w) for w in (n + rng.choice([-2, -1, 1, 1, 2, 10]), n * 2 + 1, -n - 1) if w != n]
-    return str(n), correct, wrong
-
-
-def _decimal_item(rng: random.Random) -> tuple[str, list[str], list[str]]:
-    cents = rng.randint(1, 99_999)
-    value = Fraction(cents, 100)
-    text = _decimal_text(value)
-    correct = [text, text, _frac_tex(value), f"{text}0" if "." in text else f"{text}.00"]
-    wrong = [_decimal_text(value + Fraction(1, 10)), _decimal_text(value + 1), _decimal_text(value * 10)]
-    return text, correct, wrong
-
-
-def _fraction_item(rng: random.Random) -> tuple[str, list[str], list[str]]:
-    while True:
-        b = rng.randint(2, 40)
-        a = rng.randint(1, 3 * b)
-        f = Fraction(a, b) * (-1 if rng.random() < 0.1 else 1)
+def _rl_problem(rng: random.Random) -> tuple[str, list[str], list[str]]:
+    """(gold, correct renderings, wrong renderings) of one problem of the RL mix."""
+    kind = rng.random()
+    if kind < 0.5:  # integers
+        n = rng.choice(
+            [rng.randint(0, 100), rng.randint(100, 5000), rng.randint(5000, 10**6)]
+        ) * rng.choice([1, 1, 1, -1])
+        right = [str(n)] * 6 + [f"{n:,}" if abs(n) >= 1000 else f"{n}.0", f"{n} \\text{{ apples}}"]
+        return str(n), right, [str(n + 1), str(n - 1), str(2 * n + 3), str(-n - 2)]
+    if kind < 0.7:  # terminating decimals
+        f = Fraction(rng.randint(1, 99_999), rng.choice([10, 100, 1000]))
+        text = f"{float(f):.3f}".rstrip("0").rstrip(".")
+        right = [text] * 6 + [_frac(f, "frac"), text + "0"]
+        return (
+            text,
+            right,
+            [f"{float(f + Fraction(1, 10)):g}", f"{float(f * 10):g}", f"{float(f) + 1:g}"],
+        )
+    while True:  # fractions
+        b = rng.randint(2, 30)
+        f = Fraction(rng.randint(1, 3 * b), b)
         if f.denominator != 1:
             break
-    gold = _frac_tex(f) if rng.random() < 0.7 else _frac_tex(f, "slash")
-    correct = [_frac_tex(f), _frac_tex(f, "dfrac"), _frac_tex(f, "slash"), _frac_tex(f)]
-    if _terminating(f):
-        correct.append(_decimal_text(f))
-    candidates = [
-        Fraction(abs(f.numerator) + 1, f.denominator) * (1 if f > 0 else -1),
-        Fraction(f.denominator, abs(f.numerator)),
-        f + Fraction(1, 2),
-        f + 1,
+    gold = _frac(f, "frac")
+    right = [gold] * 5 + [
+        _frac(f, "dfrac"),
+        _frac(f, "slash"),
+        f"\\frac{{{2 * f.numerator}}}{{{2 * f.denominator}}}",
     ]
-    wrong = [_frac_tex(w) for w in candidates if w != f][:3]
-    return gold, correct, wrong
+    return (
+        gold,
+        right,
+        [
+            _frac(1 / f, "frac"),
+            _frac(f + 1, "frac"),
+            _frac(Fraction(f.numerator + 1, f.denominator), "frac"),
+        ],
+    )
 
 
-def _expression_item(rng: random.Random) -> tuple[str, list[str], list[str]]:
-    kind = rng.randrange(5)
-    if kind == 0:  # sqrt(a)/b
-        a = rng.choice([2, 3, 5, 6, 7, 10, 11])
-        b = rng.randint(2, 9)
-        gold = f"\\frac{{\\sqrt{{{a}}}}}{{{b}}}"
-        correct = [gold, f"\\frac{{1}}{{{b}}}\\sqrt{{{a}}}", f"\\dfrac{{\\sqrt{a}}}{{{b}}}", f"\\frac{{\\sqrt{{{a}}}}}{{{b}}}"]
-        wrong = [f"\\frac{{\\sqrt{{{a}}}}}{{{b + 1}}}", f"\\frac{{\\sqrt{{{a + 1}}}}}{{{b}}}", f"\\frac{{{a}}}{{{b}}}"]
-    elif kind == 1:  # a sqrt(b)
-        a, b = rng.randint(2, 9), rng.choice([2, 3, 5, 6, 7])
-        gold = f"{a}\\sqrt{{{b}}}"
-        correct = [gold, f"\\sqrt{{{a * a * b}}}", f"{a} \\sqrt{{{b}}}", gold]
-        wrong = [f"{a + 1}\\sqrt{{{b}}}", f"{a}\\sqrt{{{b + 1}}}", str(a * b)]
-    elif kind == 2:  # a pi / b
-        a, b = rng.randint(1, 9), rng.randint(2, 9)
-        while math.gcd(a, b) != 1:
-            a += 1
-        gold = f"\\frac{{{a}\\pi}}{{{b}}}"
-        correct = [gold, f"\\frac{{{a}}}{{{b}}}\\pi", f"\\dfrac{{{a}\\pi}}{{{b}}}", gold]
-        wrong = [f"\\frac{{{a + b}\\pi}}{{{b}}}", f"\\frac{{{a}\\pi}}{{{b + 1}}}", f"\\frac{{{a}}}{{{b}}}"]
-    elif kind == 3:  # (x + a)^2 expanded
-        a = rng.randint(1, 9)
-        gold = f"x^2 + {2 * a}x + {a * a}"
-        correct = [gold, f"(x+{a})^2", f"x^{{2}}+{2 * a}x+{a * a}", f"{a * a} + {2 * a}x + x^2"]
-        wrong = [f"x^2 + {a}x + {a * a}", f"(x+{a + 1})^2", f"x^2 + {2 * a}x - {a * a}"]
-    else:  # a + b sqrt(c)
-        a, b, c = rng.randint(1, 9), rng.randint(2, 5), rng.choice([2, 3, 5])
-        gold = f"{a} + {b}\\sqrt{{{c}}}"
-        correct = [gold, f"{b}\\sqrt{{{c}}} + {a}", f"{a}+{b}\\sqrt{c}", gold]
-        wrong = [f"{a} - {b}\\sqrt{{{c}}}", f"{a + 1} + {b}\\sqrt{{{c}}}", f"{a} + {b}\\sqrt{{{c + 1}}}"]
-    return gold, correct, wrong
+def _hard_problem(rng: random.Random) -> tuple[str, list[str], list[str]]:
+    a, b, c = rng.randint(1, 9), rng.randint(2, 9), rng.randint(-9, 9)
+    kind = rng.randrange(6)
+    if kind == 0:  # equations
+        return (
+            f"x = {c}",
+            [f"x={c}", f"{c} = x", f"2x = {2 * c}", f"x = {c}"],
+            [f"x = {c + 1}", f"x = {-c - 1}", f"{c + 1} = {c}"],
+        )
+    if kind == 1:  # inequalities and intervals
+        return (
+            f"x \\ge {c}",
+            [f"[{c}, \\infty)", f"{c} \\le x", f"x \\geq {c}", f"x \\in [{c},\\infty)"],
+            [f"x > {c}", f"({c}, \\infty)", f"x \\le {c}"],
+        )
+    if kind == 2:  # intervals and unions
+        lo, hi = c, c + b
+        return (
+            f"(-\\infty, {lo}) \\cup [{hi}, \\infty)",
+            [f"[{hi},\\infty)\\cup(-\\infty,{lo})", f"(-\\infty,{lo})\\cup[{hi},\\infty)"],
+            [
+                f"(-\\infty, {lo}] \\cup [{hi}, \\infty)",
+                f"(-\\infty, {lo}) \\cup ({hi}, \\infty)",
+                f"({lo}, {hi})",
+            ],
+        )
+    if kind == 3:  # sets
+        items = rng.sample(range(-9, 20), 3)
+        perm = rng.sample(items, 3)
+        gold = "\\{" + ", ".join(map(str, sorted(items))) + "\\}"
+        return (
+            gold,
+            ["\\{" + ", ".join(map(str, perm)) + "\\}", ", ".join(map(str, perm))],
+            [
+                "\\{" + ", ".join(map(str, perm[:2])) + "\\}",
+                "\\{" + ", ".join(map(str, [*perm[:2], max(items) + 1])) + "\\}",
+            ],
+        )
+    if kind == 4:  # matrices
+        m = [rng.randint(-9, 9) for _ in range(4)]
+        gold = f"\\begin{{pmatrix}} {m[0]} & {m[1]} \\\\ {m[2]} & {m[3]} \\end{{pmatrix}}"
+        right = [gold, f"\\begin{{bmatrix}}{m[0]}&{m[1]}\\\\{m[2]}&{m[3]}\\end{{bmatrix}}"]
+        wrong = [
+            f"\\begin{{pmatrix}} {m[0]} & {m[2]} \\\\ {m[1]} & {m[3]} \\end{{pmatrix}}"
+            if m[1] != m[2]
+            else f"\\begin{{pmatrix}} {m[0] + 1} & {m[1]} \\\\ {m[2]} & {m[3]} \\end{{pmatrix}}",
+            f"\\begin{{pmatrix}} {m[0]} & {m[1]} \\\\ {m[2]} & {m[3] + 1} \\end{{pmatrix}}",
+        ]
+        return gold, right, wrong
+    return (
+        f"x^2 + {2 * a}x + {a * a}",
+        [f"(x+{a})^2", f"{a * a} + {2 * a}x + x^2", f"x^{{2}}+{2 * a}x+{a * a}"],
+        [f"(x-{a})^2", f"x^2 + {a}x + {a * a}", f"(x+{a + 1})^2"],
+    )
 
 
-def _interval_item(rng: random.Random) -> tuple[str, list[str], list[str]]:
-    lo = rng.randint(-10, 5)
-    hi = lo + rng.randint(1, 10)
-    lb, rb = rng.choice("[("), rng.choice("])")
-    if rng.random() < 0.3:
-        lo_t = "-\\infty"
-        lb = "("
-    else:
-        lo_t = str(lo)
-    gold = f"{lb}{lo_t}, {hi}{rb}"
-    correct = [gold, f"\\left{lb}{lo_t},{hi}\\right{rb}", f"{lb}{lo_t},{hi}{rb}", gold]
-    flip_r = ")" if rb == "]" else "]"
-    wrong = [f"{lb}{lo_t}, {hi}{flip_r}", f"{lb}{lo_t}, {hi + 1}{rb}", f"{lb}{lo_t}, {hi - 1}{rb}"]
-    return gold, correct, wrong
-
-
-def _set_item(rng: random.Random) -> tuple[str, list[str], list[str]]:
-    items = rng.sample(range(-9, 20), 3)
-    gold = "\\{" + ", ".join(map(str, sorted(items))) + "\\}"
-    perm = items[:]
-    rng.shuffle(perm)
-    correct = ["\\{" + ", ".join(map(str, perm)) + "\\}", ", ".join(map(str, perm)), gold, "\\{" + ",".join(map(str, perm)) + "\\}"]
-    changed = perm[:]
-    changed[0] = max(items) + rng.randint(1, 5)
-    wrong = ["\\{" + ", ".join(map(str, changed)) + "\\}", "\\{" + ", ".join(map(str, perm[:2])) + "\\}", ", ".join(map(str, changed))]
-    return gold, correct, wrong
-
-
-def _tuple_item(rng: random.Random) -> tuple[str, list[str], list[str]]:
-    a, b = rng.sample(range(-9, 15), 2)
-    gold = f"({a}, {b})"
-    correct = [gold, f"({a},{b})", f"\\left({a}, {b}\\right)", gold]
-    wrong = [f"({b}, {a})", f"({a}, {b + 1})", f"({a + 1}, {b})"]
-    return gold, correct, wrong
-
-
-_CATEGORIES = [
-    ("integer", 0.45, _integer_item),
-    ("decimal", 0.15, _decimal_item),
-    ("fraction", 0.20, _fraction_item),
-    ("expression", 0.06, _expression_item),
-    ("interval", 0.05, _interval_item),
-    ("set", 0.05, _set_item),
-    ("tuple", 0.04, _tuple_item),
-]
-
-_REASONING = [
-    "Let's work through this carefully. First, {a} + {b} = {c}.",
-    "We are told the total is {c}, and {a} of those are used first.",
-    "Multiplying, {a} \\times {b} = {d}, which we keep for later.",
-    "Setting up the equation, we substitute {a} and simplify step by step.",
-    "Checking the arithmetic again: {c} - {b} = {a}. Good.",
-]
-
-
-def _completion(rng: random.Random, answer: str) -> str:
-    a, b = rng.randint(2, 99), rng.randint(2, 99)
-    steps = " ".join(s.format(a=a, b=b, c=a + b, d=a * b) for s in rng.sample(_REASONING, 3))
-    style = rng.random()
-    if style < 0.70:
-        return f"{steps}\nTherefore, the final answer is $\\boxed{{{answer}}}$."
-    if style < 0.85:
-        return f"{steps}\nSo the answer is ${answer}$."
-    if style < 0.95:
-        return f"{steps}\n#### {answer}"
-    return f"<think>{steps}</think>\n<answer>{answer}</answer>"
-
-
-def build_corpus(n_pairs: int, seed: int = 0, group: int = 4) -> list[Pair]:
-    """``n_pairs`` labelled pairs (``group`` samples per problem), the same for the same seed."""
-    rng = random.Random(seed)
-    names = [c[0] for c in _CATEGORIES]
-    weights = [c[1] for c in _CATEGORIES]
-    makers = {c[0]: c[2] for c in _CATEGORIES}
-    pairs: list[Pair] = []
+def speed_mix(kind: str, n_pairs: int, seed: int) -> list[tuple[str, str, bool]]:
+    """``n_pairs`` (completion, gold, label) pairs: groups sharing a gold, about a quarter wrong."""
+    rng = random.Random(f"{kind}-{seed}")
+    make, group = (_rl_problem, 8) if kind == "rl" else (_hard_problem, 4)
+    pairs: list[tuple[str, str, bool]] = []
     while len(pairs) < n_pairs:
-        category = rng.choices(names, weights)[0]
-        gold, correct, wrong = makers[category](rng)
+        gold, right, wrong = make(rng)
         for _ in range(group):
-            label = rng.random() >= 1 / 3
-            answer = rng.choice(correct if label else wrong)
-            pairs.append(Pair(_completion(rng, answer), gold, label, category))
+            label = rng.random() >= 0.25
+            answer = rng.choice(right if label else wrong)
+            text = _reasoning(rng, rng.randint(4, 12)) + "\n\n" + _final(rng, answer)
+            pairs.append((text, gold, label))
     return pairs[:n_pairs]
 
 
-ADVERSARIAL = [
-    ("power tower", "\\boxed{9^{9^{9^9}}}"),
-    ("huge factorial", "\\boxed{1000000!}"),
-    ("5,000 nested parentheses", "\\boxed{" + "(" * 5000 + "1" + ")" * 5000 + "}"),
-    ("1 MB string", "The answer is " + "1" * 1_000_000),
-    ("1 MB of LaTeX", "\\boxed{" + "\\frac{1}{2}+" * 90_000 + "1}"),
-    ("huge power", "\\boxed{2^{10^{8}}}"),
-    ("exponential tower of e", "\\boxed{e^{e^{e^{e^{e^{10}}}}}}"),
-    ("sum with 10^9 terms", "\\boxed{\\sum_{k=1}^{10^{9}} k^{k}}"),
-    ("symbolic sum (hangs sympy)", "\\boxed{\\sum_{k=1}^{n} k^{k}}"),
-    ("oscillatory integral", "\\boxed{\\int_0^1 e^{-x^2} \\sin(100x) dx}"),
-    ("big polynomial power", "\\boxed{(x+1)^{3000} - (x-1)^{3000}}"),
-]
-
-
-# ---------------------------------------------------------------------------------------------
-# Runners
-# ---------------------------------------------------------------------------------------------
-
-
-def _pin_to_one_core() -> str:
-    try:
-        cpu = sorted(os.sched_getaffinity(0))[0]
-        os.sched_setaffinity(0, {cpu})
-        return f"pinned to CPU {cpu}"
-    except (AttributeError, OSError) as exc:
-        return f"not pinned ({exc})"
-
-
-def _ours(cache: bool = True):
-    from thinkgym.verifiers.math import math_worker_pool, verify_math
-
-    math_worker_pool().warm()  # start-up (imports, warm-up) is paid once per process, not per pair
-    options = {} if cache else {"cache": False}
-
-    def run(completion: str, gold: str) -> bool:
-        return verify_math(completion, gold, **options).score == 1.0
-
-    return run
-
-
-def _reset_ours() -> None:
-    from thinkgym.verifiers import math as math_module
-
-    for pool in math_module._POOLS.values():
-        pool.close()
-    math_module._POOLS.clear()
-    math_module._VERDICTS.clear()
-    for cached in (math_module._gold_number, math_module._gold_node, math_module._clean_gold, math_module._gold_oversize):
-        cached.cache_clear()
-
-
-def _peer():
-    import logging
-
-    from math_verify import parse, verify
-
-    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
-
-    def run(completion: str, gold: str) -> bool:
-        return bool(verify(parse(f"${gold}$"), parse(completion)))
-
-    return run
-
-
-def _measure(run, pairs: list[Pair]) -> dict:
-    latencies, agree = [], 0
-    by_category: dict[str, list[int]] = {}
+def _time(run, pairs: list[tuple[str, str, bool]]) -> tuple[float, float]:
+    agree = 0
     start = time.perf_counter()
-    for pair in pairs:
-        t0 = time.perf_counter()
-        got = run(pair.completion, pair.gold)
-        latencies.append(time.perf_counter() - t0)
-        hit = got == pair.label
-        agree += hit
-        stats = by_category.setdefault(pair.category, [0, 0])
-        stats[0] += hit
-        stats[1] += 1
-    total = time.perf_counter() - start
-    latencies.sort()
-    return {
-        "pairs": len(pairs),
-        "seconds": total,
-        "pairs_per_s": len(pairs) / total,
-        "p50_ms": 1000 * latencies[len(latencies) // 2],
-        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-        "max_ms": 1000 * latencies[-1],
-        "mean_ms": 1000 * statistics.fmean(latencies),
-        "agreement": agree / len(pairs),
-        "agreement_by_category": {k: round(v[0] / v[1], 4) for k, v in sorted(by_category.items())},
-    }
+    for completion, gold, label in pairs:
+        agree += run(completion, gold) == label
+    return len(pairs) / (time.perf_counter() - start), agree / len(pairs)
 
 
-def _adversarial(run) -> list[tuple[str, float, bool]]:
-    out = []
-    for name, completion in ADVERSARIAL:
-        t0 = time.perf_counter()
-        try:
-            got = run(completion, "1")
-        except Exception:  # noqa: BLE001 - a peer crash counts as "not equal", we only time it
-            got = False
-        out.append((name, time.perf_counter() - t0, got))
+def speed(verifiers: dict, n_pairs: int, repeats: int) -> dict:
+    out = {}
+    for kind in ("rl", "hard"):
+        warm = speed_mix(kind, min(64, n_pairs), seed=10_000)
+        for run in verifiers.values():
+            _time(run, warm)
+        rates: dict[str, list[float]] = {name: [] for name in verifiers}
+        agreement: dict[str, list[float]] = {name: [] for name in verifiers}
+        for r in range(repeats):
+            pairs = speed_mix(kind, n_pairs, seed=r)
+            order = list(verifiers) if r % 2 == 0 else list(reversed(verifiers))
+            for name in order:
+                rate, agree = _time(verifiers[name], pairs)
+                rates[name].append(rate)
+                agreement[name].append(agree)
+        out[kind] = {
+            name: {
+                "median_pairs_per_s": statistics.median(rates[name]),
+                "runs": rates[name],
+                "agreement_with_construction": statistics.fmean(agreement[name]),
+            }
+            for name in verifiers
+        }
+        if "ours" in verifiers and "math_verify" in verifiers:
+            out[kind]["ratio"] = (
+                out[kind]["ours"]["median_pairs_per_s"]
+                / out[kind]["math_verify"]["median_pairs_per_s"]
+            )
     return out
+
+
+def print_speed(sp: dict, n_pairs: int, repeats: int) -> None:
+    print(
+        f"\n## Speed ({n_pairs} pairs per repeat, median of {repeats} repeats, fresh pairs each repeat)\n"
+    )
+    print(
+        "| mix | ours pairs/s | math-verify pairs/s | ratio | target | ours runs | math-verify runs |"
+    )
+    print("|---|---:|---:|---:|---:|---|---|")
+    targets = {"rl": "10x", "hard": "2x"}
+
+    def runs(x: dict | None) -> str:
+        return ", ".join(f"{v:.0f}" for v in x["runs"]) if x else "-"
+
+    for kind, r in sp.items():
+        o, m = r.get("ours"), r.get("math_verify")
+        print(
+            f"| {kind} | {o['median_pairs_per_s']:.0f} | {m['median_pairs_per_s'] if m else float('nan'):.0f} | "
+            f"{r.get('ratio', float('nan')):.1f}x | >= {targets[kind]} | {runs(o)} | {runs(m)} |"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Adversarial inputs
+# ---------------------------------------------------------------------------------------------
+
+
+def adversarial_inputs() -> list[tuple[str, str]]:
+    """(name, completion); each is verified against gold ``1``."""
+    return [
+        (
+            "1 MB completion",
+            "Let me think. "
+            + "The value is 12 and then 13. " * 36_000
+            + "So the answer is $\\boxed{1}$.",
+        ),
+        ("1 MB inside \\boxed", "\\boxed{" + "1+" * 500_000 + "1}"),
+        ("deeply nested braces", "\\boxed{" + "{" * 20_000 + "1" + "}" * 20_000 + "}"),
+        ("5,000 nested \\left(", "\\boxed{" + "\\left(" * 5_000 + "1" + "\\right)" * 5_000 + "}"),
+        (
+            "unbalanced \\left(",
+            "The answer is $\\boxed{\\left(1 + \\left(2 + \\left(3}$ " + "\\left(" * 3_000,
+        ),
+        (
+            "\\boxed{ without a close (280 kB)",
+            "so the answer is \\boxed{" + "\\frac{1}{2} + " * 20_000,
+        ),
+        (
+            "\\boxed{ without a close (14 kB)",
+            "so the answer is \\boxed{" + "\\frac{1}{2} + " * 1_000 + " and 1 is the answer",
+        ),
+        ("\\boxed{1 without a close", "Adding these up, the final answer is $\\boxed{1$"),
+        ("power tower 9^{9^{9^9}}", "\\boxed{9^{9^{9^9}}}"),
+        ("10^{10^{10}}!", "\\boxed{10^{10^{10}}!}"),
+        ("huge factorial 1000000!", "\\boxed{1000000!}"),
+        ("NUL bytes", "The answer is $\\boxed{1\x00\x00" + "\x00" * 10_000 + "}$"),
+        ("lone surrogates", "The answer is $\\boxed{1\ud800\udfff\ud800}$"),
+        ("100k-term sum", "\\boxed{" + "+".join(["1"] * 100_000) + "}"),
+        ("100k-term sum, unboxed", "The answer is $" + "+".join(["0"] * 100_000) + "+1$"),
+        ("symbolic sum (hangs sympy)", "\\boxed{\\sum_{k=1}^{n} k^{k}}"),
+        ("oscillatory integral", "\\boxed{\\int_0^1 e^{-x^2} \\sin(100x) dx}"),
+        ("big polynomial power", "\\boxed{(x+1)^{3000} - (x-1)^{3000}}"),
+        ("tower of e", "\\boxed{e^{e^{e^{e^{e^{10}}}}}}"),
+    ]
+
+
+_COLD_CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+text = open(sys.argv[1], encoding="utf-8", errors="surrogatepass").read()
+from thinkgym.core import Problem
+from thinkgym.verifiers.math import MathVerifier
+t1 = time.perf_counter()
+reward = MathVerifier()(text, Problem("adv", prompt="", answer="1", meta={}))
+t2 = time.perf_counter()
+info = dict(reward.info)
+print(json.dumps({"import_s": t1 - t0, "first_call_s": t2 - t1, "score": reward.score,
+                  "reason": str(info.get("reason") or info.get("error") or "")[:120]}))
+"""
+
+
+def adversarial_warm(inputs: list[tuple[str, str]]) -> list[dict]:
+    from thinkgym.core import Problem
+    from thinkgym.verifiers.math import MathVerifier, math_worker_pool
+
+    math_worker_pool().warm()
+    verifier = MathVerifier()
+    out = []
+    for name, text in inputs:
+        t0 = time.perf_counter()
+        reward = verifier(text, Problem("adv", prompt="", answer="1", meta={}))
+        seconds = time.perf_counter() - t0
+        info = dict(reward.info)
+        out.append(
+            {
+                "name": name,
+                "seconds": seconds,
+                "score": reward.score,
+                "reason": str(info.get("reason") or info.get("error") or "")[:120],
+            }
+        )
+    return out
+
+
+def adversarial_cold(inputs: list[tuple[str, str]]) -> list[dict]:
+    """The first call in a fresh interpreter per input (its own worker start included)."""
+    out = []
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, (name, text) in enumerate(inputs):
+            path = Path(tmp) / f"{n}.txt"
+            path.write_text(text, encoding="utf-8", errors="surrogatepass")
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-c", _COLD_CHILD, str(path)],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
+            )
+            wall = time.perf_counter() - t0
+            try:
+                child = json.loads(proc.stdout.strip().splitlines()[-1])
+            except (IndexError, json.JSONDecodeError):
+                child = {
+                    "first_call_s": float("nan"),
+                    "import_s": float("nan"),
+                    "score": None,
+                    "reason": f"child failed (rc {proc.returncode}): {proc.stderr.strip()[-200:]}",
+                }
+            out.append({"name": name, "process_wall_s": wall, **child})
+    return out
+
+
+def adversarial_peer(inputs: list[tuple[str, str]]) -> list[dict]:
+    run = peer()
+    out = []
+    for name, text in inputs:
+        t0 = time.perf_counter()
+        got = run(text, "1")
+        out.append({"name": name, "seconds": time.perf_counter() - t0, "said_equal": got})
+    return out
+
+
+def print_adversarial(adv: dict) -> None:
+    warm = {d["name"]: d for d in adv.get("warm", [])}
+    cold = {d["name"]: d for d in adv.get("cold", [])}
+    peer_ = {d["name"]: d for d in adv.get("math_verify", [])}
+    print("\n## Adversarial inputs (gold 1; target <= 1 s, score 0 with a reason)\n")
+    print(
+        "| input | ours warm s | ours cold first call s | cold process wall s | score | reason | math-verify s |"
+    )
+    print("|---|---:|---:|---:|---:|---|---:|")
+    for name in warm or cold:
+        w, c, p = warm.get(name, {}), cold.get(name, {}), peer_.get(name, {})
+        score = w.get("score", c.get("score"))
+        print(
+            f"| {name} | {w.get('seconds', float('nan')):.3f} | {c.get('first_call_s', float('nan')):.3f} | "
+            f"{c.get('process_wall_s', float('nan')):.2f} | {score} | {(w or c).get('reason', '')[:60]} | "
+            f"{p.get('seconds', float('nan')):.2f} |"
+        )
+    worst_warm = max((d["seconds"] for d in adv.get("warm", [])), default=float("nan"))
+    worst_cold = max((d["first_call_s"] for d in adv.get("cold", [])), default=float("nan"))
+    nonzero = [
+        d["name"] for d in adv.get("warm", []) + adv.get("cold", []) if d.get("score") != 0.0
+    ]
+    print(
+        f"\nworst: warm {worst_warm:.3f} s, cold first call {worst_cold:.3f} s; inputs not scored 0: {nonzero or 'none'}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=2400)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip-peer", action="store_true", help="only time thinkgym")
-    parser.add_argument("--skip-adversarial-peer", action="store_true", help="math-verify takes ~5-10 s per adversarial input")
-    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer pairs and repeats, no cold processes, no peer adversarial",
+    )
+    parser.add_argument("--pairs", type=int, help="pairs per speed repeat (default 800, quick 160)")
+    parser.add_argument("--repeats", type=int, help="speed repeats (default 5, quick 2)")
+    parser.add_argument(
+        "--skip-peer-adversarial",
+        action="store_true",
+        help="math-verify takes up to ~5 s per adversarial input",
+    )
+    parser.add_argument("--json", help="also write every figure to this file")
     args = parser.parse_args(argv)
+    n_pairs = args.pairs or (160 if args.quick else 800)
+    repeats = args.repeats or (2 if args.quick else 5)
 
-    pin = _pin_to_one_core()
-    pairs = build_corpus(args.pairs, args.seed)
-    mix = {c[0]: sum(p.category == c[0] for p in pairs) for c in _CATEGORIES}
-    wrong = sum(not p.label for p in pairs)
-    print(f"corpus: {len(pairs)} pairs, {wrong} wrong ({wrong / len(pairs):.0%}); mix {mix}; {pin}")
+    load_before = os.getloadavg()[0]
+    pin = pin_to_one_core()
+    print(
+        f"# math verification bench — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {pin}; "
+        f"1-min load average before: {load_before:.2f}"
+    )
+    verifiers = {"ours": ours(), "math_verify": peer()}
+    results: dict = {"pin": pin, "load_before": load_before, "quick": args.quick}
 
-    results: dict = {"corpus": {"pairs": len(pairs), "wrong": wrong, "mix": mix, "seed": args.seed}}
-    ours = _ours()
-    results["thinkgym"] = _measure(ours, pairs)
-    results["thinkgym"]["adversarial"] = _adversarial(ours)
-    _reset_ours()  # the uncached run starts as cold as the first: fresh worker, empty caches
-    results["thinkgym_nocache"] = _measure(_ours(cache=False), pairs)
-    if not args.skip_peer:
-        peer = _peer()
-        results["math_verify"] = _measure(peer, pairs)
-        if not args.skip_adversarial_peer:
-            results["math_verify"]["adversarial"] = _adversarial(peer)
+    results["accuracy"] = accuracy(load_corpus(), verifiers)
+    print_accuracy(results["accuracy"])
 
-    def row(name: str, r: dict) -> str:
-        worst = max((t for _, t, _ in r.get("adversarial", [])), default=float("nan"))
-        return (
-            f"| {name} | {r['pairs_per_s']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.1f} "
-            f"| {r['agreement']:.2%} | {worst:.3f} s |"
-        )
+    results["speed"] = speed(verifiers, n_pairs, repeats)
+    print_speed(results["speed"], n_pairs, repeats)
 
-    print("\n| verifier | pairs/s | p50 ms | p99 ms | max ms | agreement with labels | worst adversarial |")
-    print("|---|---|---|---|---|---|---|")
-    print(row("thinkgym verify_math", results["thinkgym"]))
-    print(row("thinkgym, verdict cache off", results["thinkgym_nocache"]))
-    if "math_verify" in results:
-        print(row("math-verify 0.9 (parse+verify)", results["math_verify"]))
-        ratio = results["thinkgym"]["pairs_per_s"] / results["math_verify"]["pairs_per_s"]
-        ratio_nocache = results["thinkgym_nocache"]["pairs_per_s"] / results["math_verify"]["pairs_per_s"]
-        results["ratio"], results["ratio_nocache"] = ratio, ratio_nocache
-        print(f"\nthroughput ratio thinkgym / math-verify: {ratio:.1f}x (verdict cache off: {ratio_nocache:.1f}x)")
-    for name in ("thinkgym", "thinkgym_nocache", "math_verify"):
-        if name in results:
-            print(f"{name} agreement by category: {results[name]['agreement_by_category']}")
-            for case, seconds, got in results[name].get("adversarial", []):
-                print(f"  {name} adversarial {case!r}: {seconds:.3f} s (said equal: {got})")
+    inputs = adversarial_inputs()
+    adv = {"warm": adversarial_warm(inputs)}
+    if not args.quick:
+        adv["cold"] = adversarial_cold(inputs)
+        if not args.skip_peer_adversarial:
+            adv["math_verify"] = adversarial_peer(inputs)
+    results["adversarial"] = adv
+    print_adversarial(adv)
+
+    results["load_after"] = os.getloadavg()[0]
+    print(f"\n1-min load average after: {results['load_after']:.2f}")
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(results, fh, indent=2)
+        Path(args.json).write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     return 0
 
 
