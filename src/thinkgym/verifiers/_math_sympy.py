@@ -14,7 +14,7 @@ but ``\\sqrt{x^2}`` does not equal ``x``).
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -435,8 +435,18 @@ _WARM_UP_PAIRS = (
 )
 
 
-def warm_up() -> None:
-    """Pay first-call costs (parser tables, evalf and solver imports) before any call's bound."""
+def warm_up() -> Iterator[None]:
+    """Pay first-call costs (parser tables, evalf and solver imports) before any call's bound.
+
+    A generator: the bounded pool's template steps it between fork requests, so a cold pool
+    serves its first call as soon as the imports are done (see ``bounded.BoundedPool``).
+    """
+    symbolic_equal("1", "1")
+    yield
     for pred, gold in _WARM_UP_PAIRS:
         symbolic_equal(pred, gold)
+        yield
+    from thinkgym.verifiers._math_mv import math_verify_equal
+
+    math_verify_equal("\\frac{1}{2}", "0.5")
     to_sympy.cache_clear()

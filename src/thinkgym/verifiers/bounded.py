@@ -128,11 +128,25 @@ def _template_main(conn: Any, preload: Sequence[str], memory_limit_mb: int | Non
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped automatically
     for name in preload:
         importlib.import_module(name)
+    warming = None
     if initializer:
         module, _, function = initializer.partition(":")
-        getattr(importlib.import_module(module), function)()
-    conn.send(("ready", os.getpid()))
+        result = getattr(importlib.import_module(module), function)()
+        if hasattr(result, "__next__"):  # a generator: warm up step by step, between fork requests
+            warming = result
+    try:
+        conn.send(("ready", os.getpid()))
+    except OSError:  # the caller is gone already
+        return
     while True:
+        if warming is not None and not conn.poll(0):
+            try:
+                next(warming)
+            except StopIteration:
+                warming = None
+            except Exception:  # noqa: BLE001 - a failed warm-up step only costs speed
+                warming = None
+            continue
         try:
             message = conn.recv()
         except (EOFError, OSError):
@@ -310,7 +324,9 @@ class BoundedPool:
     free worker, and that wait is not counted against their bound). `acall` is the asyncio
     form. ``preload`` names modules the template imports once, ``initializer``
     ("module:function") runs once after them (warm caches there, so first calls are not slower
-    than the rest), and every worker inherits both. ``memory_limit_mb`` caps each worker's
+    than the rest), and every worker inherits both. An initializer that returns a generator is
+    stepped between fork requests after the template reports ready, so a cold pool answers its
+    first call after the imports, not after the whole warm-up. ``memory_limit_mb`` caps each worker's
     address space so a runaway allocation fails the call, not the machine.
     """
 
@@ -390,6 +406,13 @@ class BoundedPool:
         slot[0] = None
         self.replaced += 1
 
+    def start(self) -> None:
+        """Start the template process now without waiting for it (a later call finds it warmer)."""
+        try:
+            self._get_template()
+        except RuntimeError:
+            pass
+
     def warm(self) -> None:
         """Start the template and every worker now (so a first call pays no start-up)."""
         slots = [self._slots.get() for _ in range(self.size)]
@@ -402,8 +425,15 @@ class BoundedPool:
 
     # ---- calls ---------------------------------------------------------------------------
 
-    def call(self, fn: Callable[..., Any], *args: Any, timeout: float, **kwargs: Any) -> BoundedResult:
-        """Run ``fn(*args, **kwargs)`` in a worker; kill it if it runs longer than ``timeout`` s."""
+    def call(
+        self, fn: Callable[..., Any], *args: Any, timeout: float, includes_start: bool = False, **kwargs: Any
+    ) -> BoundedResult:
+        """Run ``fn(*args, **kwargs)`` in a worker; kill it if it runs longer than ``timeout`` s.
+
+        ``includes_start=True`` makes ``timeout`` a wall-clock bound on the whole call, starting
+        a cold pool's template included: if it is not ready in time the call returns
+        ``"timeout"`` (and the template keeps starting for the next call).
+        """
         if not (isinstance(timeout, (int, float)) and timeout > 0):
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if self._closed:
@@ -411,10 +441,20 @@ class BoundedPool:
         if self._pid != os.getpid():
             self._after_fork()
         slot = self._slots.get()
+        began = time.perf_counter()  # waiting for a free worker is not counted
         try:
+            if includes_start and slot[0] is None:
+                if not self._get_template().wait_ready(timeout):
+                    return BoundedResult(
+                        "timeout", error=f"the worker process was still starting after {timeout:g} s",
+                        elapsed=time.perf_counter() - began,
+                    )
+                timeout = max(timeout - (time.perf_counter() - began), 0.01)
             worker = self._worker_for(slot)
             if worker is None:
                 return BoundedResult("died", error="no worker process could be started")
+            if includes_start:
+                timeout = max(timeout - (time.perf_counter() - began), 0.01)
             start = time.perf_counter()
             try:
                 worker.conn.send((fn, args, kwargs))
@@ -451,13 +491,17 @@ class BoundedPool:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, lambda: self.call(fn, *args, timeout=timeout, **kwargs))
 
-    def map(self, fn: Callable[..., Any], items: Iterable[Sequence[Any]], *, timeout: float) -> list[BoundedResult]:
+    def map(
+        self, fn: Callable[..., Any], items: Iterable[Sequence[Any]], *, timeout: float, includes_start: bool = False
+    ) -> list[BoundedResult]:
         """``[call(fn, *item) for item in items]`` using every worker at once; results in order."""
         items = list(items)
         if self.size == 1 or len(items) <= 1:
-            return [self.call(fn, *item, timeout=timeout) for item in items]
+            return [self.call(fn, *item, timeout=timeout, includes_start=includes_start) for item in items]
         with ThreadPoolExecutor(max_workers=min(self.size, len(items))) as executor:
-            return list(executor.map(lambda item: self.call(fn, *item, timeout=timeout), items))
+            return list(
+                executor.map(lambda item: self.call(fn, *item, timeout=timeout, includes_start=includes_start), items)
+            )
 
     def pids(self) -> list[int]:
         """Process ids of the idle workers (for monitoring and tests)."""

@@ -137,6 +137,18 @@ def math_worker_pool(size: int = 1) -> BoundedPool:
         return pool
 
 
+_STARTED = False
+
+
+def _start_default_pool() -> None:
+    """Start the shared worker's template in the background on the first verification of this
+    process (a fast-path answer costs nothing more), so the first symbolic call finds it warm."""
+    global _STARTED
+    if not _STARTED:
+        _STARTED = True
+        math_worker_pool().start()
+
+
 def _symbolic_call(
     pred: str,
     gold: str,
@@ -348,7 +360,7 @@ def _judge(
     budget = opts.timeout if deadline is None else deadline - time.monotonic()
     budget = max(budget - _KILL_RESERVE, 0.01)
     pool = pool or math_worker_pool()
-    result = pool.call(_symbolic_call, *judgement.symbolic, timeout=budget)
+    result = pool.call(_symbolic_call, *judgement.symbolic, timeout=budget, includes_start=True)
     if opts.cache:
         _remember(judgement.symbolic, result)
     return _finish(judgement, result)
@@ -502,6 +514,7 @@ def verify_math(completion: str, gold: Any, *, problem: str | Problem | None = N
     opts = MathOptions.of(options)
     deadline = time.monotonic() + opts.timeout
     _check_types(completion, gold)
+    _start_default_pool()
     problem_text = _problem_text(problem)
     try:
         return _verify_prepared(_prepare(completion, gold, opts, problem_text), opts, None, deadline)
@@ -593,6 +606,7 @@ def verify_math_batch(
             else:
                 judgements[i] = judgement
                 pending.append(i)
+    # a batch waits for a cold pool to start (its bound is per pair); a single call does not
     outcomes = pool.map(_symbolic_call, [judgements[i].symbolic for i in pending], timeout=opts.timeout)  # type: ignore[misc]
     for i, outcome in zip(pending, outcomes, strict=False):
         results[i] = _reward(prepared[i], _finish(judgements[i], outcome))
