@@ -234,3 +234,36 @@ def test_fuzz_token_streams_keep_the_invariants(tokens, env_id, chunk):
             with pytest.raises(ResetNeeded):
                 env.step([0])
             break
+
+
+class _DoubleReward(gymnasium.RewardWrapper):
+    def reward(self, reward):
+        return 2.0 * reward
+
+
+def _play_moves(tenv, tok, moves: str) -> tuple[float, int, bool, bool, dict]:
+    """One move per turn: the move's token, then EOS ends the turn."""
+    eos = ids_of(tok, "<eos>")[0]
+    total, turns = 0.0, 0
+    for move in moves:
+        tenv.step(ids_of(tok, move)[0])
+        _, reward, terminated, truncated, info = tenv.step(eos)
+        total, turns = total + reward, turns + 1
+        if terminated or truncated:
+            break
+    return total, turns, terminated, truncated, info
+
+
+def test_token_env_works_through_gymnasium_wrappers(raw_tok):
+    """Issue 14 item 1: TokenEnv over gymnasium.make + TimeLimit + a RewardWrapper, and wrapped itself."""
+    inner = _DoubleReward(gymnasium.wrappers.TimeLimit(gymnasium.make("thinkgym/Maze-v0"), max_episode_steps=4))
+    tenv = gymnasium.wrappers.RecordEpisodeStatistics(TokenEnv(inner, raw_tok, max_new_tokens=4, eos_token_id=1))
+    tenv.reset(seed=0)
+    total, turns, terminated, truncated, info = _play_moves(tenv, raw_tok, "RRRDDD")
+    assert turns == 4 and truncated and not terminated  # the TimeLimit around the inner env cut it
+    assert total == 0.0 and info["episode"]["l"] == 8  # 8 token steps
+    tenv = TokenEnv(_DoubleReward(gymnasium.make("thinkgym/Maze-v0")), raw_tok, max_new_tokens=4, eos_token_id=1)
+    tenv.reset(seed=0)
+    total, turns, terminated, _, info = _play_moves(tenv, raw_tok, "RRRDDD")  # the shortest path
+    assert terminated and turns == 6 and total == 2 * GOAL_REWARD  # the wrapper's reward reached TokenEnv
+    assert info["text_info"]["reward_components"] == {"goal": 1.0}

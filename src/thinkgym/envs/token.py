@@ -92,9 +92,25 @@ class TokenizerAdapter:
 class TokenEnv(gymnasium.Env[np.ndarray, Any]):
     """Token-level view of a `TextEnv` (see the module docstring for the exact contract).
 
+    The inner env may be wrapped by gymnasium (``gymnasium.make``, `TimeLimit`, a `RewardWrapper`
+    …): TokenEnv only calls its ``reset`` and ``step`` and reads ``info["messages"]``.
+
+    >>> import thinkgym
+    >>> from thinkgym.agents.tiny import build_tokenizer
+    >>> tokenizer = build_tokenizer()  # character-level, made locally
+    >>> import thinkgym
+    >>> from thinkgym.agents.tiny import build_tiny
+    >>> _, tokenizer = build_tiny()                # any Hugging Face tokenizer
     >>> tenv = TokenEnv(thinkgym.make("thinkgym/Maze-v0"), tokenizer, max_new_tokens=8)
-    >>> ids, info = tenv.reset(seed=0)          # the prompt's token ids, policy_mask all 0
+    >>> ids, info = tenv.reset(seed=0)  # the prompt's token ids
+    >>> int(info["policy_mask"].sum())  # all of them from the environment
+    0
     >>> ids, reward, terminated, truncated, info = tenv.step(tokenizer.convert_tokens_to_ids("R"))
+    >>> reward, info["turn_tokens"]  # the turn goes on until EOS (or a stop string, or the budget)
+    (0.0, 1)
+    >>> ids, reward, terminated, truncated, info = tenv.step(tokenizer.eos_token_id)
+    >>> info["action_text"], info["turn_end"], int(info["policy_mask"].sum())
+    ('R', 'eos', 2)
     """
 
     metadata: dict[str, Any] = {"render_modes": ["ansi"]}
