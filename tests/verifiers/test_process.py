@@ -248,8 +248,62 @@ def test_claim_budget_bounds_the_work() -> None:
     text = "1+1=2\n2+2=4\n3+3=6\n4+4=9\n5+5=10"
     reward = checker(text, PROBLEM)
     assert reward.info["claims_checked"] == 3
-    assert reward.score == 1.0  # the wrong fourth claim was past the budget: unchecked, not wrong
-    assert reward.info["step_reasons"][3] == "claim budget exhausted"
+    assert reward.score == 0.0  # the fourth claim was past the budget: unchecked, and unchecked is not correct
+    assert "budget" in reward.info["step_reasons"][3]
     assert ArithmeticChecker()(text, PROBLEM).score == 0.0
+    assert ArithmeticChecker(max_claims=3)("1+1=2\n2+2=4\nno more sums here", PROBLEM).score == 1.0
     with pytest.raises(ValueError):
         ArithmeticChecker(max_claims=0)
+
+
+def test_padding_with_true_claims_cannot_hide_a_false_one() -> None:
+    padding = "\n".join(f"{i} + 1 = {i + 1}" for i in range(2000))
+    checker = ArithmeticChecker()
+    assert checker(padding, PROBLEM).score == 1.0  # the attack's cover really is all true
+    for hidden in ("7 * 8 = 54", "2 + 2 = 4"):  # false, and true but past the 2,000-claim budget
+        reward = checker(padding + "\n" + hidden, PROBLEM)
+        assert reward.score == 0.0, reward.info["step_reasons"][-1]
+    # one step holding all of it: the claim past the budget is still not counted as true
+    assert checker(padding.replace("\n", ", ") + ", 2 + 2 = 4", PROBLEM).score == 0.0
+
+
+def test_padding_cannot_raise_the_reward_under_any_aggregate() -> None:
+    wrong = "Step 1: 2 + 2 = 5."
+    for aggregate in ("min", "mean", "last", "product"):
+        checker = ArithmeticChecker(aggregate=aggregate)
+        base = checker(wrong, PROBLEM).score
+        prose = checker(wrong + "\n\nStep 2: we think hard about it.\n\nStep 3: still thinking.", PROBLEM).score
+        assert prose <= base, aggregate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9^9^9^9 = 1",  # too large to evaluate
+        "2^(1/2) = 1.41421356",  # not plain arithmetic the checker evaluates
+        "1" * 5000 + " = 1",  # too long
+    ],
+)
+def test_claims_that_cannot_be_checked_never_score_like_correct(text: str) -> None:
+    reward = ArithmeticChecker()(text, PROBLEM)
+    assert reward.score == 0.0, reward.info
+    assert reward.info["claims_unchecked"] >= 1 or "no arithmetic claims" in reward.info.get("reason", "")
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("٢ + ٢ = ٥", 0.0),  # Unicode (Arabic-Indic) digits are read, not skipped
+        ("２ + ２ = ４", 1.0),  # full-width digits
+        ("2 + 2 == 5", 0.0),  # "==" claims equality too
+        ("2 + 2 == 4", 1.0),
+        ("y := 2 + 2 = 5", 0.0),
+    ],
+)
+def test_claims_in_unusual_notation_are_checked(text: str, expected: float) -> None:
+    assert ArithmeticChecker()(text, PROBLEM).score == expected
+
+
+def test_a_completion_without_claims_earns_nothing() -> None:
+    reward = ArithmeticChecker()("I am confident. The answer is obvious.", PROBLEM)
+    assert reward.score == 0.0 and "no arithmetic claims" in reward.info["reason"]

@@ -23,6 +23,7 @@ import bisect
 import functools
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -367,13 +368,18 @@ def _power(base: Fraction, exponent: Fraction) -> Fraction:
 
 @dataclass(frozen=True)
 class ArithmeticClaim:
-    """``lhs op rhs`` found in a step; ``ok`` is True/False once checked."""
+    """``lhs op rhs`` found in a step; ``ok`` is True/False once checked.
+
+    ``checked=False`` marks a numeric claim the checker could not evaluate (too long, too large,
+    not plain arithmetic): ``ok`` is then False and ``reason`` says why; it never counts as true.
+    """
 
     lhs: str
     op: str
     rhs: str
     ok: bool
     reason: str = ""
+    checked: bool = True
 
     def __str__(self) -> str:
         return f"{self.lhs} {self.op} {self.rhs}"
@@ -410,7 +416,21 @@ _CLOSE_CONTEXT = set(" \t\n.,;:?]\"'`”’|>")
 _DECIMAL_LITERAL = re.compile(r"^[+-]?(?:\d+\.\d*|\.\d+)$")
 
 
+_UNICODE_DIGIT = re.compile(r"[^\x00-\x7f]")
+_DOUBLE_EQUALS = re.compile(r"==+|:=|=:")
+
+
+def _ascii_digit(match: re.Match[str]) -> str:
+    """A Unicode decimal digit (``٣``, ``３``) as its ASCII digit; any other character unchanged."""
+    ch = match.group(0)
+    digit = unicodedata.decimal(ch, None)
+    return str(digit) if digit is not None else ch
+
+
 def _normalize_math_text(text: str) -> str:
+    if not text.isascii():
+        text = _UNICODE_DIGIT.sub(_ascii_digit, text)
+    text = _DOUBLE_EQUALS.sub("=", text)  # "2+2==5" and "x := 3" claim equality too
     for pattern, repl in _LATEX_SUBS:
         text = pattern.sub(repl, text)
     return text.replace("{", "(").replace("}", ")")
@@ -490,8 +510,16 @@ def _close(lhs_text: str, lhs: Fraction, rhs_text: str, rhs: Fraction, op: str) 
     return False
 
 
-def find_arithmetic_claims(text: str, limit: int | None = None) -> list[ArithmeticClaim]:
-    """Every checkable arithmetic claim in ``text`` (the first ``limit``), checked."""
+def find_arithmetic_claims(
+    text: str, limit: int | None = None, *, include_unchecked: bool = False
+) -> list[ArithmeticClaim]:
+    """Every checkable arithmetic claim in ``text`` (the first ``limit``), checked.
+
+    ``include_unchecked=True`` also returns the numeric claims that could not be evaluated (too
+    long, too large, not plain arithmetic) with ``checked=False``, so a caller can refuse to
+    count them as true. Claims glued to words (``20% of 50 = 10``, ``2x + 3 = 11``) are not
+    attributable to arithmetic and are never returned.
+    """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     normalized = _normalize_math_text(text[:MAX_TEXT_CHARS])
@@ -502,21 +530,28 @@ def find_arithmetic_claims(text: str, limit: int | None = None) -> list[Arithmet
         if "=" not in match.group() and "≈" not in match.group():
             continue
         if match.end() - match.start() > 20 * MAX_EXPR_CHARS:
+            if include_unchecked and re.search(r"\d", match.group()):
+                claims.append(ArithmeticClaim(match.group()[:40] + "…", "=", "…", False, "claim too long to check", False))
             continue
         for lhs, op, rhs in _sides_of(normalized, match.start(), match.end()):
             if not lhs or not rhs:
                 continue
-            try:
-                left, right = _evaluate(lhs), _evaluate(rhs)
-            except _Unchecked:
-                continue
-            except ZeroDivisionError:
-                claims.append(ArithmeticClaim(lhs, op, rhs, False, "division by zero"))
-                continue
-            ok = _close(lhs, left, rhs, right, op)
-            reason = "" if ok else f"{lhs} is {_show(left)}, not {rhs}"
-            claims.append(ArithmeticClaim(lhs, op, rhs, ok, reason))
+            claims.extend(_check_claim(lhs, op, rhs, include_unchecked))
     return claims if limit is None else claims[:limit]
+
+
+def _check_claim(lhs: str, op: str, rhs: str, include_unchecked: bool) -> list[ArithmeticClaim]:
+    try:
+        left, right = _evaluate(lhs), _evaluate(rhs)
+    except _Unchecked as exc:
+        if include_unchecked:
+            return [ArithmeticClaim(lhs, op, rhs, False, f"could not be checked: {exc}", False)]
+        return []
+    except ZeroDivisionError:
+        return [ArithmeticClaim(lhs, op, rhs, False, "division by zero")]
+    ok = _close(lhs, left, rhs, right, op)
+    reason = "" if ok else f"{lhs} is {_show(left)}, not {rhs}"
+    return [ArithmeticClaim(lhs, op, rhs, ok, reason)]
 
 
 def _show(value: Fraction) -> str:
@@ -527,11 +562,18 @@ def _show(value: Fraction) -> str:
 
 @dataclass(frozen=True)
 class ArithmeticChecker(ProcessReward):
-    """A step scores ``correct_score`` when all its arithmetic claims hold, ``wrong_score`` when
-    any is false, and ``unchecked_score`` when it makes none.
+    """Scores reasoning by its arithmetic claims; unchecked is never scored like correct.
 
-    The defaults (1, 0, 1) with ``aggregate="min"`` give 1 for reasoning with no arithmetic
-    error and 0 otherwise, which padding cannot raise. For a penalty-only shaping signal use
+    A step scores ``wrong_score`` when any of its claims is false, else ``unchecked_score`` when
+    any claim could not be checked (not plain arithmetic the checker can evaluate: too long, too
+    large; or past the ``max_claims`` budget), else ``correct_score`` when it makes claims and all
+    hold. A step with no arithmetic claims is neutral: it scores 0 (no token credit) and is left
+    out of the aggregate, so padding a completion with prose cannot move the reward; a completion
+    with no claims at all earns ``unchecked_score`` ("nothing to check").
+
+    The defaults (1, 0, 0) with ``aggregate="min"`` give 1 only for reasoning whose every claim
+    was checked and holds; padding with true claims cannot raise it (2,000 true claims and one
+    false or unchecked one still score 0). For a penalty-only shaping signal use
     ``correct_score=0, wrong_score=-1, unchecked_score=0``.
     """
 
@@ -540,8 +582,8 @@ class ArithmeticChecker(ProcessReward):
     name: str = "process"
     correct_score: float = 1.0
     wrong_score: float = 0.0
-    unchecked_score: float = 1.0
-    #: Most claims checked per completion (a time bound); later steps count as unchecked.
+    unchecked_score: float = 0.0
+    #: Most claims checked per completion (a time bound); any claim past it counts as unchecked.
     max_claims: int = 2000
 
     def __post_init__(self) -> None:
@@ -555,14 +597,19 @@ class ArithmeticChecker(ProcessReward):
                 raise ValueError("step scores must be finite")
 
     def score_step(self, step: Step, problem: Problem | None = None) -> StepScore:
-        return self._score(step, find_arithmetic_claims(step.text, self.max_claims))
+        found = find_arithmetic_claims(step.text, self.max_claims + 1, include_unchecked=True)
+        return self._score(step, found[: self.max_claims], over_budget=len(found) > self.max_claims)
 
-    def _score(self, step: Step, claims: list[ArithmeticClaim]) -> StepScore:
-        if not claims:
-            return StepScore(step, float(self.unchecked_score), "no arithmetic claims")
-        wrong = [c for c in claims if not c.ok]
+    def _score(self, step: Step, claims: list[ArithmeticClaim], over_budget: bool = False) -> StepScore:
+        wrong = [c for c in claims if c.checked and not c.ok]
         if wrong:
             return StepScore(step, float(self.wrong_score), "; ".join(c.reason for c in wrong))
+        unchecked = [c for c in claims if not c.checked]
+        if unchecked or over_budget:
+            why = "; ".join(f"{c}: {c.reason}" for c in unchecked[:5]) or "claim budget exhausted"
+            return StepScore(step, float(self.unchecked_score), f"unchecked claim(s): {why}")
+        if not claims:
+            return StepScore(step, 0.0, _NO_CLAIMS)
         return StepScore(step, float(self.correct_score), f"{len(claims)} claim(s) hold")
 
     def _checked(self, completion: str) -> tuple[list[StepScore], list[ArithmeticClaim]]:
@@ -574,11 +621,14 @@ class ArithmeticChecker(ProcessReward):
         for step in split_steps(completion, self.split):
             budget = self.max_claims - len(claims)
             if budget <= 0:
-                scores.append(StepScore(step, float(self.unchecked_score), "claim budget exhausted"))
+                if _CLAIM_LIKE.search(step.text):  # a claim nobody checked is not a true one
+                    scores.append(StepScore(step, float(self.unchecked_score), "unchecked: claim budget exhausted"))
+                else:
+                    scores.append(StepScore(step, 0.0, _NO_CLAIMS))
                 continue
-            found = find_arithmetic_claims(step.text, budget)
-            claims.extend(found)
-            scores.append(self._score(step, found))
+            found = find_arithmetic_claims(step.text, budget + 1, include_unchecked=True)
+            claims.extend(found[:budget])
+            scores.append(self._score(step, found[:budget], over_budget=len(found) > budget))
         return scores, claims
 
     def step_scores(self, completion: str, problem: Problem | None = None) -> list[StepScore]:
@@ -586,8 +636,26 @@ class ArithmeticChecker(ProcessReward):
 
     def __call__(self, completion: str, problem: Problem | None = None) -> Reward:
         scores, claims = self._checked(completion)
-        reward = self._aggregate(scores)
-        info: dict[str, Any] = dict(reward.info)
-        info["claims_checked"] = len(claims)
-        info["wrong_claims"] = [str(c) for c in claims if not c.ok][:20]
-        return Reward(reward.score, reward.components, info)
+        if not scores:
+            return self._aggregate(scores)
+        counted = [s for s in scores if s.reason != _NO_CLAIMS]
+        if counted:
+            reward = self._aggregate(counted)
+            score = reward.score
+        else:
+            score = float(self.unchecked_score)
+        info: dict[str, Any] = {
+            "step_scores": [s.score for s in scores],
+            "step_reasons": [s.reason for s in scores],
+            "claims_checked": sum(1 for c in claims if c.checked),
+            "claims_unchecked": sum(1 for c in claims if not c.checked),
+            "wrong_claims": [str(c) for c in claims if c.checked and not c.ok][:20],
+        }
+        if not counted:
+            info["reason"] = "no arithmetic claims to check"
+        return Reward(score, {self.name: score}, info)
+
+
+_NO_CLAIMS = "no arithmetic claims"
+#: A numeric relation in text (what a budget-exhausted step may still claim).
+_CLAIM_LIKE = re.compile(r"\d\s*(?:=|≈|==|:=)|(?:=|≈)\s*-?\d")
