@@ -1004,6 +1004,216 @@ add(C, None, "2.33", False, "a hedge between two roundings", problem=P, hard=Tru
 add(C, None, "2.33", True, "2.33", problem=P, raw=wrap(R, "2.33"))
 add(C, None, "2.33", False, "'approximately 2.3 to 2.4': a range of candidates", problem=P, hard=True, raw=f"{R} So it is somewhere between 2.3 and 2.4.")
 
+
+# =============================================================================================
+# Second batch: more forms per category (written after the first commit, same rules)
+# =============================================================================================
+item("integers", "How many minutes are there in 7 hours and 25 minutes?",
+     "Seven hours is $7 \\times 60 = 420$ minutes, plus the 25 extra minutes.",
+     "445",
+     [("\\mathbf{445}", "bold math, same number"), ("\\displaystyle 445", "\\displaystyle prefix"), (" 445 ", "padding spaces"), ("\\text{445}", "number inside \\text")],
+     [("420", "forgot the 25 minutes", True), ("7.25", "the question's time written as a decimal", True), ("32", "7 + 25, units mixed")])
+item("integers", "What is the largest prime factor of 221?",
+     "Trying small primes: 221 is odd, $2+2+1 = 5$ so not divisible by 3, and $221 = 13 \\times 17$.",
+     "17",
+     [("17", "221 = 13 * 17")],
+     [("13", "the smaller prime factor", True), ("221", "the given number", True)])
+item("decimals", "Express $\\frac{1}{7}$ as a decimal rounded to the nearest hundredth.",
+     "$1 \\div 7 = 0.142857\\ldots$; the thousandths digit is 2, so we round down.",
+     "\\frac{1}{7}",
+     [("0.14", "1/7 to the nearest hundredth, as the problem asks")],
+     [("0.143", "three decimals where the problem asks for hundredths"), ("\\frac{1}{7}", "the problem names a precision: the rounded value 0.14 is required"), ("0.15", "wrong rounding", True)])
+item("decimals", "Round 1234 to 2 significant figures.",
+     "The first two significant digits are 1 and 2; the next digit 3 rounds down.",
+     "1234",
+     [("1200", "1234 to 2 significant figures"), ("1.2 \\times 10^3", "the same value in scientific notation")],
+     [("1230", "3 significant figures, not 2", True), ("12", "dropped the magnitude", True)])
+item("decimals", "What is $\\sqrt{50}$ to the nearest integer?",
+     "$7^2 = 49$ and $7.1^2 = 50.41$, so $\\sqrt{50} \\approx 7.07$.",
+     "5\\sqrt{2}",
+     [("7", "sqrt 50 = 7.07..., nearest integer 7")],
+     [("7.07", "not rounded to an integer as asked"), ("8", "rounded up wrongly", True)])
+item("decimals", None,
+     "Dividing, $1 \\div 300 = 0.003333\\ldots$.",
+     "\\frac{1}{300}",
+     [("0.00333", "3 significant digits, correctly rounded"), ("3.33 \\times 10^{-3}", "the same rounding in scientific notation")],
+     [("0.003", "1 significant digit: too coarse", True), ("0.0033", "2 significant digits: too coarse", True)])
+item("decimals", None,
+     "Ten thousand divided by thirty: $10000 / 30 = 333.33\\ldots$.",
+     "\\frac{1000}{3}",
+     [("333.3", "1000/3 correctly rounded to 4 significant digits"), ("333.33", "5 significant digits")],
+     [("333.4", "not a correct rounding of 333.33...", True), ("330", "2 significant digits", True)])
+item("decimals", None,
+     "Half of a fifth: $\\frac12 \\cdot \\frac15$.",
+     "0.1",
+     [("\\frac{1}{10}", "1/10 = 0.1"), ("10^{-1}", "10^-1 = 0.1"), ("0.10", "trailing zero"), (".1", "no leading zero")],
+     [("0.01", "a factor of 10", True), ("1", "a factor of 10")])
+item("fractions", None,
+     "Convert the improper fraction: $\\frac{4}{3} = 1 + \\frac{1}{3}$.",
+     "\\frac{4}{3}",
+     [("1\\frac{1}{3}", "mixed number"), ("1 \\frac{1}{3}", "mixed number with a space"), ("\\frac{8}{6}", "unreduced"), ("1.333", "4/3 correctly rounded to 4 digits"), ("1.33", "4/3 correctly rounded to 3 significant digits")],
+     [("\\frac{3}{4}", "reciprocal", True), ("1\\frac{1}{4}", "5/4", True), ("1.3", "2 significant digits: too coarse", True)])
+item("fractions", None,
+     "The temperature fell by $1\\frac{1}{3}$ units, i.e. the change is negative.",
+     "-\\frac{4}{3}",
+     [("-1\\frac{1}{3}", "a negative mixed number is -(1 + 1/3)"), ("\\frac{-4}{3}", "minus in the numerator")],
+     [("-\\frac{2}{3}", "read -1 1/3 as -1 + 1/3", True), ("\\frac{4}{3}", "sign", True)])
+item("percentages", "What percent of 50 is 20?",
+     "$\\frac{20}{50} = \\frac{2}{5} = 0.4$, which is 40 per hundred.",
+     "40\\%",
+     [("40", "gold 40% is 40"), ("40 \\%", "space")],
+     [("\\frac{2}{5}", "the fraction 2/5, not 40: a percent is read one way only", True), ("0.4", "factor of 100", True), ("250\\%", "50/20 instead of 20/50", True)])
+item("percentages", "What fraction of the square is shaded if one of its four equal parts is shaded?",
+     "One of four equal parts is $\\frac14$ of the whole, which some would write as 25 percent.",
+     "\\frac{1}{4}",
+     [("\\frac14", "same"), ("0.25", "1/4 = 0.25")],
+     [("25\\%", "25% reads as 25, not 1/4: a percent is read one way only", True), ("\\frac{3}{4}", "the unshaded part", True)])
+item("scientific_notation", None,
+     "$2.5 \\times 10^3$ is 2.5 thousand.",
+     "2500",
+     [("2.5 \\times 10^{3}", "2.5e3 = 2500"), ("2.5\\times10^3", "no spaces"), ("2.5 \\cdot 10^3", "\\cdot")],
+     [("2.5 \\times 10^{-3}", "exponent sign", True), ("25 \\times 10^{3}", "a factor of 10", True)])
+item("radicals_powers", None,
+     "Rationalise: $\\frac{1}{\\sqrt3} = \\frac{\\sqrt3}{3}$.",
+     "\\frac{\\sqrt{3}}{3}",
+     [("\\sqrt{3}/3", "slash"), ("\\frac{1}{\\sqrt{3}}", "equal"), ("3^{-1/2}", "3^(-1/2) = 1/sqrt 3"), ("\\frac{\\sqrt{3}}{3}", "same")],
+     [("\\sqrt{3}", "dropped the denominator", True), ("\\frac{3}{\\sqrt{3}}", "= sqrt 3, the reciprocal", True), ("\\frac{\\sqrt{2}}{2}", "a different radical", True)])
+item("radicals_powers", None,
+     "$16 = 2^4$, so the fourth root is 2, and $\\sqrt{2}^3 = 2\\sqrt{2}$.",
+     "2\\sqrt{2}",
+     [("\\sqrt{2}^3", "(sqrt 2)^3 = 2 sqrt 2"), ("\\sqrt{8}", "sqrt 8 = 2 sqrt 2"), ("2^{3/2}", "2^(3/2) = 2 sqrt 2")],
+     [("\\sqrt[4]{16}", "= 2, not 2 sqrt 2", True), ("2^{2/3}", "exponent inverted", True)])
+item("constants", None,
+     "Compute $i^2 \\cdot 4 = -4$, and the principal square root of $-4$ is $2i$.",
+     "2i",
+     [("\\sqrt{-4}", "principal root of -4 is 2i"), ("2 i", "space"), ("i \\cdot 2", "reordered product")],
+     [("-2i", "the other root", True), ("2", "dropped i", True), ("-4", "the radicand")])
+item("constants", None,
+     "The quarter circle angle is $\\frac{\\pi}{4} = 0.785398\\ldots$.",
+     "\\frac{\\pi}{4}",
+     [("0.785", "pi/4 correctly rounded to 3 digits"), ("\\pi/4", "slash"), ("\\frac{1}{4}\\pi", "coefficient form")],
+     [("45", "no problem text: no degree conversion, and 45 != pi/4", True), ("0.78", "2 significant digits", True), ("\\frac{\\pi}{2}", "doubled")])
+item("constants", None,
+     "$e^{-1} = \\frac{1}{e} \\approx 0.3679$.",
+     "\\frac{1}{e}",
+     [("e^{-1}", "same"), ("0.368", "1/e rounded to 3 digits")],
+     [("-e", "misread the exponent", True), ("0.367", "truncated", True)])
+item("constants", None,
+     "As $x \\to 0^+$, $\\ln x$ decreases without bound.",
+     "-\\infty",
+     [("-\\infty", "same"), ("- \\infty", "space")],
+     [("\\infty", "sign", True), ("0", "the limit point")])
+item("expressions", None,
+     "Multiply numerator and denominator by $-1$: $\\frac{-2}{1-x} = \\frac{2}{x-1}$.",
+     "\\frac{2}{x-1}",
+     [("\\frac{-2}{1-x}", "multiply top and bottom by -1"), ("-\\frac{2}{1-x}", "sign in front"), ("2/(x-1)", "slash with parentheses")],
+     [("\\frac{2}{1-x}", "sign", True), ("\\frac{x-1}{2}", "reciprocal", True)])
+item("expressions", None,
+     "Factor out $x$: $x^2 + 3x = x(x + 3)$.",
+     "x^2+3x",
+     [("x(x+3)", "factored"), ("3x + x^2", "reordered"), ("x\\cdot(3+x)", "explicit product")],
+     [("x^2+3", "lost the x", True), ("x(x-3)", "sign", True)])
+item("expressions", None,
+     "Logarithm rules: $\\ln 8 = \\ln 2^3 = 3 \\ln 2$.",
+     "3\\ln 2",
+     [("\\ln 8", "ln 8 = 3 ln 2"), ("3\\ln(2)", "parentheses"), ("2.08", "3 ln 2 = 2.0794..., 3 digits")],
+     [("\\ln 6", "ln(2*3) = ln 6 != ln 8 = 3 ln 2", True), ("2.07", "truncated", True)])
+item("expressions", None,
+     "Shifting the sine by a quarter period: $\\sin(x + \\frac{\\pi}{2}) = \\cos x$.",
+     "\\cos x",
+     [("\\sin\\left(x+\\frac{\\pi}{2}\\right)", "the same function"), ("\\cos(x)", "parentheses")],
+     [("\\sin(x+\\pi)", "= -sin x", True), ("-\\cos x", "sign", True), ("\\sin x", "unshifted")])
+item("expressions", None,
+     "Squares of exponentials: $(e^x)^2 = e^{2x}$.",
+     "e^{2x}",
+     [("(e^x)^2", "same"), ("e^{x}\\cdot e^{x}", "product")],
+     [("e^{x^2}", "exponent squared instead of doubled", True), ("2e^x", "doubled instead of squared", True)])
+item("equations_relations", "Find the line through $(0,3)$ and $(6,0)$.",
+     "The slope is $\\frac{0-3}{6-0} = -\\frac12$ and the intercept is 3.",
+     "y = -\\frac{1}{2}x + 3",
+     [("x + 2y = 6", "same line"), ("y = 3 - \\frac{x}{2}", "same line"), ("y=-0.5x+3", "decimal slope")],
+     [("y = \\frac{1}{2}x + 3", "slope sign", True), ("y = -2x + 3", "inverted slope", True), ("x + 2y = 3", "wrong constant")])
+item("equations_relations", "For which $k$ is $k + 2 < 7$?",
+     "Subtract 2 from both sides.",
+     "k < 5",
+     [("k < 5", "same"), ("5 > k", "flipped"), ("(-\\infty, 5)", "interval"), ("k \\in (-\\infty,5)", "membership")],
+     [("k \\le 5", "non-strict", True), ("k > 5", "direction", True), ("(-\\infty,5]", "closed at 5", True)])
+item("equations_relations", None,
+     "Solving, we find $a = 3$ and $b = -2$ from the two equations.",
+     "a = 3, b = -2",
+     [("a=3, b=-2", "same"), ("b = -2, a = 3", "the same assignment, other order")],
+     [("a = -2, b = 3", "values swapped", True), ("a = 3, b = 2", "sign of b", True)])
+item("intervals", "Solve $x > 0$ and write the answer in interval notation.",
+     "All positive reals.",
+     "(0,\\infty)",
+     [("(0, \\infty)", "same"), ("x > 0", "the same set"), ("(0,+\\infty)", "+infinity")],
+     [("[0,\\infty)", "includes 0", True), ("(-\\infty,0)", "negatives")])
+item("intervals", "Find all $x$ with $x \\le 5$, in interval notation.",
+     "Everything up to and including 5.",
+     "(-\\infty,5]",
+     [("x \\in (-\\infty, 5]", "membership"), ("x \\le 5", "inequality")],
+     [("(-\\infty,5)", "excludes 5", True), ("[5,\\infty)", "wrong side", True)])
+item("sets", "Find all ordered pairs of positive integers $(a,b)$ with $a + b = 3$.",
+     "$a$ can be 1 or 2, and then $b = 3 - a$.",
+     "\\{(1,2),(2,1)\\}",
+     [("\\{(2,1),(1,2)\\}", "a set of pairs is unordered"), ("(1,2), (2,1)", "listed without braces")],
+     [("\\{(1,2)\\}", "one pair missing", True), ("\\{(1,2),(2,1),(0,3)\\}", "0 is not positive", True)])
+item("sets", None,
+     "The digits used are 1, 2 and 3, each once.",
+     "\\{1,2,3\\}",
+     [("\\{3,2,1\\}", "unordered"), ("\\{1, 3, 2\\}", "unordered")],
+     [("\\{1,2\\}", "missing 3", True), ("\\{1,2,3,4\\}", "extra 4", True)])
+item("tuples", "Find the vector $\\mathbf{v} = \\overrightarrow{AB}$ for $A = (1,2)$ and $B = (4,6)$.",
+     "Subtract the coordinates: $(4-1, 6-2)$.",
+     "(3,4)",
+     [("\\langle 3, 4 \\rangle", "angle-bracket vector"), ("\\begin{pmatrix} 3 \\\\ 4 \\end{pmatrix}", "column vector"), ("(3,4)", "same")],
+     [("(4,3)", "components swapped", True), ("(-3,-4)", "the vector BA", True), ("5", "the length, not the vector", True)])
+item("tuples", "Find $(a, b, c)$ if $a = 1$, $b = a + 1$ and $c = a + b$.",
+     "$b = 2$ and $c = 1 + 2$.",
+     "(1,2,3)",
+     [("(a,b,c) = (1,2,3)", "labelled"), ("(1, 2, 3)", "spaces")],
+     [("(3,2,1)", "reversed", True), ("(1,2)", "a pair, not a triple", True)])
+item("matrices_vectors", "Find the inverse of $\\begin{pmatrix} 2 & 0 \\\\ 0 & \\frac12 \\end{pmatrix}$.",
+     "A diagonal matrix inverts entry by entry: $\\frac12$ and $2$.",
+     "\\begin{pmatrix} \\frac{1}{2} & 0 \\\\ 0 & 2 \\end{pmatrix}",
+     [("\\begin{pmatrix} 0.5 & 0 \\\\ 0 & 2 \\end{pmatrix}", "0.5 = 1/2"), ("\\begin{bmatrix} 1/2 & 0 \\\\ 0 & 2 \\end{bmatrix}", "slash fraction")],
+     [("\\begin{pmatrix} 2 & 0 \\\\ 0 & \\frac{1}{2} \\end{pmatrix}", "the matrix itself, not the inverse", True), ("\\begin{pmatrix} 0 & \\frac12 \\\\ 2 & 0 \\end{pmatrix}", "entries moved off the diagonal", True)])
+item("multiple_choice", "Which is largest? (A) $2^{10}$ (B) $10^3$ (C) $3^6$ (D) $5^4$",
+     "$2^{10} = 1024$, $10^3 = 1000$, $3^6 = 729$, $5^4 = 625$.",
+     "(A)",
+     [("A", "letter"), ("\\text{A}", "\\text"), ("A.", "letter and a period"), ("a", "lower-case letter: the problem lists choices"), ("(A)\\ 2^{10}", "letter and the option")],
+     [("B", "1000 < 1024", True), ("\\text{A or B}", "a hedge over letters", True)])
+item("units", None,
+     "The patio is 5 by 3 metres, so the area is $15$ square metres and the perimeter 16 m.",
+     "15",
+     [("15\\ \\mathrm{m}^2", "unit after a space"), ("\\text{15 m}^2", "number inside \\text"), ("15 \\text{ m}^2", "unit")],
+     [("16 \\text{ m}", "the perimeter", True), ("150 \\text{ m}^2", "a factor of 10")])
+item("units", None,
+     "Fifty cents is half a dollar, written $0.50$ in dollars.",
+     "0.5",
+     [("\\$0.50", "dollar sign, trailing zero"), ("\\$0.5", "dollar sign")],
+     [("\\$5.00", "a factor of 10", True), ("\\$0.05", "a factor of 10", True)])
+item("degrees", "Find the angle whose tangent is 1, between 0 and 90 degrees.",
+     "$\\tan 45^\\circ = 1$.",
+     "45",
+     [("45^\\circ", "degree unit"), ("\\frac{\\pi}{4}", "an angle problem: pi/4 = 45 degrees"), ("45 \\text{ degrees}", "words"), ("45\u00b0", "Unicode sign")],
+     [("\\frac{\\pi}{3}", "= 60 degrees", True), ("1", "the tangent's value, given in the question", True), ("135^\\circ", "tangent -1 there")])
+item("degrees", None,
+     "A right angle.",
+     "90",
+     [("90^\\circ", "unit"), ("90\u00b0", "Unicode sign")],
+     [("\\frac{\\pi}{2}", "no problem text: no radian conversion", True), ("180^\\circ", "a straight angle")])
+item("text_answers", "True or false: every square is a rectangle.",
+     "A square has four right angles, which is the definition of a rectangle.",
+     "true",
+     [("\\text{True}", "case, \\text"), ("True", "case"), ("\\textbf{True}", "bold"), ("\\text{true}.", "trailing period")],
+     [("\\text{False}", "the opposite", True), ("\\text{false}", "the opposite", True)])
+item("text_answers", "Alice, Bob and Carol ran a race. Alice beat Bob and Carol beat Alice. Who won?",
+     "Carol beat Alice, who beat Bob, so the order is Carol, Alice, Bob.",
+     "Carol",
+     [("\\text{Carol}", "\\text"), ("carol", "case")],
+     [("\\text{Alice}", "second place", True), ("\\text{Bob}", "last place")])
+
 # === end of rows ===
 
 
