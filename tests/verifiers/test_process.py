@@ -287,7 +287,7 @@ def test_padding_cannot_raise_the_reward_under_any_aggregate() -> None:
 def test_claims_that_cannot_be_checked_never_score_like_correct(text: str) -> None:
     reward = ArithmeticChecker()(text, PROBLEM)
     assert reward.score == 0.0, reward.info
-    assert reward.info["claims_unchecked"] >= 1 or "no arithmetic claims" in reward.info.get("reason", "")
+    assert reward.info["claims_unchecked"] >= 1
 
 
 @pytest.mark.parametrize(
@@ -304,6 +304,9 @@ def test_claims_in_unusual_notation_are_checked(text: str, expected: float) -> N
     assert ArithmeticChecker()(text, PROBLEM).score == expected
 
 
-def test_a_completion_without_claims_earns_nothing() -> None:
-    reward = ArithmeticChecker()("I am confident. The answer is obvious.", PROBLEM)
-    assert reward.score == 0.0 and "no arithmetic claims" in reward.info["reason"]
+def test_a_completion_without_claims_scores_no_claims_score() -> None:
+    text = "I am confident. The answer is obvious."
+    reward = ArithmeticChecker()(text, PROBLEM)
+    assert reward.score == 1.0 and "no arithmetic claims" in reward.info["reason"]
+    assert ArithmeticChecker(no_claims_score=0.0)(text, PROBLEM).score == 0.0
+    assert ArithmeticChecker(correct_score=0.0, wrong_score=-1.0)(text, PROBLEM).score == 0.0

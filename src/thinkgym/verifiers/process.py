@@ -569,7 +569,8 @@ class ArithmeticChecker(ProcessReward):
     large; or past the ``max_claims`` budget), else ``correct_score`` when it makes claims and all
     hold. A step with no arithmetic claims is neutral: it scores 0 (no token credit) and is left
     out of the aggregate, so padding a completion with prose cannot move the reward; a completion
-    with no claims at all earns ``unchecked_score`` ("nothing to check").
+    with no claims at all earns ``no_claims_score`` (default: ``correct_score``, since it states
+    nothing false; set it to 0 to make a policy show checkable work).
 
     The defaults (1, 0, 0) with ``aggregate="min"`` give 1 only for reasoning whose every claim
     was checked and holds; padding with true claims cannot raise it (2,000 true claims and one
@@ -585,6 +586,8 @@ class ArithmeticChecker(ProcessReward):
     unchecked_score: float = 0.0
     #: Most claims checked per completion (a time bound); any claim past it counts as unchecked.
     max_claims: int = 2000
+    #: Score of a completion that makes no arithmetic claim at all (``None``: ``correct_score``).
+    no_claims_score: float | None = None
 
     def __post_init__(self) -> None:
         if self.aggregate not in ("min", "mean", "last", "product"):
@@ -592,7 +595,7 @@ class ArithmeticChecker(ProcessReward):
         split_steps("", self.split)
         if self.max_claims < 1:
             raise ValueError("max_claims must be >= 1")
-        for value in (self.correct_score, self.wrong_score, self.unchecked_score):
+        for value in (self.correct_score, self.wrong_score, self.unchecked_score, self.no_claims_score or 0.0):
             if not math.isfinite(float(value)):
                 raise ValueError("step scores must be finite")
 
@@ -643,7 +646,7 @@ class ArithmeticChecker(ProcessReward):
             reward = self._aggregate(counted)
             score = reward.score
         else:
-            score = float(self.unchecked_score)
+            score = float(self.correct_score if self.no_claims_score is None else self.no_claims_score)
         info: dict[str, Any] = {
             "step_scores": [s.score for s in scores],
             "step_reasons": [s.reason for s in scores],
