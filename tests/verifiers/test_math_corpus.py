@@ -180,7 +180,10 @@ def test_verifier_reaches_95_percent_in_every_category(verdicts):
     assert not failing, "\n".join(failing)
 
 
-def test_accuracy_tests_can_fail(verdicts):
-    """The disagreement count is real: flipping every label must disagree on every row."""
-    flipped = [{**row, "expected": not row["expected"]} for row in ROWS]
-    assert len(_disagreements(verdicts, flipped)) == len(ROWS)
+def test_accuracy_checks_can_fail():
+    """The agreement count is real: a grader that accepts everything misses every wrong row."""
+    accept_all = {row["id"]: (True, {}) for row in ROWS}
+    missed = _disagreements(accept_all)
+    assert missed and all(not row["expected"] for row in missed)
+    assert len(missed) == sum(not row["expected"] for row in ROWS)
+    assert "expected 0, got 1" in _describe(missed[:1], accept_all)
