@@ -6,10 +6,21 @@ composite keeps each part's score in ``Reward.components`` under the part's name
 components appear as ``"part.sub"``), and each part's ``info`` under ``info["parts"][name]``, so a
 trainer sees one float and a person sees why.
 
+>>> from thinkgym.core import Problem
+>>> from thinkgym.verifiers import FormatVerifier, MathVerifier
 >>> reward = WeightedSum({"format": FormatVerifier(), "accuracy": MathVerifier()},
 ...                      weights={"format": 0.1, "accuracy": 0.9})
 >>> gated = Gate(FormatVerifier(), MathVerifier())          # accuracy counts only if format passes
->>> staged = Hierarchy([("parses", parses), ("compiles", compiles), ("tests", tests)])
+>>> problem = Problem("p0", "What is 6*7?", "42")
+>>> reward("<think>6*7 = 42</think> The answer is 42.", problem).score
+1.0
+>>> gated("The answer is 42.", problem).score               # right, but not in the format
+0.0
+>>> def mentions_a_number(completion, problem):             # a sub-goal: any plain callable
+...     return any(c.isdigit() for c in completion)
+>>> staged = Hierarchy([("number", mentions_a_number), ("right", MathVerifier())])
+>>> staged("no idea", problem).components                   # the later goal was not even run
+{'number': 0.0, 'right': 0.0}
 """
 
 from __future__ import annotations

@@ -33,8 +33,16 @@ class RewardModelVerifier:
     ``tokenizer`` defaults to the model's own. ``sigmoid=True`` maps a logit into (0, 1);
     ``scale``/``shift`` apply afterwards (``score = scale * value + shift``).
 
-    >>> rm = RewardModelVerifier(model, tokenizer, device="cuda:0", batch_size=16)
-    >>> rm("The answer is 4.", problem).score
+    >>> from transformers import Qwen2Config, Qwen2ForSequenceClassification
+    >>> from thinkgym.agents.tiny import build_tiny
+    >>> _, tokenizer = build_tiny()       # a tiny model for the example; use your reward model
+    >>> model = Qwen2ForSequenceClassification(Qwen2Config(
+    ...     vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+    ...     num_attention_heads=2, num_key_value_heads=1, num_labels=1, pad_token_id=tokenizer.pad_token_id))
+    >>> rm = RewardModelVerifier(model, tokenizer, batch_size=16)     # device="cuda:0" on a GPU
+    >>> reward = rm("The answer is 4.", Problem("p0", "What is 2+2?", "4"))
+    >>> isinstance(reward.score, float), reward.components.keys() == {"reward_model"}
+    (True, True)
     """
 
     def __init__(
