@@ -1,8 +1,9 @@
 """A complete new thinkgym environment in one file: a problem source, a verifier, one register call.
 
-The task: sort a handful of words alphabetically. Run it with ``python examples/add_env.py``;
-after importing this module, ``thinkgym.make("examples/SortWords-v0")``, ``gymnasium.make(...)``,
-the env checker and every policy work with no further code.
+The task: sort a handful of words alphabetically. Run it with ``python examples/add_env.py``
+(the contract checker, then two policies); after importing this module,
+``thinkgym.make("examples/SortWords-v0")``, ``gymnasium.make(...)``, vector envs, ``thinkgym eval
+--import`` and every policy work with no further code. See README "Adding an environment".
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ thinkgym.register(
 
 if __name__ == "__main__":
     from thinkgym.agents import OraclePolicy, RandomPolicy, play_episode
+    from thinkgym.utils import check_env
 
+    print("check_env:", check_env(thinkgym.make("examples/SortWords-v0")))  # or a CheckError: what to fix
     env = thinkgym.make("examples/SortWords-v0")
     observation, info = env.reset(seed=0)
     print(info["problem_id"], "|", observation)

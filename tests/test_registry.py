@@ -240,9 +240,8 @@ def test_add_env_example_works_end_to_end(scratch_ids):
     import sys
     from pathlib import Path
 
-    from gymnasium.utils.env_checker import check_env
-
     from thinkgym.agents import OraclePolicy, play_episode
+    from thinkgym.utils import RULES, check_env
 
     path = Path(__file__).resolve().parents[1] / "examples" / "add_env.py"
     assert len(path.read_text().splitlines()) < 100
@@ -253,7 +252,7 @@ def test_add_env_example_works_end_to_end(scratch_ids):
     try:
         module_spec.loader.exec_module(module)
         env = thinkgym.make("examples/SortWords-v0")
-        check_env(env, skip_render_check=True)
+        assert check_env(env) == list(RULES)  # every rule of the public checker
         assert isinstance(gymnasium.make("examples/SortWords-v0").unwrapped, thinkgym.SingleTurnEnv)
         assert play_episode(env, OraclePolicy(), seed=1).total_reward == 1.0
         env.reset(options={"index": 0})
