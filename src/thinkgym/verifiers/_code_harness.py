@@ -1,34 +1,29 @@
 """The test harness that runs *inside* the sandbox, next to the candidate program (stdlib only).
 
-Why two processes: the candidate is hostile, so it must never run in a process that holds the
-hidden tests or writes the verdicts. One sandbox job runs
+The candidate is hostile, so it never runs in a process that holds the hidden tests or writes
+the verdicts. One sandbox job runs two processes:
 
-- **H, the judge** (this file's `main`). Its first act is to fork W; only then does it read its
-  stdin, where the verifier put the tests and a per-run secret nonce (nothing secret is ever in
-  the job's files). It runs the trusted test code and writes one verdict line per test to fd 1,
-  prefixed with the nonce. It never executes candidate code: what W sends back is decoded with
-  `marshal` and accepted only if every object in it is of a builtin plain type (`check_plain`).
-  H is non-dumpable, so W (same uid) cannot read its memory or descriptors through ``/proc``.
-- **W, the candidate worker**, forked from H before H read anything secret, so no copy of the
-  tests, the nonce or the judge's state ever existed in W's memory. W replaces fd 0 (the tests)
-  and its other standard streams with ``/dev/null``, closes every descriptor but its socket to H,
-  drops its capabilities, and only then reads the candidate program from ``solution.py``.
-  For function tests (HumanEval / MBPP style) W defines the candidate and serves calls: H's test
-  code calls a *proxy*, the arguments go to W, the return value comes back as plain data, and H
-  compares. So an object whose ``__eq__`` always returns True, a patched builtin, a replaced
-  ``check`` or a fake "passed" print cannot reach the judge; ``sys.exit(0)``, ``quit()``,
-  ``os._exit(0)`` or ``os.execv`` only end W, which fails the test it was in. H times each test
-  with its own clock (W's can be replaced by the candidate, H's cannot). When W is lost (it died
-  or overran a test) H reports where to go on and the verifier runs the remaining tests in a fresh
-  job: a job never forks a new worker after the tests entered its memory.
-- For stdin/stdout problems W is a runner: for each case H sends it the input, W forks a process
-  that runs the program on it (fd 0 = the input, stdout and stderr = pipes to W) and reports its
-  output (capped), exit status and time. The expected outputs never enter the sandbox: the
-  verifier compares outside.
+- **H, the judge** (`main`). Its first act is to fork W; only then does it read its stdin, where
+  the verifier put the tests and a per-run secret nonce (nothing secret is in the job's files).
+  H is non-dumpable (W, same uid, cannot read its memory or fds through ``/proc``), runs the
+  trusted test code, and writes one verdict line per test to fd 1, prefixed with the nonce. It
+  never executes candidate code: W's replies are decoded with `marshal` and accepted only if
+  built of plain builtin types (`check_plain`). H times each test with its own clock.
+- **W, the candidate worker**, forked before H read anything secret: no copy of the tests, the
+  nonce or the judge's state ever exists in its memory. W puts ``/dev/null`` on fd 0 (the tests),
+  1 and 2, closes every fd but its socket to H, drops its capabilities, and only then loads the
+  candidate (``solution.py``). For function tests W defines the candidate and serves calls: H's
+  test code calls a *proxy*, the arguments go to W, the return value comes back as plain data,
+  and H compares; so always-equal objects, patched builtins, a replaced ``check`` or a fake
+  "passed" print never reach the judge, and ``sys.exit(0)``/``os._exit``/``execv`` only end W,
+  which fails the test it was in. When W is lost (died, overran a test), H says where to go on
+  and the verifier runs the rest in a fresh job: no job forks a worker after it read the tests.
+  For stdin/stdout tests W is a runner: per case it forks a process that runs the program on
+  the input H sends, and reports its output, exit status and time; the expected outputs never
+  enter the sandbox (the verifier compares).
 
-A test "unit" is an asserting statement of ``check`` (or one test string), together with the
-setup statements before it; a unit that never called the candidate is reported ``void`` and earns
-nothing (an ``assert True`` says nothing about the candidate).
+A test "unit" is an asserting statement of ``check`` (or one test string) with the setup
+statements before it; a unit that never called the candidate is ``void`` and earns nothing.
 """
 
 from __future__ import annotations
@@ -48,11 +43,6 @@ PROGRAM_CODE_FILE = "solution.bin"
 _REPLY_LIMIT = 64 * 1024 * 1024
 _PLAIN_TYPES = (int, float, complex, str, bytes, bool, type(None), list, tuple, dict, set, frozenset)
 _EXIT_EXCEPTIONS = ("SystemExit", "KeyboardInterrupt", "GeneratorExit")
-
-
-# ---------------------------------------------------------------------------------------------
-# Pure helpers (also imported by the verifier in the trainer process)
-# ---------------------------------------------------------------------------------------------
 
 
 def normalize_output(text: str) -> list[str]:
@@ -144,11 +134,6 @@ def bytecode_tag() -> str:
     return f"{sys.implementation.cache_tag}:{magic}"
 
 
-# ---------------------------------------------------------------------------------------------
-# Framing over sockets and fds
-# ---------------------------------------------------------------------------------------------
-
-
 def _send(sock, data: bytes) -> None:
     sock.sendall(len(data).to_bytes(4, "little") + data)
 
@@ -181,11 +166,6 @@ def _read_all(fd: int) -> bytes:
     while chunk := os.read(fd, 1 << 16):
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-# ---------------------------------------------------------------------------------------------
-# Hardening
-# ---------------------------------------------------------------------------------------------
 
 
 def _libc():
@@ -255,11 +235,6 @@ def _load_program() -> object:
         pass
     with open(PROGRAM_FILE, encoding="utf-8", errors="replace") as f:
         return compile(f.read(), PROGRAM_FILE, "exec")
-
-
-# ---------------------------------------------------------------------------------------------
-# W: the candidate worker (function tests) or case runner (stdin/stdout tests)
-# ---------------------------------------------------------------------------------------------
 
 
 def _function_worker(sock) -> None:
@@ -348,97 +323,38 @@ def _run_main(program) -> None:
 
 
 def _run_io_case(program, stdin: bytes, timeout: float, cap: int) -> tuple:
-    """Run the program once on ``stdin``: (exit status, timed out, stdout, stderr tail, truncated, s)."""
-    stdin_fd = os.memfd_create("stdin")
-    _write_all(stdin_fd, stdin)
-    os.lseek(stdin_fd, 0, os.SEEK_SET)
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
+    """Run the program once on ``stdin``: (exit status, timed out, stdout, stderr tail, truncated, s).
+
+    Its stdin, stdout and stderr are memory files (bounded by the job's file-size and memory
+    limits): the runner only waits for its exit, then reads at most ``cap + 1`` bytes of output.
+    """
+    import select
+
+    files = [os.memfd_create(name) for name in ("stdin", "stdout", "stderr")]
+    _write_all(files[0], stdin)
+    os.lseek(files[0], 0, os.SEEK_SET)
     start = time.perf_counter()
     pid = os.fork()
     if pid == 0:
         try:
-            _worker_prelude(set(), (stdin_fd, out_w, err_w))
+            _worker_prelude(set(), (files[0], files[1], files[2]))
             _run_main(program)
         finally:
             os._exit(1)
-    for fd in (stdin_fd, out_w, err_w):
-        os.close(fd)
-    return _supervise(pid, out_r, err_r, start, timeout, cap)
-
-
-def _drain(fd: int, buf: bytearray, cap: int) -> bool:
-    """Read what a pipe holds now (after its writer exited); True when past ``cap``."""
-    import select
-
-    while select.select([fd], [], [], 0)[0]:
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            break
-        buf += chunk
-        if len(buf) > cap:
-            return True
-    return False
-
-
-def _supervise(pid: int, out_r: int, err_r: int, start: float, timeout: float, cap: int) -> tuple:
-    import select
-
-    out, err = bytearray(), bytearray()
-    open_fds = {out_r: out, err_r: err}
-    poller = select.poll()
-    for fd in open_fds:
-        poller.register(fd, select.POLLIN)
-    try:
-        pidfd = os.pidfd_open(pid)
-        poller.register(pidfd, select.POLLIN)
-    except OSError:  # (kernels before 5.3, or a filter that denies it): poll the exit instead
-        pidfd = None
-    deadline = start + timeout
-    timed_out = truncated = False
-    status = None
-    while (status is None or open_fds) and not truncated:
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
-            timed_out = True
-            break
-        if pidfd is None and status is None:
-            done, wait_status = os.waitpid(pid, os.WNOHANG)
-            status = wait_status if done else status
-            remaining = min(remaining, 0.002)
-        for fd, _event in poller.poll(remaining * 1000.0):
-            if fd == pidfd:
-                status = os.waitpid(pid, 0)[1]
-                poller.unregister(pidfd)
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                poller.unregister(fd)
-                del open_fds[fd]
-                continue
-            open_fds[fd] += chunk
-            if fd == err_r:
-                del err[:-4000]
-            truncated = truncated or len(out) > cap
-        if status is not None and open_fds:  # exited, but a descendant may hold the pipes open
-            truncated = _drain(out_r, out, cap) if out_r in open_fds else truncated
-            break
+    pidfd = os.pidfd_open(pid)
+    timed_out = not select.select([pidfd], [], [], timeout)[0]
     elapsed = time.perf_counter() - start
     for kill in (os.killpg, os.kill):  # the whole process group, daemons included
         try:
             kill(pid, signal.SIGKILL)
         except OSError:
             pass
-    if status is None:
-        status = os.waitpid(pid, 0)[1]
-    for fd in (out_r, err_r) + ((pidfd,) if pidfd is not None else ()):
+    status = os.waitpid(pid, 0)[1]
+    out = os.pread(files[1], cap + 1, 0)
+    err = os.pread(files[2], 2000, max(0, os.fstat(files[2]).st_size - 2000))
+    for fd in (*files, pidfd):
         os.close(fd)
-    return (os.waitstatus_to_exitcode(status), timed_out, bytes(out[: cap + 1]), bytes(err[-2000:]), truncated, elapsed)
-
-
-# ---------------------------------------------------------------------------------------------
-# H: the judge
-# ---------------------------------------------------------------------------------------------
+    return (os.waitstatus_to_exitcode(status), timed_out, out, err, len(out) > cap, elapsed)
 
 
 class _Abort(BaseException):

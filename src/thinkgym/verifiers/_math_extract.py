@@ -130,11 +130,10 @@ def _after_marker(text: str) -> str | None:
     line = line.strip().lstrip("*: ").strip()
     if not line:
         return None
-    for opener, closer in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
-        if line.startswith(opener):
-            close = line.find(closer, len(opener))
-            if close != -1:
-                return line[len(opener) : close]
+    if line.startswith(("$", "\\(", "\\[")):
+        spans = math_spans(line)
+        if spans and spans[0][0] == 0:
+            return spans[0][2]
     cut = re.search(r"\.(?:\s|$)", line)
     if cut:
         line = line[: cut.start()]

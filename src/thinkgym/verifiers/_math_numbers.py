@@ -101,6 +101,21 @@ def _scientific(text: str) -> Num | None:
     return Num(value, kind, decimals, False, mantissa.significant)
 
 
+_POWER_RE = re.compile(r"^(?P<b>\d{1,6})\s*\^\s*(?:\{\s*(?P<e>-?\d{1,3})\s*\}|(?P<e1>\d))$")
+
+
+def _power(text: str) -> Num | None:
+    """``50^2``, ``2^{10}``, ``10^{-3}``: an integer power small enough to compute exactly here."""
+    match = _POWER_RE.match(text)
+    if not match:
+        return None
+    base, exponent = int(match.group("b")), int(match.group("e") or match.group("e1"))
+    if abs(exponent) * len(str(base)) > 200 or (base == 0 and exponent < 0):
+        return None
+    value = Fraction(base) ** exponent
+    return Num(value, "int" if value.denominator == 1 else "fraction")
+
+
 def _repeating(text: str) -> Num | None:
     """``0.\\overline{3}`` = 1/3, ``0.1\\overline{6}`` = 1/6 (exact)."""
     match = _REPEATING_RE.match(text)
@@ -138,6 +153,8 @@ def parse_number(text: str) -> Num | None:
         num = _fraction(s)
     if num is None and ("\\" in s or "e" in s or "E" in s or "*" in s or "×" in s):
         num = _scientific(s) or _repeating(s)
+    if num is None and "^" in s:
+        num = _power(s)
     if num is None:
         mixed = _MIXED_TEX_RE.match(s) or _MIXED_SLASH_RE.match(s)
         if mixed:

@@ -223,31 +223,9 @@ def _parse(s: str, decimal_comma: bool, level: int) -> Node:
         )
     enclosed = _enclosed(s, toks)
     if enclosed:
-        opener, inner, closer = enclosed
-        inner_toks = _tokens(inner)
-        items_text = [p for p in _split(inner, inner_toks, _SEP_TOKENS)]
-        if len(items_text) == 1 and not items_text[0].strip():
-            items_text = []
-        items = tuple(_parse(p, False, level + 1) for p in items_text[:MAX_ITEMS])
-        if opener in ("\\{", "\\lbrace"):
-            builder = _split(inner, inner_toks, _SUCH_THAT_TOKENS)
-            if len(builder) == 2 and builder[1].strip():  # {x | x > 3}: the condition is the set
-                return _parse(builder[1], decimal_comma, level + 1)
-            return Seq("set", items)
-        if opener == "\\langle":
-            return Seq("tuple", items)
-        if opener == "{":
-            return _parse(inner, decimal_comma, level + 1)
-        if opener in ("(", "[", "\\lbrack") and closer in (")", "]", "\\rbrack"):
-            if len(items) == 1:
-                return _parse(inner, decimal_comma, level + 1)
-            if len(items) == 2:
-                lo, hi = items
-                if opener == "(" and closer == ")":
-                    return Seq("paren", items)
-                if isinstance(lo, Leaf) and isinstance(hi, Leaf):
-                    return Interval(lo, hi, opener != "(", closer != ")")
-            return Seq("tuple", items)
+        node = _parse_enclosed(*enclosed, decimal_comma, level)
+        if node is not None:
+            return node
     if _PM_RE.search(s) and all(d == 0 for _s, _e, t, d in toks if _PM_RE.fullmatch(t)):
         plus = _PM_RE.sub(lambda m: "+" if m.group(0) in ("\\pm", "±") else "-", s)
         minus = _PM_RE.sub(lambda m: "-" if m.group(0) in ("\\pm", "±") else "+", s)
@@ -273,6 +251,35 @@ def _complement(s: str, toks: list[tuple[int, int, str, int]], decimal_comma: bo
     if isinstance(removed, Seq) and removed.kind == "set" and len(removed.items) == 1 and isinstance(removed.items[0], Leaf):
         point = removed.items[0]
         return SetUnion((Interval(Leaf("-\\infty"), point, False, False), Interval(point, Leaf("\\infty"), False, False)))
+    return None
+
+
+def _parse_enclosed(opener: str, inner: str, closer: str, decimal_comma: bool, level: int) -> Node | None:
+    """What one bracket pair around the whole answer makes: a set, tuple, pair or interval."""
+    inner_toks = _tokens(inner)
+    items_text = [p for p in _split(inner, inner_toks, _SEP_TOKENS)]
+    if len(items_text) == 1 and not items_text[0].strip():
+        items_text = []
+    items = tuple(_parse(p, False, level + 1) for p in items_text[:MAX_ITEMS])
+    if opener in ("\\{", "\\lbrace"):
+        builder = _split(inner, inner_toks, _SUCH_THAT_TOKENS)
+        if len(builder) == 2 and builder[1].strip():  # {x | x > 3}: the condition is the set
+            return _parse(builder[1], decimal_comma, level + 1)
+        return Seq("set", items)
+    if opener == "\\langle":
+        return Seq("tuple", items)
+    if opener == "{":
+        return _parse(inner, decimal_comma, level + 1)
+    if opener in ("(", "[", "\\lbrack") and closer in (")", "]", "\\rbrack"):
+        if len(items) == 1:
+            return _parse(inner, decimal_comma, level + 1)
+        if len(items) == 2:
+            lo, hi = items
+            if opener == "(" and closer == ")":
+                return Seq("paren", items)
+            if isinstance(lo, Leaf) and isinstance(hi, Leaf):
+                return Interval(lo, hi, opener != "(", closer != ")")
+        return Seq("tuple", items)
     return None
 
 
@@ -419,26 +426,30 @@ def equal(pred: Node, gold: Node, ops: LeafOps) -> bool:
     if isinstance(gold, Matrix):
         return _equal_matrix(pred, gold, ops)
     if isinstance(gold, Seq):
-        if gold.kind == "paren" and _is_inequality(pred) and _allows_intervals(gold, ops):
-            return _equal_sets(pred, gold, ops)
-        if gold.kind in ("set", "list"):
-            items = _unordered_items(pred, gold.kind)
-            return items is not None and _multiset_equal(items, list(gold.items), ops)
-        # tuple / paren: ordered
-        if isinstance(pred, Seq) and pred.kind in ("tuple", "paren", "list") and len(pred.items) == len(gold.items):
-            return all(equal(p, g, ops) for p, g in zip(pred.items, gold.items, strict=False))
-        if isinstance(pred, Matrix):
-            flat = _vector(pred)
-            return flat is not None and len(flat) == len(gold.items) and all(
-                equal(p, g, ops) for p, g in zip(flat, gold.items, strict=False)
-            )
-        return False
+        return _equal_seq(pred, gold, ops)
     if isinstance(gold, Leaf):
         if isinstance(pred, Leaf):
             return ops.leaf_eq(pred.text, gold.text)
         if isinstance(pred, Seq) and pred.kind in ("set", "list") and len(pred.items) == 1:
             return equal(pred.items[0], gold, ops)
         return False
+    return False
+
+
+def _equal_seq(pred: Node, gold: Seq, ops: LeafOps) -> bool:
+    """A gold set or list (unordered), or a tuple / pair (ordered)."""
+    if gold.kind == "paren" and _is_inequality(pred) and _allows_intervals(gold, ops):
+        return _equal_sets(pred, gold, ops)
+    if gold.kind in ("set", "list"):
+        items = _unordered_items(pred, gold.kind)
+        return items is not None and _multiset_equal(items, list(gold.items), ops)
+    if isinstance(pred, Seq) and pred.kind in ("tuple", "paren", "list") and len(pred.items) == len(gold.items):
+        return all(equal(p, g, ops) for p, g in zip(pred.items, gold.items, strict=False))
+    if isinstance(pred, Matrix):
+        flat = _vector(pred)
+        return flat is not None and len(flat) == len(gold.items) and all(
+            equal(p, g, ops) for p, g in zip(flat, gold.items, strict=False)
+        )
     return False
 
 

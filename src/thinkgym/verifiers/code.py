@@ -46,30 +46,14 @@ from thinkgym.core import Problem, Reward
 from thinkgym.sandbox import Job, Limits, Sandbox, SandboxResult
 from thinkgym.verifiers import _code_harness as harness
 
-__all__ = [
-    "CodeVerifier",
-    "verify_code",
-    "extract_code",
-    "assemble_program",
-    "FunctionTests",
-    "IOTests",
-    "tests_of",
-    "split_check",
-    "style_score",
-    "compare_output",
-    "TestResult",
-]
+__all__ = ["CodeVerifier", "verify_code", "extract_code", "assemble_program", "FunctionTests", "IOTests", "tests_of",
+           "split_check", "style_score", "compare_output", "TestResult"]  # fmt: skip
 
 compare_output = harness.compare_output
 
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:^[ \t]*```[ \t]*$|\Z)", re.S | re.M)
 _PYTHON_TAGS = frozenset({"python", "py", "python3", "py3", "python2"})
 FenceChoice = Literal["last", "first", "longest", "all"]
-
-
-# ---------------------------------------------------------------------------------------------
-# Extracting and assembling the candidate program
-# ---------------------------------------------------------------------------------------------
 
 
 def extract_code(
@@ -133,11 +117,6 @@ def assemble_program(code: str, prompt: str = "") -> str:
     return code
 
 
-# ---------------------------------------------------------------------------------------------
-# Test specifications
-# ---------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class FunctionTests:
     """HumanEval (``test`` with ``check``) or MBPP (``asserts``) style tests of a function."""
@@ -184,7 +163,6 @@ def tests_of(problem: Problem) -> FunctionTests | IOTests:
             setup=str(meta.get("setup", "") or ""),
         )
     raise ValueError(f"unknown code test format {fmt!r}: use 'function' or 'io'")
-
 
 
 def _label(source: str) -> str:
@@ -293,11 +271,6 @@ def _bound_names(source: str) -> set[str]:
     return names
 
 
-# ---------------------------------------------------------------------------------------------
-# Style (optional reward component)
-# ---------------------------------------------------------------------------------------------
-
-
 def style_score(code: str, *, max_line_length: int = 100) -> tuple[float, list[str]]:
     """Lint-ish checks by AST (no execution): ``(fraction of checks passed, issues)``.
 
@@ -342,12 +315,6 @@ def style_score(code: str, *, max_line_length: int = 100) -> tuple[float, list[s
         issues.append(f"line longer than {max_line_length}")
     checks = 7
     return (checks - len(issues)) / checks, issues
-
-
-
-# ---------------------------------------------------------------------------------------------
-# Jobs and verdicts
-# ---------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -492,12 +459,6 @@ def _missing_reason(result: SandboxResult) -> str:
         return "the job ran out of memory before this test was judged"
     tail = result.stderr.strip().splitlines()[-1:] if result.stderr else []
     return f"no verdict: the harness ended early (exit {result.exit_code})" + (f": {tail[0][:200]}" if tail else "")
-
-
-
-# ---------------------------------------------------------------------------------------------
-# The verifier
-# ---------------------------------------------------------------------------------------------
 
 
 class CodeVerifier:
@@ -778,11 +739,6 @@ class CodeVerifier:
             self._reference_times[problem.id] = reference
         return min(1.0, (float(reference) + floor_s) / (runtime_s + floor_s))
 
-
-
-# ---------------------------------------------------------------------------------------------
-# One-off calls
-# ---------------------------------------------------------------------------------------------
 
 _shared: dict[str, CodeVerifier] = {}
 _shared_lock = threading.Lock()
