@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import pickle
 
+import gymnasium
+import numpy as np
 import pytest
 from gymnasium.error import ResetNeeded
 from gymnasium.utils.env_checker import check_env
@@ -72,6 +75,52 @@ def test_text_space():
     assert space.contains("héllo 中") and not space.contains("x" * 11) and not space.contains(b"x")
     assert space.contains(space.sample())
     assert space == TextSpace(10) and space != TextSpace(11)
+
+
+UNICODE_TEXTS = ["", "plain", "… é ∑ 中文 😀", "\ud800 lone surrogate", "\x00\x7f\u200b\u202e", "x" * 64]
+
+
+def test_text_space_encodes_any_unicode_exactly():
+    """Issue 14 item 2: gymnasium's Text kept a fixed charset, so '…' crashed the shared-memory encoder."""
+    from gymnasium.spaces import flatdim, flatten, flatten_space, unflatten
+
+    space = TextSpace(64)
+    for text in UNICODE_TEXTS:
+        codes = flatten(space, text)
+        assert codes.shape == (64,) and codes.dtype == np.int32
+        assert unflatten(space, codes) == text and space.contains(text)
+    assert flatdim(space) == 64 and flatten_space(space).contains(flatten(space, "… é"))
+    assert all(c in space.character_set for c in "…é中😀\ud800") and len(space.character_set) == 0x110000
+    assert space.character_list[ord("…")] == "…" and space.character_index("😀") == ord("😀")
+    with pytest.raises(ValueError, match="does not fit"):
+        flatten(space, "x" * 65)
+    assert pickle.loads(pickle.dumps(space)) == space and copy.deepcopy(space) == space
+
+
+def test_async_vector_env_carries_unicode_and_clips_long_observations():
+    """Shared memory (on by default) carries every character; an observation longer than the space
+    is clipped by the env (noted in info), never a crash in a worker."""
+    long_prompt = "∑" * 50 + "…" + "é" * 60
+    problems = [Problem(f"u{i}", text or "empty?", "x") for i, text in enumerate([*UNICODE_TEXTS, long_prompt])]
+
+    def small():
+        env = SingleTurnEnv(ListSource(problems), exact_match)
+        env.max_observation_chars = 100
+        env.observation_space = TextSpace(100)
+        return env
+
+    envs = gymnasium.vector.AsyncVectorEnv([small, small], shared_memory=True)
+    try:
+        for index, problem in enumerate(problems):
+            observations, infos = envs.reset(options={"index": index})
+            expected = problem.prompt[:100]
+            assert observations == (expected, expected)
+            clipped = infos.get("observation_clipped_from")
+            assert (clipped is not None and list(clipped) == [111, 111]) == (len(problem.prompt) > 100)
+            observations, *_ = envs.step(("x", "x"))
+            assert observations == ("", "")
+    finally:
+        envs.close()
 
 
 def test_single_turn_env_contract():
