@@ -1213,6 +1213,31 @@ item("text_answers", "Alice, Bob and Carol ran a race. Alice beat Bob and Carol 
      "Carol",
      [("\\text{Carol}", "\\text"), ("carol", "case")],
      [("\\text{Alice}", "second place", True), ("\\text{Bob}", "last place")])
+C = "unboxed"
+P = "A bag has 3 red and 2 blue marbles. One is drawn at random. What is the probability it is red?"
+add(C, None, "\\frac{3}{5}", True, "'Answer: \\(\\frac{3}{5}\\)'", problem=P,
+    raw="There are $3 + 2 = 5$ marbles and 3 are red.\n\nAnswer: \\(\\frac{3}{5}\\)")
+add(C, None, "\\frac{3}{5}", True, "markdown heading '### Final Answer' then the value", problem=P,
+    raw="Total marbles: 5. Red: 3. Blue: 2.\n\n### Final Answer\n$\\frac{3}{5}$")
+add(C, None, "\\frac{3}{5}", True, "'the probability is 0.6' (3/5 = 0.6 exactly)", problem=P,
+    raw="<think>\n5 marbles, 3 red, so 3 out of 5.\n</think>\n\nSince 3 of the 5 marbles are red, the probability is 0.6.")
+add(C, None, "\\frac{3}{5}", False, "the final answer 2/5 is the blue probability", problem=P, hard=True,
+    raw="There are 5 marbles; 2 are blue and 3 are red.\n\n**Final answer:** $\\frac{2}{5}$")
+add(C, None, "\\frac{3}{5}", False, "'The answer is not 3/5; it is 3/2' — the final claim is 3/2", problem=P, hard=True,
+    raw="Comparing red to blue gives $3:2$. The answer is not $\\frac{3}{5}$; it is $\\frac{3}{2}$.")
+P = "Find $x$ if $4x + 1 = 29$."
+add(C, None, "7", True, "display $$x = 7$$ at the end", problem=P,
+    raw="Subtract 1: $4x = 28$. Divide by 4:\n$$x = 7$$")
+add(C, None, "7", True, "'So, the value of $x$ is 7.'", problem=P,
+    raw="We have $4x = 29 - 1 = 28$. So, the value of $x$ is 7.")
+add(C, None, "7", True, "'ANSWER: 7'", problem=P, raw="4x = 28, x = 28 / 4.\n\nANSWER: 7")
+add(C, None, "7", False, "'ANSWER: 28' is the value of 4x", problem=P, hard=True, raw="Subtract 1 from both sides: 4x = 28.\n\nANSWER: 28")
+add(C, None, "7", False, "'$$x = 7.5$$' divided 30 by 4", problem=P, hard=True, raw="Adding 1 instead: $4x = 30$, so\n$$x = 7.5$$")
+P = "How many sides does a hexagon have?"
+add(C, None, "6", True, "bold answer with a unit word '**6 sides**'", problem=P, raw="A hexagon is a polygon with **6 sides**.")
+add(C, None, "6", False, "bold '**8 sides**' is an octagon", problem=P, hard=True, raw="Hex means eight... so it has **8 sides**.")
+add(C, None, "6", True, "'Answer: six' as a number word", problem=P, raw="Hexa- is the Greek prefix for six.\n\nAnswer: six")
+add(C, None, "6", False, "'Answer: five' is a pentagon", problem=P, hard=True, raw="Penta- means five.\n\nAnswer: five")
 
 # === end of rows ===
 
