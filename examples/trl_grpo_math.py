@@ -1,10 +1,14 @@
 """GRPO with TRL on a real model: Qwen2.5-Math-1.5B on thinkgym/Math-v0 (GPUs; downloads the model).
 
-The thinkgym part is two lines — a dataset of problems and one TRL reward function per reward
-component (``accuracy``, ``format``), which TRL logs separately::
+The thinkgym part is two lines — a dataset of problems and the env's own score as TRL's reward
+(``math_score``: 0.9·accuracy + 0.1·format, as the env scores; each component is logged as
+``thinkgym/math/<component>``)::
 
     train_dataset = to_dataset("thinkgym/Math-v0", n=..., seed=0, conversational=True)
     reward_funcs = reward_funcs("thinkgym/Math-v0")
+
+To weigh the components yourself: ``reward_funcs(..., score=False)`` (one function per component)
+and ``GRPOConfig(reward_weights=[...])`` in the order of those functions.
 
 Single GPU (generation inside the trainer)::
 

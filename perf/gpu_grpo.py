@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     totals = {"thinkgym": 0.0}
     funcs = [_timed(f, totals) for f in reward_funcs(args.env)]
     batch = args.num_generations * args.prompts_per_step
-    dataset = to_dataset(args.env, n=max(64, args.steps * args.prompts_per_step), seed=0)
+    dataset = to_dataset(args.env, n=max(64, args.steps * args.prompts_per_step), seed=0, repeat=True)  # cycles a small env
 
     class StepClock(TrainerCallback):
         def __init__(self) -> None:

@@ -290,7 +290,7 @@ def eval_command(
     env: list[str] | None = typer.Option(None, "--env", "-e", help="Env id instead of a suite (repeatable); uses --n and --seed."),
     n: int = typer.Option(20, "--n", help="Problems per --env (suites fix their own counts)."),
     samples: int = typer.Option(1, "--samples", "-k", help="Samples per problem (pass@k is reported for every k up to this)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the random and hf: policies (never sent to servers, which would repeat one sample); picks the problems of --env runs."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the run: each sample gets a seed derived from it and the sample's key (random, hf: and the seed field of openai: requests), so the same seed gives the same samples at any concurrency; picks the problems of --env runs."),
     concurrency: int = typer.Option(8, "--concurrency", "-c", help="Episodes (so generation requests) in flight at once."),
     batch_size: int = typer.Option(1, "--batch-size", help="Queries per policy call (hf: defaults to --concurrency)."),
     verify_workers: int = typer.Option(-1, "--verify-workers", help="Verification processes (0 = threads in this process; -1 = auto)."),

@@ -162,9 +162,9 @@ def make_policy(
     elif parsed.kind == "openai":
         cls = _import("thinkgym.agents.openai", "OpenAIPolicy", "OpenAI-compatible (openai:)")
         model = parsed.model or _served_model(parsed.target)
-        # No seed: the client would send the same seed with every request, and a server that
-        # honours it (vLLM does) returns the same completion for every sample of a problem,
-        # which would silently turn pass@k into pass@1.
+        # No policy-wide seed: every request would carry the same one, and a server that honours
+        # it (vLLM does) would return the same completion for every sample of a problem (pass@k
+        # silently pass@1). The runner sends each sample's own seed instead (`Query.seed`).
         openai_kwargs = {k: v for k, v in common.items() if k != "seed"}
         policy = _call_with_supported(
             cls, model, base_url=parsed.target, max_concurrency=concurrency, **openai_kwargs
