@@ -161,13 +161,6 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 1 << 16):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _libc():
     import ctypes
 
@@ -218,6 +211,14 @@ def _worker_prelude(keep: set[int], stdio: tuple[int, int, int]) -> None:
     os.closerange(low, 65536)
     os.setpgid(0, 0)
     _drop_privileges()
+
+
+def _kill_group(pid: int) -> None:
+    for kill in (os.killpg, os.kill):  # the whole process group (daemons included), then the process
+        try:
+            kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def _candidate_namespace(name: str) -> dict:
@@ -344,11 +345,7 @@ def _run_io_case(program, stdin: bytes, timeout: float, cap: int) -> tuple:
     pidfd = os.pidfd_open(pid)
     timed_out = not select.select([pidfd], [], [], timeout)[0]
     elapsed = time.perf_counter() - start
-    for kill in (os.killpg, os.kill):  # the whole process group, daemons included
-        try:
-            kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    _kill_group(pid)
     status = os.waitpid(pid, 0)[1]
     out = os.pread(files[1], cap + 1, 0)
     err = os.pread(files[2], 2000, max(0, os.fstat(files[2]).st_size - 2000))
@@ -358,10 +355,8 @@ def _run_io_case(program, stdin: bytes, timeout: float, cap: int) -> tuple:
 
 
 class _Abort(BaseException):
-    """A harness-level failure inside a test (timeout, worker lost, bad reply).
-
-    A BaseException, so a test's ``except Exception`` cannot swallow it and turn a hang into a pass.
-    """
+    """A harness-level failure inside a test (timeout, worker lost, bad reply): a BaseException,
+    so a test's ``except Exception`` cannot swallow it and turn a hang into a pass."""
 
 
 class CandidateError(Exception):
@@ -405,11 +400,7 @@ class _Judge:
     def kill_worker(self, state: str = "lost") -> None:
         """SIGKILL W and its process group, and reap it."""
         if self.state in ("ready", "waiting"):
-            for kill in (os.killpg, os.kill):
-                try:
-                    kill(self.worker_pid, signal.SIGKILL)
-                except OSError:
-                    pass
+            _kill_group(self.worker_pid)
             try:
                 os.waitpid(self.worker_pid, 0)
             except OSError:
@@ -481,10 +472,8 @@ class _Judge:
         raise self._abort("the candidate sent a malformed reply")
 
     def proxy(self, name: str):
-        judge = self
-
         def candidate(*args, **kwargs):
-            return judge.call(name, args, kwargs)
+            return self.call(name, args, kwargs)
 
         candidate.__name__ = candidate.__qualname__ = name
         return candidate
@@ -617,7 +606,10 @@ def main(mode: str) -> None:
     sock, worker_pid = _fork_worker(mode)
     hardening.append("worker-forked-before-tests")
     try:
-        payload = marshal.loads(_read_all(0))  # written by the verifier: the tests, the nonce
+        chunks = []
+        while chunk := os.read(0, 1 << 16):
+            chunks.append(chunk)
+        payload = marshal.loads(b"".join(chunks))  # written by the verifier: the tests, the nonce
         if not isinstance(payload, dict) or "nonce" not in payload:
             raise ValueError("malformed test payload")
     except BaseException as exc:

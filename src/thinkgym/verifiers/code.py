@@ -378,11 +378,8 @@ _ns["main"](MODE)
 
 @dataclass
 class _Task:
-    """One completion under verification: what to run, and the verdicts gathered so far.
-
-    A problem may need more than one job: when the worker is lost (it died or overran a test)
-    the judge says where to go on, and the next job starts there with a fresh worker.
-    """
+    """One completion under verification: what to run, and the verdicts gathered so far (a job
+    that lost its worker is followed by one for the rest, from ``first``)."""
 
     mode: str  # "function" or "io"
     names: list[str]
@@ -409,9 +406,8 @@ class _Task:
 def _records(stdout: str, nonce: str, limit: int) -> list[dict]:
     """The judge's records of one run: lines that carry its secret nonce, at most ``limit``.
 
-    Linear in the size of ``stdout``: one split, one prefix test per line, and `json` (whose
-    object keys are strings, hashed with a per-process key) for the lines that carry the nonce;
-    nesting past the decoder's limit is refused, not followed.
+    Linear in the size of ``stdout``: one split, a prefix test per line, `json` for the lines with
+    the nonce (string keys, hashed with a per-process key; nesting past its limit is refused).
     """
     prefix = nonce + " "
     records: list[dict] = []
@@ -427,10 +423,6 @@ def _records(stdout: str, nonce: str, limit: int) -> list[dict]:
             if len(records) >= limit:
                 break
     return records
-
-
-def _seconds(value: object) -> float:
-    return float(value) if type(value) in (int, float) and 0 <= value < 1e6 else 0.0  # type: ignore[operator]
 
 
 def _io_verdict(record: dict, expected: str, float_tol: float | None) -> tuple[bool, str | None]:
@@ -520,8 +512,6 @@ class CodeVerifier:
         self._lock = threading.Lock()
         self._reference_times: dict[str, float] = {}
 
-    # ---- lifecycle / pickling ----
-
     @property
     def sandbox(self) -> Sandbox:
         """The sandbox jobs run in (created on first use when none was given)."""
@@ -541,11 +531,7 @@ class CodeVerifier:
             sandbox.close()
 
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_sandbox"] = None
-        state["_owns_sandbox"] = True
-        state["_lock"] = None
-        return state
+        return {**self.__dict__, "_sandbox": None, "_owns_sandbox": True, "_lock": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -553,8 +539,6 @@ class CodeVerifier:
 
     def __repr__(self) -> str:
         return f"CodeVerifier(backend={self.backend or 'default'!r}, score={self.score!r}, limits={self.limits})"
-
-    # ---- verification ----
 
     def __call__(self, completion: str, problem: Problem) -> Reward:
         return self.verify_batch([completion], [problem])[0]
@@ -670,7 +654,8 @@ class CodeVerifier:
 
     @staticmethod
     def _verdict(task: _Task, index: int, record: dict) -> TestResult:
-        name, seconds = task.names[index], _seconds(record.get("s"))
+        seconds = record.get("s")
+        name, seconds = task.names[index], float(seconds) if type(seconds) in (int, float) and 0 <= seconds < 1e6 else 0.0
         if task.mode == "io":
             assert task.spec is not None
             ok, why = _io_verdict(record, task.spec.outputs[index], task.spec.float_tol)
