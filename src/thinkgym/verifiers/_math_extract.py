@@ -167,6 +167,19 @@ def math_spans(text: str) -> list[tuple[int, int, str]]:
     return [span for span in spans if span[2]]
 
 
+def _unclosed_box(text: str) -> bool:
+    """Whether the last ``\\boxed{`` of ``text`` never closes (its number must not be guessed)."""
+    last = None
+    for last in _BOX_RE.finditer(text):
+        pass
+    if last is None:
+        return False
+    i = last.end()
+    while i < len(text) and text[i] in " \t":
+        i += 1
+    return i < len(text) and text[i] == "{" and _match_brace(text, i) == -1
+
+
 def _final_paragraph_start(text: str) -> int:
     """Where the final paragraph begins (after the last blank line with text after it)."""
     start = 0
@@ -256,6 +269,8 @@ def extract(
     if final_spans:
         return Extracted(final_spans[-1][2], "math")
 
+    if fallback and _unclosed_box(text):
+        return Extracted(None, "none", error="no final answer found: a \\boxed{ is never closed (truncated output?)")
     if fallback:
         number = _last_number(text, spans)
         if number is not None:
