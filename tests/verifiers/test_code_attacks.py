@@ -82,7 +82,11 @@ EXIT_TRICKS = {
 
 @pytest.mark.parametrize("code", EXIT_TRICKS.values(), ids=EXIT_TRICKS.keys())
 def test_exiting_never_passes(verifier, code):
-    assert_contained(verifier(fence(code), TRIPLE))
+    reward = verifier(fence(code), TRIPLE)
+    assert_contained(reward)
+    if "getppid" not in code:  # (a judge that is pid 1 of its namespace ignores the kill: 0 != 3 then)
+        # The trick took effect (the worker or the judge ended), rather than a wrong value failing.
+        assert all(t["reason"] != "assertion failed" for t in reward.info["tests"]), reward.info["tests"]
 
 
 FAKE_VALUE_TRICKS = {
