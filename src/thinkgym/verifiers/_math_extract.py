@@ -169,11 +169,10 @@ def math_spans(text: str) -> list[tuple[int, int, str]]:
 
 def _unclosed_box(text: str) -> bool:
     """Whether the last ``\\boxed{`` of ``text`` never closes (its number must not be guessed)."""
-    last = None
-    for last in _BOX_RE.finditer(text):
-        pass
-    if last is None:
+    matches = list(_BOX_RE.finditer(text))
+    if not matches:
         return False
+    last = matches[-1]
     i = last.end()
     while i < len(text) and text[i] in " \t":
         i += 1
