@@ -137,7 +137,8 @@ def send_frame(sock: socket.socket, payload: bytes, fds: tuple[int, ...] = ()) -
     if fds:
         sent = sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))])
         data = data[sent:]
-    sock.sendall(data)
+    if data:  # (never an empty send: a quick job may have read the frame, run and gone: EPIPE)
+        sock.sendall(data)
 
 
 def recv_exact(sock: socket.socket, size: int) -> bytes:

@@ -503,8 +503,9 @@ class LocalSandbox(Sandbox):
             send_frame(warm.conn, payload, (stdin_fd,))
             lost = None
         except (OSError, TimeoutError) as exc:
+            said = _wait_exit(warm.conn, time.monotonic() + 1.0, kinds=("exit", "error")) or {}
             warm.kill()
-            lost = _JobProcessLost(f"no answer from the job process: {exc}")
+            lost = _JobProcessLost(f"no answer from the job process: {exc} {said.get('error') or said}")
         finally:
             os.close(stdin_fd)
 
@@ -605,14 +606,15 @@ def _supervise(warm: _WarmJob, job: Job, started: float) -> SandboxResult:
     return _result(outcome, first, collected, limits)
 
 
-def _wait_exit(conn: socket.socket, deadline: float) -> dict | None:
+def _wait_exit(conn: socket.socket, deadline: float, kinds: tuple[str, ...] = ("exit",)) -> dict | None:
+    """The next frame from a job process, if it is one of ``kinds`` and comes by ``deadline``."""
     try:
         frame, fds = _read_frame(conn, deadline)
     except (OSError, TimeoutError, _JobProcessLost):
         return None
     for fd in fds:
         os.close(fd)
-    return frame if frame.get("kind") == "exit" else None
+    return frame if frame.get("kind") in kinds else None
 
 
 class _Watch:
