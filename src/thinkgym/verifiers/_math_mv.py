@@ -26,7 +26,7 @@ def _config() -> Any:
 
         logging.getLogger("math_verify").setLevel(logging.ERROR)
         normalization = NormalizationConfig(
-            basic_latex=True, units=True, malformed_operators=True, nits=True, boxed="all", equations=True
+            basic_latex=True, units=True, malformed_operators=True, nits=True, boxed="all", equations=False
         )
         _CONFIG = [LatexExtractionConfig(normalization_config=normalization, boxed_match_priority=0)]
     return _CONFIG
