@@ -39,7 +39,7 @@ import os
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from thinkgym.core import Problem, Reward
@@ -606,15 +606,8 @@ class CodeVerifier:
         else:
             output = 2048 * remaining + 4096
         wall = budget + 2.0  # startup and verdict margin over the tests' own budget
-        return Limits(
-            wall_s=wall,
-            cpu_s=self.limits.cpu_s if self.limits.cpu_s is not None else wall,
-            memory_mb=self.limits.memory_mb,
-            max_processes=self.limits.max_processes,
-            max_output_bytes=max(self.limits.max_output_bytes, output),
-            max_file_mb=self.limits.max_file_mb,
-            max_open_files=self.limits.max_open_files,
-        )
+        cpu = self.limits.cpu_s if self.limits.cpu_s is not None else wall  # (every other limit as given)
+        return replace(self.limits, wall_s=wall, cpu_s=cpu, max_output_bytes=max(self.limits.max_output_bytes, output))
 
     def _job(self, task: _Task) -> Job:
         """The job for the task's remaining tests. The candidate goes in the files; the tests and a
