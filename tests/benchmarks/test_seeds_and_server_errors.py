@@ -20,6 +20,7 @@ from thinkgym.benchmarks.suites import load_suite, suite_from_envs
 OpenAIPolicy = pytest.importorskip("thinkgym.agents.openai").OpenAIPolicy
 
 QUIET = {"progress": False}
+LOCAL = {"progress": False, "verify_workers": 0}  # verify in this process: no worker start-up
 
 
 def _completions(out: Path) -> dict[str, str]:
@@ -141,7 +142,7 @@ def test_openai_requests_carry_one_seed_per_sample_stable_across_runs(server, tm
     seen = []
     for name in ("a", "b"):
         _ChatHandler.seeds = []
-        evaluate(suite, f"openai:{server}#greedy", tmp_path / name, EvalSettings(seed=3, samples=4, temperature=1.0, **QUIET))
+        evaluate(suite, f"openai:{server}#greedy", tmp_path / name, EvalSettings(seed=3, samples=4, temperature=1.0, **LOCAL))
         seen.append(sorted(_ChatHandler.seeds))
     assert len(seen[0]) == 16 and None not in seen[0]
     assert len(set(seen[0])) == 16  # k samples of a problem are k different seeds
@@ -151,17 +152,17 @@ def test_openai_requests_carry_one_seed_per_sample_stable_across_runs(server, tm
 
 def test_identical_samples_at_temperature_above_zero_are_warned_about(server, tmp_path):
     suite = suite_from_envs(["thinkgym/Math-v0"], n=5)
-    summary = evaluate(suite, f"openai:{server}#greedy", tmp_path / "t1", EvalSettings(samples=4, temperature=1.0, **QUIET))
+    summary = evaluate(suite, f"openai:{server}#greedy", tmp_path / "t1", EvalSettings(samples=4, temperature=1.0, **LOCAL))
     assert summary["overall"]["identical_sample_problems"] == 5
     assert len(summary["warnings"]) == 1 and "5 of 5 problem(s)" in summary["warnings"][0]
     assert "pass@k there is pass@1" in (tmp_path / "t1" / "report.md").read_text()
     # greedy on purpose: no warning at temperature 0, nor with one sample per problem
-    cold = evaluate(suite, f"openai:{server}#greedy", tmp_path / "t0", EvalSettings(samples=4, temperature=0.0, **QUIET))
+    cold = evaluate(suite, f"openai:{server}#greedy", tmp_path / "t0", EvalSettings(samples=4, temperature=0.0, **LOCAL))
     assert cold["warnings"] == [] and cold["overall"]["identical_sample_problems"] == 5
-    single = evaluate(suite, f"openai:{server}#greedy", tmp_path / "s1", EvalSettings(samples=1, temperature=1.0, **QUIET))
+    single = evaluate(suite, f"openai:{server}#greedy", tmp_path / "s1", EvalSettings(samples=1, temperature=1.0, **LOCAL))
     assert single["warnings"] == []
     # a policy that samples gets no warning
-    sampled = evaluate(suite, "random", tmp_path / "random", EvalSettings(samples=4, temperature=1.0, verify_workers=0, **QUIET))
+    sampled = evaluate(suite, "random", tmp_path / "random", EvalSettings(samples=4, temperature=1.0, **LOCAL))
     assert sampled["warnings"] == [] and sampled["overall"]["identical_sample_problems"] == 0
 
 
@@ -208,7 +209,7 @@ def test_http_errors_keep_the_servers_explanation(server, model, expected):
 
 def test_a_refused_request_is_recorded_with_the_reason_in_samples_and_report(server, tmp_path):
     suite = suite_from_envs(["thinkgym/Math-v0"], n=2)
-    summary = evaluate(suite, f"openai:{server}#refuse-json", tmp_path, EvalSettings(**QUIET))
+    summary = evaluate(suite, f"openai:{server}#refuse-json", tmp_path, EvalSettings(**LOCAL))
     errors = {r["error"] for r in RunDir(tmp_path).read_samples()}
     assert errors == {"HTTP 400: The model `refuse-json` does not exist. (after 1 attempt)"}
     assert summary["overall"]["failed"] == 2
