@@ -98,8 +98,9 @@ def choice_letters(pred: str) -> list[str]:
     return letters
 
 
-def hedge_reason(pred: str, gold_is_single: bool, gold_is_choice: bool) -> str | None:
-    """Why ``pred`` hedges, or ``None``. Only a single-valued gold makes ``or``/``±`` a hedge."""
+def hedge_reason(pred: str, gold_is_single: bool, gold_is_choice: bool, gold: str = "") -> str | None:
+    """Why ``pred`` hedges, or ``None``. Only a single-valued gold makes ``or``/``±`` a hedge
+    (and ``±`` is no hedge when the gold writes one too, as in the quadratic formula)."""
     if gold_is_choice:
         distinct = set(choice_letters(pred))
         if len(distinct) > 1 or _SLASH_LETTERS_RE.search(pred):
@@ -108,7 +109,7 @@ def hedge_reason(pred: str, gold_is_single: bool, gold_is_choice: bool) -> str |
         return None
     if _HEDGE_WORDS_RE.search(pred):
         return "hedge: several different final answers joined by 'or'"
-    if _PM_RE.search(pred):
+    if _PM_RE.search(pred) and not _PM_RE.search(gold):
         return "hedge: ± states two values where the gold is one"
     return None
 

@@ -239,9 +239,18 @@ _REALS = {"(-\\infty,\\infty)", "\\mathbb{R}", "\\mathbbR", "ℝ", "R"}
 def _complement(s: str, toks: list[tuple[int, int, str, int]], decimal_comma: bool, level: int) -> Node | None:
     """``\\mathbb{R} \\setminus [1, 3]`` → ``(-∞, 1) ∪ (3, ∞)``; ``ℝ \\setminus \\{2\\}`` → ``(-∞, 2) ∪ (2, ∞)``."""
     parts = _split(s, toks, {"\\setminus", "\\backslash"})
-    if len(parts) != 2 or parts[0].replace(" ", "") not in _REALS:
+    if len(parts) != 2:
         return None
     removed = _parse(parts[1], decimal_comma, level + 1)
+    if parts[0].replace(" ", "") not in _REALS:
+        base = _parse(parts[0], decimal_comma, level + 1)
+        if isinstance(base, Interval) and isinstance(removed, Seq) and removed.kind == "set" and len(removed.items) == 1:
+            point = removed.items[0]  # [1, 3] \ {2} = [1, 2) ∪ (2, 3] (the point is taken to lie inside)
+            if isinstance(point, Leaf):
+                return SetUnion(
+                    (Interval(base.lo, point, base.left_closed, False), Interval(point, base.hi, False, base.right_closed))
+                )
+        return None
     if isinstance(removed, Interval):
         lo, hi = removed.lo, removed.hi
         return SetUnion(

@@ -55,6 +55,7 @@ from thinkgym.verifiers._math_structure import (
     NeedSymbolic,
     Node,
     Seq,
+    canonical_text,
     equal,
     is_scalar,
     parse,
@@ -211,7 +212,11 @@ def _judge_fast(pred: str, gold: str, opts: MathOptions, ctx: ProblemContext = N
         return _Judgement(False, "empty answer", "fast")
     gold_node = _gold_node(gold)
     letter = _gold_letter(gold)
-    hedge = hedge_reason(pred, _is_single(gold_node), letter is not None)
+    hedge = hedge_reason(pred, _is_single(gold_node), letter is not None, gold)
+    if hedge and "'or'" in hedge:
+        same = _one_answer_repeated(pred)  # "6 or 6" states one answer
+        if same is not None:
+            pred, hedge = same, None
     if hedge:
         return _Judgement(False, hedge, "fast")
     gold_number = _gold_number(gold)
@@ -253,6 +258,17 @@ def _judge_fast(pred: str, gold: str, opts: MathOptions, ctx: ProblemContext = N
 @lru_cache(maxsize=4096)
 def _gold_letter(gold: str) -> str | None:
     return choice_letter(gold, gold=True)
+
+
+def _one_answer_repeated(pred: str) -> str | None:
+    """The answer of ``a or a`` (the same text on every side of "or"), else ``None``."""
+    node = parse(pred)
+    if isinstance(node, Seq) and node.kind == "or" and node.items:
+        texts = {canonical_text(i.text) if isinstance(i, Leaf) else repr(i) for i in node.items}
+        first = node.items[0]
+        if len(texts) == 1 and isinstance(first, Leaf):
+            return first.text
+    return None
 
 
 def _is_single(node: Node) -> bool:
