@@ -5,18 +5,57 @@
 
 How it decides, cheapest first:
 
-1. **Extraction** (`extract_answer`): ``<answer>`` block, last ``\\boxed{}`` group, "the answer is",
-   ``####``, then (unless ``strict``) the last number. Several different final answers earn 0.
+1. **Extraction** (`extract_answer`, ``_math_extract``), first match wins: the last
+   ``<answer>…</answer>`` block; the last ``\\boxed{}``/``\\fbox{}`` group (several *different*
+   boxed answers are a hedge: 0; the same answer boxed twice is fine); the text after the last
+   "Final Answer:" / "the (final) answer is" / "Answer:" marker or a ``####`` line; a bold
+   ``**…**`` answer in the final paragraph; the last math span (``$$…$$``, ``\\[…\\]``, ``$…$``,
+   ``\\(…\\)``) of the final paragraph; then, unless ``strict``, the last number outside math
+   (never one pulled out of LaTeX that did not close, nor out of a ``\\boxed{`` left open).
+   A gold written as a solution text (a box, a marker, ``$…$``) is read the same way (strict),
+   and a labelled gold (``$AB = 5$``, ``\\frac{AD}{DC} = …``, ``V_1:V_2 = 3:8``) gives its value.
 2. **Refusal** of oversized work (power towers, huge factorials, deep nesting, long strings)
    before anything is parsed: reward 0 and the reason in ``info``.
-3. **Fast path** in this process, without sympy: plain numbers, fractions, percentages, and sets,
-   tuples, intervals and lists of them; multiple-choice letters; text answers.
-4. **Symbolic path** for everything else: LaTeX parsed by ``latex2sympy2_extended`` and compared
-   with sympy inside a worker process that is killed after ``timeout`` seconds (default 1 s).
+3. **Fast path** in this process, without sympy: plain numbers, fractions, mixed numbers,
+   scientific notation, digit groups (``1,500``, ``1 500``, ``12,\\!345``), small integer powers,
+   and sets, tuples, intervals and lists of them; multiple-choice letters; text answers; the
+   hedge guard. It answers only where it is sure and defers the rest.
+4. **Symbolic path** for everything else, inside a worker process killed at the deadline
+   (``timeout``, default 1 s, a wall-clock bound on the whole call, a cold worker's start-up
+   included; safe from any thread or event loop): LaTeX parsed by ``latex2sympy2_extended``,
+   compared with sympy by the same structural rules (``_math_structure``); where our parser
+   cannot read a leaf, math-verify's ``parse``/``verify`` (signal timeouts off) gets the pair.
    Model text is never ``eval``-ed, ``exec``-ed or ``sympify``-ed in the caller's process.
 
-The same comparison rules run on both paths (``_math_structure``), so the fast path only ever
-answers questions the slow path would answer the same way.
+Grading rules (both paths; ``problem`` is the problem text, when given):
+
+- **Unchecked is not correct**: unparseable on either side, timeout, oversized → 0 with the reason.
+- **Percent is a unit**, read one way only: ``59\\%`` ≡ ``59``, never 0.59.
+- **Precision**: a terminating exact value must match exactly (``0.25`` ≡ ``1/4``;
+  ``\\frac{327551}{1000}`` ≠ ``327.6``; a decimal gold is exact). A non-terminating exact value
+  (``1/3``, ``\\sqrt 2``, ``\\pi``) and a decimal match when the decimal is its correct rounding
+  to the digits written with at least 3 significant digits, either way round (``0.333`` ≡ ``1/3``,
+  ``0.33`` ≢ ``1/3``, ``0.334`` ≢ ``1/3``; an integer such as ``141`` rounds ``45\\pi``). When the
+  problem names a precision ("nearest tenth/hundredth/whole number/integer", "N decimal places",
+  "N significant figures"), the prediction must be the gold rounded to it (half-up or half-even);
+  a closed form (``16\\pi``) is then not accepted.
+- **Degrees** are a unit (``60^\\circ`` ≡ ``60``). Degrees ⇄ radians only when the problem text
+  is about angles (angle, degree, radian, ``\\angle``, ∠, a trigonometric function).
+- **Relations** are true or false as a whole (``3 = 2`` ≢ ``2``; ``1 + 2 = 3`` ≡ ``3``).
+  ``label = value`` compares the value. Inequalities compare as solution sets (``y \\ge -1`` ≡
+  ``[-1, \\infty)``; ``-1 \\le y \\le 4`` ≡ ``y \\in [-1, 4]``; strictness matters); equations
+  compare by solution set up to scaling (``2x = 4`` ≡ ``x = 2``).
+- **Hedges earn 0**: several different boxed answers, ``2 or 3``, ``(B) or (C)``, ``B/C``,
+  "either", a list of candidates, ``\\pm`` — when the gold is one value. A gold that is itself a
+  set or list accepts its members in any order, joined by commas, "or" or "and".
+- **Sets vs tuples**: sets and bare lists are unordered, tuples ordered. A gold ``(1, 2)`` is an
+  ordered pair unless the problem is about an interval/inequality/domain/range, where
+  ``1 < x < 2`` also matches; a closed bracket at infinity is wrong.
+- **Choices**: ``B``, ``(B)``, ``\\text{(B)}``, ``\\textbf{(B)}``, ``B)``, ``Option B``, ``(B) 12``
+  ≡ ``B``; a lower-case ``b`` only when the problem lists choices.
+- **Units and text**: ``\\text{}`` units, ``\\$``, "dollars" are dropped (but ``25 m`` ≢
+  ``25 m^2`` when both carry units); text answers compare case-insensitively without
+  ``\\text{}`` wrappers, punctuation and articles.
 """
 
 from __future__ import annotations
