@@ -204,6 +204,10 @@ class _Session:
                 pass
 
 
+#: The CFS period of a container's CPU quota (`Limits.cpus` CPUs' worth of time in each).
+_CPU_PERIOD_US = 100_000
+
+
 @dataclass
 class _Slot:
     index: int
@@ -213,6 +217,7 @@ class _Slot:
     jobs: int = 0
     layers: frozenset[str] = frozenset()
     broken: str | None = None  # why this slot could not be (re)started
+    cpus: float = 0.0  # the container's CPU quota now (set at boot, changed per job by `Limits.cpus`)
 
 
 def _encode(job: Job) -> bytes:
@@ -347,6 +352,7 @@ class DockerSandbox(Sandbox):
         self._discard(slot)
         try:
             slot.container = self._create_container(slot)
+            slot.cpus = self._opts.cpus
             slot.session = None if self._opts.once else self._open_session(slot)
             slot.jobs = 0
             probe, healthy = self._execute(slot, Job.of(_PROBE))
@@ -372,7 +378,8 @@ class DockerSandbox(Sandbox):
             },
             shm_size=f"{o.tmp_mb}m", mem_limit=f"{o.container_memory_mb}m",
             memswap_limit=f"{o.container_memory_mb}m", pids_limit=o.container_pids,
-            nano_cpus=int(o.cpus * 1e9), cap_drop=["ALL"], security_opt=["no-new-privileges"],
+            cpu_period=_CPU_PERIOD_US, cpu_quota=int(o.cpus * _CPU_PERIOD_US),
+            cap_drop=["ALL"], security_opt=["no-new-privileges"],
             ulimits=[docker.types.Ulimit(name="core", soft=0, hard=0)], environment={},
             labels=o.labels, log_config=docker.types.LogConfig(type="none"),
         )
@@ -493,6 +500,12 @@ class DockerSandbox(Sandbox):
             frame = _encode(job)
         except ValueError as exc:
             return SandboxResult(exit_code=None, error=str(exc)), True
+        if job.limits.cpus != slot.cpus:  # the container's CFS quota is the job's CPU bound
+            try:
+                slot.container.update(cpu_period=_CPU_PERIOD_US, cpu_quota=int(job.limits.cpus * _CPU_PERIOD_US))
+                slot.cpus = job.limits.cpus
+            except Exception as exc:
+                return SandboxResult(exit_code=None, error=f"cannot set the job's CPU quota: {exc}"), False
         started = time.monotonic()
         session = slot.session
         try:

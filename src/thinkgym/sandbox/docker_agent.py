@@ -101,7 +101,12 @@ def write_all(fd, parts):
 
 
 def read_job(fd, inbuf):
-    """(header, [views of each blob in ``inbuf``]) or None at EOF."""
+    """(header, [views of each file's blob in ``inbuf``], stdin fd) or None at EOF.
+
+    The last blob is the job's stdin: it goes from the stream into a memfd without entering this
+    process's memory (`stdin_to_memfd`), because the job is forked from this process and may fork
+    a child of its own before it reads its stdin.
+    """
     head = bytearray(HEADER.size)
     if not read_into(fd, memoryview(head)):
         return None
@@ -112,16 +117,56 @@ def read_job(fd, inbuf):
     if not read_into(fd, memoryview(raw)):
         return None
     header = json.loads(raw.decode())  # metadata only: names, argv, limits
-    total = sum(header["blobs"])
+    sizes = header["blobs"][:-1]
+    total = sum(sizes)
     view = inbuf.reserve(total)
     inbuf.used = max(inbuf.used, total)
     if not read_into(fd, view[:total]):
         return None
     blobs, pos = [], 0
-    for length in header["blobs"]:
+    for length in sizes:
         blobs.append(view[pos : pos + length])
         pos += length
-    return header, blobs
+    stdin_fd = stdin_to_memfd(fd, header["blobs"][-1], inbuf, total)
+    if stdin_fd is None:
+        return None
+    return header, blobs, stdin_fd
+
+
+def new_memfd():
+    try:
+        return os.memfd_create("stdin", 0)
+    except (AttributeError, OSError):
+        return os.open(WORK, os.O_TMPFILE | os.O_RDWR, 0o600)
+
+
+def stdin_to_memfd(fd, size, inbuf, offset):
+    """The next ``size`` bytes of ``fd`` in a fresh memfd (rewound); None at EOF.
+
+    ``os.splice`` moves them in the kernel (the stream is a pipe), so they never enter this
+    process's memory. Where splice cannot (not a pipe, an old Python) they pass through ``inbuf``
+    past ``offset``, which is zeroed before any job is forked.
+    """
+    out = new_memfd()
+    left = size
+    while left and hasattr(os, "splice"):
+        try:
+            moved = os.splice(fd, out, left)
+        except OSError:
+            break  # (EINVAL: not a pipe) the copy below does the rest
+        if moved == 0:
+            os.close(out)
+            return None
+        left -= moved
+    if left:
+        view = inbuf.reserve(offset + left)
+        inbuf.used = max(inbuf.used, offset + left)
+        if not read_into(fd, view[offset : offset + left]):
+            os.close(out)
+            return None
+        write_all(out, [view[offset : offset + left]])
+    os.lseek(out, 0, os.SEEK_SET)
+    return out
 
 
 def write_result(fd, header, parts):
@@ -482,7 +527,7 @@ def collect_files(paths, file_cap, buf):
     return found
 
 
-def run_job(job, blobs, uid, known_clean, bufs):
+def run_job(job, blobs, stdin_fd, uid, known_clean, bufs):
     """Run one job (the parent side); returns (header, [stdout, stderr, *collected files]).
 
     ``known_clean``: the previous job's final scrub left nothing, so the first one is skipped.
@@ -496,14 +541,8 @@ def run_job(job, blobs, uid, known_clean, bufs):
     t_scrubbed = time.monotonic()
     names = job["files"]
     write_files(names, blobs[: len(names)])
-    try:
-        stdin_fd = os.memfd_create("stdin", 0)
-    except (AttributeError, OSError):
-        stdin_fd = os.open(WORK, os.O_TMPFILE | os.O_RDWR, 0o600)
-    write_all(stdin_fd, [blobs[len(names)]])
-    os.lseek(stdin_fd, 0, os.SEEK_SET)
     del blobs
-    inbuf.wipe()  # the job's files and stdin are in place; none of it may be in the child's memory
+    inbuf.wipe()  # the job's files are in place; no job's data may be in the child's memory
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     ooms = oom_kills()
@@ -624,9 +663,9 @@ def serve(once):
         job = read_job(in_fd, bufs[0])
         if job is None:
             return None
-        header, blobs = job
+        header, blobs, stdin_fd = job
         try:
-            role, value = run_job(header, blobs, uid, clean, bufs)
+            role, value = run_job(header, blobs, stdin_fd, uid, clean, bufs)
         except Exception as exc:  # the sandbox failed, not the job: say so, let the host recycle
             for buf in bufs:
                 buf.wipe()
