@@ -199,7 +199,10 @@ def print_accuracy(acc: dict) -> None:
     ):
         if key not in acc:
             continue
-        print(f"\n### {title}: {len(acc[key])}\n")
+        tally = defaultdict(int)
+        for d in acc[key]:
+            tally[", ".join(d["right"]) or "neither"] += 1
+        print(f"\n### {title}: {len(acc[key])} (right: {dict(tally) or '-'})\n")
         for d in acc[key]:
             who = ", ".join(d["right"]) or "neither"
             print(
@@ -561,9 +564,12 @@ def print_adversarial(adv: dict) -> None:
     for name in warm or cold:
         w, c, p = warm.get(name, {}), cold.get(name, {}), peer_.get(name, {})
         score = w.get("score", c.get("score"))
+        reason = (w or c).get("reason", "")[:60]
+        if c and w and c.get("reason") != w.get("reason"):
+            reason += f"; cold: {c.get('reason', '')[:60]} (score {c.get('score')})"
         print(
             f"| {name} | {w.get('seconds', float('nan')):.3f} | {c.get('first_call_s', float('nan')):.3f} | "
-            f"{c.get('process_wall_s', float('nan')):.2f} | {score} | {(w or c).get('reason', '')[:60]} | "
+            f"{c.get('process_wall_s', float('nan')):.2f} | {score} | {reason} | "
             f"{p.get('seconds', float('nan')):.2f} |"
         )
     worst_warm = max((d["seconds"] for d in adv.get("warm", [])), default=float("nan"))
