@@ -151,6 +151,15 @@ def _template_main(conn: Any, preload: Sequence[str], memory_limit_mb: int | Non
             message = conn.recv()
         except (EOFError, OSError):
             return
+        if message == "warm":  # finish the warm-up now: workers forked from here on are fully warm
+            try:
+                for _ in warming or ():
+                    pass
+            except Exception:  # noqa: BLE001 - a failed warm-up step only costs speed
+                pass
+            warming = None
+            conn.send("warm")
+            continue
         if message != "fork":
             return
         fd = recv_handle(conn)
@@ -235,6 +244,15 @@ class _Template:
                 except (EOFError, OSError):
                     self.ready = False
             return self.ready
+
+    def finish_warm_up(self, timeout: float) -> bool:
+        """Ask the template to finish its warm-up and wait until it has."""
+        try:
+            with self.lock:
+                self.conn.send("warm")
+                return bool(self.conn.poll(timeout)) and self.conn.recv() == "warm"
+        except (EOFError, OSError):
+            return False
 
     def fork(self) -> _Worker | None:
         """A new worker forked from the template, or ``None`` if the template is gone."""
@@ -414,9 +432,13 @@ class BoundedPool:
             pass
 
     def warm(self) -> None:
-        """Start the template and every worker now (so a first call pays no start-up)."""
+        """Start the template, finish its warm-up and start every worker now (so a first call
+        pays no start-up and no first-call costs)."""
         slots = [self._slots.get() for _ in range(self.size)]
         try:
+            template = self._get_template()
+            if template.wait_ready(self.startup_timeout):
+                template.finish_warm_up(self.startup_timeout)
             for slot in slots:
                 self._worker_for(slot)
         finally:

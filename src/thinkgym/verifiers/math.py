@@ -472,6 +472,15 @@ def _prepared_gold(gold_raw: str) -> tuple[str, str, str | None]:
     return raw, clean, (f"gold answer refused: {reason}" if reason else None)
 
 
+def _vote_key(pred: str) -> str:
+    """One spelling per value for majority voting (maj@k reads ``info["normalized"]``):
+    ``0.5``, ``1/2`` and ``\\frac{1}{2}`` all give ``1/2``; other answers their canonical text."""
+    number = parse_number(pred)
+    if number is not None:
+        return str(number.value) + ("%" if number.percent else "")
+    return canonical_text(pred)
+
+
 def _prepare(completion: str, gold: Any, opts: MathOptions, problem: str | None = None) -> _Prepared:
     gold_raw = _gold_text(gold)
     if len(completion) > opts.max_completion_chars:
@@ -487,7 +496,8 @@ def _prepare(completion: str, gold: Any, opts: MathOptions, problem: str | None 
         return _Prepared(_zero(reason, found.answer[:500], found.source))
     pred = clean_answer(found.answer)
     gold_final, gold_clean, gold_refusal = _prepared_gold(gold_raw)
-    info = {"extracted": found.answer[:500], "normalized": pred[:500], "source": found.source, "gold": gold_clean[:500]}
+    info = {"extracted": found.answer[:500], "normalized": _vote_key(pred)[:500], "source": found.source,
+            "gold": gold_clean[:500]}
     reason = oversize_reason(pred, opts.max_answer_chars)
     if reason:
         return _Prepared(_zero(f"refused: {reason}", found.answer, found.source))
