@@ -60,3 +60,22 @@ def test_references_come_from_the_env_hook():
     assert refs == {"random_mean_reward": 0.25, "optimal_mean_reward": 1.0, "only_here": pytest.approx(2 / 3)}
     plain = SingleTurnEnv(ListSource(problems[:2]), lambda c, p: Reward(0.0))
     assert mean_references(plain, problems) is None  # no hook, no reference
+
+
+def test_correctness_follows_the_env_success_component():
+    from thinkgym.benchmarks.judging import is_correct
+
+    components = {"accuracy": 1.0, "solved": 0.0}
+    assert is_correct(1.0, components)  # without the hook: the default names
+    assert not is_correct(1.0, components, "solved")  # the env says which part means solved
+    assert is_correct(0.5, {"parts.solved": 1.0}, "solved")  # also inside a composed reward
+    assert is_correct(2.0, {}, "solved") and not is_correct(0.0, {}, "solved")  # absent: reward > 0
+    expected = {
+        "thinkgym/Code-v0": "all_passed",
+        "thinkgym/GSM8K-v0": "accuracy",
+        "thinkgym/MATH-v0": "accuracy",
+        "thinkgym/Math-v0": "accuracy",
+        "thinkgym/Maze-v0": "goal",
+        "thinkgym/MazePath-v0": "goal",
+    }
+    assert {env_id: thinkgym.make(env_id).success_component for env_id in expected} == expected

@@ -39,14 +39,19 @@ def component(components: Mapping[str, float], name: str) -> float | None:
     return None
 
 
-#: Components that say "fully solved" (first found wins): math accuracy, code's all-tests-passed.
+#: Components that say "fully solved" (first found wins) for envs without a ``success_component``
+#: hook (see `thinkgym.core`): math accuracy, code's all-tests-passed.
 SUCCESS_COMPONENTS = ("accuracy", "all_passed")
 
 
-def is_correct(score: float, components: Mapping[str, float]) -> bool:
-    """A sample counts as correct when its success component (`SUCCESS_COMPONENTS`) is full
-    (1.0) — partial test passes are not a solve — or, for envs without one, when it earned a
-    positive reward (the maze's goal reward)."""
+def is_correct(score: float, components: Mapping[str, float], success_component: str | None = None) -> bool:
+    """A sample counts as correct when its success component is full (1.0) — partial test passes
+    are not a solve. The component is the env's own (its ``success_component`` hook) when given,
+    else the first of `SUCCESS_COMPONENTS` present; for envs with neither, a positive reward."""
+    if success_component is not None:
+        value = component(components, success_component)
+        if value is not None:
+            return value >= 1.0 - 1e-9
     for name in SUCCESS_COMPONENTS:
         value = component(components, name)
         if value is not None:

@@ -146,6 +146,8 @@ class _EnvPool:
         self.free: list[Any] = []
         self.free.append(entry.make_env())  # fail fast on a bad env id or arguments
         self.multi_turn = False  # set once an episode of this entry takes more than one turn
+        #: the env's hook naming the component that means "solved" (None: the judging defaults)
+        self.success_component = env_attr(self.free[0], "success_component")
 
     def acquire(self) -> Any:
         return self.free.pop() if self.free else self.entry.make_env()
@@ -370,7 +372,7 @@ class _Evaluation:
         reward = float(sum(step_rewards))
         reward_info = outcome.get("reward_info") or {}
         found, answer, vote_key = extract_answer(reward_info)
-        correct = (not error) and is_correct(reward, components)
+        correct = (not error) and is_correct(reward, components, pool.success_component)
         record: dict[str, Any] = {
             "key": item.key,
             "env": label,
