@@ -173,3 +173,21 @@ def test_a_function_the_worker_cannot_import_is_an_error(pool: BoundedPool) -> N
     assert result.status == "error"
     assert "could not be loaded" in (result.error or "")
     assert pool.call(pow, 2, 9, timeout=30).value == 512
+
+
+def test_includes_start_bounds_a_cold_pool_from_the_first_call() -> None:
+    """A cold pool whose template imports sympy cannot answer within 10 ms: the call says so."""
+    with BoundedPool(1, preload=("sympy",)) as cold:
+        start = time.perf_counter()
+        result = cold.call(pow, 2, 3, timeout=0.01, includes_start=True)
+        assert time.perf_counter() - start < 2.0
+        assert result.status == "timeout" and "still starting" in (result.error or "")
+        cold.warm()
+        assert cold.call(pow, 2, 3, timeout=5, includes_start=True).value == 8  # warm now: counted, and fast
+
+
+def test_a_generator_initializer_warms_up_between_forks() -> None:
+    """The template reports ready before a stepwise warm-up ends; warm() waits for all of it."""
+    with BoundedPool(1, initializer="thinkgym.verifiers._math_sympy:warm_up", preload=("thinkgym.verifiers._math_sympy",)) as pool:
+        pool.warm()
+        assert pool.call(pow, 3, 3, timeout=5).value == 27
