@@ -198,8 +198,6 @@ def build_tiny(
         bos_token_id=None,
         do_sample=True,
         temperature=1.0,
-        top_p=1.0,
-        top_k=0,
     )
     model.config.tiny_config = asdict(config)
     return model, tokenizer
