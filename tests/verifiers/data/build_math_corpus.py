@@ -1238,6 +1238,26 @@ add(C, None, "6", True, "bold answer with a unit word '**6 sides**'", problem=P,
 add(C, None, "6", False, "bold '**8 sides**' is an octagon", problem=P, hard=True, raw="Hex means eight... so it has **8 sides**.")
 add(C, None, "6", True, "'Answer: six' as a number word", problem=P, raw="Hexa- is the Greek prefix for six.\n\nAnswer: six")
 add(C, None, "6", False, "'Answer: five' is a pentagon", problem=P, hard=True, raw="Penta- means five.\n\nAnswer: five")
+item("intervals", None,
+     "The two coordinates are 1 and 2, in that order.",
+     "(1,2)",
+     [("(1, 2)", "same pair"), ("\\left(1,2\\right)", "\\left/\\right")],
+     [("1 < x < 2", "no problem text: (1,2) is an ordered pair, not an interval", True), ("(2,1)", "order", True)])
+item("intervals", "Find the point where the lines $y = x + 1$ and $y = 3 - x$ meet.",
+     "Setting $x + 1 = 3 - x$ gives $x = 1$ and $y = 2$.",
+     "(1,2)",
+     [("(1,2)", "the intersection point")],
+     [("1 < x < 2", "the problem asks for a point, not an interval", True), ("[1,2]", "an interval, not the point", True)])
+item("degrees", "Convert $90^\\circ$ to radians.",
+     "Multiply by $\\frac{\\pi}{180}$: $90 \\cdot \\frac{\\pi}{180}$.",
+     "\\frac{\\pi}{2}",
+     [("\\frac{\\pi}{2}", "same"), ("\\pi/2", "slash"), ("1.57", "pi/2 = 1.5708 correctly rounded to 3 digits"), ("\\frac{\\pi}{2} \\text{ radians}", "unit in words")],
+     [("\\pi", "180 degrees", True), ("\\frac{\\pi}{4}", "45 degrees", True), ("1.5", "2 significant digits", True)])
+item("degrees", "In the figure, \u2220ABC is a right angle and \u2220ABD = 35\u00b0. Find \u2220DBC.",
+     "Since $\\angle ABC = 90^\\circ$ and $\\angle ABD = 35^\\circ$, the rest is $90 - 35$.",
+     "55^\\circ",
+     [("55", "number"), ("55\u00b0", "Unicode sign"), ("\\frac{11\\pi}{36}", "an angle problem: 11 pi/36 = 55 degrees")],
+     [("35^\\circ", "the given angle", True), ("125^\\circ", "180 - 55", True)])
 
 # === end of rows ===
 
