@@ -227,3 +227,36 @@ def test_all_zero_proportions_keep_an_honest_interval():
     acc = summarize(samples)["envs"]["z"]["accuracy"]
     assert acc["value"] == 0.0 and acc["method"] == "wilson"
     assert acc["hi"] == pytest.approx(wilson_interval(0, 30)[1]) and acc["hi"] > 0.1
+
+
+def test_a_problem_drawn_twice_is_one_problem_not_two_independent_ones():
+    """Issue 14: a suite cycling a small dataset must not count the repeats as independent problems."""
+
+    def rec(pi, s, pid, correct):
+        return {**_sample("d", pi, s, float(correct), correct, str(int(correct))), "problem_id": pid}
+
+    # problems a, b, c; a drawn again at index 3 and b at index 4 (two samples each)
+    samples = [rec(0, 0, "a", True), rec(0, 1, "a", True), rec(1, 0, "b", False), rec(1, 1, "b", True),
+               rec(2, 0, "c", False), rec(2, 1, "c", False), rec(3, 0, "a", True), rec(3, 1, "a", False),
+               rec(4, 0, "b", False), rec(4, 1, "b", False)]  # fmt: skip
+    env = summarize(samples)["envs"]["d"]
+    assert env["problems"] == 3 and env["samples_per_problem"] == 4
+    assert env["accuracy"]["value"] == pytest.approx((3 / 4 + 1 / 4 + 0) / 3)
+    assert env["accuracy"]["n"] == 3  # the interval's unit: three problems, not five
+    assert env["pass_at_k"]["2"]["value"] == pytest.approx((pass_at_k(4, 3, 2) + pass_at_k(4, 1, 2) + 0) / 3)
+    # one problem played n times (the classic maze): each episode stays its own unit
+    maze = [{**_sample("m", i, 0, float(i % 2), bool(i % 2)), "problem_id": "maze/classic"} for i in range(10)]
+    single = summarize(maze)["envs"]["m"]
+    assert single["problems"] == 10 and single["accuracy"]["n"] == 10
+
+
+def test_identical_samples_are_counted_per_drawn_problem():
+    from thinkgym.benchmarks.metrics import identical_sample_problems, identical_samples_warning
+
+    same = [_sample("e", 0, s, 0.0, False, text="same") for s in range(3)]
+    varied = [_sample("e", 1, s, 0.0, False, text=f"t{s}") for s in range(3)]
+    failed_aside = [_sample("e", 2, 0, 0.0, False, text="z"), _sample("e", 2, 1, 0.0, False, error="HTTP 500", text="")]
+    assert identical_sample_problems(same + varied + failed_aside) == 1
+    assert identical_samples_warning(1, 2, 0.8).startswith("1 of 2 problem(s) got the same text")
+    assert identical_samples_warning(1, 2, 0.0) is None and identical_samples_warning(1, 2, None) is None
+    assert identical_samples_warning(0, 2, 1.0) is None
