@@ -1258,6 +1258,30 @@ item("degrees", "In the figure, \u2220ABC is a right angle and \u2220ABD = 35\u0
      "55^\\circ",
      [("55", "number"), ("55\u00b0", "Unicode sign"), ("\\frac{11\\pi}{36}", "an angle problem: 11 pi/36 = 55 degrees")],
      [("35^\\circ", "the given angle", True), ("125^\\circ", "180 - 55", True)])
+LONG_R = (
+    "Let me set up the problem. A store sells pencils in packs of 12 and erasers in packs of 5. "
+    "Maria buys 7 packs of pencils and 4 packs of erasers, so she has $7 \\times 12 = 84$ pencils and "
+    "$4 \\times 5 = 20$ erasers.\n\n"
+    "Wait, I should double-check the question: it asks how many items she has left after giving 3 pencils to each of "
+    "her 9 classmates and 2 erasers to each of 6 friends. The pencils given away: $3 \\times 9 = 27$. "
+    "The erasers given away: $2 \\times 6 = 12$.\n\n"
+    "Pencils left: $84 - 27 = 57$. Erasers left: $20 - 12 = 8$. Hmm, let me verify 84 - 27: 84 - 20 = 64, "
+    "64 - 7 = 57. Yes. And 20 - 12 = 8.\n\n"
+    "So in total she has $57 + 8$ items. Actually, let me reconsider whether the question wants only pencils... "
+    "No, it says items, which includes both pencils and erasers. So the total is $57 + 8 = 65$."
+)
+P = ("Maria buys 7 packs of 12 pencils and 4 packs of 5 erasers. She gives 3 pencils to each of her 9 classmates and "
+     "2 erasers to each of 6 friends. How many items does she have left?")
+add("unboxed", None, "65", True, "long completion with many intermediate numbers, final 'The answer is 65.'", problem=P,
+    raw="<think>\n" + LONG_R + "\n</think>\n\n" + LONG_R.split("\n\n")[-1] + "\n\nThe answer is 65.")
+add("unboxed", None, "65", False, "long completion whose final sentence states 57 (pencils only)", problem=P, hard=True,
+    raw=LONG_R.replace("So in total she has $57 + 8$ items. Actually, let me reconsider whether the question wants only pencils... "
+                       "No, it says items, which includes both pencils and erasers. So the total is $57 + 8 = 65$.",
+                       "The question is about what she has left to use in class, which is the pencils.")
+    + "\n\nThe answer is 57.")
+add("integers", "65", "65", True, "long completion ending in a box", problem=P, reasoning=LONG_R, fmt=0)
+add("integers", "104", "65", False, "long completion boxing 84 + 20, the items before giving any away", problem=P, hard=True,
+    reasoning=LONG_R.rsplit("\n\n", 1)[0] + "\n\nBefore giving anything away she had $84 + 20 = 104$ items.", fmt=3)
 
 # === end of rows ===
 
