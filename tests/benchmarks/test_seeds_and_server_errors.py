@@ -218,3 +218,31 @@ def test_a_refused_request_is_recorded_with_the_reason_in_samples_and_report(ser
 
 def test_quick_suite_loads():  # the suite the CLI test above evaluates stays loadable
     assert sum(e.n for e in load_suite("quick-v0").entries) == 220
+
+
+def test_asking_a_server_for_its_model_keeps_its_explanation():
+    """`openai:URL` without #MODEL asks /models; a refusal there keeps the server's body too."""
+
+    class Refuse(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):  # noqa: N802
+            data = json.dumps({"detail": "invalid API key for this proxy"}).encode()
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    from thinkgym.benchmarks.policy_spec import make_policy
+    from thinkgym.errors import ConfigError
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(ConfigError, match="invalid API key for this proxy"):
+            make_policy(f"openai:http://127.0.0.1:{httpd.server_address[1]}/v1")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -115,8 +115,11 @@ def _served_model(base_url: str) -> str:
         )
         models = [m.id for m in client.models.list()]
     except Exception as exc:
+        from thinkgym.agents.openai import _server_explanation
+
+        why = _server_explanation(exc) if getattr(exc, "status_code", None) else str(exc)
         raise ConfigError(
-            f"could not ask {base_url} which model it serves ({type(exc).__name__}: {exc}); "
+            f"could not ask {base_url} which model it serves ({type(exc).__name__}: {why}); "
             "name it: --policy openai:URL#MODEL"
         ) from exc
     if len(models) != 1:
