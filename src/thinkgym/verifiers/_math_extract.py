@@ -48,6 +48,10 @@ _MATH_SPAN_RE = re.compile(r"\\\$|\$\$|\$|\\\(|\\\)|\\\[|\\\]")
 _CLOSER = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 _BOLD_SPAN_RE = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")
 _PARAGRAPH_RE = re.compile(r"\n\s*\n")
+#: After the last math span: a few words, then a number that ends the text ("… $x$ is 7.").
+_NUMBER_AFTER_MATH_RE = re.compile(
+    r"\s*(?:[A-Za-z,']+\s+){0,4}(-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(?:[A-Za-z]+\s*){0,2}[.!]?\s*"
+)
 _LAST_NUMBER_RE = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?|-?\.\d+")
 _STOP_WORDS_RE = re.compile(r"\s+(?:because|since|as|which|so|therefore|thus|where|given)\b", re.I)
 
@@ -266,6 +270,9 @@ def extract(
     spans = math_spans(text) if ("$" in text or "\\(" in text or "\\[" in text) else []
     final_spans = [span for span in spans if span[0] >= start]
     if final_spans:
+        closing = _NUMBER_AFTER_MATH_RE.fullmatch(text, final_spans[-1][1])
+        if closing:  # "So, the value of $x$ is 7.": the number that ends the text is the answer
+            return Extracted(closing.group(1), "math")
         return Extracted(final_spans[-1][2], "math")
 
     if fallback and _unclosed_box(text):

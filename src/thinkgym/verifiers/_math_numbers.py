@@ -17,7 +17,7 @@ from fractions import Fraction
 
 __all__ = [
     "Num", "parse_number", "numbers_equal", "decimal_matches", "terminates", "stated_precision", "rounded",
-    "matches_precision", "INF", "NEG_INF",
+    "matches_precision", "number_word", "INF", "NEG_INF",
 ]
 
 #: Stand-ins for ±infinity on the fast path (interval endpoints).
@@ -125,6 +125,21 @@ def _repeating(text: str) -> Num | None:
     value = Fraction(int(whole)) + Fraction(int(fixed or "0"), 10 ** len(fixed))
     value += Fraction(int(rep), 10 ** len(fixed) * (10 ** len(rep) - 1))
     return Num(value, "fraction")
+
+
+_NUMBER_WORDS_VALUE = {
+    w: i for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+     "hundred": 100, "thousand": 1000, "million": 1_000_000}
+
+
+def number_word(text: str) -> Num | None:
+    """``six`` → 6: a whole answer that is one English number word (``Answer: six``)."""
+    value = _NUMBER_WORDS_VALUE.get(text.strip().strip(".").lower())
+    return None if value is None else Num(Fraction(value), "int", significant=len(str(value).rstrip("0")) or 1)
 
 
 def parse_number(text: str) -> Num | None:

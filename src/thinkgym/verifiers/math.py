@@ -80,7 +80,13 @@ from thinkgym.verifiers._math_normalize import (
     oversize_reason,
     plain_text,
 )
-from thinkgym.verifiers._math_numbers import Num, matches_precision, numbers_equal, parse_number
+from thinkgym.verifiers._math_numbers import (
+    Num,
+    matches_precision,
+    number_word,
+    numbers_equal,
+    parse_number,
+)
 from thinkgym.verifiers._math_rules import (
     NO_CONTEXT,
     ProblemContext,
@@ -262,7 +268,7 @@ def _judge_fast(pred: str, gold: str, opts: MathOptions, ctx: ProblemContext = N
     if ctx.precision is not None and _closed_form(pred) and (gold_number is not None or _closed_form(gold)):
         return _Judgement(False, f"the problem asks for a value rounded to {ctx.precision[1]} {ctx.precision[0]}", "fast")
     if gold_number is not None:
-        pred_number = parse_number(pred)
+        pred_number = parse_number(pred) or number_word(pred)
         if pred_number is not None:  # the common case: two plain numbers
             if ctx.precision is not None:
                 same = matches_precision(pred_number, gold_number.value, ctx.precision)
