@@ -13,6 +13,11 @@ names a module (whose import registers) or a callable (called with no arguments)
 ``import thinkgym`` (so ``gymnasium.make("<plugin id>")`` works right after it; set
 ``THINKGYM_NO_PLUGINS=1`` to skip them), and again on demand when an id is not found.
 
+gymnasium itself loads no plugins, so a process that never imported thinkgym (a ``spawn``
+worker of `AsyncVectorEnv` given ``partial(gymnasium.make, "thinkgym/Math-v0")``) does not know
+the ids: give it the spec (``gymnasium.make(thinkgym.spec(id))``: its entry point imports the
+env's module), gymnasium's ``"thinkgym:thinkgym/Math-v0"`` form, or use ``gymnasium.make_vec``.
+
 >>> import thinkgym, gymnasium
 >>> env_spec = thinkgym.spec("thinkgym/Maze-v0")
 >>> isinstance(env_spec, gymnasium.envs.registration.EnvSpec), bool(env_spec.description)

@@ -60,13 +60,13 @@ UNICODE_ACTIONS = ("… é ∑ 中文 😀", "R", "\\boxed{∑}", "")
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
-@pytest.mark.parametrize("mode", ["sync", "async-shared", "async-pipes", "make_vec"])
+@pytest.mark.parametrize("mode", ["sync", "async-shared", "async-pipes", "make_vec", "make_vec-sync"])
 def test_vector_envs(env_id, mode):
     """Issue 14 item 2: every env runs vectorised; Unicode text crosses shared memory intact."""
     if mode == "sync":
         vector = gymnasium.vector.SyncVectorEnv([partial(gymnasium.make, env_id)] * 2)
-    elif mode == "make_vec":
-        vector = gymnasium.make_vec(env_id, num_envs=2, vectorization_mode="async")
+    elif mode.startswith("make_vec"):
+        vector = gymnasium.make_vec(env_id, num_envs=2, vectorization_mode="sync" if "sync" in mode else "async")
     else:
         shared = mode == "async-shared"
         vector = gymnasium.vector.AsyncVectorEnv([partial(gymnasium.make, env_id)] * 2, shared_memory=shared)
@@ -85,12 +85,16 @@ def test_vector_envs(env_id, mode):
         vector.close()
 
 
-def test_unicode_prompt_crosses_async_shared_memory():
-    """The crash of issue 14 item 2: a prompt with '…' (and other Unicode) in AsyncVectorEnv."""
+@pytest.mark.parametrize("context,how", [(None, "id"), ("spawn", "spec"), ("spawn", "module:id")])
+def test_unicode_prompt_crosses_async_shared_memory(context, how):
+    """The crash of issue 14 item 2: a prompt with '…' (and other Unicode) in AsyncVectorEnv.
+    Spawned workers import nothing by themselves: they get the spec (its entry point imports
+    thinkgym) or gymnasium's ``module:id`` form, as for any third-party gymnasium env."""
     env_id = "thinkgym/Math-v0"
     prompts = [thinkgym.make(env_id).reset(seed=s)[0] for s in (3, 4)]
     assert any(ord(c) > 127 for p in prompts for c in p)
-    vector = gymnasium.vector.AsyncVectorEnv([partial(gymnasium.make, env_id)] * 2, shared_memory=True)
+    target = {"id": env_id, "spec": thinkgym.spec(env_id), "module:id": f"thinkgym:{env_id}"}[how]
+    vector = gymnasium.vector.AsyncVectorEnv([partial(gymnasium.make, target)] * 2, shared_memory=True, context=context)
     try:
         assert vector.reset(seed=3)[0] == tuple(prompts)
     finally:
