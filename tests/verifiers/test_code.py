@@ -562,3 +562,32 @@ def test_a_candidate_that_hangs_while_it_loads_fails_within_the_test_timeout(san
     reward = verifier(fence("while True:\n    pass\ndef add_all(xs):\n    return sum(xs)"), ADD_ALL)
     assert reward.score == 0.0 and time.monotonic() - start < 6, reward.info  # 1 s per test, not the 8 s budget
     assert all("time limit" in t["reason"] or "did not load" in t["reason"] for t in reward.info["tests"])
+
+
+SQUARE = Problem("t/square", "", None, {
+    "prompt": "def square(x):\n    pass\n", "entry_point": "square",
+    "test": "def check(candidate):\n    assert candidate(1) == 1\n    assert candidate(2) == 4\n    assert candidate(3) == 9\n    assert candidate(-4) == 16\n",
+})  # fmt: skip
+SQUARE_CANDIDATES = {
+    "right": ("def square(x):\n    return x * x", [True, True, True, True]),
+    "wrong": ("def square(x):\n    return x + x", [False, True, False, False]),
+    "raises": ("def square(x):\n    if x == 3:\n        raise ValueError('three')\n    return x * x", [True, True, False, True]),
+    "not plain": ("def square(x):\n    return object()", [False, False, False, False]),
+    "int subclass": ("class N(int):\n    def __eq__(self, o):\n        return True\n    __hash__ = int.__hash__\n"
+                     "def square(x):\n    return N(x + 1)", [False, False, False, False]),  # fmt: skip
+    "float": ("def square(x):\n    return float(x * x)", [True, True, True, True]),
+    "exits": ("import sys\ndef square(x):\n    if x == 2:\n        sys.exit(0)\n    return x * x", [True, False, True, True]),
+    "does not load": ("raise RuntimeError('broken at import')\ndef square(x):\n    return x * x", [False] * 4),
+    "hangs": ("def square(x):\n    while x == 2:\n        pass\n    return x * x", [True, False, True, True]),
+    "dies": ("import os\ndef square(x):\n    if x == 3:\n        os._exit(0)\n    return x * x", [True, True, False, True]),
+}
+
+
+@linux_only
+@pytest.mark.parametrize("name", list(SQUARE_CANDIDATES))
+def test_verdicts_of_ten_kinds_of_candidate(sandbox, name):
+    code, expected = SQUARE_CANDIDATES[name]
+    verifier = CodeVerifier(sandbox, test_timeout_s=1.0, limits=Limits(wall_s=8.0, memory_mb=512))
+    reward = verifier(fence(code), SQUARE)
+    assert [t["passed"] for t in reward.info["tests"]] == expected, reward.info["tests"]
+    assert reward.score == sum(expected) / 4
