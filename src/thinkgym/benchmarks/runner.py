@@ -138,6 +138,57 @@ class _Item:
         return derive_seed(run_seed, self.key, self.problem.id, turn)
 
 
+@dataclass
+class _Tally:
+    """What one episode's generations and steps add up to (the sample record's numbers)."""
+
+    actions: list[str] = field(default_factory=list)
+    step_rewards: list[float] = field(default_factory=list)
+    finish_reasons: list[str | None] = field(default_factory=list)
+    summed: dict[str, float] = field(default_factory=dict)
+    format_scores: list[float] = field(default_factory=list)
+    gen_s: float = 0.0
+    verify_s: float = 0.0
+    latency: float = 0.0
+    latency_known: bool = True
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tokens_known: bool = True
+
+    def add_generation(self, generation: Any, call_s: float) -> str | None:
+        """Count one generation; the sample's error when it brought no usable text."""
+        self.gen_s += call_s
+        self.latency_known &= generation.latency_s is not None
+        self.latency += generation.latency_s if generation.latency_s is not None else call_s
+        if generation.completion_tokens is not None:
+            self.completion_tokens += generation.completion_tokens
+            self.prompt_tokens += generation.prompt_tokens or 0
+        else:
+            self.tokens_known = False
+        self.finish_reasons.append(generation.finish_reason)
+        if generation.error:
+            return str(generation.error)
+        if not isinstance(generation.text, str):
+            return f"policy returned {type(generation.text).__name__} instead of text"
+        return None
+
+    def add_outcome(self, outcome: Mapping[str, Any]) -> None:
+        """Count one step: its reward, its components (a format part is averaged, not summed)."""
+        self.verify_s += outcome["verify_s"]
+        self.step_rewards.append(outcome["reward"])
+        for name, value in outcome["components"].items():
+            if name.rsplit(".", 1)[-1] == "format":
+                self.format_scores.append(value)
+            else:
+                self.summed[name] = self.summed.get(name, 0.0) + value
+
+    def components(self) -> dict[str, float]:
+        components = dict(self.summed)
+        if self.format_scores:
+            components["format"] = sum(self.format_scores) / len(self.format_scores)  # a rate
+        return components
+
+
 class _EnvPool:
     """Reusable env instances of one suite entry (an episode holds one while it runs)."""
 
@@ -271,26 +322,27 @@ class _Evaluation:
         self.pool = None
         kill_pool(pool, grace_s=0.0)
 
+    async def _step(self, item: _Item, env: Any, text: str, multi_turn: bool) -> dict[str, Any]:
+        """One step: multi-turn envs step here (in a thread), single-turn answers in a worker."""
+        if not multi_turn:
+            return await self._step_single(item, text)
+        return await asyncio.wait_for(
+            asyncio.get_running_loop().run_in_executor(self.threads, step_outcome, env, text, None),
+            self.settings.step_timeout_s,
+        )
+
     async def _episode(self, item: _Item, batcher: Batcher) -> dict[str, Any]:
         label = item.entry.label
         pool = self.envs[label]
         start = time.perf_counter()
         env = pool.acquire()
         released = False
-        actions: list[str] = []
-        step_rewards: list[float] = []
-        finish_reasons: list[str | None] = []
-        components: dict[str, float] = {}
-        format_scores: list[float] = []
+        tally = _Tally()
+        actions, step_rewards = tally.actions, tally.step_rewards
         outcome: dict[str, Any] = {}
         error: str | None = None
         multi_turn = False
         prompt = ""
-        gen_s = verify_s = 0.0
-        latency = 0.0
-        latency_known = True
-        prompt_tokens = completion_tokens = 0
-        tokens_known = True
         try:
             try:
                 observation, _ = env.reset(options={"problem": item.problem})
@@ -311,36 +363,13 @@ class _Evaluation:
                     pool.release(env)  # the step runs elsewhere; free the env for the next query
                     released = True
                 generation, call_s = await batcher.generate(query)
-                gen_s += call_s
-                if generation.latency_s is not None:
-                    latency += generation.latency_s
-                else:
-                    latency_known = False
-                    latency += call_s
-                if generation.completion_tokens is not None:
-                    completion_tokens += generation.completion_tokens
-                    prompt_tokens += generation.prompt_tokens or 0
-                else:
-                    tokens_known = False
-                finish_reasons.append(generation.finish_reason)
-                if generation.error:
-                    error = str(generation.error)
+                error = tally.add_generation(generation, call_s)
+                if error:
                     break
                 text = generation.text
-                if not isinstance(text, str):
-                    error = f"policy returned {type(text).__name__} instead of text"
-                    break
                 actions.append(text)
                 try:
-                    if multi_turn:
-                        outcome = await asyncio.wait_for(
-                            asyncio.get_running_loop().run_in_executor(
-                                self.threads, step_outcome, env, text, None
-                            ),
-                            self.settings.step_timeout_s,
-                        )
-                    else:
-                        outcome = await self._step_single(item, text)
+                    outcome = await self._step(item, env, text, multi_turn)
                 except asyncio.TimeoutError:
                     error = f"env step exceeded {self.settings.step_timeout_s:g} s"
                     if multi_turn:
@@ -355,20 +384,13 @@ class _Evaluation:
                         else f"env step raised {type(exc).__name__}: {exc}"
                     )
                     break
-                verify_s += outcome["verify_s"]
-                step_rewards.append(outcome["reward"])
-                for name, value in outcome["components"].items():
-                    if name.rsplit(".", 1)[-1] == "format":
-                        format_scores.append(value)
-                    else:
-                        components[name] = components.get(name, 0.0) + value
+                tally.add_outcome(outcome)
                 if outcome["terminated"] or outcome["truncated"]:
                     break
         finally:
             if not released:
                 pool.release(env)
-        if format_scores:
-            components["format"] = sum(format_scores) / len(format_scores)  # a rate, not a sum
+        components = tally.components()
         reward = float(sum(step_rewards))
         reward_info = outcome.get("reward_info") or {}
         found, answer, vote_key = extract_answer(reward_info)
@@ -398,13 +420,13 @@ class _Evaluation:
             "terminated": outcome.get("terminated", False),
             "truncated": outcome.get("truncated", False),
             "turns": len(actions),
-            "finish_reasons": finish_reasons,
-            "latency_s": latency if latency_known else None,
-            "prompt_tokens": prompt_tokens if tokens_known else None,
-            "completion_tokens": completion_tokens if tokens_known else None,
+            "finish_reasons": tally.finish_reasons,
+            "latency_s": tally.latency if tally.latency_known else None,
+            "prompt_tokens": tally.prompt_tokens if tally.tokens_known else None,
+            "completion_tokens": tally.completion_tokens if tally.tokens_known else None,
             "timings": {
-                "generate_s": gen_s,
-                "verify_s": verify_s,
+                "generate_s": tally.gen_s,
+                "verify_s": tally.verify_s,
                 "total_s": time.perf_counter() - start,
             },
             "time": time.time(),
