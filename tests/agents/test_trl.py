@@ -209,6 +209,7 @@ def test_rloo_trains_on_a_single_turn_env(tmp_path, maze_tiny):
     )  # fmt: skip
     trainer.train()
     assert len(_reward_logged(trainer, "maze_path_score")) == 2
+    assert sum("thinkgym/maze_path/goal" in e for e in trainer.state.log_history) == 2  # components logged
 
 
 def test_grpo_trains_on_the_multi_turn_maze_with_rollout_func(tmp_path, maze_tiny):

@@ -15,11 +15,11 @@ Single-turn envs — a dataset and reward functions, nothing else::
 By default training optimises exactly what the env scores: one function per env (``math_score``,
 ``gsm8k_score``, ``maze_path_score`` …) returns the env's own score (for Math-v0 0.9·accuracy +
 0.1·format, so a well-formatted wrong answer is worth 0.1 of 1), and logs each reward component
-through TRL's ``log_metric`` (``thinkgym/<env>/<component>``) so the parts stay visible
-(``RLOOTrainer`` offers no ``log_metric``: add the ``score=False`` functions with weight 0). To train
-on the components with weights of your own, ``reward_funcs(id, score=False)`` gives one function
-per top-level component (named after it) and ``GRPOConfig(reward_weights=[...])`` weighs them, in
-the order of the functions (TRL sums them with weight 1 each when no weights are given).
+through TRL's ``log_metric`` (``thinkgym/<env>/<component>``; GRPO and RLOO) so the parts stay
+visible. To train on the components with weights of your own, ``reward_funcs(id, score=False)``
+gives one function per top-level component (named after it) and ``GRPOConfig(reward_weights=[...])``
+weighs them, in the order of the functions (TRL sums them with weight 1 each when no weights are
+given).
 
 The reward functions have TRL's signature (``prompts``, ``completions``, dataset columns as keyword
 arguments) and accept plain and conversational completions. Several envs can share one run:
