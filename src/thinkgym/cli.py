@@ -68,6 +68,45 @@ def _make_env(env_id: str, args: list[str] | None):
         raise typer.Exit(1) from exc
 
 
+@app.command("check")
+def check_command(
+    env_ids: list[str] = typer.Argument(None, help="Env ids to check (default: every registered env)."),
+    arg: list[str] | None = typer.Option(None, "--arg", "-a", help=_ARG_HELP),
+    imports: list[str] | None = typer.Option(None, "--import", help="Module to import first (registers your own envs); repeatable."),
+    skip: list[str] | None = typer.Option(None, "--skip", help="Rule to leave out (e.g. vector); repeatable."),
+) -> None:
+    """Run the contract checker (`thinkgym.utils.check_env`, every rule) on envs; exit 1 if one fails.
+
+    Example: thinkgym check mylib/Backwards-v0 --import my_backwards_env
+    """
+    import importlib
+
+    from rich.markup import escape
+
+    import thinkgym
+    from thinkgym.utils import CheckError, check_env
+
+    for module in imports or []:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            console.print(f"[red]--import {module}: {exc}[/]", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from exc
+    failed = 0
+    for env_id in env_ids or [s.id for s in thinkgym.list_envs()]:
+        env = _make_env(env_id, arg)
+        try:
+            ran = check_env(env, skip=set(skip or ()))
+        except (CheckError, ValueError) as exc:
+            failed += 1
+            console.print(f"[red]FAIL[/] {escape(env_id)}: {escape(str(exc))}", highlight=False, soft_wrap=True)
+        else:
+            console.print(f"[green]ok[/]   {escape(env_id)}: {', '.join(ran)}", highlight=False, soft_wrap=True)
+        finally:
+            env.close()
+    raise typer.Exit(1 if failed else 0)
+
+
 @app.command("show")
 def show_command(
     env_id: str = typer.Argument(..., help="Env id, e.g. thinkgym/Maze-v0 (see `thinkgym list`)."),

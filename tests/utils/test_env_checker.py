@@ -186,3 +186,26 @@ class MultiTurnCounter(TextEnv):
 def test_multi_turn_env_passes():
     assert check_env(MultiTurnCounter()) == list(RULES)
     assert check_env(thinkgym.make("thinkgym/Maze-v0"), skip={"vector"})[-1] == "wrappers"
+
+
+def test_thinkgym_check_command():
+    """`thinkgym check ID...`: every rule per env, exit 1 naming the broken rule."""
+    from typer.testing import CliRunner
+
+    from thinkgym import registry
+    from thinkgym.cli import app
+
+    ids = {"checktest/Sound-v0": Sound, "checktest/WrongOracle-v0": WrongOracle}
+    for env_id, cls in ids.items():
+        thinkgym.register(env_id, cls, description="check command test", override=True)
+    try:
+        ok = CliRunner().invoke(app, ["check", "checktest/Sound-v0", "--skip", "vector"])
+        assert ok.exit_code == 0 and "ok" in ok.output and "wrappers" in ok.output and "vector" not in ok.output
+        bad = CliRunner().invoke(app, ["check", "checktest/Sound-v0", "checktest/WrongOracle-v0", "--skip", "vector"])
+        assert bad.exit_code == 1 and "FAIL" in bad.output and "[oracle]" in bad.output
+        unknown = CliRunner().invoke(app, ["check", "checktest/Nope-v0"])
+        assert unknown.exit_code == 1 and "cannot make" in unknown.output
+    finally:
+        for env_id in ids:
+            registry._REGISTRY.pop(env_id, None)
+            gymnasium.registry.pop(env_id, None)
