@@ -233,3 +233,48 @@ def test_math_verifier_reads_the_problem_text() -> None:
 def test_math_equal_takes_the_problem_text_too() -> None:
     assert math_equal("0.33", "\\frac{1}{3}", problem="Round to two decimal places.")
     assert not math_equal("0.33", "\\frac{1}{3}")
+
+
+#: Forms seen in real reasoning-model output, and wrong answers that look right.
+REAL_FORMS: list[tuple[str, str, bool]] = [
+    ("The final answer is $\\boxed{\\text{(C) } 12}$", "C", True),
+    ("**Answer: C**", "C", True),
+    ("The correct option is **(D)**.", "D", True),
+    ("\\boxed{A}", "(A) 5", True),
+    ("\\boxed{\\$1,000.00}", "1000", True),
+    ("\\boxed{(x, y) = (1, 2)}", "(1,2)", True),
+    ("\\boxed{(x, y) = (2, 1)}", "(1,2)", False),
+    ("\\boxed{\\frac{9}{2}\\text{ cm}^2}", "4.5", True),
+    ("\\boxed{-\\infty}", "\\infty", False),
+    ("\\boxed{2 \\text{ and } 3}", "2, 3", True),
+    ("\\boxed{3, 2}", "(2, 3)", False),
+    ("\\boxed{a = 3, b = 2}", "a=2, b=3", False),
+    ("\\boxed{\\frac{-b \\pm \\sqrt{b^2-4ac}}{2a}}", "\\frac{-b\\pm\\sqrt{b^2-4ac}}{2a}", True),
+    ("\\boxed{-\\frac{1}{2} \\pm \\frac{\\sqrt{5}}{2}}", "\\frac{-1 \\pm \\sqrt 5}{2}", True),
+    ("\\boxed{\\frac{-1 + \\sqrt 5}{2}, \\frac{-1 - \\sqrt 5}{2}}", "\\frac{-1 \\pm \\sqrt 5}{2}", True),
+    ("\\boxed{[1, 2) \\cup (2, 3]}", "[1,3] \\setminus \\{2\\}", True),
+    ("\\boxed{6 \\text{ or } 6}", "6", True),
+    ("The answer is 5, not 6.", "5", True),
+    ("The answer is 5, not 6.", "6", False),
+    ("I think the answer is 5. But wait, let me recheck. Actually the answer is 6.", "6", True),
+    ("I think the answer is 5. But wait, let me recheck. Actually the answer is 6.", "5", False),
+    ("We need $n = 12$.\n\nThis is the smallest such $n$.", "12", True),
+    ("We have $4x = 29 - 1 = 28$. So, the value of $x$ is 7.", "7", True),
+    ("Hexa- is the Greek prefix for six.\n\nAnswer: six", "6", True),
+    ("x = \\boxed{3}, y = \\boxed{5}", "(3, 5)", True),
+    ("$\\boxed{3}$ and $\\boxed{5}$", "5", False),
+    ("Final Answer: The final answer is $\\$0.5$. I hope it is correct.", "0.5", True),
+    ("\\boxed{50^2}", "2500", True),
+    ("\\boxed{0.1\\overline{6}}", "\\frac{1}{6}", True),
+    ("\\boxed{x = 2, 3}", "\\{2, 3\\}", True),
+    ("\\boxed{|x| \\le 2}", "[-2, 2]", True),
+    ("\\boxed{1/4}", "25\\%", False),
+    ("\\boxed{100}", "\\frac{301}{3}", False),
+    ("\\boxed{2\\sqrt{3}}", "3\\sqrt{2}", False),
+    ("\\boxed{x > 3}", "x \\ge 3", False),
+]
+
+
+@pytest.mark.parametrize("completion,gold,expected", REAL_FORMS, ids=[f"{c[-40:]}|{g[:30]}" for c, g, _ in REAL_FORMS])
+def test_real_forms(completion: str, gold: str, expected: bool) -> None:
+    assert verify_math(completion, gold).score == (1.0 if expected else 0.0)

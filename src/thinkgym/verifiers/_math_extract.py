@@ -38,7 +38,8 @@ class Extracted:
 _BOX_RE = re.compile(r"\\(?:boxed|fbox|framebox)(?![A-Za-z])")
 _ANSWER_TAG_RE = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S | re.I)
 _SEPARATOR_RE = re.compile(
-    r"^(?:\s|\$|,|;|&|\\\\|\\quad|\\qquad|\\[,;: ]|\\\(|\\\)|\\\[|\\\]|\band\b|\\text\{\s*and\s*\}|\\text\{\s*,\s*\})*$"
+    r"^(?:\s|\$|,|;|&|\\\\|\\quad|\\qquad|\\[,;: ]|\\\(|\\\)|\\\[|\\\]|\band\b|\\text\{\s*and\s*\}|\\text\{\s*,\s*\})*"
+    r"(?:[,;]\s*(?:and\s+)?\$?\s*[A-Za-z](?:_\{?\w{1,3}\}?)?\s*=\s*\$?\s*)?$"  # "x = \boxed{3}, y = \boxed{5}"
 )
 _MARKER_RE = re.compile(
     r"(?:final\s+answer\s*(?:is|:|=)?|\banswer\s+is\s*:?|\banswer\s*[:=：]|^\s*####)",
@@ -53,7 +54,9 @@ _NUMBER_AFTER_MATH_RE = re.compile(
     r"\s*(?:[A-Za-z,']+\s+){0,4}(-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(?:[A-Za-z]+\s*){0,2}[.!]?\s*"
 )
 _LAST_NUMBER_RE = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?|-?\.\d+")
-_STOP_WORDS_RE = re.compile(r"\s+(?:because|since|as|which|so|therefore|thus|where|given)\b", re.I)
+_STOP_WORDS_RE = re.compile(
+    r"\s+(?:because|since|as|which|so|therefore|thus|where|given)\b|(?:,\s*|\s+)(?:not|rather than|instead of)\s", re.I
+)
 
 
 def _match_brace(text: str, open_at: int) -> int:
@@ -183,6 +186,20 @@ def _unclosed_box(text: str) -> bool:
     return i < len(text) and text[i] == "{" and _match_brace(text, i) == -1
 
 
+_BARE_VARIABLE_RE = re.compile(r"[A-Za-z](?:_\{?\w{1,3}\}?)?")
+
+
+def _resolve_variable(content: str, spans: list[tuple[int, int, str]]) -> str:
+    """``$n$`` ending the text ("the smallest such $n$") stands for the last ``$n = …$`` before it."""
+    if not _BARE_VARIABLE_RE.fullmatch(content):
+        return content
+    assignment = re.compile(rf"\s*{re.escape(content)}\s*=\s*[^=<>]+")
+    for _start, _end, earlier in reversed(spans[:-1]):
+        if assignment.fullmatch(earlier):
+            return earlier
+    return content
+
+
 def _final_paragraph_start(text: str) -> int:
     """Where the final paragraph begins (after the last blank line with text after it)."""
     start = 0
@@ -273,7 +290,7 @@ def extract(
         closing = _NUMBER_AFTER_MATH_RE.fullmatch(text, final_spans[-1][1])
         if closing:  # "So, the value of $x$ is 7.": the number that ends the text is the answer
             return Extracted(closing.group(1), "math")
-        return Extracted(final_spans[-1][2], "math")
+        return Extracted(_resolve_variable(final_spans[-1][2], spans), "math")
 
     if fallback and _unclosed_box(text):
         return Extracted(None, "none", error="no final answer found: a \\boxed{ is never closed (truncated output?)")

@@ -226,7 +226,7 @@ def _parse(s: str, decimal_comma: bool, level: int) -> Node:
         node = _parse_enclosed(*enclosed, decimal_comma, level)
         if node is not None:
             return node
-    if _PM_RE.search(s) and all(d == 0 for _s, _e, t, d in toks if _PM_RE.fullmatch(t)):
+    if _PM_RE.search(s):  # "a \pm b" and "\frac{-1 \pm \sqrt 5}{2}" both state two values
         plus = _PM_RE.sub(lambda m: "+" if m.group(0) in ("\\pm", "±") else "-", s)
         minus = _PM_RE.sub(lambda m: "-" if m.group(0) in ("\\pm", "±") else "+", s)
         return Seq("set", (Leaf(plus.strip()), Leaf(minus.strip())))
