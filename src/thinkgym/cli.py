@@ -124,7 +124,7 @@ def show_command(
     console.rule(f"[bold]{env_id}[/] problem {info['problem_id']}")
     console.print(observation, markup=False, highlight=False)
     console.rule("gold answer")
-    console.print(str(env.problem.answer), markup=False, highlight=False)
+    console.print(str(env.get_wrapper_attr("problem").answer), markup=False, highlight=False)
     episode = play_episode(env, OraclePolicy(), seed=seed)
     console.rule("oracle")
     console.print(f"actions: {episode.actions!r}", markup=False, highlight=False)
@@ -170,7 +170,7 @@ def play_command(
     total = 0.0
     while True:
         console.print(observation, markup=False, highlight=False)
-        valid = env.valid_actions()
+        valid = env.get_wrapper_attr("valid_actions")()
         hint = f" (one of {', '.join(valid)})" if valid else (" (end with a line '.')" if multiline else "")
         console.print(f"[bold green]your action{hint}>[/] ", end="")
         action = _read_action(multiline)

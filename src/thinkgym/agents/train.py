@@ -101,7 +101,9 @@ def _is_multi_turn(env_id: str, env_kwargs: dict[str, Any]) -> bool:
     env = make(env_id, **env_kwargs)
     try:
         env.reset(seed=0)
-        return env.max_turns > 1
+        from thinkgym.agents.base import env_attr  # through any wrappers a factory adds
+
+        return int(env_attr(env, "max_turns", 1)) > 1
     finally:
         env.close()
 
