@@ -10,7 +10,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from thinkgym.agents.base import Episode, Generation, Policy, Query, play_episode, query_for
+from thinkgym.agents.base import (
+    Episode,
+    Generation,
+    Policy,
+    Query,
+    derive_seed,
+    env_attr,
+    play_episode,
+    query_for,
+)
 from thinkgym.agents.oracle import OraclePolicy
 from thinkgym.agents.random import RandomPolicy
 
@@ -21,6 +30,8 @@ __all__ = [
     "Policy",
     "Query",
     "RandomPolicy",
+    "derive_seed",
+    "env_attr",
     "play_episode",
     "query_for",
 ]
