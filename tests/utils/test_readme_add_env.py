@@ -52,3 +52,11 @@ def test_readme_eval_import_command_works(tmp_path):
     samples = [json.loads(line) for line in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
     assert len(samples) == 5 and all(s["reward"] == 1.0 for s in samples)
     assert all(s["problem_id"].startswith("mylib/backwards-v0/") for s in samples)
+
+
+def test_readme_check_command_works(tmp_path):
+    _env_file(tmp_path)
+    assert "thinkgym check mylib/Backwards-v0 --import my_backwards_env" in _section()
+    done = _run([str(THINKGYM), "check", "mylib/Backwards-v0", "--import", "my_backwards_env"], tmp_path)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert "ok" in done.stdout and all(rule in done.stdout for rule in RULES)
