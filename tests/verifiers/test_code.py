@@ -415,6 +415,16 @@ class TestUnitsThatDoNotCallTheCandidate:
         assert [t["passed"] for t in crash.info["tests"]] == [True, False]
         assert "test setup failed" in crash.info["tests"][1]["reason"] or "ValueError" in crash.info["tests"][1]["reason"]
 
+    def test_a_failure_an_earlier_call_left_behind_is_not_void(self, verifier):
+        # x is never bound when the first call raises: the next unit fails (NameError) before it
+        # calls the candidate, and counts (else raising early would void the units it would fail).
+        test = "def check(candidate):\n    x = candidate([1])\n    assert x == 1\n    assert candidate([x, 2]) == 3\n    assert candidate([]) == 0\n"
+        problem = Problem("t/left-behind", "", None, {**HUMANEVAL_LIKE, "test": test})
+        code = "def add_all(xs):\n    if xs == [1]:\n        raise ValueError('no')\n    return sum(xs)"
+        reward = verifier(fence(code), problem)
+        assert [t["passed"] for t in reward.info["tests"]] == [False, False, True]
+        assert "NameError" in reward.info["tests"][1]["reason"]
+
     def test_only_void_units_earn_zero_with_the_reason(self, verifier):
         problem = Problem("t/all-void", "", None, {**HUMANEVAL_LIKE, "test": "def check(candidate):\n    assert True\n"})
         reward = verifier(fence("def add_all(xs):\n    return sum(xs)"), problem)
@@ -464,7 +474,8 @@ class TestEveryStatementIsJudged:
 
     def test_a_candidate_that_defines_none_of_the_called_names_earns_zero(self, verifier):
         reward = verifier(fence("def other(r):\n    return 0"), MBPP_AREA)
-        assert reward.score == 0.0 and "no test calls the candidate" in reward.info["error"]
+        assert reward.score == 0.0 and reward.info["total"] == 3
+        assert all("NameError" in t["reason"] for t in reward.info["tests"])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -509,8 +509,9 @@ def run_function_tests(judge: _Judge, payload: dict) -> None:
     """Run the test steps against the candidate behind ``judge``, emitting one verdict per unit.
 
     A unit is the setup steps since the previous unit plus its asserting step: it fails when any
-    of them failed, and is ``void`` when none of them called the candidate. Setup steps before
-    ``first`` run again; units before it were judged by an earlier job.
+    of them failed, and is ``void`` when it passed without calling the candidate (a unit that
+    failed counts even then: its failure may come from what an earlier call left behind). Setup
+    steps before ``first`` run again; units before it were judged by an earlier job.
     """
     steps = payload["steps"]  # [(kind "unit"/"setup", source, label)]
     first = int(payload.get("first", 0))
@@ -541,7 +542,7 @@ def run_function_tests(judge: _Judge, payload: dict) -> None:
             error = error or _run_step(judge, codes[index + 1], namespace)
         if kind != "unit":
             continue
-        if number >= first and judge.calls == calls and now < judge.deadline:
+        if number >= first and judge.calls == calls and error is None:  # ran, passed, never asked W
             judge.emit({"t": number, "void": True})
         elif number >= first:
             judge.emit({"t": number, "ok": error is None, "why": error, "s": round(time.perf_counter() - started, 6)})
