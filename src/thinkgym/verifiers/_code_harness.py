@@ -23,7 +23,7 @@ the verdicts. One sandbox job runs two processes:
   enter the sandbox (the verifier compares).
 
 A test "unit" is an asserting statement of ``check`` (or one test string) with the setup
-statements before it; a unit that never called the candidate is ``void`` and earns nothing.
+statements before it; a unit that passed without calling the candidate is ``void``: it earns nothing.
 """
 
 from __future__ import annotations

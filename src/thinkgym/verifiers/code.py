@@ -464,8 +464,8 @@ class CodeVerifier:
     (``meta["reference_time_s"]``, else the problem's reference solution timed once), both timed
     by the judge, never by the candidate; both only count when every test passed.
     ``report_times`` adds per-test times to ``info`` (off by default so the same answer always gets
-    the same info). A test that never calls the candidate (``assert True``) is left out of both the
-    count of tests and the count passed; a problem with no other test earns 0. ``judge`` is kept
+    the same info). A test that passes without calling the candidate (``assert True``) is left out
+    of both the count of tests and the count passed; a problem with no other test earns 0. ``judge`` is kept
     for older callers: there is one judge, in the sandbox. Picklable: a live sandbox is not
     pickled, a copy makes its own.
     """
