@@ -29,6 +29,8 @@ _STYLE_RE = re.compile(r"\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits
 _FRAC_RE = re.compile(r"\\[dtc]frac(?![A-Za-z])")
 _BINOM_RE = re.compile(r"\\[dt]binom(?![A-Za-z])")
 _DEGREE_RE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?:s)?(?![A-Za-z])|\\circ(?![A-Za-z])")
+_TRIG_RE = re.compile(r"\\(?:sin|cos|tan|sec|csc|cot)(?![A-Za-z])")
+_TRIG_DEGREE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)")
 _CURRENCY_RE = re.compile(r"[€£¥₹]|\\(?:euro|pounds|yen)(?![A-Za-z])|\b(?:USD|EUR|Rs\.?|INR)\b")
 _PERCENT_RE = re.compile(r"\\%|\\text\{\s*%\s*\}|\s*\\?(?:percent|pct)\b|\\text\{\s*percent\s*\}")
 _TEXT_CMD = r"\\(?:text|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|mbox|operatorname|textup|mathsf|texttt)"
@@ -88,6 +90,8 @@ def clean_answer(text: str) -> str:
     s = _SPACES_RE.sub(" ", s)
     s = _FRAC_RE.sub(r"\\frac", s)
     s = _BINOM_RE.sub(r"\\binom", s)
+    if _TRIG_RE.search(s):  # "\cos 60^\circ": inside a trigonometric function a degree is pi/180
+        s = _TRIG_DEGREE_RE.sub(r"(\1\\pi/180)", s)
     s = _DEGREE_RE.sub("", s)
     s = _CURRENCY_RE.sub("", s)
     s = _PERCENT_RE.sub("%", s)

@@ -391,8 +391,11 @@ def symbolic_equal(
     second opinion; everything our rules decide stays decided by them.
     """
     ops = SympyOps(rel_tol, precision=precision, interval_context=intervals)
-    if equal(parse(pred, decimal_comma=decimal_comma), parse(gold), ops):
-        return True
+    try:
+        if equal(parse(pred, decimal_comma=decimal_comma), parse(gold), ops):
+            return True
+    except Exception:  # noqa: BLE001 - sympy objects our rules could not compare
+        ops.unparsed = True
     if ops.unparsed:
         from thinkgym.verifiers._math_mv import math_verify_equal
 
