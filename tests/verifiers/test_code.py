@@ -490,7 +490,7 @@ for _name in ("perf_counter", "monotonic", "process_time", "time", "perf_counter
 def clock():
     return [time.perf_counter(), time.monotonic(), time.process_time()]
 def add_all(xs):
-    end = _real() + 0.05
+    end = _real() + 0.1
     while _real() < end:
         pass
     return sum(xs)
@@ -507,8 +507,8 @@ class TestTimedFromOutside:
         problem = Problem("t/eff-clock", "", "def add_all(xs):\n    return sum(xs)\n", HUMANEVAL_LIKE)
         reward = verifier(fence(CLOCK_PATCH), problem)
         assert reward.components["all_passed"] == 1.0
-        assert all(t["time_s"] >= 0.05 for t in reward.info["tests"]), reward.info["tests"]  # 50 ms per call, seen
-        assert reward.components["efficiency"] < 0.2, reward.components  # the reference takes microseconds
+        assert all(t["time_s"] >= 0.1 for t in reward.info["tests"]), reward.info["tests"]  # 100 ms per call, seen
+        assert reward.components["efficiency"] < 0.25, reward.components  # the reference takes microseconds
 
     def test_reported_times_are_the_judges(self, sandbox):
         verifier = CodeVerifier(sandbox, report_times=True)
