@@ -416,3 +416,13 @@ def test_generate_problem_directly() -> None:
     problem = generate_problem(np.random.default_rng(0), "custom/0", level=1, kinds=["word"])
     assert problem.meta == {"kind": "word", "level": 1, "solution": problem.meta["solution"]}
     assert problem.id == "custom/0"
+
+
+def test_source_tags_never_hold_a_path(tmp_path) -> None:
+    from thinkgym.envs.records import source_tag
+
+    assert source_tag("gsm8k", None) == "gsm8k"  # path=
+    assert source_tag("gsm8k", str(tmp_path)) == "gsm8k"  # a local folder
+    assert source_tag("gsm8k", "json", data_files=[str(tmp_path / "a.jsonl")]) == "gsm8k"
+    assert source_tag("gsm8k", "openai/gsm8k") == "openai_gsm8k"  # a hub dataset: its name
+    assert source_tag("math", "HuggingFaceH4/MATH-500") == "HuggingFaceH4_MATH-500"

@@ -26,8 +26,6 @@ counts) and ``format`` (`FormatVerifier`). ``oracle_action()`` is a completion e
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 import re
@@ -40,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from thinkgym.core import GeneratorSource, ListSource, Problem, ProblemSource, SingleTurnEnv
+from thinkgym.envs.records import is_local, load_records, require_columns, row_digest, source_tag
 from thinkgym.errors import ConfigError
 from thinkgym.registry import register
 from thinkgym.verifiers.compose import Gate, WeightedSum
@@ -599,124 +598,6 @@ def procedural_source(level: int | None = None, kinds: Sequence[str] | None = No
 # ============================================================================================
 
 
-def load_records(
-    path: str | Path | None = None,
-    *,
-    dataset: str | None = None,
-    config: str | None = None,
-    split: str = "test",
-    limit: int | None = None,
-    data_files: Any = None,
-) -> list[dict[str, Any]]:
-    """Rows of a local file (``.jsonl``, ``.json``, ``.parquet``, ``.csv``) or of a dataset
-    loaded with ``datasets.load_dataset(dataset, config, split=split, data_files=data_files)``.
-
-    ``dataset`` is a hub name, a local folder or a builder (``"json"``, ``"parquet"``, ``"csv"``).
-    ``data_files`` (a file, a list or a ``{split: files}`` mapping, as `datasets` takes them) may
-    come alone: the builder is then read from the files' extension. A single file or list is
-    loaded as ``split``.
-    """
-    if data_files is not None and path is not None:
-        raise ConfigError("pass data_files= with dataset= (or alone), not with path=")
-    if data_files is not None and dataset is None:
-        dataset = _builder_for(data_files)
-    if (path is None) == (dataset is None):
-        raise ConfigError("pass exactly one of path= (a local file) or dataset= (a datasets name)")
-    if limit is not None and limit < 1:
-        raise ConfigError("limit must be >= 1")
-    if path is not None:
-        file = Path(path)
-        if not file.is_file():
-            raise ConfigError(f"no such data file: {file}; pass a .jsonl, .json, .parquet or .csv file")
-        suffix = file.suffix.lower()
-        if suffix == ".jsonl":
-            rows = _read_jsonl(file)
-        elif suffix == ".json":
-            text = file.read_text(encoding="utf-8")
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError:
-                rows = _read_jsonl(file)
-            else:
-                rows = data if isinstance(data, list) else data.get("data", data.get("rows"))
-                if not isinstance(rows, list):
-                    raise ConfigError(f"{file}: expected a JSON list of records")
-        elif suffix in (".parquet", ".csv"):
-            rows = _load_with_datasets(suffix.lstrip("."), data_files=str(file), split="train")
-        else:
-            raise ConfigError(f"unsupported data file type {suffix!r}: use .jsonl, .json, .parquet or .csv")
-    else:
-        extra: dict[str, Any] = {}
-        if data_files is not None:
-            extra["data_files"] = data_files if isinstance(data_files, Mapping) else {split: data_files}
-        rows = _load_with_datasets(dataset, config, split=split, **extra)  # type: ignore[arg-type]
-    return rows[:limit] if limit is not None else rows
-
-
-_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
-
-
-def _builder_for(data_files: Any) -> str:
-    """The `datasets` builder for ``data_files`` given without ``dataset=``, from the extension."""
-    files = list(data_files.values()) if isinstance(data_files, Mapping) else [data_files]
-    flat = [f for item in files for f in ([item] if isinstance(item, str | Path) else list(item))]
-    builders = {_BUILDERS.get(Path(str(f)).suffix.lower()) for f in flat}
-    if len(builders) != 1 or None in builders:
-        raise ConfigError(
-            f"cannot tell the format of data_files={data_files!r}: use .jsonl/.json/.parquet/.csv files "
-            "of one kind, or pass dataset='json' (or 'parquet', 'csv') with them"
-        )
-    return builders.pop()  # type: ignore[return-value]
-
-
-def _is_local(dataset: str) -> bool:
-    """A local folder or file, or a builder over local files: not a name on the hub."""
-    return dataset in set(_BUILDERS.values()) or Path(dataset).exists()
-
-
-def _read_jsonl(file: Path) -> list[dict[str, Any]]:
-    rows = []
-    with file.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{file}:{number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise ConfigError(f"{file}:{number}: each line must be a JSON object")
-            rows.append(row)
-    return rows
-
-
-def _load_with_datasets(name: str, config: str | None = None, **kwargs: Any) -> list[dict[str, Any]]:
-    try:
-        import datasets
-    except ImportError as exc:  # pragma: no cover - datasets is in the train extra
-        raise ConfigError("loading datasets needs the `datasets` package: pip install 'thinkgym[train]'") from exc
-    try:
-        loaded = datasets.load_dataset(name, config, **kwargs)
-    except Exception as exc:  # network, missing files, bad names: all say what to do next
-        raise ConfigError(
-            f"could not load dataset {name!r} (config {config!r}): {type(exc).__name__}: {exc}. "
-            "Check the name, or pass path= to a local .jsonl/.parquet file."
-        ) from exc
-    return [dict(row) for row in loaded]
-
-
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:8]
-
-
-def _require_columns(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], what: str) -> None:
-    if not rows:
-        raise ConfigError(f"the {what} data has no rows")
-    missing = [c for c in columns if c not in rows[0]]
-    if missing:
-        raise ConfigError(f"the {what} data lacks column(s) {missing}; found {sorted(rows[0])}")
-
-
 _CALC = re.compile(r"<<[^<>]*>>")
 
 
@@ -727,7 +608,7 @@ def gsm8k_problems(rows: Sequence[Mapping[str, Any]], tag: str = "gsm8k", split:
     worked solution (calculator annotations ``<<…>>`` removed) goes to ``meta["solution"]``.
     Rows without a ``####`` answer are skipped and counted in a log message.
     """
-    _require_columns(rows, ("question", "answer"), "GSM8K")
+    require_columns(rows, ("question", "answer"), "GSM8K")
     problems, skipped = [], 0
     for i, row in enumerate(rows):
         question, answer = str(row["question"]), str(row["answer"])
@@ -740,7 +621,7 @@ def gsm8k_problems(rows: Sequence[Mapping[str, Any]], tag: str = "gsm8k", split:
             skipped += 1
             continue
         solution = _CALC.sub("", worked).strip()
-        pid = f"{tag}/{split}/{i}-{_digest(question, gold)}"
+        pid = f"{tag}/{split}/{i}-{row_digest(question, gold)}"
         problems.append(Problem(pid, question.strip(), gold, {"solution": solution, "source": tag}))
     _report_skipped(skipped, "GSM8K", "no '#### answer'")
     return problems
@@ -770,7 +651,7 @@ def math_problems(rows: Sequence[Mapping[str, Any]], tag: str = "math", split: s
     An ``answer`` column, when present and non-empty, is the gold answer; otherwise the last
     boxed expression of the solution. ``level`` and ``type``/``subject`` go to ``meta``.
     """
-    _require_columns(rows, ("problem", "solution"), "MATH")
+    require_columns(rows, ("problem", "solution"), "MATH")
     problems, skipped = [], 0
     for i, row in enumerate(rows):
         problem, solution = str(row["problem"]), str(row["solution"])
@@ -782,7 +663,7 @@ def math_problems(rows: Sequence[Mapping[str, Any]], tag: str = "math", split: s
         for key in ("level", "type", "subject", "unique_id"):
             if row.get(key) is not None:
                 meta[key] = row[key]
-        pid = f"{tag}/{split}/{i}-{_digest(problem, gold)}"
+        pid = f"{tag}/{split}/{i}-{row_digest(problem, gold)}"
         problems.append(Problem(pid, problem.strip(), gold, meta))
     _report_skipped(skipped, "MATH", "no boxed answer")
     return problems
@@ -819,11 +700,8 @@ def _dataset_source(
         problems = builder(rows, tag=f"{tag}-sample", split="sample")
     else:
         rows = load_records(path, dataset=dataset, config=config, split=split, limit=limit, data_files=data_files)
-        # Ids never name where the data lives (they must survive a move): local files and folders
-        # take the env's tag; a hub dataset its name. The row's content digest is in every id.
-        local = dataset is None or data_files is not None or _is_local(dataset)
-        source_tag = tag if local else re.sub(r"[^\w.-]+", "_", str(dataset))
-        problems = builder(rows, tag=source_tag, split=split)
+        # ids never name where the data lives (they must survive a move): see `source_tag`
+        problems = builder(rows, tag=source_tag(tag, dataset, data_files), split=split)
     if not problems:
         raise ConfigError(f"no usable {tag} problems in the data")
     return ListSource(problems)
@@ -939,7 +817,7 @@ class GSM8KEnv(MathEnv):
         data_files: Any = None,
         **kwargs: Any,
     ):
-        if config is None and dataset is not None and data_files is None and not _is_local(dataset):
+        if config is None and dataset is not None and data_files is None and not is_local(dataset):
             config = "main"  # the hub's GSM8K (openai/gsm8k) names its configs "main" and "socratic"
         source = _dataset_source(gsm8k_problems, "gsm8k_sample.jsonl", "gsm8k", path, dataset, config, split, limit, data_files)
         super().__init__(source, **kwargs)
