@@ -85,8 +85,6 @@ ZYGOTE_NICE, PREPARE_NICE, JOB_NICE = 5, 5, 0
 #: code could write the byte early too; that is no more than it can do by exiting.
 DONE_FD = 3
 
-
-
 # ----------------------------------------------------------------------------------------------
 # Framing over stream sockets.
 
@@ -383,20 +381,14 @@ def _prepare_interpreter(work: str) -> None:
         io.BufferedWriter(io.FileIO(2, "w", closefd=False)), encoding="utf-8", errors="backslashreplace",
         line_buffering=True,
     )  # fmt: skip
-    for name in ("tempfile",):
-        mod = sys.modules.get(name)
-        if mod is not None:
-            mod.tempdir = None
+    if "tempfile" in sys.modules:
+        sys.modules["tempfile"].tempdir = None
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     atexit._clear()
-    # Warm-up: decode a job, compile and run a little program, encode a frame.
-    sample = {"files": {"main.py": b"print(1)\n" * 8}, "entry": "main.py", "argv": [],
-              "limits": {"wall_s": 1.0}, "collect": [], "required": []}  # fmt: skip
-    sample = marshal.loads(marshal.dumps(sample))
-    scratch: dict = {"__name__": "__warmup__"}
-    exec(compile("def f(a, b=2):\n    return [a + b, str(a), {'k': (a, b)}]\nr = f(1)\n", "warmup.py", "exec"), scratch)
-    struct.pack("<Q", len(marshal.dumps({"kind": "ready", "layers": sorted(sample), "t0": time.monotonic()})))
+    # Warm-up: decode a job frame, compile and run a little program.
+    sample = marshal.loads(marshal.dumps({"files": {"main.py": b"print(1)\n" * 8}, "limits": {"wall_s": 1.0}}))
+    exec(compile("def f(a, b=2):\n    return [a + b, str(a), {'k': (a, b)}]\nr = f(1)\n", "warmup.py", "exec"), dict(sample))
 
 
 def _run_entry(job: dict, work: str) -> None:
@@ -467,11 +459,9 @@ def _exit_code(exc: SystemExit) -> int:
 
 
 def _preload(modules: list[str]) -> None:
-    import importlib
-
     for name in modules:
         try:
-            importlib.import_module(name)
+            __import__(name)
         except Exception:  # an optional package that is not installed
             pass
 
@@ -484,38 +474,10 @@ def main() -> None:
     # zygote started from a worker thread (`Sandbox.map`'s pool) died with that thread.
     State.host_pidfd = _host_pidfd(int(config.get("host_pid", os.getppid())))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    missing: dict[str, str] = {}
     State.uid_base = int(config["uid_base"])
-    # Load the seccomp helpers by path: the thinkgym sources are hidden from the root we pivot into.
-    import importlib.util
-
-    here = os.path.dirname(os.path.abspath(__file__))
-    spec = importlib.util.spec_from_file_location("thinkgym_sandbox_seccomp", os.path.join(here, "_seccomp.py"))
-    seccomp_mod = importlib.util.module_from_spec(spec)
-    sys.modules["thinkgym_sandbox_seccomp"] = seccomp_mod
-    spec.loader.exec_module(seccomp_mod)
-    spec = importlib.util.spec_from_file_location("thinkgym_sandbox_cgroups", os.path.join(here, "_cgroups.py"))
-    cgroups_mod = importlib.util.module_from_spec(spec)
-    sys.modules["thinkgym_sandbox_cgroups"] = cgroups_mod
-    spec.loader.exec_module(cgroups_mod)
-    State.install_filter = seccomp_mod.install_filter
-    try:
-        State.seccomp_bpf = seccomp_mod.compile_filter()
-    except ImportError:
-        missing["seccomp"] = "install pyseccomp (pip install 'thinkgym[sandbox]') and libseccomp2 (apt-get install libseccomp2)"
-    except OSError as exc:
-        missing["seccomp"] = f"libseccomp refused the filter ({exc}); update libseccomp2"
-    if config.get("cgroups", True):
-        State.cgroups, why = cgroups_mod.detect_cgroups()
-        if State.cgroups is None:
-            for layer in ("cgroup-memory", "cgroup-pids", "cgroup-cpu"):
-                missing[layer] = f"{why}; {cgroups_mod.HOW_TO_GET_CGROUPS}"
-        elif "cgroup-cpu" not in State.cgroups.layers:
-            missing["cgroup-cpu"] = f"no writable cpu cgroup controller here; {cgroups_mod.HOW_TO_GET_CGROUPS}"
-    else:
-        for layer in ("cgroup-memory", "cgroup-pids", "cgroup-cpu"):
-            missing[layer] = "disabled by LocalSandbox(cgroups=False)"
+    missing = _seccomp_and_cgroups(bool(config.get("cgroups", True)))
     _preload(config["preload"])
+    here = os.path.dirname(os.path.abspath(__file__))
     State.base_sys_path = [p for p in sys.path if p and p != here]
     try:
         if os.geteuid() != 0:
@@ -542,6 +504,27 @@ def main() -> None:
     finally:
         if State.cgroups is not None:
             State.cgroups.close()
+
+
+def _seccomp_and_cgroups(cgroups: bool) -> dict[str, str]:
+    """Compile the seccomp filter and find the cgroup controllers; returns the layers missing."""
+    seccomp, cgroups_mod = _sibling("_seccomp"), _sibling("_cgroups")
+    missing: dict[str, str] = {}
+    State.install_filter = seccomp.install_filter
+    try:
+        State.seccomp_bpf = seccomp.compile_filter()
+    except ImportError:
+        missing["seccomp"] = "install pyseccomp (pip install 'thinkgym[sandbox]') and libseccomp2 (apt-get install libseccomp2)"
+    except OSError as exc:
+        missing["seccomp"] = f"libseccomp refused the filter ({exc}); update libseccomp2"
+    layers = ("cgroup-memory", "cgroup-pids", "cgroup-cpu")
+    if not cgroups:
+        return {**missing, **dict.fromkeys(layers, "disabled by LocalSandbox(cgroups=False)")}
+    State.cgroups, why = cgroups_mod.detect_cgroups()
+    have = State.cgroups.layers if State.cgroups is not None else frozenset()
+    for layer in set(layers) - have:
+        missing[layer] = f"{why or 'no writable ' + layer[7:] + ' controller'}; {cgroups_mod.HOW_TO_GET_CGROUPS}"
+    return missing
 
 
 def _host_pidfd(host_pid: int) -> int:
