@@ -527,6 +527,36 @@ def collect_files(paths, file_cap, buf):
     return found
 
 
+def watch(pid, pidfd, streams, open_fds, cap, deadline):
+    """Read the job's pipes (capped) until it ends, floods or reaches ``deadline``.
+    Returns (status, rusage, timed_out, flooded); status is None when it did not end."""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None, None, True, False
+        watched = open_fds + ([pidfd] if pidfd is not None else [])
+        ready, _, _ = select.select(watched, [], [], min(remaining, 0.05 if pidfd is None else remaining))
+        for fd in ready:
+            if fd == pidfd:
+                continue
+            if not pump(fd, streams[fd], cap + 1):
+                open_fds.remove(fd)
+            elif streams[fd].filled > cap:
+                return None, None, False, True
+        done, status, rusage = os.wait4(pid, os.WNOHANG)
+        if done:
+            return status, rusage, False, False
+
+
+def ends_with_memory_error(err_buf, err_len):
+    """Whether the job's stderr ends with a MemoryError line (found without copying job output)."""
+    body_end = err_len
+    while body_end > 0 and err_buf.data[body_end - 1] in b" \t\r\n":
+        body_end -= 1
+    last_line = err_buf.data.rfind(b"\n", 0, body_end) + 1
+    return err_buf.data.startswith(b"MemoryError", last_line, body_end)
+
+
 def run_job(job, blobs, stdin_fd, uid, known_clean, bufs):
     """Run one job (the parent side); returns (header, [stdout, stderr, *collected files]).
 
@@ -557,33 +587,12 @@ def run_job(job, blobs, stdin_fd, uid, known_clean, bufs):
         os.close(fd)
     out_buf.filled = err_buf.filled = 0
     streams = {out_r: out_buf, err_r: err_buf}
-    status = rusage = None
-    timed_out = flooded = False
     open_fds = [out_r, err_r]
     try:
         pidfd = os.pidfd_open(pid)
     except (AttributeError, OSError):
         pidfd = None
-    deadline = started + wall
-    while status is None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            timed_out = True
-            break
-        watch = open_fds + ([pidfd] if pidfd is not None else [])
-        ready, _, _ = select.select(watch, [], [], min(remaining, 0.05 if pidfd is None else remaining))
-        for fd in ready:
-            if fd == pidfd:
-                continue
-            if not pump(fd, streams[fd], cap + 1):
-                open_fds.remove(fd)
-            elif streams[fd].filled > cap:
-                flooded = True
-        if flooded:
-            break
-        done, st, ru = os.wait4(pid, os.WNOHANG)
-        if done:
-            status, rusage = st, ru
+    status, rusage, timed_out, flooded = watch(pid, pidfd, streams, open_fds, cap, started + wall)
     wall_s = time.monotonic() - started
     if status is None:  # timed out or flooded: the whole tree goes
         try:
@@ -613,12 +622,7 @@ def run_job(job, blobs, stdin_fd, uid, known_clean, bufs):
     if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= cpu_limit):
         timed_out = True
     err_len = min(err_buf.filled, cap)
-    body_end = err_len  # find the last line without copying job output out of the buffer
-    while body_end > 0 and err_buf.data[body_end - 1] in b" \t\r\n":
-        body_end -= 1
-    last_line = err_buf.data.rfind(b"\n", 0, body_end) + 1
-    memory_error = err_buf.data.startswith(b"MemoryError", last_line, body_end)
-    oom = oom_kills() > ooms >= 0 or (exit_code == 1 and memory_error)
+    oom = oom_kills() > ooms >= 0 or (exit_code == 1 and ends_with_memory_error(err_buf, err_len))
     header = {
         "exit_code": exit_code, "signal": sig, "timed_out": timed_out, "out_of_memory": bool(oom),
         "wall_s": wall_s, "cpu_s": cpu_s, "stdout_truncated": truncated[out_r],
