@@ -272,6 +272,10 @@ REAL_FORMS: list[tuple[str, str, bool]] = [
     ("\\boxed{100}", "\\frac{301}{3}", False),
     ("\\boxed{2\\sqrt{3}}", "3\\sqrt{2}", False),
     ("\\boxed{x > 3}", "x \\ge 3", False),
+    ("<think>maybe \\boxed{5}? no, recheck.</think>\n\nThe answer is $\\boxed{6}$.", "6", True),
+    ("<think>maybe \\boxed{5}? no, recheck.</think>\n\nThe answer is $\\boxed{6}$.", "5", False),
+    ("<think>it is \\boxed{5}</think>", "5", True),
+    ("\\boxed{\\cos 60^\\circ}", "\\frac{1}{2}", True),
 ]
 
 

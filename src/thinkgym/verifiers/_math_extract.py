@@ -2,6 +2,8 @@
 
 Order of preference (the first that finds something wins):
 
+0. when the text holds ``</think>`` and the part after it has an answer, only that part is read
+   (drafts inside the thinking are not final answers);
 1. the last ``<answer>…</answer>`` block (inside it, the same order again from step 2);
 2. the last ``\\boxed{}``/``\\fbox{}`` group (boxes separated only by commas or "and" form one
    list answer; earlier boxes that differ are reported in ``others``: a hedge);
@@ -259,7 +261,14 @@ def extract(
         if after is None:
             return Extracted(None, "none", error=f"no answer after <{think_tag}> (the reasoning never ended)")
         text = after
+    elif "</think>" in text:  # a reasoning model's draft answers stay inside its thinking
+        found = _extract_from(text[text.rfind("</think>") + len("</think>") :], fallback)
+        if found.answer is not None:
+            return found
+    return _extract_from(text, fallback)
 
+
+def _extract_from(text: str, fallback: bool) -> Extracted:
     tags = _ANSWER_TAG_RE.findall(text) if "<answer>" in text.lower() else []
     if tags:
         contents = [t.strip() for t in tags if t.strip()]

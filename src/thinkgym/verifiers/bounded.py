@@ -140,44 +140,51 @@ def _template_main(conn: Any, preload: Sequence[str], memory_limit_mb: int | Non
         return
     while True:
         if warming is not None and not conn.poll(0):
-            try:
-                next(warming)
-            except StopIteration:
-                warming = None
-            except Exception:  # noqa: BLE001 - a failed warm-up step only costs speed
-                warming = None
+            warming = _warm_step(warming, 1)
             continue
         try:
             message = conn.recv()
         except (EOFError, OSError):
             return
         if message == "warm":  # finish the warm-up now: workers forked from here on are fully warm
-            try:
-                for _ in warming or ():
-                    pass
-            except Exception:  # noqa: BLE001 - a failed warm-up step only costs speed
-                pass
-            warming = None
+            warming = _warm_step(warming, None)
             conn.send("warm")
             continue
         if message != "fork":
             return
-        fd = recv_handle(conn)
-        pid = os.fork()
-        if pid == 0:  # the worker
-            code = 0
-            try:
-                conn.close()
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                _die_with_parent()
-                _limit_memory(memory_limit_mb)
-                _serve(Connection(fd))
-            except BaseException:  # noqa: BLE001 - never fall back into the template's loop
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(fd)
-        conn.send(pid)
+        _fork_worker(conn, memory_limit_mb)
+
+
+def _warm_step(warming: Any, steps: int | None) -> Any:
+    """Run ``steps`` steps (all if ``None``) of a warm-up generator; ``None`` once it is done."""
+    try:
+        count = 0
+        while warming is not None and (steps is None or count < steps):
+            next(warming)
+            count += 1
+        return warming
+    except Exception:  # noqa: BLE001 - StopIteration, or a failed warm-up step: it only costs speed
+        return None
+
+
+def _fork_worker(conn: Any, memory_limit_mb: int | None) -> None:
+    """Fork one worker serving the socket the caller just sent, and tell the caller its pid."""
+    fd = recv_handle(conn)
+    pid = os.fork()
+    if pid == 0:  # the worker
+        code = 0
+        try:
+            conn.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            _die_with_parent()
+            _limit_memory(memory_limit_mb)
+            _serve(Connection(fd))
+        except BaseException:  # noqa: BLE001 - never fall back into the template's loop
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(fd)
+    conn.send(pid)
 
 
 def _template_entry(fd: int, config_json: str) -> None:

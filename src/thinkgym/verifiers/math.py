@@ -270,12 +270,7 @@ def _judge_fast(pred: str, gold: str, opts: MathOptions, ctx: ProblemContext = N
     if gold_number is not None:
         pred_number = parse_number(pred) or number_word(pred)
         if pred_number is not None:  # the common case: two plain numbers
-            if ctx.precision is not None:
-                same = matches_precision(pred_number, gold_number.value, ctx.precision)
-                kind, n = ctx.precision
-                return _Judgement(same, f"{'equal' if same else 'not equal'} to {n} {kind}", "fast")
-            same = numbers_equal(pred_number, gold_number, opts.rel_tol)
-            return _Judgement(same, "equal" if same else "not equal", "fast")
+            return _judge_numbers(pred_number, gold_number, opts, ctx)
     if letter is not None:
         got = choice_letter(pred)
         if got is not None and len(pred.strip("() .")) == 1 and pred.strip("() .").islower() and not ctx.choices:
@@ -297,6 +292,15 @@ def _judge_fast(pred: str, gold: str, opts: MathOptions, ctx: ProblemContext = N
         return _Judgement(False, f"could not compare: {type(exc).__name__}", "fast")
     if not same and ctx.precision is not None and _gold_number(gold) is None:
         return _Judgement(None, "", "symbolic", (pred, gold, opts.rel_tol, decimal_comma, ctx.precision, ctx.intervals))
+    return _Judgement(same, "equal" if same else "not equal", "fast")
+
+
+def _judge_numbers(pred: Num, gold: Num, opts: MathOptions, ctx: ProblemContext) -> _Judgement:
+    if ctx.precision is not None:
+        same = matches_precision(pred, gold.value, ctx.precision)
+        kind, n = ctx.precision
+        return _Judgement(same, f"{'equal' if same else 'not equal'} to {n} {kind}", "fast")
+    same = numbers_equal(pred, gold, opts.rel_tol)
     return _Judgement(same, "equal" if same else "not equal", "fast")
 
 
