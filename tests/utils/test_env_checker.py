@@ -75,6 +75,11 @@ def keys_only_when_right(completion: str, problem: Problem) -> Reward:
     return Reward.zero("wrong")
 
 
+class IgnoresSeed(Sound):
+    def reset(self, *, seed=None, options=None):
+        return super().reset(seed=seed, options=options or {"index": 0})
+
+
 class UnstableKeys(Sound):
     def __init__(self):
         SingleTurnEnv.__init__(self, ListSource(PROBLEMS), keys_only_when_right)
@@ -151,6 +156,8 @@ def test_messages_say_what_to_fix():
         checker.check_pickle(LambdaVerifier())
     with pytest.raises(CheckError, match="np_random"):
         checker.check_determinism(GlobalRandom())
+    with pytest.raises(CheckError, match="same problem 'add/0\\+0' for 16 different seeds"):
+        checker.check_determinism(IgnoresSeed())
     with pytest.raises(CheckError, match=r"exact.*not 1\.0"):
         checker.check_oracle(WrongOracle())
 
@@ -162,6 +169,10 @@ def test_oracle_rule_uses_exact_references():
 
     with pytest.raises(CheckError, match="exact optimum is 2"):
         checker.check_oracle(OffByOne())
+
+
+def test_render_check_can_run():
+    assert "gymnasium" in check_env(Sound(render_mode="ansi"), skip={"vector"}, skip_render_check=False)
 
 
 def test_check_env_argument_errors():

@@ -181,14 +181,15 @@ def check_step(env: gymnasium.Env, seed: int = 0) -> None:
         raise _fail("step", "after step(action), info['messages'] must hold the action as an assistant message")
 
 
-def check_gymnasium(env: gymnasium.Env) -> None:
-    """gymnasium's own checker (signatures, seeding, spaces) passes on the bare env."""
+def check_gymnasium(env: gymnasium.Env, skip_render_check: bool = True) -> None:
+    """gymnasium's own checker (signatures, seeding, spaces; rendering unless skipped) passes on
+    the bare env."""
     from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            gymnasium_check_env(_base(env), skip_render_check=True)
+            gymnasium_check_env(_base(env), skip_render_check=skip_render_check)
     except Exception as exc:  # gymnasium raises AssertionError and others; report them as one rule
         raise _fail("gymnasium", f"gymnasium.utils.env_checker.check_env failed: {type(exc).__name__}: {exc}") from exc
 
@@ -232,7 +233,9 @@ def check_bad_actions(env: gymnasium.Env, actions: Iterable[str] = NASTY_ACTIONS
 
 
 def check_determinism(env: gymnasium.Env, seeds: Sequence[int] = (0, 1, 7)) -> None:
-    """The same seed gives the same problem and first observation, in this env and a fresh one."""
+    """The same seed gives the same problem and first observation, in this env and a fresh one;
+    different seeds reach different problems (when the source holds more than one)."""
+    _check_seed_is_used(env)
     fresh = _fresh_copy(env)
     for seed in seeds:
         first, first_info = env.reset(seed=seed)
@@ -245,6 +248,20 @@ def check_determinism(env: gymnasium.Env, seeds: Sequence[int] = (0, 1, 7)) -> N
                 f"reset(seed={seed}) gave problems {sorted(ids)} or different observations; draw problems only "
                 "from self.np_random (seeded by reset), never from the global RNG or the clock",
             )
+
+
+def _check_seed_is_used(env: gymnasium.Env, tries: int = 16) -> None:
+    source = _attr(env, "source")
+    size = getattr(source, "size", 0)
+    if source is None or size == 1:
+        return  # one problem (the classic maze), or not a TextEnv: nothing to vary
+    ids = {env.reset(seed=seed)[1]["problem_id"] for seed in range(tries)}
+    if len(ids) == 1:
+        raise _fail(
+            "determinism",
+            f"reset(seed=) gave the same problem {ids.pop()!r} for {tries} different seeds, but the source holds "
+            f"{size or 'unboundedly many'}; draw the problem from self.np_random after super().reset(seed=seed)",
+        )
 
 
 def check_component_keys(env: gymnasium.Env, seed: int = 0) -> None:
@@ -495,12 +512,13 @@ RULES: dict[str, Callable[[gymnasium.Env], None]] = {
 }
 
 
-def check_env(env: gymnasium.Env, *, skip: Iterable[str] = ()) -> list[str]:
+def check_env(env: gymnasium.Env, *, skip: Iterable[str] = (), skip_render_check: bool = True) -> list[str]:
     """Check ``env`` (a thinkgym env, bare or wrapped) against every rule in `RULES`.
 
     Raises `CheckError` at the first broken rule (its ``rule`` says which); returns the names of
     the rules that ran. ``skip`` names rules to leave out (e.g. ``{"vector"}`` where processes
-    cannot start). The env is reset many times; its state afterwards is unspecified.
+    cannot start); ``skip_render_check=False`` lets gymnasium's checker render too. The env is
+    reset many times; its state afterwards is unspecified.
     """
     if not isinstance(env, gymnasium.Env):
         raise TypeError(f"check_env expects a gymnasium.Env, got {type(env).__name__}")
@@ -517,6 +535,9 @@ def check_env(env: gymnasium.Env, *, skip: Iterable[str] = ()) -> list[str]:
     for name, rule in RULES.items():
         if name in skipped:
             continue
-        rule(env)
+        if rule is check_gymnasium:
+            check_gymnasium(env, skip_render_check=skip_render_check)
+        else:
+            rule(env)
         ran.append(name)
     return ran
