@@ -35,6 +35,12 @@ Envs with a finite action set also put it in ``info["valid_actions"]``.
   them (the maze's dynamic programming): ``random_mean_reward`` (the expected return of the policy
   uniform over ``valid_actions()``), ``optimal_mean_reward`` (the best return) and
   ``optimal_accuracy`` (1.0 when the problem can be solved). None (the default): no reference.
+
+**Everywhere users take an env.** Spaces are `TextSpace` (a gymnasium `Text` over all of Unicode),
+so `gymnasium.vector.SyncVectorEnv`, `AsyncVectorEnv` with shared memory and
+`gymnasium.make_vec` carry any text exactly. Envs pickle (sources and verifiers are module-level
+functions or objects, never closures), for vector envs, worker processes and Ray. The public
+checker `thinkgym.utils.check_env` tests all of this on any env.
 """
 
 from __future__ import annotations
