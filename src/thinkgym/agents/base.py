@@ -125,9 +125,17 @@ def derive_seed(seed: int, *parts: int | str) -> int:
     >>> derive_seed(3, "maze", 0) == derive_seed(3, "maze", 0) != derive_seed(3, "maze", 1)
     True
     """
-    from thinkgym.core import problem_seed
+    import hashlib
 
-    return int(problem_seed(int(seed), *parts).integers(2**31))
+    import numpy as np
+
+    words = [int(seed) & 0xFFFFFFFFFFFFFFFF]
+    for part in parts:
+        if isinstance(part, str):
+            words.append(int.from_bytes(hashlib.blake2b(part.encode(), digest_size=8).digest(), "little"))
+        else:
+            words.append(int(part) & 0xFFFFFFFFFFFFFFFF)
+    return int(np.random.SeedSequence(words).generate_state(1, np.uint32)[0]) & 0x7FFFFFFF
 
 
 @dataclass
