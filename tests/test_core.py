@@ -204,3 +204,27 @@ def test_render_modes_and_check_env():
         CountdownEnv(render_mode="rgb_array")
     check_env(CountdownEnv(), skip_render_check=True)
     check_env(SingleTurnEnv(GeneratorSource("add", make_addition), exact_match), skip_render_check=True)
+
+
+def test_shared_memory_slots_hold_exactly_the_last_text():
+    """Length-prefixed slots: a shorter text after a longer one leaves no stale tail; text that does
+    not fit, or is not text, is refused with a clear error."""
+    from gymnasium.vector.utils import (
+        create_shared_memory,
+        read_from_shared_memory,
+        write_to_shared_memory,
+    )
+
+    space = TextSpace(16)
+    memory = create_shared_memory(space, n=2)
+    view = read_from_shared_memory(space, memory, n=2)
+    assert tuple(view) == ("", "")
+    write_to_shared_memory(space, 1, "… é ∑ 中 😀 \ud800", memory)
+    assert view[1] == "… é ∑ 中 😀 \ud800" and view[0] == ""  # the view is live, like a numpy one
+    write_to_shared_memory(space, 1, "x", memory)
+    assert copy.deepcopy(view) == ("", "x")
+    with pytest.raises(ValueError, match="does not fit"):
+        write_to_shared_memory(space, 0, "y" * 17, memory)
+    with pytest.raises(TypeError, match="must be a str"):
+        write_to_shared_memory(space, 0, b"bytes", memory)
+    assert tuple(view) == ("", "x")

@@ -371,23 +371,29 @@ def codes_to_text(codes: np.ndarray) -> str:
 class SharedTextBatch(SequenceABC):
     """The texts in an `AsyncVectorEnv`'s shared memory, decoded when read.
 
-    `AsyncVectorEnv` reads its shared memory once, at construction, and expects a *view* that the
-    workers' writes update (a numpy array, for numeric spaces); gymnasium's `Text` returns a tuple
-    of strings instead, frozen at the empty buffer. This view decodes the current contents on each
-    access, and `copy.deepcopy` (what `AsyncVectorEnv` returns with ``copy=True``, the default)
-    turns it into a plain tuple of strings.
+    Each env's slot is ``max_length + 1`` int32: the text's length, then its code points, so a
+    write and a read cost the text's length, not ``max_length`` (which is large: 1 M characters by
+    default). `AsyncVectorEnv` reads its shared memory once, at construction, and expects a *view*
+    that the workers' writes update (a numpy array, for numeric spaces); gymnasium's `Text` returns
+    a tuple of strings instead, frozen at the empty buffer. This view decodes the current contents
+    on each access, and `copy.deepcopy` (what `AsyncVectorEnv` returns with ``copy=True``, the
+    default) turns it into a plain tuple of strings.
     """
 
-    def __init__(self, codes: np.ndarray):
-        self._codes = codes
+    def __init__(self, slots: np.ndarray):
+        self._slots = slots
 
     def __len__(self) -> int:
-        return int(self._codes.shape[0])
+        return int(self._slots.shape[0])
+
+    def _text(self, slot: np.ndarray) -> str:
+        length = min(max(int(slot[0]), 0), slot.shape[0] - 1)
+        return codes_to_text(slot[1 : 1 + length])
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
-            return tuple(codes_to_text(row) for row in self._codes[index])
-        return codes_to_text(self._codes[index])
+            return tuple(self._text(slot) for slot in self._slots[index])
+        return self._text(self._slots[index])
 
     def __deepcopy__(self, memo: dict[int, Any]) -> tuple[str, ...]:
         return tuple(self)
@@ -402,10 +408,11 @@ class SharedTextBatch(SequenceABC):
 
 
 def _register_gymnasium_codecs() -> None:
-    """Teach gymnasium's single-dispatch space utilities the fast, exact `TextSpace` codec.
+    """Teach gymnasium's single-dispatch space utilities the exact `TextSpace` codec.
 
-    gymnasium's own `Text` versions would also work through `character_index` and
-    `character_list`, but loop in Python over every one of ``max_length`` slots per step.
+    gymnasium's own `Text` versions would go through `character_index` and `character_list`, but
+    loop in Python over every one of ``max_length`` slots per step, and its shared memory is read
+    once (see `SharedTextBatch`); these are vectorised and cost the text's length.
     """
     from gymnasium.spaces import utils as space_utils
     from gymnasium.vector.utils import shared_memory
@@ -417,15 +424,27 @@ def _register_gymnasium_codecs() -> None:
         lambda space: spaces.Box(low=0, high=UNICODE_SIZE, shape=(space.max_length,), dtype=np.int32)
     )
 
+    @shared_memory.create_shared_memory.register(TextSpace)
+    def _create(space: TextSpace, n: int = 1, ctx: Any = None) -> Any:
+        import multiprocessing
+
+        return (ctx or multiprocessing).Array(np.dtype(np.int32).char, n * (space.max_length + 1))
+
     @shared_memory.read_from_shared_memory.register(TextSpace)
     def _read(space: TextSpace, memory: Any, n: int = 1) -> SharedTextBatch:
-        return SharedTextBatch(np.frombuffer(memory.get_obj(), dtype=np.int32).reshape((n, space.max_length)))
+        return SharedTextBatch(np.frombuffer(memory.get_obj(), dtype=np.int32).reshape((n, space.max_length + 1)))
 
     @shared_memory.write_to_shared_memory.register(TextSpace)
     def _write(space: TextSpace, index: int, value: str, memory: Any) -> None:
-        size = space.max_length
-        destination = np.frombuffer(memory.get_obj(), dtype=np.int32)
-        np.copyto(destination[index * size : (index + 1) * size], text_to_codes(space, value))
+        if not isinstance(value, str):
+            raise TypeError(f"a TextSpace observation must be a str, got {type(value).__name__}")
+        if len(value) > space.max_length:
+            text_to_codes(space, value)  # raises the clear error for text that does not fit
+        size = space.max_length + 1
+        slot = np.frombuffer(memory.get_obj(), dtype=np.int32)[index * size : (index + 1) * size]
+        codes = np.frombuffer(value.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+        slot[1 : 1 + codes.shape[0]] = codes
+        slot[0] = codes.shape[0]
 
     @vector_space_utils.create_empty_array.register(TextSpace)
     def _empty(space: TextSpace, n: int = 1, fn: Any = np.zeros) -> tuple[str, ...]:
