@@ -276,6 +276,16 @@ REAL_FORMS: list[tuple[str, str, bool]] = [
     ("<think>maybe \\boxed{5}? no, recheck.</think>\n\nThe answer is $\\boxed{6}$.", "5", False),
     ("<think>it is \\boxed{5}</think>", "5", True),
     ("\\boxed{\\cos 60^\\circ}", "\\frac{1}{2}", True),
+    ("The answer could be 2, 3, 4 or 5.", "5", False),  # hedges outside a box are hedges too
+    ("the answer is $2$ or $3$.", "2", False),
+    ("the answer is $2$, or maybe $3$.", "2", False),
+    ("\\boxed{2 \\lor 3}", "2", False),
+    ("\\boxed{2 \\text{ (or possibly 3)}}", "2", False),
+    ("\\boxed{[1, 100]}", "50", False),
+    ("\\boxed{x = 2 = 3}", "3", False),
+    ("\\boxed{2 \\ne 3}", "3", False),
+    ("\\boxed{0.5 \\text{ or } 50\\%}", "0.5", False),
+    ("\\boxed{B} or \\boxed{C}", "B", False),
 ]
 
 

@@ -55,6 +55,10 @@ _PARAGRAPH_RE = re.compile(r"\n\s*\n")
 _NUMBER_AFTER_MATH_RE = re.compile(
     r"\s*(?:[A-Za-z,']+\s+){0,4}(-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(?:[A-Za-z]+\s*){0,2}[.!]?\s*"
 )
+_OR_TAIL_RE = re.compile(r"\s*(?:,\s*)?(?:or|either)\s+\S", re.I)
+_HEDGE_DELIMS_RE = re.compile(r"\$\$|\$|\\\(|\\\)|\\\[|\\\]")
+#: Numbers listed with "or" at the end of the text: the last-number fallback must not pick one.
+_HEDGED_NUMBERS_RE = re.compile(r"-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?)*,?\s+or\s+-?\d+(?:\.\d+)?\s*\.?\s*$")
 _LAST_NUMBER_RE = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?|-?\.\d+")
 _STOP_WORDS_RE = re.compile(
     r"\s+(?:because|since|as|which|so|therefore|thus|where|given)\b|(?:,\s*|\s+)(?:not|rather than|instead of)\s", re.I
@@ -142,7 +146,11 @@ def _after_marker(text: str) -> str | None:
     if line.startswith(("$", "\\(", "\\[")):
         spans = math_spans(line)
         if spans and spans[0][0] == 0:
-            return spans[0][2]
+            tail = line[spans[0][1] :]
+            if not _OR_TAIL_RE.match(tail):
+                return spans[0][2]
+            # "$2$ or $3$": the whole hedge is the answer, so the hedge guard sees it
+            return _HEDGE_DELIMS_RE.sub(" ", line[: spans[1][1] if len(spans) > 1 else len(line)]).strip() or None
     cut = re.search(r"\.(?:\s|$)", line)
     if cut:
         line = line[: cut.start()]
@@ -306,5 +314,8 @@ def _extract_from(text: str, fallback: bool) -> Extracted:
     if fallback:
         number = _last_number(text, spans)
         if number is not None:
+            hedge = _HEDGED_NUMBERS_RE.search(text[-300:])
+            if hedge and hedge.group(0).rstrip(" .").endswith(number):
+                return Extracted(hedge.group(0).strip(" ."), "last_number")  # "it is 2, 3 or 5": a hedge
             return Extracted(number, "last_number")
     return Extracted(None, "none", error="no final answer found")
