@@ -177,7 +177,7 @@ def test_the_live_display_warns_once_about_identical_samples(server, tmp_path):
     for record in records[4:]:
         hot.advance(record)
     assert hot.warning() is not None and hot.warning().startswith("3 of 3 problem(s)")
-    assert "warning" in hot._acc(None)
+    assert "identical samples 3/3" in hot._acc(None)
     hot.advance({"env": "math", "problem_index": 3, "problem_id": "p3", "completion": "a", "correct": False, "error": None})
     hot.advance({"env": "math", "problem_index": 3, "problem_id": "p3", "completion": "b", "correct": False, "error": None})
     assert hot.warning().startswith("3 of 4 problem(s)")
@@ -246,3 +246,17 @@ def test_asking_a_server_for_its_model_keeps_its_explanation():
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_the_eval_command_prints_the_identical_samples_warning(server, tmp_path):
+    from thinkgym.cli import app
+
+    result = CliRunner().invoke(app, [
+        "eval", "--env", "thinkgym/Math-v0", "--n", "3", "--samples", "2", "--temperature", "1.0",
+        "--policy", f"openai:{server}#greedy", "--verify-workers", "0", "--out", str(tmp_path / "run"),
+    ])  # fmt: skip
+    output = " ".join(result.output.split())
+    assert result.exit_code == 0, output
+    assert "warning: 3 of 3 problem(s) got the same text in every sample at temperature 1" in output
+    assert output.count("got the same text") == 1  # one line, not one per problem
+    assert "identical samples" in output  # the live display (its width cuts the rest in an 80-column test)

@@ -80,13 +80,16 @@ class LiveProgress:
         self.texts[key].add(str(record.get("completion") or ""))
         self.counts[key] += 1
 
+    def _identical(self) -> tuple[int, int]:
+        """(problems whose samples so far are all one text, problems with two or more samples)."""
+        several = [key for key, n in self.counts.items() if n > 1]
+        return sum(1 for key in several if len(self.texts[key]) == 1), len(several)
+
     def warning(self) -> str | None:
         """The identical-samples warning for what has been seen so far (None when there is none)."""
         from thinkgym.benchmarks.metrics import identical_samples_warning
 
-        several = [key for key, n in self.counts.items() if n > 1]
-        identical = sum(1 for key in several if len(self.texts[key]) == 1)
-        return identical_samples_warning(identical, len(several), self.temperature)
+        return identical_samples_warning(*self._identical(), self.temperature)
 
     def _acc(self, label: str | None) -> str:
         if label is None:
@@ -94,9 +97,9 @@ class LiveProgress:
             n = sum(c[1] for c in self.correct.values())
             text = f"acc {ok / n:.3f}" if n else "acc  -   "
             text += f" [red]failed {self.failed}[/]" if self.failed else ""
-            warning = self.warning()
-            if warning:
-                text += f" [yellow]warning: {warning.split(':')[0]}[/]"
+            if self.warning():
+                identical, several = self._identical()
+                text += f" [yellow]identical samples {identical}/{several}[/]"  # problems; short: bars are narrow
             return text
         ok, n = self.correct[label]
         return f"acc {ok / n:.3f}" if n else "acc  -   "
@@ -121,7 +124,4 @@ class LiveProgress:
         )
 
     def stop(self) -> None:
-        self.progress.stop()
-        warning = self.warning()
-        if warning:
-            self.progress.console.print(f"[yellow]warning: {warning}[/]")
+        self.progress.stop()  # the warning's full text comes with the summary and the report
