@@ -78,6 +78,14 @@ CASES: dict[str, list[tuple[str, str, str | None, bool]]] = {
         ("\\boxed{2}", "2.5", "Round to the nearest integer.", True),
         ("\\boxed{1}", "2.5", "Round to the nearest integer.", False),
         ("\\boxed{1230}", "1234.5", "Give 3 significant figures.", True),
+        ("\\boxed{1.2 \\times 10^3}", "1234", "Round 1234 to 2 significant figures.", True),
+        ("\\boxed{0.667}", "\\frac{2}{3}", "Give your answer correct to 3 d.p.", True),
+        ("\\boxed{0.67}", "\\frac{2}{3}", "Give your answer to 2 s.f.", True),
+        ("\\boxed{0.667}", "\\frac{2}{3}", "Give your answer to 2 s.f.", False),
+        ("\\boxed{1240}", "1236", "Round to the nearest ten.", True),
+        # the precision is the problem's subject: the gold itself is not rounded, and it counts
+        ("\\boxed{54}", "54", "A whole number rounds to 50 to the nearest ten. What is the largest it can be?", True),
+        ("\\boxed{53}", "54", "A whole number rounds to 50 to the nearest ten. What is the largest it can be?", False),
     ],
     "percent_is_a_unit": [
         ("\\boxed{59\\%}", "59", None, True),

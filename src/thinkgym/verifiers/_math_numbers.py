@@ -245,15 +245,15 @@ def numbers_equal(pred: Num, gold: Num, rel_tol: float = 0.0) -> bool:
 
 _PRECISION_WORDS = {
     "whole number": 0, "integer": 0, "nearest one": 0, "ones": 0, "unit": 0, "tenth": 1, "hundredth": 2,
-    "thousandth": 3, "ten-thousandth": 4, "ten thousandth": 4,
+    "thousandth": 3, "ten-thousandth": 4, "ten thousandth": 4, "ten": -1, "hundred": -2, "thousand": -3,
 }
 _PRECISION_NEAREST_RE = re.compile(
-    r"nearest\s+(whole\s+number|integer|ten[- ]thousandth|thousandth|hundredth|tenth|one|unit|"
+    r"nearest\s+(whole\s+number|integer|ten[- ]thousandth|thousandth|hundredth|tenth|thousand|hundred|ten|one|unit|"
     r"(?:dollar|cent|percent|degree|meter|foot|inch|mile|minute|second|hour)s?)", re.I
 )
 _PRECISION_PLACES_RE = re.compile(
-    r"(\d+|one|two|three|four|five|six)\s+(decimal\s+places?|decimal\s+digits?|digits?\s+after\s+the\s+decimal|"
-    r"significant\s+(?:figures?|digits?))",
+    r"(\d+|one|two|three|four|five|six)\s*(decimal\s+places?|decimal\s+digits?|digits?\s+after\s+the\s+decimal|"
+    r"d\.\s?p\.|dp\b|significant\s+(?:figures?|digits?)|s\.\s?f\.|sig\.?\s+figs?\.?)",
     re.I,
 )
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
@@ -274,7 +274,7 @@ def stated_precision(problem: str | None) -> tuple[str, int] | None:
         n = int(count) if count.isdigit() else _NUMBER_WORDS[count]
         if n > 30:
             return None
-        return ("significant", n) if match.group(2).lower().startswith("significant") else ("decimals", n)
+        return ("significant", n) if match.group(2).lower().startswith(("s", "sig")) else ("decimals", n)
     match = _PRECISION_NEAREST_RE.search(text)
     if match:
         word = re.sub(r"\s+", " ", match.group(1).lower())

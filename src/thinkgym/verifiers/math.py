@@ -86,6 +86,7 @@ from thinkgym.verifiers._math_numbers import (
     number_word,
     numbers_equal,
     parse_number,
+    rounded,
 )
 from thinkgym.verifiers._math_rules import (
     NO_CONTEXT,
@@ -296,10 +297,17 @@ def _judge_fast(pred: str, gold: str, opts: MathOptions, ctx: ProblemContext = N
 
 
 def _judge_numbers(pred: Num, gold: Num, opts: MathOptions, ctx: ProblemContext) -> _Judgement:
+    literal_off_precision = gold.kind in ("int", "decimal") and ctx.precision is not None and (
+        gold.value not in rounded(gold.value, ctx.precision)
+    )
     if ctx.precision is not None:
         same = matches_precision(pred, gold.value, ctx.precision)
-        kind, n = ctx.precision
-        return _Judgement(same, f"{'equal' if same else 'not equal'} to {n} {kind}", "fast")
+        if same or not literal_off_precision:
+            kind, n = ctx.precision
+            return _Judgement(same, f"{'equal' if same else 'not equal'} to {n} {kind}", "fast")
+    # no stated precision, or a gold written as a number that the stated precision would change:
+    # the rounded gold counts, and so does the gold itself ("rounded to the nearest ten it is 50;
+    # what is the largest such number?" → 54: the phrase is the problem's subject)
     same = numbers_equal(pred, gold, opts.rel_tol)
     return _Judgement(same, "equal" if same else "not equal", "fast")
 
