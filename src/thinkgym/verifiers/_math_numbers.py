@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 __all__ = [
     "Num", "parse_number", "numbers_equal", "decimal_matches", "terminates", "stated_precision", "rounded",
@@ -142,6 +143,7 @@ def number_word(text: str) -> Num | None:
     return None if value is None else Num(Fraction(value), "int", significant=len(str(value).rstrip("0")) or 1)
 
 
+@lru_cache(maxsize=4096)
 def parse_number(text: str) -> Num | None:
     """The number ``text`` denotes, if it is a plain one; ``None`` for anything else.
 
