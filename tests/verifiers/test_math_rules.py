@@ -300,3 +300,13 @@ REAL_FORMS: list[tuple[str, str, bool]] = [
 @pytest.mark.parametrize("completion,gold,expected", REAL_FORMS, ids=[f"{c[-40:]}|{g[:30]}" for c, g, _ in REAL_FORMS])
 def test_real_forms(completion: str, gold: str, expected: bool) -> None:
     assert verify_math(completion, gold).score == (1.0 if expected else 0.0)
+
+
+def test_batch_applies_the_same_rules_with_problem_texts() -> None:
+    from thinkgym.verifiers.math import verify_math_batch
+
+    completions = ["\\boxed{\\frac{\\pi}{3}}", "\\boxed{59\\%}", "\\boxed{(B) or (C)}", "\\boxed{0.33}", "\\boxed{3}"]
+    golds = ["60", "0.59", "B", "\\frac{1}{3}", "Adding the two parts gives $1+2=\\boxed{3}$."]
+    problems = [ANGLES, None, None, "Round to two decimal places.", None]
+    rewards = verify_math_batch(completions, golds, problems=problems, workers=1, timeout=3.0)
+    assert [r.score for r in rewards] == [1.0, 0.0, 0.0, 1.0, 1.0]

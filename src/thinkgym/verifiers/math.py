@@ -680,7 +680,7 @@ def verify_math_batch(
     for i, item in enumerate(prepared):
         if item.reward is not None:
             results[i] = item.reward
-        elif item.others:
+        elif item.others or item.alternative is not None:
             results[i] = _verify_prepared(item, opts, pool)
         else:
             judgement = _judge_fast(item.pred, item.gold, opts, item.ctx)
