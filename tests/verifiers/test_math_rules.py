@@ -294,6 +294,13 @@ REAL_FORMS: list[tuple[str, str, bool]] = [
     ("\\boxed{2 \\ne 3}", "3", False),
     ("\\boxed{0.5 \\text{ or } 50\\%}", "0.5", False),
     ("\\boxed{B} or \\boxed{C}", "B", False),
+    ("So $a + b = 3 + 4 = 7$.", "7", True),
+    ("So $a + b = 3 + 4 = 8$.", "8", False),  # a false chain is false as a whole
+    ("The answer is $x = 2$ and $y = 3$.", "(2,3)", True),
+    ("### Final Answer\n$$\\frac{3}{8}$$", "0.375", True),
+    ("Thus, $\\boxed{\\textbf{(B)}~24}$.", "B", True),
+    ("\\boxed{1.5 × 10³}", "1500", True),
+    ("\\boxed{1,50,000}", "150000", False),
 ]
 
 

@@ -55,6 +55,19 @@ _PARAGRAPH_RE = re.compile(r"\n\s*\n")
 _NUMBER_AFTER_MATH_RE = re.compile(
     r"\s*(?:[A-Za-z,']+\s+){0,4}(-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(?:[A-Za-z]+\s*){0,2}[.!]?\s*"
 )
+_AND_TAIL_RE = re.compile(r"\s*(?:,|;|\band\b)\s*(?:,\s*)?(?:\$|\\\()")
+
+
+def _joined_spans(line: str, spans: list[tuple[int, int, str]]) -> list[str]:
+    """The spans of ``line`` joined by commas, "and" or semicolons only (up to the first other text)."""
+    parts = [spans[0][2]]
+    for previous, span in zip(spans, spans[1:], strict=False):
+        if not re.fullmatch(r"\s*(?:,|;|\band\b)\s*(?:,\s*)?", line[previous[1] : span[0]]):
+            break
+        parts.append(span[2])
+    return parts
+
+
 _OR_TAIL_RE = re.compile(r"\s*(?:,\s*)?(?:or|either)\s+\S", re.I)
 _HEDGE_DELIMS_RE = re.compile(r"\$\$|\$|\\\(|\\\)|\\\[|\\\]")
 #: Numbers listed with "or" at the end of the text: the last-number fallback must not pick one.
@@ -147,6 +160,8 @@ def _after_marker(text: str) -> str | None:
         spans = math_spans(line)
         if spans and spans[0][0] == 0:
             tail = line[spans[0][1] :]
+            if _AND_TAIL_RE.match(tail) and len(spans) > 1:  # "$x = 2$ and $y = 3$": one answer in parts
+                return ", ".join(_joined_spans(line, spans))
             if not _OR_TAIL_RE.match(tail):
                 return spans[0][2]
             # "$2$ or $3$": the whole hedge is the answer, so the hedge guard sees it

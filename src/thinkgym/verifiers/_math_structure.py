@@ -539,17 +539,14 @@ def _relation_value(pred: Relation, ops: LeafOps) -> Node | None:
     if not all(op in ("=", "~") for op in pred.ops):
         return None
     first, last = pred.terms[0], pred.terms[-1]
-    if _is_variable(first):
-        rest = pred.terms[1:]
-        if len(rest) > 1 and all(_is_constant(t) for t in rest) and not all(
-            "~" in pred.ops or equal(t, last, ops) for t in rest[:-1]
-        ):
+    constants = [t for t in pred.terms if _is_constant(t)]
+    if len(constants) > 1 and "~" not in pred.ops and _is_constant(last):
+        # "a + b = 3 + 4 = 8": every constant in the chain must equal the stated value
+        if not all(equal(t, last, ops) for t in constants[:-1]):
             return None
+    if _is_variable(first):
         return last
     if _is_constant(last) and _canon(last) != "0":  # "x^2 - 9 = 0" states an equation, not 0
-        if all(_is_constant(t) for t in pred.terms) and "~" not in pred.ops:
-            if not all(equal(t, last, ops) for t in pred.terms[:-1]):
-                return None
         return last
     if len(pred.terms) == 2 and _is_variable(last):
         return first
