@@ -314,3 +314,16 @@ def test_envs_and_problems_pickle():
         clone = pickle.loads(pickle.dumps(env))
         assert clone.source.get(7) == env.source.get(7)
         assert pickle.loads(pickle.dumps(env.problem)) == env.problem
+
+
+def test_info_carries_the_valid_actions_hint():
+    """Helpers behind wrappers that only see info can still sample permitted moves (issue 14 item 1)."""
+    import gymnasium
+
+    env = gymnasium.make("thinkgym/Maze-v0")
+    _, info = env.reset(seed=0)
+    assert info["valid_actions"] == env.unwrapped.valid_actions() and set(info["valid_actions"]) <= {"R", "L", "U", "D"}
+    *_, info = env.step(info["valid_actions"][0])
+    assert info["valid_actions"] == env.unwrapped.valid_actions()
+    _, info = gymnasium.make("thinkgym/MazePath-v0").reset(seed=0)
+    assert "valid_actions" not in info  # open text: no finite action set
