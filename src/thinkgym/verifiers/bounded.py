@@ -286,6 +286,8 @@ class _Template:
             self.conn.close()
         except OSError:
             pass
+        if not self.ready:  # still importing: it would only notice the closed socket afterwards
+            self.process.kill()
         try:
             self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:

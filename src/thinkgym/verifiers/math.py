@@ -188,12 +188,17 @@ _STARTED = False
 
 
 def _start_default_pool() -> None:
-    """Start the shared worker's template in the background on the first verification of this
-    process (a fast-path answer costs nothing more), so the first symbolic call finds it warm."""
+    """Start the shared worker's template in the background (a ``Popen``, no waiting), once per
+    process: on import of this module and again on the first verification, so the first
+    symbolic call of a fresh process usually finds it ready. ``THINKGYM_MATH_WORKER=lazy``
+    defers the start to the first call that needs the worker."""
     global _STARTED
     if not _STARTED:
         _STARTED = True
-        math_worker_pool().start()
+        try:
+            math_worker_pool().start()
+        except Exception:  # noqa: BLE001 - a failed early start is retried by the first real call
+            pass
 
 
 def _symbolic_call(
@@ -725,3 +730,7 @@ class MathVerifier:
 
 def _as_kwargs(opts: MathOptions) -> dict[str, Any]:
     return {f.name: getattr(opts, f.name) for f in fields(opts)}
+
+
+if os.environ.get("THINKGYM_MATH_WORKER", "").lower() != "lazy":
+    _start_default_pool()
