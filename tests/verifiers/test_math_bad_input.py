@@ -60,6 +60,12 @@ def test_bad_input_never_scores_one_against_a_wrong_gold(name: str, completion: 
     assert verify_math(completion, "8").score == 0.0
 
 
+@pytest.mark.parametrize("completion", ["\\boxed{7}\x00", "\\boxed{7\x00}", "\\boxed{\ud800}7", "\udcff\\boxed{7}"])
+def test_nul_bytes_and_lone_surrogates_are_refused(completion: str) -> None:
+    reward = verify_math(completion, "7")
+    assert reward.score == 0.0 and "refused" in reward.info["reason"]
+
+
 def test_bad_gold_is_refused_too() -> None:
     for gold in ["9^{9^{9^{9}}}", "\x00", "\ud800", "{" * 5000, ""]:
         reward = verify_math("\\boxed{7}", gold)

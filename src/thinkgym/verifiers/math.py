@@ -495,6 +495,18 @@ def _prepared_gold(gold_raw: str) -> tuple[str, str, str | None]:
     return raw, clean, (f"gold answer refused: {reason}" if reason else None)
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _invalid_text(text: str) -> str | None:
+    """Why ``text`` is not valid text to grade (NUL bytes, lone surrogates), or ``None``."""
+    if "\x00" in text:
+        return "contains NUL bytes"
+    if not text.isascii() and _SURROGATE_RE.search(text):
+        return "is not valid Unicode (lone surrogates)"
+    return None
+
+
 def _vote_key(pred: str) -> str:
     """One spelling per value for majority voting (maj@k reads ``info["normalized"]``):
     ``0.5``, ``1/2`` and ``\\frac{1}{2}`` all give ``1/2``; other answers their canonical text."""
@@ -509,6 +521,11 @@ def _prepare(completion: str, gold: Any, opts: MathOptions, problem: str | None 
     if len(completion) > opts.max_completion_chars:
         return _Prepared(_zero(f"refused: completion of {len(completion)} characters exceeds the limit of "
                                f"{opts.max_completion_chars}", None, "none"))
+    invalid = _invalid_text(completion)
+    if invalid:
+        return _Prepared(_zero(f"refused: the completion {invalid}", None, "none"))
+    if _invalid_text(gold_raw):
+        return _Prepared(_zero(f"refused: the gold answer {_invalid_text(gold_raw)}", None, "none"))
     found = extract(
         completion, strict=opts.strict, last_number_fallback=opts.last_number_fallback, think_tag=opts.think_tag
     )
@@ -623,6 +640,8 @@ def math_equal(prediction: str, gold: Any, *, problem: str | Problem | None = No
         raise TypeError(f"prediction must be a str, got {type(prediction).__name__}")
     opts = MathOptions.of(options)
     ctx = problem_context(_problem_text(problem))
+    if _invalid_text(prediction) or _invalid_text(_gold_text(gold)):
+        return False
     pred = clean_answer(prediction) if len(prediction) <= opts.max_answer_chars else prediction
     gold_final, gold_clean, gold_refusal = _prepared_gold(_gold_text(gold))
     if gold_refusal or len(pred) > opts.max_answer_chars or oversize_reason(pred, opts.max_answer_chars):
