@@ -127,10 +127,13 @@ class MathOptions:
     """Settings of math verification (every public function takes them as keyword arguments).
 
     ``strict``: no last-number fallback. ``last_number_fallback``: overrides that choice either
-    way. ``timeout``: wall-clock seconds one verification may take (the symbolic step runs in a
-    worker process that is killed at the deadline). ``rel_tol``: relative tolerance for a
-    decimal standing for an exact value (besides correct rounding). ``think_tag``: if set, only text after ``</think_tag>`` is
-    searched. ``allow_multiple_answers``: accept a completion whose earlier boxed answers differ
+    way. ``timeout``: wall-clock seconds one verification may take, all of it (the symbolic
+    step runs in a worker process killed at the deadline; a worker still starting counts; call
+    ``math_worker_pool().warm()`` at start-up). ``rel_tol``: an extra relative tolerance for a
+    decimal standing for a non-terminating exact value (default 0: the precision rule alone).
+    ``think_tag``: if set, only text after ``</think_tag>`` is searched (without it, text after a
+    ``</think>`` is preferred when it holds an answer). ``allow_multiple_answers``: accept a
+    completion whose earlier boxed answers differ
     from the last one. ``max_completion_chars``/``max_answer_chars``: longer inputs earn 0.
     ``cache``: remember symbolic verdicts per (answer, gold) pair in this process (a GRPO group
     repeats the same answers; the verdict is deterministic, so it is safe to reuse).
