@@ -552,6 +552,14 @@ class TestLinearTimeVerdicts:
         task, _ = self.absorb(streams["many lines"])
         assert task.tests[0].passed and not task.tests[1].passed  # only what the judge said, once
 
+    def test_only_lines_with_the_runs_nonce_count(self):
+        line = '{"t":0,"ok":true,"why":null,"s":0.1}\n'
+        task, _ = self.absorb(self.NONCE + " " + line, names=1)
+        assert task.tests[0].passed and task.tests[0].time_s == 0.1  # the control: the judge's own line
+        for forged in (line, "f" * 32 + " " + line, self.NONCE + line, " " + self.NONCE + " " + line):
+            task, _ = self.absorb(forged, names=1)
+            assert not task.tests[0].passed, forged
+
     @linux_only
     def test_a_candidate_that_returns_hash_colliding_values_costs_the_trainer_nothing(self, verifier):
         import time
