@@ -301,6 +301,12 @@ REAL_FORMS: list[tuple[str, str, bool]] = [
     ("Thus, $\\boxed{\\textbf{(B)}~24}$.", "B", True),
     ("\\boxed{1.5 × 10³}", "1500", True),
     ("\\boxed{1,50,000}", "150000", False),
+    ("## Final Answer\nThe number of ways is **42**.", "42", True),
+    ("**Answer:** The probability is $\\frac{1}{4}$.", "0.25", True),
+    ("Answer: The probability is $\\frac{1}{4}$ or $\\frac{1}{2}$.", "0.25", False),
+    ("Answer: The value of $x$ is 7.", "7", True),
+    ("The final answer is that the area is 25 square units.", "25", True),
+    ("The final answer is that the area is 25 square units.", "24", False),
 ]
 
 

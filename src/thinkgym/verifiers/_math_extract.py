@@ -172,7 +172,27 @@ def _after_marker(text: str) -> str | None:
     stop = _STOP_WORDS_RE.search(line)
     if stop:
         line = line[: stop.start()]
-    return line.strip().rstrip("*").strip() or None
+    line = line.strip()
+    return _value_in_prose(line) if _PROSE_START_RE.match(line) else line.rstrip("*").strip() or None
+
+
+_PROSE_START_RE = re.compile(r"[A-Za-z][a-z']+,?\s")
+_PROSE_VALUE_RE = re.compile(r"\b(?:is|are|equals|was|be|becomes|gives)\s+(?!not\b)(\S.*)$")
+
+
+def _value_in_prose(line: str) -> str | None:
+    """The value a sentence after a marker states ("The probability is $\\frac14$" → ``\\frac14``)."""
+    spans = math_spans(line) if ("$" in line or "\\(" in line) else []
+    if spans:
+        if any(_OR_TAIL_RE.match(line, a[1]) for a in spans[:-1]):  # "$2$ or $3$": keep the hedge whole
+            return _HEDGE_DELIMS_RE.sub(" ", line).strip()
+        closing = _NUMBER_AFTER_MATH_RE.fullmatch(line, spans[-1][1])
+        return closing.group(1) if closing else _resolve_variable(spans[-1][2], spans)
+    bold = _BOLD_SPAN_RE.findall(line)
+    if bold:
+        return bold[-1].strip() or None
+    values = list(_PROSE_VALUE_RE.finditer(line))
+    return (values[-1].group(1) if values else line).rstrip("*").strip() or None
 
 
 def math_spans(text: str) -> list[tuple[int, int, str]]:
