@@ -6,6 +6,12 @@ host's /tmp and /dev/shm, host mounts, this process's and the zygote's resident 
 sandbox's cgroups (removed on close). The mix is mostly ordinary jobs (stdin, files, output checked
 byte for byte) with a share of hostile ones (fork bombs, daemons, memory bombs, floods, crashes).
 
+The traffic is mixed, as a trainer or an eval makes it: each batch is cut into chunks, and
+``--callers`` threads take chunks and run each through one of ``run`` (one job after another),
+``map`` (``--concurrency`` at a time, or one at a time), ``arun`` (asyncio, gathered) or
+``submit`` (all started, then their results) — so batching and single runs alternate, from
+several threads at once (``--mix run`` runs every job through ``run_job`` from a thread pool).
+
     .venv/bin/python perf/sandbox_soak.py --jobs 10000 --concurrency 2
 """
 
@@ -131,7 +137,11 @@ def main() -> int:
     parser.add_argument("--hostile-every", type=int, default=50, help="one hostile job in N (0: none)")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--json", help="write the summary here too")
+    parser.add_argument("--mix", choices=("mixed", "run"), default="mixed")
+    parser.add_argument("--callers", type=int, default=3, help="threads calling the sandbox at once (mixed)")
+    parser.add_argument("--chunk", type=int, default=40, help="jobs per chunk of one kind of call (mixed)")
     args = parser.parse_args()
+    modes: dict[str, int] = {}
 
     sandbox = LocalSandbox()
     sandbox.run("pass")  # start the zygote and its warm pool
@@ -145,17 +155,10 @@ def main() -> int:
     for lo in range(0, len(jobs), args.batch):
         batch = jobs[lo : lo + args.batch]
 
-        def timed(job: Job) -> tuple:
-            t0 = time.perf_counter()
-            result = sandbox.run_job(job)
-            return result, time.perf_counter() - t0
-
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(args.concurrency) as pool:
-            done = list(pool.map(timed, (job for job, _ in batch)))
+        done = run_batch(sandbox, [job for job, _ in batch], args, modes)
         for (_job, expected), (result, seconds) in zip(batch, done, strict=True):
-            latencies.append(seconds)
+            if seconds is not None:
+                latencies.append(seconds)
             if result.error is not None:
                 wrong.append(f"sandbox error: {result.error}")
             elif expected is not None and (result.stdout != expected or not result.ok):
@@ -170,7 +173,8 @@ def main() -> int:
     after = snapshot(sandbox)
     zygote_pid = sandbox._zygote.proc.pid
     cgroup_dirs_before_close = _our_cgroups(zygote_pid)
-    slots_used = max(0, cgroup_dirs_before_close // 2 - 1)  # memory + pids hierarchies
+    hierarchies = max(1, _our_cgroup_tops(zygote_pid))  # memory, pids (and cpu) hierarchies
+    slots_used = max(0, cgroup_dirs_before_close // hierarchies - 1)
     sandbox.close()
     cgroup_dirs_after_close = _our_cgroups(zygote_pid)
     leftover_after_close = descendants(os.getpid())
@@ -191,6 +195,8 @@ def main() -> int:
         "jobs_per_s": round(args.jobs / elapsed, 1),
         "latency_ms_median": round(statistics.median(latencies) * 1e3, 2),
         "latency_ms_p99": round(latencies[int(len(latencies) * 0.99)] * 1e3, 2),
+        "traffic": args.mix,
+        "jobs_per_call_kind": modes,
         "outcomes": outcomes,
         "wrong_results": len(wrong),
         "job_processes_before_after": (before["job_processes"], after["job_processes"]),
@@ -220,12 +226,72 @@ def main() -> int:
         or leftover_after_close
         or after["host_fds"] > before["host_fds"]
         # per slot the zygote keeps a dir fd per cgroup hierarchy and a pidfd of its netns holder
-        or (after["zygote_fds"] or 0) > (before["zygote_fds"] or 0) + 3 * slots_used
+        or (after["zygote_fds"] or 0) > (before["zygote_fds"] or 0) + (hierarchies + 1) * slots_used
         or sandbox_owned
         or after["mounts"] != before["mounts"]
         or cgroup_dirs_after_close
     )
     return 1 if leaked else 0
+
+
+def run_batch(sandbox: LocalSandbox, jobs: list[Job], args: argparse.Namespace, modes: dict[str, int]) -> list:
+    """(result, latency or None) per job, in order, through the kind of traffic ``args`` names."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    out: list = [None] * len(jobs)
+    if args.mix == "run":
+
+        def timed(i: int) -> None:
+            t0 = time.perf_counter()
+            out[i] = (sandbox.run_job(jobs[i]), time.perf_counter() - t0)
+
+        with ThreadPoolExecutor(args.concurrency) as pool:
+            list(pool.map(timed, range(len(jobs))))
+        modes["run"] = modes.get("run", 0) + len(jobs)
+        return out
+    kinds = ("run", "map", "arun", "submit", "map1")
+    chunks = [(kinds[n % len(kinds)], list(range(lo, min(lo + args.chunk, len(jobs)))))
+              for n, lo in enumerate(range(0, len(jobs), args.chunk))]  # fmt: skip
+
+    def one_chunk(chunk: tuple[str, list[int]]) -> None:
+        kind, idx = chunk
+        modes[kind] = modes.get(kind, 0) + len(idx)
+        if kind == "run":
+            for i in idx:
+                t0 = time.perf_counter()
+                out[i] = (sandbox.run_job(jobs[i]), time.perf_counter() - t0)
+        elif kind in ("map", "map1"):
+            results = sandbox.map([jobs[i] for i in idx], concurrency=1 if kind == "map1" else args.concurrency)
+            for i, result in zip(idx, results, strict=True):
+                out[i] = (result, None)
+        elif kind == "arun":
+            import asyncio
+
+            async def gather() -> list:
+                return await asyncio.gather(*(sandbox.arun(jobs[i].files, stdin=jobs[i].stdin, limits=jobs[i].limits,
+                                                           entry=jobs[i].entry) for i in idx))  # fmt: skip
+
+            for i, result in zip(idx, asyncio.run(gather()), strict=True):
+                out[i] = (result, None)
+        else:
+            started = [sandbox.submit(jobs[i]) for i in idx]
+            for i, job in zip(idx, started, strict=True):
+                out[i] = (job.result(), None)
+
+    with ThreadPoolExecutor(args.callers) as pool:
+        list(pool.map(one_chunk, chunks))
+    return out
+
+
+def _our_cgroup_tops(zygote_pid: int) -> int:
+    """How many cgroup hierarchies hold the zygote's ``thinkgym-<pid>`` directory."""
+    count = 0
+    with open("/proc/self/cgroup") as fh:
+        for line in fh.read().splitlines():
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(",") if controllers else ["unified"]:
+                count += os.path.isdir(f"/sys/fs/cgroup/{controller}{path}/thinkgym-{zygote_pid}")
+    return count
 
 
 def _our_cgroups(zygote_pid: int) -> int:

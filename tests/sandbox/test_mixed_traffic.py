@@ -22,7 +22,10 @@ from thinkgym.sandbox.local import LocalSandbox
 
 pytestmark = pytest.mark.timeout(240)
 
-QUICK = Limits(wall_s=20.0, memory_mb=256)
+# Jobs here take milliseconds: a job that waits seconds for a warm process or for its result to be
+# read (a submitted one) must still report what it did, never a timeout.
+
+QUICK = Limits(wall_s=5.0, memory_mb=256)
 
 
 def _failures(results, expected) -> list[str]:
@@ -64,8 +67,8 @@ def test_a_zygote_that_stops_serving_is_restarted():
 
 
 def test_mixed_run_map_arun_from_threads_and_asyncio():
-    """Hundreds of jobs: `run`, `map` and `arun` interleaved, from several threads and an event
-    loop at once; every job gives its own answer, and nothing stays running afterwards."""
+    """Hundreds of jobs: `run`, `map`, `arun` and `submit` interleaved, from several threads and an
+    event loop at once; every job gives its own answer, in time, and nothing stays running after."""
     failures: list[str] = []
     counts: collections.Counter[str] = collections.Counter()
     lock = threading.Lock()
@@ -79,9 +82,13 @@ def test_mixed_run_map_arun_from_threads_and_asyncio():
         rng = random.Random(seed)
         for step in range(6):
             tag = f"{seed}-{step}"
-            choice = rng.choice(("run", "map", "map1", "arun"))
+            choice = rng.choice(("run", "map", "map1", "arun", "submit"))
             if choice == "run":
                 record("run", [sandbox.run(f"print('{tag}')", limits=QUICK)], [f"{tag}\n"])
+            elif choice == "submit":  # all started, then their results (in reverse: asked late)
+                started = [sandbox.submit(Job.of(f"print('{tag}-{i}')", limits=QUICK)) for i in range(12)]
+                results = [job.result() for job in reversed(started)][::-1]
+                record("submit", results, [f"{tag}-{i}\n" for i in range(12)])
             elif choice.startswith("map"):
                 n = rng.randint(5, 25)
                 jobs = [Job.of(f"print('{tag}-{i}')", limits=QUICK) for i in range(n)]

@@ -159,7 +159,8 @@ class _Watch:
         for fd in self.open_pipes:
             os.set_blocking(fd, False)
         while self.exit_frame is None or self.open_pipes:
-            self._check_clock()
+            # What the job has done comes before the clock: a job that ended in time is not timed
+            # out because its result was asked for late (`Sandbox.submit`).
             ready, _, _ = select.select(self._waitables(), [], [], self._timeout())
             if not ready and self.exit_frame is not None:
                 break
@@ -170,6 +171,7 @@ class _Watch:
                     self._read_exit_frame()
                 elif fd in self.streams:
                     self._pump(fd)
+            self._check_clock()
         warm = self.warm
         return {
             "exit": self.exit_frame, "stdout": bytes(self.streams[warm.out_r]), "stderr": bytes(self.streams[warm.err_r]),

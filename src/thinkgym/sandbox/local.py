@@ -26,6 +26,7 @@ import contextlib
 import json
 import marshal
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -170,19 +171,14 @@ class _Zygote:
         """Take one warm job process's handles off the control socket; False when none is waiting."""
         from thinkgym.sandbox._zygote import recv_fds
 
+        # (Never a timeout on the socket itself: Python would then wait for it even with
+        # MSG_DONTWAIT, in `alive` on another thread too.)
+        if block and not select.select([self.ctl], [], [], self.startup_timeout_s)[0]:
+            raise _ZygoteGone("no warm job process arrived in time")
         try:
-            if block:
-                self.ctl.settimeout(self.startup_timeout_s)
-                try:
-                    msg, fds = recv_fds(self.ctl, 1024, 5)
-                finally:
-                    self.ctl.settimeout(None)
-            else:
-                msg, fds = recv_fds(self.ctl, 1024, 5, socket.MSG_DONTWAIT)
+            msg, fds = recv_fds(self.ctl, 1024, 5, socket.MSG_DONTWAIT)
         except (BlockingIOError, InterruptedError):
             return False
-        except TimeoutError as exc:
-            raise _ZygoteGone("no warm job process arrived in time") from exc
         if not msg:
             raise _ZygoteGone("the zygote closed its control socket")
         pid, _slot = marshal.loads(msg)
