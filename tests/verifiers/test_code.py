@@ -432,10 +432,17 @@ class TestUnitsThatDoNotCallTheCandidate:
 
     def test_a_completion_that_defines_nothing_earns_zero_on_every_humaneval_problem(self, verifier):
         problems = humaneval_problems()
-        for code in ("pass", "x = 1", "def helper():\n    return None", "import math"):
-            rewards = verifier.verify_batch([fence(code)] * len(problems), problems)
+        stubs = {  # nothing at all, something else, the prompt echoed back, a body that does nothing
+            "pass": lambda p: fence("pass"), "x = 1": lambda p: fence("x = 1"),
+            "helper": lambda p: fence("def helper():\n    return None"), "import": lambda p: fence("import math"),
+            "echo": lambda p: fence(p.meta["prompt"]), "echo, no fence": lambda p: p.meta["prompt"],
+            "stub": lambda p: fence(f"def {p.meta['entry_point']}(*args, **kwargs):\n    ...\n"),
+            "body": lambda p: "    pass\n",
+        }  # fmt: skip
+        for name, make in stubs.items():
+            rewards = verifier.verify_batch([make(p) for p in problems], problems)
             earning = [(p.id, r.score) for p, r in zip(problems, rewards, strict=True) if r.score != 0.0]
-            assert earning == [], earning
+            assert earning == [], (name, earning)
 
     def test_units_that_never_call_the_candidate_earn_nothing_on_humaneval(self, verifier):
         # The problems whose check has units like ``assert True, "..."``: a candidate that fails

@@ -70,8 +70,8 @@ EXIT_TRICKS = {
     "sys_exit_in_call": "import sys\ndef triple(x):\n    sys.exit(0)",
     "raise_systemexit": "def triple(x):\n    raise SystemExit(0)",
     "quit": "def triple(x):\n    quit()",
-    "exit_builtin_at_import": "exit(0)",
-    "os_exit_at_import": "import os\nos._exit(0)",
+    "exit_builtin_at_import": "exit(0)\ndef triple(x):\n    return 3 * x",
+    "os_exit_at_import": "import os\nos._exit(0)\ndef triple(x):\n    return 3 * x",
     "os_exit_in_call": "import os\ndef triple(x):\n    os._exit(0)",
     "os_execv": "import os, sys\ndef triple(x):\n    os.execv(sys.executable, [sys.executable, '-c', 'print(1)'])",
     "keyboard_interrupt": "def triple(x):\n    raise KeyboardInterrupt",
@@ -84,6 +84,7 @@ EXIT_TRICKS = {
 def test_exiting_never_passes(verifier, code):
     reward = verifier(fence(code), TRIPLE)
     assert_contained(reward)
+    assert len(reward.info["tests"]) == 3  # judged in the sandbox (not refused before it)
     if "getppid" not in code:  # (a judge that is pid 1 of its namespace ignores the kill: 0 != 3 then)
         # The trick took effect (the worker or the judge ended), rather than a wrong value failing.
         assert all(t["reason"] != "assertion failed" for t in reward.info["tests"]), reward.info["tests"]

@@ -254,10 +254,10 @@ def _prepare_function(spec: FunctionTests) -> _FunctionPlan:
     return _FunctionPlan(setup, tuple(steps), tuple(proxies), callable_names, marshal.dumps(codes))
 
 
-def _bound_names(source: str) -> set[str]:
+def _bound_names(source: str | ast.AST) -> set[str]:
     """Every name ``source`` binds anywhere (functions, classes, imports, assignment targets)."""
     try:
-        tree = ast.parse(source)
+        tree = ast.parse(source) if isinstance(source, str) else source
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     names: set[str] = set()
@@ -269,6 +269,19 @@ def _bound_names(source: str) -> set[str]:
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
     return names
+
+
+def _is_stub(program: str, name: str) -> bool:
+    """The last top-level statement of ``program`` that binds ``name`` is a def of only a docstring,
+    ``pass`` or ``...``: the prompt's stub, left alone or echoed back, which implements nothing."""
+    try:
+        binding = [stmt for stmt in ast.parse(program).body if name in _bound_names(stmt)]
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    last = binding[-1] if binding else None
+    return isinstance(last, (ast.FunctionDef, ast.AsyncFunctionDef)) and all(
+        isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)) for s in last.body
+    )
 
 
 def style_score(code: str, *, max_line_length: int = 100) -> tuple[float, list[str]]:
@@ -327,10 +340,7 @@ class TestResult:
     time_s: float = 0.0
 
     def to_dict(self, with_time: bool = True) -> dict[str, Any]:
-        data = {"name": self.name, "passed": self.passed, "reason": self.reason}
-        if with_time:
-            data["time_s"] = self.time_s
-        return data
+        return {"name": self.name, "passed": self.passed, "reason": self.reason, **({"time_s": self.time_s} if with_time else {})}
 
 
 @functools.lru_cache(maxsize=1)
@@ -588,8 +598,8 @@ class CodeVerifier:
             task.names = [label for kind, _source, label in plan.steps if kind == "unit"]
             task.payload = {"setup": plan.setup, "steps": [list(s) for s in plan.steps], "proxies": [list(p) for p in proxies],
                             "codes": plan.codes, "codes_tag": harness.bytecode_tag()}  # fmt: skip
-            if code.strip() and spec.entry_point not in bound and _parses(code) and spec.entry_point in _bound_names(spec.prompt):
-                task.error = f"the code does not define {spec.entry_point!r}: the prompt's stub alone earns nothing"
+            if code.strip() and spec.entry_point and _is_stub(task.program, spec.entry_point):
+                task.error = f"the code does not implement {spec.entry_point!r} (a stub: only a docstring, pass or ...)"
         task.payload["test_timeout"] = self.test_timeout_s
         if not code.strip():
             task.error = "no code found in the completion (expected a ```python fence)"
@@ -740,13 +750,7 @@ def _close_shared() -> None:
         verifier.close()
 
 
-def verify_code(
-    completion: str,
-    problem: Problem | Mapping[str, Any],
-    *,
-    sandbox: Sandbox | str | None = None,
-    **options: Any,
-) -> Reward:
+def verify_code(completion: str, problem: Problem | Mapping[str, Any], *, sandbox: Sandbox | str | None = None, **options: Any) -> Reward:
     """Verify one completion against a problem (a `Problem`, or a dict of its ``meta`` keys).
 
     Without options it reuses one warm verifier per backend for the whole process; with options
