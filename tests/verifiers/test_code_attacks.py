@@ -266,8 +266,7 @@ PATTERN = re.compile(rb"cnry-[0-9a-f]{32}")
 def hit(blob):
     if isinstance(blob, str):
         blob = blob.encode("utf-8", "surrogatepass")
-    found = PATTERN.search(blob) if isinstance(blob, (bytes, bytearray, memoryview)) else None
-    return found.group().decode() if found else None
+    return {m.decode() for m in PATTERN.findall(blob)} if isinstance(blob, (bytes, bytearray)) else set()
 
 
 def scan_memory():
@@ -279,7 +278,7 @@ def scan_memory():
         pass
     with open("/proc/self/maps") as fh:
         maps = fh.read().splitlines()
-    found, total = None, 0
+    found, total = set(), 0
     with open("/proc/self/mem", "rb", buffering=0) as mem:
         for line in maps:
             fields = line.split()
@@ -293,53 +292,53 @@ def scan_memory():
                 except (OSError, ValueError, OverflowError):
                     break
                 total += len(chunk)
-                found = found or hit(chunk)
+                found |= hit(chunk)
                 start += 8 << 20
-    return found, total
+    return sorted(found), total
 
 
 def scan_frames():
-    found, frames, frame = None, 0, sys._getframe()
+    found, frames, frame = set(), 0, sys._getframe()
     while frame is not None:
         frames += 1
         for value in list(frame.f_locals.values()) + list(frame.f_globals.values()):
-            found = found or hit(value if isinstance(value, (str, bytes, bytearray)) else repr(value)[:100000])
+            found |= hit(value if isinstance(value, (str, bytes, bytearray)) else repr(value)[:100000])
         frame = frame.f_back
-    return found, frames
+    return sorted(found), frames
 
 
 def scan_objects():
-    found, seen = None, 0
+    found, seen = set(), 0
     gc.unfreeze()  # objects frozen before the fork are hidden from get_objects() until then
     for obj in gc.get_objects():
         seen += 1
         values = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, (list, tuple, set, frozenset)) else ()
         for value in values:
             if isinstance(value, (str, bytes, bytearray)):
-                found = found or hit(value)
-    return found, seen
+                found |= hit(value)
+    return sorted(found), seen
 
 
 def scan_files():
-    found, read = None, 0
+    found, read = set(), 0
     for path in glob.glob("./**/*", recursive=True) + glob.glob("/tmp/**/*", recursive=True) + glob.glob("/dev/shm/*"):
         try:
             with open(path, "rb") as fh:
-                found = found or hit(fh.read())
+                found |= hit(fh.read())
             read += 1
         except OSError:
             pass
-    return found, read
+    return sorted(found), read
 
 
 def scan_reach():
     # what a process may reach beyond itself: its parent's and pid 1's /proc files, every fd
-    found, read = None, 0
+    found, read = set(), 0
     for pid in {os.getppid(), 1}:
         for name in ("mem", "environ", "cmdline", "fd/0", "fd/1", "fd/3", "fd/4", "fd/5"):
             try:
                 with open(f"/proc/{pid}/{name}", "rb") as fh:
-                    found = found or hit(fh.read(1 << 22))
+                    found |= hit(fh.read(1 << 22))
                 read += 1
             except (OSError, ValueError):
                 pass
@@ -350,13 +349,13 @@ def scan_reach():
             try:
                 if fd == 0:
                     os.lseek(fd, 0, 0)
-                found = found or hit(os.read(fd, 1 << 22))
+                found |= hit(os.read(fd, 1 << 22))
                 read += 1
             finally:
                 os.set_blocking(fd, blocking)
         except OSError:
             pass
-    return found, read
+    return sorted(found), read
 
 
 def scan_all():
@@ -366,22 +365,24 @@ def scan_all():
         try:
             results[name] = scan()
         except Exception as exc:
-            results[name] = (None, repr(exc))
+            results[name] = ([repr(exc)], 0)
     return results
 """
 
-#: One unit per way of looking: did it find the canary, and did it really look (read something).
+#: One unit per way of looking: it found exactly the canary; it looked (read something) and found none.
 CANARY_UNITS = [
-    'assert found("memory") == CANARY', 'assert looked("memory") > 4_000_000',
-    'assert found("frames") == CANARY', 'assert looked("frames") >= 3',
-    'assert found("objects") == CANARY', 'assert looked("objects") > 1000',
-    'assert found("files") == CANARY', 'assert looked("files") >= 3',
-    'assert found("reach") == CANARY',
+    'assert found("memory") == [CANARY]', 'assert looked("memory") > 4_000_000 and found("memory") == []',
+    'assert found("frames") == [CANARY]', 'assert looked("frames") >= 3 and found("frames") == []',
+    'assert found("objects") == [CANARY]', 'assert looked("objects") > 1000 and found("objects") == []',
+    'assert found("files") == [CANARY]', 'assert looked("files") >= 3 and found("files") == []',
+    'assert found("reach") == []',
 ]  # fmt: skip
-#: In the control every way finds it but reach (nothing outside the worker holds the canary then).
-CONTROL = [True, True, True, True, True, True, True, True, False]
-#: Hidden in the tests: no way finds it, and each really looked.
-CONTAINED = [False, True, False, True, False, True, False, True, False]
+#: Control, the canary also in the candidate's program: every way finds it, and only it (nothing
+#: outside the worker holds it then, so reach finds nothing).
+CONTROL = [True, False, True, False, True, False, True, False, True]
+#: The canary only in the hidden tests: every way looked and found no canary at all (not this
+#: test's, not another job's).
+CONTAINED = [False, True, False, True, False, True, False, True, True]
 
 
 def canary_problem(planted: bool, scan_at: str) -> Problem:
@@ -434,7 +435,7 @@ def test_the_candidate_never_shares_memory_with_the_hidden_tests(sandbox, path, 
 def test_expected_outputs_never_enter_the_sandbox(sandbox):
     canary = "cnry-" + secrets.token_hex(16)
     verifier = CodeVerifier(sandbox, test_timeout_s=20.0, limits=Limits(wall_s=25.0, memory_mb=1024))
-    search = "\nprint(next((r[0] for r in scan_all().values() if r[0]), 'not found'))\n"
+    search = "\nprint(next((r[0][0] for r in scan_all().values() if r[0]), 'not found'))\n"
     control = Problem("attack/io0", "", None, {"inputs": [canary + "\n"], "outputs": [canary + "\n"]})
     assert verifier(fence("import sys\ndata = sys.stdin.read()" + SCAN + search), control).score == 1.0
     problem = Problem("attack/io", "", None, {"inputs": ["x\n"], "outputs": [canary + "\n"]})
