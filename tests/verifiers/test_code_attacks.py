@@ -1,9 +1,10 @@
 """Fake-success tricks against the code verifier: none of them may pass a single test.
 
-Each attack is real code run in the local sandbox. Where an attack searches for something (the
-hidden tests, the key), a control run shows that the same search code does find what it looks
-for when that thing is within reach — so a zero score means "contained", not "the attack was
-broken".
+Each attack is real code run in every sandbox backend available here (local; docker where an
+engine runs or can be started). Where an attack searches for something (a canary in the hidden
+tests), a control run shows that the same search code does find it when it is within reach, and
+the contained run shows that the search really looked — so a zero score means "contained", not
+"the attack was broken".
 """
 
 from __future__ import annotations
