@@ -452,19 +452,20 @@ class LocalSandbox(Sandbox):
         supervises it to the end (raising `_ZygoteGone` when the zygote died under it)."""
         from thinkgym.sandbox._zygote import send_frame
 
-        warm, owed = zygote.take(job)
-        with self._lock:
-            self._active.add(warm.pid)
-        started = time.monotonic()
         stdin_fd = sv.stdin_memfd(job.stdin)
         try:
-            warm.conn.settimeout(30.0)
-            send_frame(warm.conn, payload, (stdin_fd,))
-            lost = None
-        except (OSError, TimeoutError) as exc:
-            said = sv.wait_frame(warm.conn, time.monotonic() + 1.0, kinds=("exit", "error")) or {}
-            warm.kill()
-            lost = sv.JobProcessLost(f"no answer from the job process: {exc} {said.get('error') or said}")
+            warm, owed = zygote.take(job)
+            with self._lock:
+                self._active.add(warm.pid)
+            started = time.monotonic()
+            try:
+                warm.conn.settimeout(30.0)
+                send_frame(warm.conn, payload, (stdin_fd,))
+                lost = None
+            except (OSError, TimeoutError) as exc:
+                said = sv.wait_frame(warm.conn, time.monotonic() + 1.0, kinds=("exit", "error")) or {}
+                warm.kill()
+                lost = sv.JobProcessLost(f"no answer from the job process: {exc} {said.get('error', '')}".rstrip())
         finally:
             os.close(stdin_fd)
 
