@@ -168,7 +168,8 @@ CASES: dict[str, list[tuple[str, str, bool]]] = {
         ("[1, 2]", "[1,2]", True),
         ("x \\in [1, 2)", "[1, 2)", True),
         ("2x > 6", "x > 3", True),
-        ("x > 3", "(3, \\infty)", False),  # a predicted inequality never matches a gold interval
+        ("x > 3", "(3, \\infty)", True),  # inequalities and intervals compare as sets, both ways round
+        ("x \\ge 3", "(3, \\infty)", False),
         ("[3, \\infty)", "x > 3", False),
         ("(1, 2)", "[1, 2]", False),
         ("(1, 2]", "(1, 2)", False),

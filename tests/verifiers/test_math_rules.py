@@ -307,6 +307,12 @@ REAL_FORMS: list[tuple[str, str, bool]] = [
     ("Answer: The value of $x$ is 7.", "7", True),
     ("The final answer is that the area is 25 square units.", "25", True),
     ("The final answer is that the area is 25 square units.", "24", False),
+    ("\\boxed{\\{x \\mid x > 3\\}}", "(3,\\infty)", True),
+    ("\\boxed{\\{x \\mid x \\ge 3\\}}", "(3,\\infty)", False),
+    ("\\boxed{x \\neq 0}", "(-\\infty,0)\\cup(0,\\infty)", True),
+    ("\\boxed{f^{-1}(x) = \\frac{x-3}{2}}", "\\frac{x-3}{2}", True),
+    ("\\boxed{f^{-1}(x) = \\frac{x+3}{2}}", "\\frac{x-3}{2}", False),
+    ("The matrix is $\\left[\\begin{array}{cc} 1 & 2 \\\\ 3 & 4 \\end{array}\\right]$.", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", True),
 ]
 
 

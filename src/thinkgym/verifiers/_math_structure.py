@@ -284,12 +284,19 @@ def _parse_enclosed(opener: str, inner: str, closer: str, decimal_comma: bool, l
             return _parse(inner, decimal_comma, level + 1)
         if len(items) == 2:
             lo, hi = items
-            if opener == "(" and closer == ")":
-                return Seq("paren", items)
+            if opener == "(" and closer == ")" and not _infinite_end(lo, hi):
+                return Seq("paren", items)  # (a, b): a pair or an open interval; the context decides
             if isinstance(lo, Leaf) and isinstance(hi, Leaf):
                 return Interval(lo, hi, opener != "(", closer != ")")
         return Seq("tuple", items)
     return None
+
+
+def _infinite_end(lo: Node, hi: Node) -> bool:
+    """``(3, \\infty)``: an endpoint at infinity makes round brackets an interval, never a pair."""
+    return isinstance(lo, Leaf) and isinstance(hi, Leaf) and (
+        parse_infinity(lo.text) is not None or parse_infinity(hi.text) is not None
+    )
 
 
 def _relation(s: str, toks: list[tuple[int, int, str, int]], decimal_comma: bool, level: int) -> Node | None:
@@ -336,7 +343,7 @@ _LATEX_CONSTANT_COMMANDS = re.compile(r"\\(?:frac|sqrt|pi|infty|cdot|times|div|l
 _LABEL_ATOM = (
     r"(?:m?\\angle|\\overline|\\overrightarrow|\\vec|\\widehat|\\triangle|\\text|\\mathrm)?\{?"
     r"(?:[A-Za-z]{1,4}|\\(?!frac|sqrt|pi(?![A-Za-z])|infty|cdot|times|div|log|ln|sin|cos|tan|left|right)[A-Za-z]+)"
-    r"\}?(?:_\{?[A-Za-z0-9,]{1,6}\}?)?'*(?:\([A-Za-z0-9,]{1,12}\))?"
+    r"\}?(?:_\{?[A-Za-z0-9,]{1,6}\}?)?(?:\^\{?-1\}?)?'*(?:\([A-Za-z0-9,]{1,12}\))?"
 )
 _LABEL_RE = re.compile(
     rf"^(?:{_LABEL_ATOM}(?:[:/]{_LABEL_ATOM})*|\\frac\{{{_LABEL_ATOM}\}}\{{{_LABEL_ATOM}\}})$"
@@ -424,7 +431,7 @@ def equal(pred: Node, gold: Node, ops: LeafOps) -> bool:
             return _equal_sets(pred, gold, ops)
         gold = Seq("list", gold.items)
     if isinstance(pred, Relation):
-        if _is_inequality(pred) and _allows_intervals(gold, ops):
+        if (_is_inequality(pred) or pred.ops == ("!=",)) and _allows_intervals(gold, ops):
             return _equal_sets(pred, gold, ops)
         value = _relation_value(pred, ops)
         return value is not None and equal(value, gold, ops)
