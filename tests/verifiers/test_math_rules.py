@@ -173,6 +173,12 @@ CASES: dict[str, list[tuple[str, str, str | None, bool]]] = {
         ("\\boxed{B/C}", "B", None, False),
         ("\\boxed{b}", "B", None, False),
         ("\\boxed{b}", "B", CHOICES, True),
+        ("the answer is (b)", "B", CHOICES, True),
+        ("the answer is (b)", "B", None, False),
+        ("I choose option B.", "B", CHOICES, True),
+        ("\\boxed{B}", "B) 7", None, True),
+        ("\\boxed{A, B}", "B", None, False),
+        ("\\boxed{\\text{A or B}}", "B", None, False),
     ],
     "hedges": [
         ("\\boxed{2 \\text{ or } 3}", "2", None, False),

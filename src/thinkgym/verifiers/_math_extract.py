@@ -72,6 +72,7 @@ _OR_TAIL_RE = re.compile(r"\s*(?:,\s*)?(?:or|either)\s+\S", re.I)
 _HEDGE_DELIMS_RE = re.compile(r"\$\$|\$|\\\(|\\\)|\\\[|\\\]")
 #: Numbers listed with "or" at the end of the text: the last-number fallback must not pick one.
 _HEDGED_NUMBERS_RE = re.compile(r"-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?)*,?\s+or\s+-?\d+(?:\.\d+)?\s*\.?\s*$")
+_LAST_CHOICE_RE = re.compile(r"\b(?:option|choice)\s*:?\s*\(?[A-J]\)?(?![A-Za-z])", re.I)
 _LAST_NUMBER_RE = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?|-?\.\d+")
 _STOP_WORDS_RE = re.compile(
     r"\s+(?:because|since|as|which|so|therefore|thus|where|given)\b|(?:,\s*|\s+)(?:not|rather than|instead of)\s", re.I
@@ -347,6 +348,10 @@ def _extract_from(text: str, fallback: bool) -> Extracted:
     if fallback and _unclosed_box(text):
         return Extracted(None, "none", error="no final answer found: a \\boxed{ is never closed (truncated output?)")
     if fallback:
+        choices = list(_LAST_CHOICE_RE.finditer(text[-400:]))
+        choice = choices[-1] if choices else None
+        if choice is not None and not _last_number(text[-400:][choice.end() :], []):
+            return Extracted(choice.group(0), "last_number")  # "I choose option D."
         number = _last_number(text, spans)
         if number is not None:
             hedge = _HEDGED_NUMBERS_RE.search(text[-300:])

@@ -58,7 +58,7 @@ _CHOICE_RE = re.compile(
     r"^(?:(?:option|choice|answer)\s*:?\s*)?(?:\(\s*([A-J])\s*\)|([A-J])(?=\s*(?:[.:)]|$))).*$",
     re.I | re.S,
 )
-_GOLD_CHOICE_RE = re.compile(r"^\(?\s*([A-J])\s*\)?$|^\(\s*([A-J])\s*\)\s+\S.*$", re.S)
+_GOLD_CHOICE_RE = re.compile(r"^\(?\s*([A-J])\s*\)?$|^\(?\s*([A-J])\s*\)\s+\S.*$", re.S)
 
 
 _SIMPLE_RE = re.compile(r"-?[\d.,/]*\d")
