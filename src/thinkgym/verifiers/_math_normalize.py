@@ -28,7 +28,10 @@ _REALS_RE = re.compile(r"\\mathbb\s*\{?\s*R\s*\}?|ℝ|\\text\{\s*all real number
 _STYLE_RE = re.compile(r"\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits)(?![A-Za-z])")
 _FRAC_RE = re.compile(r"\\[dtc]frac(?![A-Za-z])")
 _BINOM_RE = re.compile(r"\\[dt]binom(?![A-Za-z])")
-_DEGREE_RE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?:s)?(?![A-Za-z])|\\circ(?![A-Za-z])")
+_DEGREE_RE = re.compile(
+    r"(?:\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?:s)?(?![A-Za-z])|\\circ(?![A-Za-z]))"
+    r"(?:\s*\\(?:text|mathrm)\s*\{\s*[CFK]\s*\}|\s*[CFK](?![A-Za-z]))?"  # 40^\circ F, 25°C
+)
 _TRIG_RE = re.compile(r"\\(?:sin|cos|tan|sec|csc|cot)(?![A-Za-z])")
 _TRIG_DEGREE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)")
 _CURRENCY_RE = re.compile(r"[€£¥₹]|\\(?:euro|pounds|yen)(?![A-Za-z])|\b(?:USD|EUR|Rs\.?|INR)\b")
