@@ -81,6 +81,7 @@ _SELF_ZERO_REASONS = (
 def test_an_answer_equals_itself_or_is_refused(answer: str) -> None:
     """Reflexivity: the same text never compares unequal (a 0 must come with a refusal reason)."""
     assume(gold_answer(answer) == answer)  # a gold that reads as a solution text has its own final answer
+    assume("<answer>" not in answer and "</think>" not in answer)  # document structure, not an answer
     boxes = find_boxed(f"\\boxed{{{answer}}}")
     assume(len(boxes) == 1 and boxes[0][2] == answer.strip())  # the box holds exactly the answer (balanced braces)
     reward = verify_math(f"\\boxed{{{answer}}}", answer)

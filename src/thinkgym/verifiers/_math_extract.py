@@ -284,6 +284,17 @@ def _last_number(text: str, spans: list[tuple[int, int, str]]) -> str | None:
     return found.group(0) if found else None
 
 
+def _open_braces(text: str, end: int) -> int:
+    """How many ``{`` are still open at ``text[end]`` (escaped braces skipped; never negative)."""
+    depth = 0
+    for match in _BRACE_RE.finditer(text, 0, end):
+        depth = depth + 1 if match.group(0) == "{" else max(depth - 1, 0)
+    return depth
+
+
+_BRACE_RE = re.compile(r"(?<!\\)[{}]")
+
+
 def _strip_think(text: str, think_tag: str) -> str | None:
     open_tag, close_tag = f"<{think_tag}>", f"</{think_tag}>"
     close = text.rfind(close_tag)
@@ -306,9 +317,11 @@ def extract(
             return Extracted(None, "none", error=f"no answer after <{think_tag}> (the reasoning never ended)")
         text = after
     elif "</think>" in text:  # a reasoning model's draft answers stay inside its thinking
-        found = _extract_from(text[text.rfind("</think>") + len("</think>") :], fallback)
-        if found.answer is not None:
-            return found
+        end = text.rfind("</think>")
+        if _open_braces(text, end) == 0:  # a "</think>" inside a box is no end of thinking
+            found = _extract_from(text[end + len("</think>") :], fallback)
+            if found.answer is not None:
+                return found
     return _extract_from(text, fallback)
 
 
