@@ -20,24 +20,12 @@ from hypothesis import strategies as st
 
 import thinkgym
 from thinkgym.agents import OraclePolicy, RandomPolicy, play_episode
-from thinkgym.utils import RULES, check_env
+from thinkgym.utils import RULES, check_env, env_checker
+from thinkgym.utils.env_checker import CONTROL
 
 ENV_IDS = [s.id for s in thinkgym.list_envs()]
-CONTROL = "".join(chr(c) for c in range(32)) + "\x7f\u200b\u202e\ufeff"
-
-# Actions a model might emit: nothing, a flood, control characters, unpaired surrogates, near-misses.
-NASTY_ACTIONS = [
-    "",
-    " ",
-    "x" * 1_000_000,
-    CONTROL,
-    "\x00" * 100,
-    "\ud800",
-    "R" * 70_000,
-    "\\boxed{" * 500,
-    "```python\nimport os\nos._exit(0)\n```",
-    "R\nL\nU\nD",
-]
+# The checker's actions a model might emit, plus a flood of valid maze moves.
+NASTY_ACTIONS = [*env_checker.NASTY_ACTIONS, "R" * 70_000]
 
 
 def _assert_step_result(result) -> bool:
