@@ -5,8 +5,7 @@ default (item 6)."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import gymnasium
 import pytest
@@ -73,12 +72,9 @@ class _MoveServer(BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def move_server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _MoveServer)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+def move_server(local_http_server):
+    with local_http_server(_MoveServer) as url:
+        yield url
 
 
 def _policies(tiny, url):

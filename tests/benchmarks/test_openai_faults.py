@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -71,14 +71,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture()
-def server():
+def server(local_http_server):
     _Handler.seen = Counter()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+    with local_http_server(_Handler) as url:
+        yield url
 
 
 def test_server_faults_become_failed_samples_with_reasons(server, tmp_path):

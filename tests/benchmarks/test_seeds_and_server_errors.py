@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -127,14 +127,10 @@ class _ChatHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def server():
+def server(local_http_server):
     _ChatHandler.seeds = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _ChatHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+    with local_http_server(_ChatHandler) as url:
+        yield url
 
 
 def test_openai_requests_carry_one_seed_per_sample_stable_across_runs(server, tmp_path):
@@ -220,7 +216,7 @@ def test_quick_suite_loads():  # the suite the CLI test above evaluates stays lo
     assert sum(e.n for e in load_suite("quick-v0").entries) == 220
 
 
-def test_asking_a_server_for_its_model_keeps_its_explanation():
+def test_asking_a_server_for_its_model_keeps_its_explanation(local_http_server):
     """`openai:URL` without #MODEL asks /models; a refusal there keeps the server's body too."""
 
     class Refuse(BaseHTTPRequestHandler):
@@ -238,14 +234,8 @@ def test_asking_a_server_for_its_model_keeps_its_explanation():
     from thinkgym.benchmarks.policy_spec import make_policy
     from thinkgym.errors import ConfigError
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        with pytest.raises(ConfigError, match="invalid API key for this proxy"):
-            make_policy(f"openai:http://127.0.0.1:{httpd.server_address[1]}/v1")
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with local_http_server(Refuse) as url, pytest.raises(ConfigError, match="invalid API key for this proxy"):
+        make_policy(f"openai:{url}")
 
 
 def test_the_eval_command_prints_the_identical_samples_warning(server, tmp_path):
