@@ -143,6 +143,7 @@ class _Tally:
     """What one episode's generations and steps add up to (the sample record's numbers)."""
 
     actions: list[str] = field(default_factory=list)
+    observations: list[Any] = field(default_factory=list)  # what each action got back (multi-turn)
     step_rewards: list[float] = field(default_factory=list)
     finish_reasons: list[str | None] = field(default_factory=list)
     summed: dict[str, float] = field(default_factory=dict)
@@ -176,6 +177,7 @@ class _Tally:
         """Count one step: its reward, its components (a format part is averaged, not summed)."""
         self.verify_s += outcome["verify_s"]
         self.step_rewards.append(outcome["reward"])
+        self.observations.append(jsonable(outcome.get("observation")))
         for name, value in outcome["components"].items():
             if name.rsplit(".", 1)[-1] == "format":
                 self.format_scores.append(value)
@@ -405,7 +407,9 @@ class _Evaluation:
             "prompt": prompt,
             "completion": "\n".join(actions),
             "actions": actions if multi_turn else None,
+            "observations": tally.observations if multi_turn else None,
             "step_rewards": step_rewards if multi_turn else None,
+            "answer": jsonable(item.problem.answer),  # the gold answer, for reports
             "extracted_answer": None if error else jsonable(answer, 500),
             "vote_key": None if error else jsonable(vote_key, 500),
             "answer_found": found,
