@@ -1,0 +1,393 @@
+"""Tool calls in model text: `ToolCall`, `CallError`, `ParsedTurn` and one registry of parsers.
+
+Three formats are built in, each a named entry of `parsers`:
+
+- ``"hermes"`` (Hermes, Qwen, most open chat templates): ``<tool_call>{"name": ..., "arguments":
+  {...}}</tool_call>``, several per turn. A missing close tag ends the call at the next
+  ``<tool_call>`` or at the end of the text; JSON followed by stray text is read up to the end of
+  the object; anything else that is not a JSON object with a string ``name`` is a `CallError`.
+- ``"openai"``: the text is a JSON-serialised assistant message, ``{"role": "assistant",
+  "content": ..., "tool_calls": [{"id", "type": "function", "function": {"name", "arguments":
+  "<json string>"}}]}``: what a policy that got structured ``tool_calls`` from an OpenAI-compatible
+  server passes on as its text action.
+- ``"pythonic"`` (BFCL's prompting format): ``[f(a=1), g(b="x")]`` or a lone ``f(a=1)`` as the whole
+  answer (a fenced code block is unwrapped), parsed with `ast` and `ast.literal_eval` only: model
+  text is never evaluated. A bracketed list of calls inside prose is found too; a lone call inside
+  prose is not (``the answer is f(x)`` is not a call).
+
+`parse_tool_calls` tries the formats in the order given and keeps the first one that recognises
+its own syntax in the text (so ``<tool_call>`` with broken JSON is a Hermes `CallError`, not
+silently no call). Parsers never raise on any string; a parser of your own registers with
+`register_call_parser` and gets the same guarantee (an exception becomes a `CallError`).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "ToolCall",
+    "CallError",
+    "ParsedTurn",
+    "CallParser",
+    "parsers",
+    "register_call_parser",
+    "parse_tool_calls",
+    "parse_hermes",
+    "parse_openai",
+    "parse_pythonic",
+    "DEFAULT_FORMATS",
+]
+
+DEFAULT_FORMATS: tuple[str, ...] = ("hermes", "openai", "pythonic")
+#: Longest raw text kept in a `CallError` (the reason says the rest was cut).
+_RAW_KEEP = 2000
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One parsed call: the tool's ``name``, its ``arguments`` (a JSON object), an ``id`` that tool
+    results refer to, and the ``raw`` text it was read from."""
+
+    name: str
+    arguments: dict[str, Any]
+    id: str
+    raw: str = ""
+
+    def key(self) -> str:
+        """A canonical form (name + sorted JSON arguments): equal keys are repeated calls."""
+        return self.name + json.dumps(self.arguments, sort_keys=True, ensure_ascii=False, default=str)
+
+    def to_openai(self) -> dict[str, Any]:
+        """The call as an OpenAI ``tool_calls`` entry (arguments as a JSON string)."""
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": json.dumps(self.arguments, ensure_ascii=False, default=str)},
+        }
+
+
+@dataclass(frozen=True)
+class CallError:
+    """Text that meant to be a call but could not be read as one, and why."""
+
+    raw: str
+    reason: str
+
+
+@dataclass
+class ParsedTurn:
+    """What a turn of model text holds: its calls, the failed attempts, and the text outside them.
+
+    ``format`` names the parser that recognised the text (None: no call syntax at all)."""
+
+    calls: list[ToolCall] = field(default_factory=list)
+    errors: list[CallError] = field(default_factory=list)
+    content: str = ""
+    format: str | None = None
+
+
+#: A parser returns None when the text holds no sign of its format, else a `ParsedTurn`.
+CallParser = Callable[[str], "ParsedTurn | None"]
+#: The registry: format name -> parser.
+parsers: dict[str, CallParser] = {}
+
+
+def register_call_parser(name: str, fn: CallParser, *, replace: bool = False) -> None:
+    """Add a call format. ``fn(text) -> ParsedTurn | None`` (None: not this format)."""
+    if not isinstance(name, str) or not name:
+        raise ValueError("a call parser needs a non-empty name")
+    if not callable(fn):
+        raise TypeError(f"call parser {name!r} must be callable, got {type(fn).__name__}")
+    if name in parsers and not replace:
+        raise ValueError(f"call parser {name!r} is already registered (pass replace=True to override it)")
+    parsers[name] = fn
+
+
+def parse_tool_calls(text: str, formats: Sequence[str] = DEFAULT_FORMATS) -> ParsedTurn:
+    """The calls in ``text``: the first of ``formats`` that recognises its syntax decides.
+
+    Never raises on model text (a non-str is a `TypeError`; an unknown format name a `ValueError`).
+    Call ids are ``call_0``, ``call_1`` … in order, unless the format carries its own (openai).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse_tool_calls expects a str, got {type(text).__name__}")
+    if isinstance(formats, str):
+        formats = (formats,)
+    unknown = [f for f in formats if f not in parsers]
+    if unknown:
+        raise ValueError(f"unknown call formats {unknown}; registered: {sorted(parsers)}")
+    for name in formats:
+        try:
+            parsed = parsers[name](text)
+        except (RecursionError, MemoryError) as exc:
+            parsed = ParsedTurn([], [CallError(_cut(text), f"{name}: the text is too deeply nested ({type(exc).__name__})")], "")
+        except Exception as exc:  # a parser's bug must not take the env down
+            parsed = ParsedTurn([], [CallError(_cut(text), f"{name} parser failed: {type(exc).__name__}: {exc}")], "")
+        if parsed is not None:
+            parsed.format = name
+            return parsed
+    return ParsedTurn([], [], text, None)
+
+
+def _cut(raw: str) -> str:
+    return raw if len(raw) <= _RAW_KEEP else raw[:_RAW_KEEP] + f"... [{len(raw) - _RAW_KEEP} more characters]"
+
+
+def _coerce_arguments(value: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """Arguments as a dict: a JSON object, a JSON string holding one, or absent (no arguments)."""
+    if value is None:
+        return {}, None
+    if isinstance(value, str):
+        if not value.strip():
+            return {}, None
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError) as exc:
+            return None, f"arguments are not valid JSON: {exc}"
+    if not isinstance(value, dict):
+        return None, f"arguments must be a JSON object, got {type(value).__name__}"
+    return value, None
+
+
+def _call_from_object(obj: Any, raw: str, call_id: str) -> ToolCall | CallError:
+    if not isinstance(obj, dict):
+        return CallError(_cut(raw), f"a tool call must be a JSON object, got {type(obj).__name__}")
+    name = obj.get("name")
+    if not isinstance(name, str) or not name.strip():
+        return CallError(_cut(raw), "a tool call needs a string 'name'")
+    args_value = obj["arguments"] if "arguments" in obj else obj.get("parameters")
+    arguments, problem = _coerce_arguments(args_value)
+    if arguments is None:
+        return CallError(_cut(raw), f"call to {name!r}: {problem}")
+    return ToolCall(name.strip(), arguments, call_id, raw)
+
+
+# --------------------------------------------------------------------------------------------
+# Hermes / Qwen
+# --------------------------------------------------------------------------------------------
+
+_OPEN, _CLOSE = "<tool_call>", "</tool_call>"
+_DECODER = json.JSONDecoder()
+
+
+def _hermes_body(body: str, raw: str, call_id: str) -> ToolCall | CallError:
+    stripped = body.strip()
+    if stripped.startswith("```"):  # a fenced block inside the tags
+        stripped = re.sub(r"^```[a-zA-Z]*\s*|\s*```$", "", stripped)
+    if not stripped:
+        return CallError(_cut(raw), "empty <tool_call> block")
+    try:
+        obj = json.loads(stripped)
+    except (ValueError, RecursionError) as exc:
+        start = stripped.find("{")
+        try:  # a complete object followed by stray text (e.g. the close tag was missing)
+            obj, _ = _DECODER.raw_decode(stripped, start) if start >= 0 else (None, 0)
+        except (ValueError, RecursionError):
+            obj = None
+        if obj is None:
+            return CallError(_cut(raw), f"the <tool_call> block is not valid JSON: {exc}")
+    return _call_from_object(obj, raw, call_id)
+
+
+def parse_hermes(text: str) -> ParsedTurn | None:
+    """``<tool_call>{json}</tool_call>`` blocks (see the module docstring); None without the tag."""
+    if _OPEN not in text:
+        return None
+    calls: list[ToolCall] = []
+    errors: list[CallError] = []
+    outside: list[str] = []
+    pos = 0
+    while True:
+        start = text.find(_OPEN, pos)
+        if start < 0:
+            outside.append(text[pos:])
+            break
+        outside.append(text[pos:start])
+        body_start = start + len(_OPEN)
+        close = text.find(_CLOSE, body_start)
+        following = text.find(_OPEN, body_start)
+        if close < 0 or (0 <= following < close):  # missing close tag
+            end = following if following >= 0 else len(text)
+            body, pos = text[body_start:end], end
+            raw = text[start:end]
+        else:
+            body, pos = text[body_start:close], close + len(_CLOSE)
+            raw = text[start:pos]
+        result = _hermes_body(body, raw, f"call_{len(calls)}")
+        (calls if isinstance(result, ToolCall) else errors).append(result)  # type: ignore[arg-type]
+    content = "".join(outside).replace(_CLOSE, "").strip()
+    return ParsedTurn(calls, errors, content)
+
+
+# --------------------------------------------------------------------------------------------
+# OpenAI structured message
+# --------------------------------------------------------------------------------------------
+
+
+def parse_openai(text: str) -> ParsedTurn | None:
+    """A JSON assistant message with a ``tool_calls`` list; None when the text is not one."""
+    stripped = text.strip()
+    if not (stripped.startswith("{") and '"tool_calls"' in stripped):
+        return None
+    try:
+        message = json.loads(stripped)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(message, dict) or "tool_calls" not in message:
+        return None
+    content = message.get("content")
+    content = content if isinstance(content, str) else ""
+    entries = message.get("tool_calls")
+    if entries is None:
+        return ParsedTurn([], [], content)
+    if not isinstance(entries, list):
+        return ParsedTurn([], [CallError(_cut(stripped), "'tool_calls' must be a list")], content)
+    calls: list[ToolCall] = []
+    errors: list[CallError] = []
+    for i, entry in enumerate(entries):
+        raw = json.dumps(entry, ensure_ascii=False, default=str)
+        function = entry.get("function") if isinstance(entry, dict) else None
+        if not isinstance(function, dict):
+            errors.append(CallError(_cut(raw), "a tool_calls entry needs a 'function' object"))
+            continue
+        call_id = entry.get("id")
+        result = _call_from_object(function, raw, call_id if isinstance(call_id, str) and call_id else f"call_{i}")
+        (calls if isinstance(result, ToolCall) else errors).append(result)  # type: ignore[arg-type]
+    return ParsedTurn(calls, errors, content)
+
+
+# --------------------------------------------------------------------------------------------
+# Pythonic (BFCL)
+# --------------------------------------------------------------------------------------------
+
+_FENCE = re.compile(r"^```[a-zA-Z0-9_]*\s*\n?(.*?)\n?\s*```$", re.S)
+_LIST_START = re.compile(r"\[\s*[A-Za-z_][\w.]*\s*\(")
+_LONE_CALL = re.compile(r"^[A-Za-z_][\w.]*\s*\(.*\)$", re.S)
+#: Longest text the pythonic parser hands to `ast` (deeper checks bound the rest).
+_MAX_PYTHONIC = 1_000_000
+
+
+def _dotted(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return None if base is None else f"{base}.{node.attr}"
+    return None
+
+
+def _literal(node: ast.expr) -> Any:
+    if isinstance(node, ast.Name) and node.id in ("true", "false", "null"):  # JSON spellings
+        return {"true": True, "false": False, "null": None}[node.id]
+    value = ast.literal_eval(node)
+    return _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return [_plain(v) for v in sorted(value, key=repr)]
+    if isinstance(value, dict):
+        return {str(k) if not isinstance(k, str) else k: _plain(v) for k, v in value.items()}
+    if isinstance(value, complex):
+        raise ValueError("complex numbers are not JSON values")
+    if isinstance(value, bytes):
+        raise ValueError("bytes are not JSON values")
+    return value
+
+
+def _pythonic_call(node: ast.expr, source: str, call_id: str) -> ToolCall | CallError:
+    raw = ast.get_source_segment(source, node) or ""
+    if not isinstance(node, ast.Call):
+        return CallError(_cut(raw), "expected a call like name(arg=value)")
+    name = _dotted(node.func)
+    if name is None:
+        return CallError(_cut(raw), "the called thing must be a (dotted) name")
+    if node.args:
+        return CallError(_cut(raw), f"call to {name!r}: pass arguments by name (arg=value), not by position")
+    arguments: dict[str, Any] = {}
+    for keyword in node.keywords:
+        if keyword.arg is None:
+            return CallError(_cut(raw), f"call to {name!r}: **kwargs is not allowed")
+        try:
+            arguments[keyword.arg] = _literal(keyword.value)
+        except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError) as exc:
+            shown = (ast.get_source_segment(source, keyword.value) or "")[:80]
+            why = "" if isinstance(exc, ValueError) and "malformed node" in str(exc) else f" ({exc})"
+            return CallError(_cut(raw), f"call to {name!r}: argument {keyword.arg!r} = {shown} is not a literal value{why}")
+    return ToolCall(name, arguments, call_id, raw)
+
+
+def _parse_expression(source: str) -> ast.expr | None:
+    try:
+        return ast.parse(source.strip(), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+
+
+def _calls_of(expr: ast.expr, source: str) -> ParsedTurn | None:
+    if isinstance(expr, ast.Call):
+        nodes: list[ast.expr] = [expr]
+    elif isinstance(expr, (ast.List, ast.Tuple)) and expr.elts and all(isinstance(e, ast.Call) for e in expr.elts):
+        nodes = list(expr.elts)
+    else:
+        return None
+    calls: list[ToolCall] = []
+    errors: list[CallError] = []
+    for node in nodes:
+        result = _pythonic_call(node, source, f"call_{len(calls)}")
+        (calls if isinstance(result, ToolCall) else errors).append(result)  # type: ignore[arg-type]
+    return ParsedTurn(calls, errors, "")
+
+
+def _embedded_list(text: str) -> ParsedTurn | None:
+    """The first bracketed list of calls inside prose: ``... [f(a=1), g(b=2)] ...``."""
+    for match in list(_LIST_START.finditer(text))[:20]:
+        start = match.start()
+        end = text.find("]", start)
+        tries = 0
+        while end >= 0 and tries < 50:
+            tries += 1
+            expr = _parse_expression(text[start : end + 1])
+            if expr is not None:
+                found = _calls_of(expr, text[start : end + 1].strip())
+                if found is not None:
+                    found.content = (text[:start] + text[end + 1 :]).strip()
+                    return found
+            end = text.find("]", end + 1)
+    return None
+
+
+def parse_pythonic(text: str) -> ParsedTurn | None:
+    """``[f(a=1), g(b=2)]`` or a lone ``f(a=1)`` (see the module docstring); None otherwise."""
+    if len(text) > _MAX_PYTHONIC:
+        return None
+    body = text.strip()
+    fenced = _FENCE.match(body)
+    if fenced:
+        body = fenced.group(1).strip()
+    if body.startswith("[") or _LONE_CALL.match(body):
+        expr = _parse_expression(body)
+        if expr is not None:
+            found = _calls_of(expr, body)
+            if found is not None:
+                return found
+        elif body.startswith("[") and _LIST_START.match(body):
+            return ParsedTurn([], [CallError(_cut(body), "the call list is not valid Python call syntax")], "")
+    if "[" in text and "(" in text:
+        return _embedded_list(text)
+    return None
+
+
+register_call_parser("hermes", parse_hermes)
+register_call_parser("openai", parse_openai)
+register_call_parser("pythonic", parse_pythonic)
