@@ -199,20 +199,33 @@ _RAW_TOK = raw_char_tokenizer()
 _HF_TOK = hf_char_tokenizer()
 
 
-def test_template_that_rewrites_history_falls_back_to_plain_segments():
-    """A template that does not echo the assistant's text verbatim (as some strip reasoning)
-    cannot be diffed; the env then appends plain segments and never re-tokenizes policy tokens."""
+def test_template_that_rewrites_history_is_reported_not_papered_over(monkeypatch):
+    """A template that does not echo the assistant's text verbatim (as some strip reasoning): the
+    segment still comes from the template, the sampled tokens stay the context, and the drift is
+    reported (info flag + one warning; on_drift="error" raises) instead of a silent plain-text fallback."""
+    from thinkgym.envs import token
+    from thinkgym.envs.token import TemplateDriftError, TemplateDriftWarning
+
+    monkeypatch.setattr(token, "_WARNED", set())  # warned once per template per process
     tok = hf_char_tokenizer(template=False)
     tok.chat_template = TEMPLATE.replace("{{ m['content'] }}", "{{ m['content'] | upper }}")
     env = TokenEnv(thinkgym.make("thinkgym/Maze-v0"), tok, max_new_tokens=4)
     obs, _ = env.reset(seed=0)
     prompt_len = len(obs)
-    for token in ids_of(tok, "r") + [tok.eos_token_id]:
-        obs, *_, info = env.step(token)
+    with pytest.warns(TemplateDriftWarning, match="not prefix-stable"):
+        for token in ids_of(tok, "r") + [tok.eos_token_id]:
+            obs, *_, info = env.step(token)
     assert info["action_text"] == "r" and info["text_info"]["position"] == (0, 1)
-    assert tok.decode(obs[prompt_len:].tolist()) == "r<eos>\n" + info["text_info"]["messages"][-1]["content"] + "\n"
+    assert info["template_drift"] is True
+    observation = info["text_info"]["messages"][-1]["content"]
+    assert tok.decode(obs[prompt_len:].tolist()) == "r<eos><|user|>" + observation.upper() + "<eos><|assistant|>"
     assert info["policy_mask"][prompt_len : prompt_len + 2].tolist() == [1, 1]
     assert int(info["policy_mask"].sum()) == 2
+    strict = TokenEnv(thinkgym.make("thinkgym/Maze-v0"), tok, max_new_tokens=4, on_drift="error")
+    strict.reset(seed=0)
+    strict.step(ids_of(tok, "r")[0])
+    with pytest.raises(TemplateDriftError, match="prefix-stable"):
+        strict.step(tok.eos_token_id)
 
 
 @settings(max_examples=30)

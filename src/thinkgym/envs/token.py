@@ -15,18 +15,24 @@ EOS), so decoding what the policy emitted gives exactly the text that was verifi
 environment tokens (prompts, observations, chat-template markup): the loss mask for multi-turn RL.
 
 Context layout. With a tokenizer that has a chat template (transformers), the prompt is the
-template applied to the chat messages with a generation prompt; after each turn the environment
-segment is the markup the template adds to close the assistant turn, the next user message and the
-next generation prompt. Without a template (or with a bare `tokenizers.Tokenizer`) the context is
-plain text: every system/user message followed by a newline, and each later observation written
-as ``"\\n" + observation + "\\n"`` after the policy's tokens. Segments are tokenized one by one (the
-policy's own tokens are never re-tokenized), which is what a sampler actually conditions on.
+template applied to the chat messages (with the env's ``tools`` when it has some) and a generation
+prompt; after each turn the environment segment is what the template itself writes after the
+assistant's text: the markup that closes the turn, the env's new messages (user or tool results) and
+the next generation prompt (`ChatTranscript`). Policy tokens are never re-tokenized, so the context
+is exactly what a sampler conditioned on. A template that re-renders earlier turns differently (one
+that drops earlier ``<think>`` reasoning, one that trims content) is reported, never papered over:
+``info["template_drift"]`` is True for that step, and a `TemplateDriftWarning` is issued once per
+template (``on_drift="error"`` raises `TemplateDriftError` instead); the sampled ids stay the
+context. Without a template (or with a bare `tokenizers.Tokenizer`) the context is plain text, the
+base-model view: every system/user message followed by a newline, and each later observation
+written as ``"\\n" + observation + "\\n"`` after the policy's tokens.
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import gymnasium
@@ -35,8 +41,148 @@ from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
 from thinkgym.core import TextEnv
+from thinkgym.errors import ConfigError
 
-__all__ = ["TokenEnv", "TokenizerAdapter"]
+__all__ = ["TokenEnv", "TokenizerAdapter", "ChatTranscript", "TemplateDriftWarning", "TemplateDriftError", "env_tools"]
+
+
+def env_tools(env: Any) -> list[dict[str, Any]] | None:
+    """The tool schemas of a (possibly wrapped) env, or None when it has none."""
+    getter = getattr(env, "get_wrapper_attr", None)
+    try:
+        tools = getter("tools") if getter is not None else getattr(env, "tools", None)
+    except AttributeError:
+        return None
+    return [dict(t) for t in tools] if tools else None
+
+
+class TemplateDriftWarning(UserWarning):
+    """A chat template re-renders an episode differently from the ids it was played with (see `ChatTranscript`)."""
+
+
+class TemplateDriftError(ConfigError):
+    """Raised instead of `TemplateDriftWarning` when ``on_drift="error"``."""
+
+
+#: Stand-in for the assistant's text when the template's markup around a turn is derived: digits
+#: only, so filters a template applies to content (``trim``, ``upper``, escaping) leave it intact.
+_SENTINEL = "7305198264"
+_WARNED: set[int] = set()
+
+
+class ChatTranscript:
+    """The text of a multi-turn chat episode, built turn by turn with the model's own chat template.
+
+    Why: a trainer must get exactly the ids the sampler conditioned on, and those must be what the
+    template writes between turns (``<|im_end|>\\n<|im_start|>user\\n`` for ChatML, not a hand-written
+    separator). The prompt is the template applied to the first messages (with ``tools`` and a
+    generation prompt). After each turn the environment's segment is taken from the template itself:
+    the conversation is rendered with a stand-in for the assistant's text followed by the env's new
+    messages (tool results, a user message) and a generation prompt, and the segment is everything
+    the template writes after the stand-in: the markup that closes the assistant turn (less the EOS
+    text when the model's turn already ended with it), the new messages, the next generation prompt.
+    The model's own text is never re-rendered or re-tokenized, and nothing before the stand-in is
+    read, so the segment is right even for templates that rewrite earlier turns.
+
+    **When re-rendering is not prefix-stable.** Some templates render earlier turns differently once
+    the conversation grows: Qwen3-style templates drop the ``<think>`` reasoning of assistant turns
+    before the last user message, Llama-3 ``trim``s content, others normalise whitespace. Then no
+    single token sequence is both "what the sampler saw turn after turn" and "the template applied to
+    the whole conversation". The sampled text stays the source of truth (it is what the model
+    conditioned on, so what the trainer must train on); after each turn the whole conversation is
+    re-rendered and compared with the transcript, and a difference is a *drift*: its turn is
+    recorded in `drift_turns`, and ``on_drift="warn"`` (default) warns once per template per process
+    (`TemplateDriftWarning`) while ``on_drift="error"`` raises `TemplateDriftError`. There is no
+    silent fallback to another format. To make inference match training on such a model, serve it
+    with a prefix-preserving template (TRL's ``get_training_chat_template`` makes one for Qwen3).
+    """
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        on_drift: str = "warn",
+        template_kwargs: Mapping[str, Any] | None = None,
+    ):
+        if on_drift not in ("warn", "error"):
+            raise ValueError(f"on_drift must be 'warn' or 'error', got {on_drift!r}")
+        if not getattr(tokenizer, "chat_template", None):
+            raise ValueError("ChatTranscript needs a tokenizer with a chat template")
+        self.tokenizer = tokenizer
+        self.tools = [dict(t) for t in tools] if tools else None
+        self.on_drift = on_drift
+        self.template_kwargs = dict(template_kwargs or {})
+        self.history: list[dict[str, Any]] = [dict(m) for m in messages]
+        self.prompt = self.render(self.history, add_generation_prompt=True)
+        #: The episode's text so far: the prompt, each turn's sampled text, each env segment.
+        self.text = self.prompt
+        #: Turns (0-based) after which the re-rendered conversation differed from `text`.
+        self.drift_turns: list[int] = []
+        self.turns = 0
+
+    def render(self, messages: Sequence[Mapping[str, Any]], *, add_generation_prompt: bool) -> str:
+        """The template applied to ``messages`` (with the transcript's tools), as text."""
+        return self.tokenizer.apply_chat_template(
+            [dict(m) for m in messages],
+            tools=self.tools,
+            tokenize=False,
+            add_generation_prompt=add_generation_prompt,
+            **self.template_kwargs,
+        )
+
+    def segment(self, turn_text: str, new_messages: Sequence[Mapping[str, Any]], *, eos_text: str | None = None) -> str:
+        """The text the environment adds after a turn whose sampled text is ``turn_text``.
+
+        ``eos_text`` is the text of the EOS token the turn ended with (None when it ended on a stop
+        string or the length limit: the template's whole closing markup is then added). Records the
+        turn, re-renders the conversation and handles a drift (class docstring).
+        """
+        sentinel = _SENTINEL
+        while any(sentinel in str(m.get("content", "")) for m in (*self.history, *new_messages)) or sentinel in turn_text:
+            sentinel += "1"
+        stand_in = {"role": "assistant", "content": sentinel}
+        rendered = self.render([*self.history, stand_in, *new_messages], add_generation_prompt=True)
+        at = rendered.rfind(sentinel)
+        if at < 0:
+            raise TemplateDriftError(
+                "the chat template does not write the assistant's text back into the conversation, so the "
+                "markup between turns cannot be derived from it; use a template that renders assistant content"
+            )
+        tail = rendered[at + len(sentinel) :]
+        if eos_text:
+            lead = len(tail) - len(tail.lstrip())
+            if tail.startswith(eos_text, lead) and (lead == 0 or not tail[:lead].strip()):
+                tail = tail[lead + len(eos_text) :]  # the model's EOS already closed its turn
+        self.history.append({"role": "assistant", "content": turn_text})
+        self.history.extend(dict(m) for m in new_messages)
+        self.text += turn_text + (eos_text or "") + tail
+        self._check(self.turns)
+        self.turns += 1
+        return tail
+
+    def _check(self, turn: int) -> None:
+        expected = self.render(self.history, add_generation_prompt=True)
+        if expected == self.text:
+            return
+        self.drift_turns.append(turn)
+        where = next((i for i, (a, b) in enumerate(zip(expected, self.text, strict=False)) if a != b), min(len(expected), len(self.text)))
+        message = (
+            f"the chat template re-renders this episode differently after turn {turn} (first difference at "
+            f"character {where}: template {expected[where : where + 40]!r} vs sampled {self.text[where : where + 40]!r}); "
+            "the sampled ids are kept (they are what the model conditioned on). The template is not prefix-stable "
+            "(it rewrites earlier turns, e.g. drops <think> reasoning or trims content): serve the model with a "
+            "prefix-preserving template for inference to match training"
+        )
+        if self.on_drift == "error":
+            raise TemplateDriftError(message)
+        key = hash(str(self.tokenizer.chat_template))
+        if key not in _WARNED:
+            _WARNED.add(key)
+            warnings.warn(message, TemplateDriftWarning, stacklevel=3)
+
+
 
 
 class TokenizerAdapter:
@@ -83,11 +229,6 @@ class TokenizerAdapter:
             return self.tokenizer.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False)
         return self.tokenizer.decode(list(ids), skip_special_tokens=False)
 
-    def template(self, messages: Sequence[dict[str, str]], *, add_generation_prompt: bool) -> str:
-        return self.tokenizer.apply_chat_template(
-            list(messages), tokenize=False, add_generation_prompt=add_generation_prompt
-        )
-
 
 class TokenEnv(gymnasium.Env[np.ndarray, Any]):
     """Token-level view of a `TextEnv` (see the module docstring for the exact contract).
@@ -125,6 +266,7 @@ class TokenEnv(gymnasium.Env[np.ndarray, Any]):
         chunk: bool = False,
         eos_token_id: int | Iterable[int] | None = None,
         chat_template: bool | None = None,
+        on_drift: str = "warn",
         render_mode: str | None = None,
     ):
         if not isinstance(getattr(env, "unwrapped", None), TextEnv):
@@ -135,7 +277,11 @@ class TokenEnv(gymnasium.Env[np.ndarray, Any]):
             raise TypeError("stop_strings must be a sequence of non-empty strings")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        if on_drift not in ("warn", "error"):
+            raise ValueError(f"on_drift must be 'warn' or 'error', got {on_drift!r}")
         self.env = env
+        self.on_drift = on_drift
+        self._transcript: ChatTranscript | None = None
         self.tok = TokenizerAdapter(tokenizer, eos_token_id=eos_token_id, chat_template=chat_template)
         self.max_new_tokens = int(max_new_tokens)
         self.stop_strings = tuple(stop_strings)
@@ -147,7 +293,6 @@ class TokenEnv(gymnasium.Env[np.ndarray, Any]):
         self._ids: list[int] = []
         self._mask: list[int] = []
         self._turn: list[int] = []
-        self._prompt_text = ""
         self._done = True
         self._problem_id: str | None = None
 
@@ -158,10 +303,12 @@ class TokenEnv(gymnasium.Env[np.ndarray, Any]):
         _, text_info = self.env.reset(seed=seed, options=options)
         messages = text_info["messages"]
         if self.tok.use_template:
-            self._prompt_text = self.tok.template(messages, add_generation_prompt=True)
+            self._transcript = ChatTranscript(self.tok.tokenizer, messages, tools=env_tools(self.env), on_drift=self.on_drift)
+            prompt_text = self._transcript.prompt
         else:
-            self._prompt_text = "".join(m["content"] + "\n" for m in messages if m["role"] != "assistant")
-        self._ids = self.tok.encode(self._prompt_text)
+            self._transcript = None
+            prompt_text = "".join(str(m["content"]) + "\n" for m in messages if m["role"] != "assistant")
+        self._ids = self.tok.encode(prompt_text)
         self._mask = [0] * len(self._ids)
         self._turn = []
         self._done = False
@@ -190,11 +337,15 @@ class TokenEnv(gymnasium.Env[np.ndarray, Any]):
         _, reward, terminated, truncated, text_info = self.env.step(text)
         truncated = bool(truncated or (end == "length" and not terminated))
         self._done = bool(terminated or truncated)
+        drift = False
         if not self._done:
-            self._append_environment_segment(text, text_info["messages"], ended_with_eos=end == "eos")
+            eos_token = self._turn[-1] if end == "eos" else None
+            drift = self._append_environment_segment(text, text_info["messages"], eos_token=eos_token)
         self._turn = []
         info = self._info(text_info=text_info, dropped_tokens=dropped)
         info.update(action_text=text, turn_end=end)
+        if self._transcript is not None:
+            info["template_drift"] = drift
         return self._observation(), float(reward), bool(terminated), truncated, info
 
     def render(self) -> str | None:
@@ -236,33 +387,21 @@ class TokenEnv(gymnasium.Env[np.ndarray, Any]):
             return "length"
         return None
 
-    def _append_environment_segment(self, action_text: str, messages: list[dict[str, str]], *, ended_with_eos: bool) -> None:
-        """Tokens the environment adds after a turn: template markup and the next observation."""
-        segment = None
-        if self.tok.use_template:
-            history = messages
-            while history and history[-1]["role"] != "assistant":
-                history = history[:-1]
-            closed = self.tok.template(history, add_generation_prompt=False)
-            following = self.tok.template(messages, add_generation_prompt=True)
-            spoken = self._prompt_text + action_text
-            if closed.startswith(spoken) and following.startswith(closed):
-                closing = closed[len(spoken):]
-                if ended_with_eos:
-                    eos_texts = [self.tok.decode([e]) for e in self.tok.eos_ids]
-                    for eos_text in eos_texts:
-                        if eos_text and closing.startswith(eos_text):
-                            closing = closing[len(eos_text):]
-                            break
-                segment = closing + following[len(closed):]
-                self._prompt_text = following
-        if segment is None:
-            new = [m["content"] for m in messages[_last_assistant(messages) + 1 :]]
-            segment = "".join("\n" + content + "\n" for content in new)
-            self._prompt_text = self._prompt_text + action_text + segment
+    def _append_environment_segment(self, action_text: str, messages: list[dict[str, Any]], *, eos_token: int | None) -> bool:
+        """Append the tokens the environment adds after a turn; True when the template drifted."""
+        new = [m for m in messages[_last_assistant(messages) + 1 :]]
+        drift = False
+        if self._transcript is not None:
+            eos_text = self.tok.decode([eos_token]) if eos_token is not None else None
+            before = len(self._transcript.drift_turns)
+            segment = self._transcript.segment(action_text, new, eos_text=eos_text)
+            drift = len(self._transcript.drift_turns) > before
+        else:
+            segment = "".join("\n" + str(m.get("content", "")) + "\n" for m in new)
         ids = self.tok.encode(segment)
         self._ids.extend(ids)
         self._mask.extend([0] * len(ids))
+        return drift
 
     def _observation(self) -> np.ndarray:
         return np.asarray(self._ids, dtype=np.int64)
@@ -290,7 +429,7 @@ class TokenEnv(gymnasium.Env[np.ndarray, Any]):
         return list(self._mask)
 
 
-def _last_assistant(messages: Sequence[dict[str, str]]) -> int:
+def _last_assistant(messages: Sequence[Mapping[str, Any]]) -> int:
     for i in range(len(messages) - 1, -1, -1):
         if messages[i]["role"] == "assistant":
             return i
