@@ -142,6 +142,28 @@ def test_ptrace_is_refused(contained):
         canary.wait()
 
 
+def test_no_capability_is_left_and_none_can_be_regained(contained):
+    """Every capability set of the job is empty, the bounding set included (so a setuid binary or
+    file capabilities exec'd later cannot grant one), and a privileged call is refused."""
+    result = attack(contained, """
+        import os
+        caps = {line.split(":")[0]: int(line.split()[1], 16) for line in open("/proc/self/status") if line.startswith("Cap")}
+        print("caps", " ".join(f"{k}={v}" for k, v in sorted(caps.items())))
+        try:
+            os.setuid(0)
+            print("setuid ok")
+        except PermissionError:
+            print("setuid refused")
+    """)
+    line = next((x for x in result.stdout.splitlines() if x.startswith("caps ")), None)
+    assert line is not None, f"the capability probe did not run: {result}"
+    caps = dict(item.split("=") for item in line.split()[1:])
+    assert set(caps) >= {"CapBnd", "CapEff", "CapPrm", "CapInh", "CapAmb"}, caps
+    assert all(value == "0" for value in caps.values()), f"capabilities left in the job: {caps}"
+    if os.geteuid() == 0 or contained.name == "local":  # (docker's job uid may be 0 in a user namespace)
+        assert "setuid refused" in result.stdout, result.stdout
+
+
 def test_segfault_through_ctypes(contained):
     result = attack(contained, "import ctypes\nctypes.string_at(0)\n")
     assert_contained(result)
