@@ -1,7 +1,8 @@
 """thinkgym.sandbox: one interface (`Sandbox.run`, `map`, `arun`) over every backend.
 
 ``make_sandbox("local")`` (the default: a warm Linux fork-server with namespaces, seccomp, rlimits
-and cgroups) or ``make_sandbox("docker")`` (a warm container pool). Backends import lazily, so
+and cgroups) or ``make_sandbox("docker")`` (a warm container pool), or ``make_sandbox("ray", address=...)`` (a
+warm local sandbox on every slot of a Ray cluster). Backends import lazily, so
 ``import thinkgym.sandbox`` stays cheap and the docker SDK is loaded only when asked for.
 A distributed backend plugs in by adding one entry to `_BACKENDS`.
 """
@@ -30,6 +31,7 @@ __all__ = [
 _BACKENDS: dict[str, str] = {
     "local": "thinkgym.sandbox.local:LocalSandbox",
     "docker": "thinkgym.sandbox.docker:DockerSandbox",
+    "ray": "thinkgym.sandbox.ray:RaySandbox",
 }
 
 
