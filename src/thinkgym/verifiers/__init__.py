@@ -6,6 +6,7 @@
 - `ArithmeticChecker`, `ProcessReward` — per-step and per-token process rewards (``verifiers.process``)
 - `RewardModelVerifier` — a learned scalar reward (``verifiers.reward_model``)
 - `WeightedSum`, `Gate`, `Hierarchy` — composition (``verifiers.compose``)
+- `verify_batch`, `RayVerifierPool` — any verifier over a batch, here or on a Ray cluster (``verifiers.distributed``)
 
 Names are imported lazily on first use, so ``import thinkgym.verifiers`` stays cheap and a
 verifier's heavy dependencies load only when that verifier is used.
@@ -55,6 +56,9 @@ _EXPORTS: dict[str, str] = {
     "WeightedSum": "compose",
     "Gate": "compose",
     "Hierarchy": "compose",
+    # batches, here or on a Ray cluster
+    "verify_batch": "distributed",
+    "RayVerifierPool": "distributed",
 }
 
 __all__ = sorted(_EXPORTS)
