@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cached_property, partial
+from functools import cached_property, lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -129,6 +129,16 @@ class Maze:
         object.__setattr__(self, "goal", goal)
         object.__setattr__(self, "walls", frozenset(walls))
 
+    @classmethod
+    def _trusted(cls, rows: int, cols: int, walls: frozenset, start: Cell, goal: Cell, horizon: int, name: str) -> Maze:
+        """A maze from parts this module built and normalized itself (`generate_maze`): the
+        checks of ``__post_init__`` are skipped, the result is the same object they would give."""
+        maze = object.__new__(cls)
+        for key, value in (("rows", rows), ("cols", cols), ("walls", walls), ("start", start),
+                           ("goal", goal), ("horizon", horizon), ("name", name)):
+            object.__setattr__(maze, key, value)
+        return maze
+
     # ---- geometry -------------------------------------------------------------------------
 
     def inside(self, cell: Cell) -> bool:
@@ -148,16 +158,20 @@ class Maze:
 
     def permitted(self, cell: Cell) -> tuple[str, ...]:
         """The moves the walls permit from ``cell``, in `MOVES` order."""
-        return self._permitted[tuple(cell)]
+        cell = tuple(cell)
+        known = self._permitted_cache
+        if cell not in known:
+            known[cell] = tuple(m for m in MOVES if self.neighbor(cell, m) is not None)
+        return known[cell]
+
+    @cached_property
+    def _permitted_cache(self) -> dict[Cell, tuple[str, ...]]:
+        return {}
 
     @cached_property
     def transitions(self) -> dict[Cell, dict[str, Cell]]:
         """Where each move leads from each cell (a blocked move stays put, as in the env)."""
         return {cell: {m: self.neighbor(cell, m) or cell for m in MOVES} for cell in self.cells}
-
-    @cached_property
-    def _permitted(self) -> dict[Cell, tuple[str, ...]]:
-        return {cell: tuple(m for m in MOVES if self.neighbor(cell, m) is not None) for cell in self.cells}
 
     def action_mask(self, cell: Cell) -> np.ndarray:
         """1 for each permitted move in `MOVES` order, else 0 (``np.int8``)."""
@@ -182,25 +196,22 @@ class Maze:
 
     def render(self, position: Cell | None = None) -> str:
         """ASCII drawing: ``S`` start, ``G`` goal, ``@`` the agent (when ``position`` is given)."""
+        walls, start, goal = self.walls, self.start, self.goal
+        here = None if position is None else tuple(position)
         lines = []
         for r in range(self.rows):
-            top = "+"
+            # keys are built in `_edge` order directly: (r-1, c) < (r, c) and (r, c-1) < (r, c)
+            top = ["+"]
             for c in range(self.cols):
-                closed = r == 0 or _edge((r - 1, c), (r, c)) in self.walls
-                top += ("---" if closed else "   ") + "+"
-            lines.append(top)
-            row = ""
+                top.append("---+" if r == 0 or ((r - 1, c), (r, c)) in walls else "   +")
+            lines.append("".join(top))
+            row = []
             for c in range(self.cols):
-                closed = c == 0 or _edge((r, c - 1), (r, c)) in self.walls
-                mark = " "
-                if (r, c) == self.start:
-                    mark = "S"
-                if (r, c) == self.goal:
-                    mark = "G"
-                if position is not None and (r, c) == tuple(position):
-                    mark = "@"
-                row += ("|" if closed else " ") + f" {mark} "
-            lines.append(row + "|")
+                cell = (r, c)
+                closed = c == 0 or ((r, c - 1), cell) in walls
+                mark = "@" if cell == here else "G" if cell == goal else "S" if cell == start else " "
+                row.append(f"{'|' if closed else ' '} {mark} ")
+            lines.append("".join(row) + "|")
         lines.append("+---" * self.cols + "+")
         return "\n".join(lines)
 
@@ -233,7 +244,8 @@ class Maze:
         return {
             "rows": self.rows,
             "cols": self.cols,
-            "walls": sorted([list(a), list(b)] for a, b in self.walls),
+            # every wall is an inner wall of the grid, so this is sorted(self.walls) without a sort
+            "walls": [[list(a), list(b)] for a, b in _inner_walls(self.rows, self.cols) if (a, b) in self.walls],
             "start": list(self.start),
             "goal": list(self.goal),
             "horizon": self.horizon,
@@ -249,16 +261,49 @@ class Maze:
         )
 
 
+@lru_cache(maxsize=64)
+def _grid_links(rows: int, cols: int) -> dict[Cell, tuple[tuple[Cell, tuple[Cell, Cell]], ...]]:
+    """For each cell, its in-grid neighbours in `DELTAS` order, each with the wall key between them.
+
+    Built once per grid size: generation and every BFS walk this table instead of recomputing
+    bounds and `_edge` keys per step (the reset of a 5x5 maze does two BFS passes and one DFS).
+    """
+    links = {}
+    for r in range(rows):
+        for c in range(cols):
+            out = []
+            for dr, dc in DELTAS.values():
+                nxt = (r + dr, c + dc)
+                if 0 <= nxt[0] < rows and 0 <= nxt[1] < cols:
+                    out.append((nxt, _edge((r, c), nxt)))
+            links[(r, c)] = tuple(out)
+    return links
+
+
+@lru_cache(maxsize=64)
+def _inner_walls(rows: int, cols: int) -> tuple[tuple[Cell, Cell], ...]:
+    """Every wall between two neighbouring cells of the grid (the maze before carving), sorted:
+    the walls of any maze of this size, sorted, are this tuple filtered (no sort per maze)."""
+    return tuple(sorted(
+        _edge((r, c), (r + dr, c + dc))
+        for r in range(rows)
+        for c in range(cols)
+        for dr, dc in ((0, 1), (1, 0))
+        if r + dr < rows and c + dc < cols
+    ))
+
+
 def _grid_bfs(rows: int, cols: int, walls: frozenset | set, origin: Cell) -> dict[Cell, int]:
     # Moves are symmetric (a wall blocks both ways), so distances *from* origin equal distances *to* it.
+    links = _grid_links(rows, cols)
     dist = {origin: 0}
     queue = deque([origin])
     while queue:
-        r, c = cell = queue.popleft()
-        for dr, dc in DELTAS.values():
-            nxt = (r + dr, c + dc)
-            if 0 <= nxt[0] < rows and 0 <= nxt[1] < cols and nxt not in dist and _edge(cell, nxt) not in walls:
-                dist[nxt] = dist[cell] + 1
+        cell = queue.popleft()
+        step = dist[cell] + 1
+        for nxt, wall in links[cell]:
+            if nxt not in dist and wall not in walls:
+                dist[nxt] = step
                 queue.append(nxt)
     return dist
 
@@ -287,6 +332,52 @@ def classic_maze() -> Maze:
     return Maze.from_ascii(_CLASSIC, horizon=6, name="classic")
 
 
+def _lemire_below(next_uint32: Callable[[Any], int], state: Any, k: int) -> int:
+    """numpy's bounded draw for ``Generator.integers(k)`` (k < 2**32): Lemire's method on 32-bit
+    outputs, exactly as numpy's C code does it (``buffered_bounded_lemire_uint32``)."""
+    m = next_uint32(state) * k
+    leftover = m & 0xFFFFFFFF
+    if leftover < k:
+        threshold = (0xFFFFFFFF - (k - 1)) % k
+        while leftover < threshold:
+            m = next_uint32(state) * k
+            leftover = m & 0xFFFFFFFF
+    return m >> 32
+
+
+@lru_cache(maxsize=1)
+def _lemire_matches_numpy() -> bool:
+    """Whether `_lemire_below` reproduces this numpy's ``integers`` (checked once per process on
+    mixed draws; when it does not, generation calls ``rng.integers`` as before)."""
+    try:
+        for seed in range(8):
+            ours, theirs = np.random.default_rng(seed), np.random.default_rng(seed)
+            iface = ours.bit_generator.ctypes
+            for k in (2, 3, 4, 5, 7, 25, 1000, 2**31 + 11):
+                if _lemire_below(iface.next_uint32, iface.state, k) != int(theirs.integers(k)):
+                    return False
+                if ours.random() != theirs.random():
+                    return False
+        return True
+    except Exception:  # noqa: BLE001 - no ctypes interface: use numpy's own call
+        return False
+
+
+def _int_drawer(rng: np.random.Generator) -> Callable[[int], int]:
+    """``k -> int(rng.integers(k))`` drawing the very same numbers, about 5x cheaper per call.
+
+    Why: a 5x5 maze makes ~20 such draws, and numpy's per-call overhead (~4 µs) was half of a
+    procedural reset. The draw goes through the bit generator's ctypes ``next_uint32`` (PCG64,
+    what `thinkgym.core.problem_seed` makes); anything else, or a numpy whose algorithm differs
+    (`_lemire_matches_numpy`), uses ``rng.integers``. ``k == 1`` draws nothing in numpy either.
+    """
+    if type(rng.bit_generator) is np.random.PCG64 and _lemire_matches_numpy():
+        iface = rng.bit_generator.ctypes
+        next_uint32, state = iface.next_uint32, iface.state
+        return lambda k: 0 if k == 1 else _lemire_below(next_uint32, state, k)
+    return lambda k: int(rng.integers(k))
+
+
 def generate_maze(
     rows: int, cols: int, rng: np.random.Generator, *, horizon: int | None = None, loop_fraction: float = 0.1
 ) -> Maze:
@@ -302,39 +393,35 @@ def generate_maze(
         raise ValueError(f"a maze needs at least 2 cells, got {rows}x{cols}")
     if horizon is not None and horizon < 1:
         raise ValueError(f"horizon must be >= 1, got {horizon}")
-    walls = {
-        _edge((r, c), (r + dr, c + dc))
-        for r in range(rows)
-        for c in range(cols)
-        for dr, dc in ((0, 1), (1, 0))
-        if r + dr < rows and c + dc < cols
-    }
-    first = (int(rng.integers(rows)), int(rng.integers(cols)))
+    # The random draws are exactly those of the original step-by-step version (problem ids name
+    # GENERATOR_VERSION 0, so the same seed must give the same maze): see `_int_drawer`, and
+    # ``random(n)`` equals n successive ``random()`` calls.
+    links = _grid_links(rows, cols)
+    walls = set(_inner_walls(rows, cols))
+    below = _int_drawer(rng)
+    first = (below(rows), below(cols))
     seen, stack = {first}, [first]
     while stack:
-        r, c = stack[-1]
-        options = [
-            (r + dr, c + dc)
-            for dr, dc in DELTAS.values()
-            if 0 <= r + dr < rows and 0 <= c + dc < cols and (r + dr, c + dc) not in seen
-        ]
+        options = [link for link in links[stack[-1]] if link[0] not in seen]
         if not options:
             stack.pop()
             continue
-        nxt = options[int(rng.integers(len(options)))]
-        walls.discard(_edge((r, c), nxt))
+        nxt, wall = options[below(len(options))]
+        walls.discard(wall)
         seen.add(nxt)
         stack.append(nxt)
-    for wall in sorted(walls):
-        if rng.random() < loop_fraction:
-            walls.discard(wall)
-    start = (int(rng.integers(rows)), int(rng.integers(cols)))
+    if walls:
+        remaining = [wall for wall in _inner_walls(rows, cols) if wall in walls]  # sorted(walls)
+        for wall, draw in zip(remaining, rng.random(len(remaining)).tolist(), strict=True):
+            if draw < loop_fraction:
+                walls.discard(wall)
+    start = (below(rows), below(cols))
     dist = _grid_bfs(rows, cols, walls, start)
     limit = max(dist.values()) if horizon is None else min(max(dist.values()), horizon)
     low = max(1, -(-limit // 2))
     candidates = sorted(cell for cell, d in dist.items() if low <= d <= limit)
-    goal = candidates[int(rng.integers(len(candidates)))]
-    return Maze(rows, cols, frozenset(walls), start, goal, horizon or 2 * dist[goal], f"random-{rows}x{cols}")
+    goal = candidates[below(len(candidates))]
+    return Maze._trusted(rows, cols, frozenset(walls), start, goal, horizon or 2 * dist[goal], f"random-{rows}x{cols}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -441,12 +528,24 @@ def maze_problem(maze: Maze, problem_id: str) -> Problem:
     return Problem(problem_id, _single_prompt(maze), optimal_path(maze), {"maze": maze.to_dict()})
 
 
+#: The last procedural problem made in this process and its `Maze`: ``reset`` makes a problem and
+#: plays it at once, so the maze need not be rebuilt from ``meta["maze"]`` (checked by identity).
+_LAST_MADE: tuple[Problem, Maze] | None = None
+
+
 def _random_problem(rows: int, cols: int, horizon: int | None, rng: np.random.Generator, pid: str) -> Problem:
     # module level (not a closure) so sources and envs pickle, e.g. into worker processes
-    return maze_problem(generate_maze(rows, cols, rng, horizon=horizon), pid)
+    global _LAST_MADE
+    maze = generate_maze(rows, cols, rng, horizon=horizon)
+    problem = maze_problem(maze, pid)
+    _LAST_MADE = (problem, maze)
+    return problem
 
 
 def _problem_maze(problem: Problem) -> Maze:
+    last = _LAST_MADE
+    if last is not None and last[0] is problem:
+        return last[1]
     return Maze.from_dict(problem.meta["maze"])
 
 
@@ -752,10 +851,14 @@ def optimal_path(maze: Maze, cell: Cell | None = None, *, allow_longer: bool = F
     if cell not in dist or (not allow_longer and dist[cell] > maze.horizon):
         return None
     path = []
-    while cell != maze.goal:
-        for move in MOVES:
-            nxt = maze.neighbor(cell, move)
-            if nxt is not None and dist.get(nxt) == dist[cell] - 1:
+    walls, goal = maze.walls, maze.goal
+    steps = [(move, DELTAS[move]) for move in MOVES]
+    while cell != goal:
+        want = dist[cell] - 1
+        for move, (dr, dc) in steps:
+            nxt = (cell[0] + dr, cell[1] + dc)
+            # a cell off the grid has no distance; a wall key is the ordered pair (see `_edge`)
+            if dist.get(nxt) == want and ((cell, nxt) if cell <= nxt else (nxt, cell)) not in walls:
                 path.append(move)
                 cell = nxt
                 break
