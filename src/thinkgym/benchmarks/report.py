@@ -339,10 +339,14 @@ def plot_pass_at_k(summary: Mapping[str, Any], path: str | Path) -> Path:
 
 
 def write_report(out: str | Path, summary: Mapping[str, Any]) -> Path:
-    """Write ``report.md`` and the two PNGs into ``out``; returns the report's path."""
+    """Write ``report.md``, the two PNGs and ``report.html`` (the summary and every sample, see
+    `thinkgym.benchmarks.html_report`) into ``out``; returns the path of ``report.md``."""
+    from thinkgym.benchmarks.html_report import write_html_report
+
     out = Path(out)
     plot_accuracy(summary, out / ACCURACY_PNG)
     plot_pass_at_k(summary, out / PASS_AT_K_PNG)
     report = out / "report.md"
     report.write_text(render_markdown(summary) + "\n", encoding="utf-8")
+    write_html_report(out, summary)
     return report
