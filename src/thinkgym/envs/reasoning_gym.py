@@ -88,12 +88,15 @@ INSTALL_HINT = 'pip install "thinkgym[reasoning-gym]"'
 NAMESPACE = "rg"
 #: The reasoning-gym version `DATASETS` was listed from (a test compares it with the installed one).
 LISTED_VERSION = "0.1.25"
+#: reasoning-gym datasets that are not task families: ``composite`` mixes other datasets (and
+#: cannot be built without a list of them); mix families with a suite or a vector env instead.
+NOT_FAMILIES: frozenset[str] = frozenset({"composite"})
 #: Every family of reasoning-gym 0.1.25, registered as ``rg/<name>-v0`` without importing it.
 DATASETS: tuple[str, ...] = (
     "ab", "acre", "advanced_geometry", "aiw", "arc_1d", "arc_agi", "base_conversion",
     "basic_arithmetic", "bf", "binary_alternation", "binary_matrix", "bitwise_arithmetic", "boxnet",
     "caesar_cipher", "calendar_arithmetic", "chain_sum", "circuit_logic", "codeio", "coin_flip",
-    "color_cube_rotation", "complex_arithmetic", "composite", "count_bits", "count_primes",
+    "color_cube_rotation", "complex_arithmetic", "count_bits", "count_primes",
     "countdown", "course_schedule", "cryptarithm", "decimal_arithmetic", "decimal_chain_sum",
     "dice", "emoji_mystery", "family_relationships", "figlet_font", "fraction_simplification",
     "futoshiki", "game_of_life", "game_of_life_halting", "gcd", "graph_color", "group_anagrams",
@@ -395,6 +398,10 @@ class ReasoningGymScore:
 # --------------------------------------------------------------------------------------------
 
 
+#: Metadata keys where reasoning-gym keeps an example answer for families without a gold one.
+_EXAMPLE_KEYS = ("possible_answer", "example_answer", "example_correct_answer")
+
+
 class ReasoningGymEnv(SingleTurnEnv):
     """``rg/<name>-v0``: one reasoning-gym problem, one answer, reward = accuracy + format.
 
@@ -483,13 +490,26 @@ class ReasoningGymEnv(SingleTurnEnv):
     def first_observation(self, problem: Problem) -> str:
         return self.prompt_template.format(problem=problem.prompt, instruction=self.instruction())
 
-    def oracle_action(self) -> str:
-        """reasoning-gym's gold answer in the asked format (earns 1 wherever the gold is checkable)."""
+    def oracle_action(self) -> str | None:  # type: ignore[override]
+        """reasoning-gym's gold answer in the asked format (earns 1 wherever the gold is checkable).
+
+        Families without a single gold answer (``graph_color``, ``propositional_logic``,
+        ``rubiks_cube``) use the example answer reasoning-gym keeps in the metadata; where there
+        is none (``boxnet``, ``rush_hour``: answers are checked by simulation) it is None, which
+        the env checker and `OraclePolicy` read as "no oracle offered".
+        """
         if self.problem is None:
             from gymnasium.error import ResetNeeded
 
             raise ResetNeeded("call reset() before asking for the oracle action")
-        gold = "" if self.problem.answer is None else str(self.problem.answer)
+        gold = self.problem.answer
+        if gold is None:
+            metadata = self.problem.meta.get("metadata") or {}
+            example = next((metadata[k] for k in _EXAMPLE_KEYS if metadata.get(k) is not None), None)
+            gold = example if example is None or isinstance(example, str) else json.dumps(example)
+        if gold is None:
+            return None
+        gold = str(gold)
         body = f"{self.fmt.answer_open}{gold}{self.fmt.answer_close}" if self.fmt.answer_tag else gold
         if self.think:
             return f"{self.fmt.think_open}\nThe answer follows.\n{self.fmt.think_close}\n{body}"
@@ -530,4 +550,4 @@ def register_envs() -> list[str]:
 def register_all() -> list[str]:
     """Import reasoning-gym and register every dataset it knows (newer versions, your own
     ``register_dataset`` calls); returns the ids added."""
-    return _register(sorted(_factory().DATASETS))
+    return _register(sorted(set(_factory().DATASETS) - NOT_FAMILIES))
