@@ -6,6 +6,7 @@
 - `ArithmeticChecker`, `ProcessReward` — per-step and per-token process rewards (``verifiers.process``)
 - `RewardModelVerifier` — a learned scalar reward (``verifiers.reward_model``)
 - `WeightedSum`, `Gate`, `Hierarchy` — composition (``verifiers.compose``)
+- `ToolCallVerifier`, `match_calls`, `check_call`, `GoldCall` — tool calls against gold calls, BFCL's AST rules (``verifiers.tool_calls``)
 - `verify_batch`, `RayVerifierPool` — any verifier over a batch, here or on a Ray cluster (``verifiers.distributed``)
 
 Names are imported lazily on first use, so ``import thinkgym.verifiers`` stays cheap and a
@@ -59,6 +60,13 @@ _EXPORTS: dict[str, str] = {
     # batches, here or on a Ray cluster
     "verify_batch": "distributed",
     "RayVerifierPool": "distributed",
+    # tool calls (BFCL AST rules, multiset matching)
+    "ToolCallVerifier": "tool_calls",
+    "GoldCall": "tool_calls",
+    "CallCheck": "tool_calls",
+    "CallMatch": "tool_calls",
+    "check_call": "tool_calls",
+    "match_calls": "tool_calls",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,573 @@
+"""Tool calls against gold calls: BFCL's AST rules for one call, a multiset match for several.
+
+**One call** (`check_call`) follows the Berkeley Function Calling Leaderboard's AST checker
+(``bfcl_eval/eval_checker/ast_eval/ast_checker.py``) for Python, rule for rule, so that a reward
+here means what a BFCL score means. A gold call is a `GoldCall`: a function name and, per
+parameter, the list of *possible answers*; ``""`` among them means the parameter may be omitted.
+In order, a predicted call fails on:
+
+1. ``wrong_name``: another function (``a_b`` also names ``a.b`` when ``dots_as_underscores``:
+   OpenAI-style tool names cannot hold dots, and BFCL itself renames them so for such models);
+2. ``missing_required``: a parameter the schema's ``required`` lists is absent;
+3. ``unexpected_param``: a parameter that the schema does not declare, or the gold does not list;
+4. ``type``: the value's type is not the declared one. Types are BFCL's (``string``, ``integer``,
+   ``float``, ``boolean``, ``array``, ``tuple``, ``dict``, ``any`` = string) plus JSON schema's
+   ``number`` (= float) and ``object`` (= dict). An ``int`` is accepted for a float (and compared as
+   one); a ``bool`` is never an integer. Arrays check their items' type one level deep. A value whose
+   type is the type of the gold answers (not the declared one) is a *variable*: it must equal a gold
+   answer exactly;
+5. ``value``: strings compare after BFCL's normalisation (case, spaces and ``,./-_*^`` ignored,
+   ``'`` read as ``"``), at the top level and inside lists and dicts; lists compare in order;
+   dicts key by key (keys the gold marks optional may be missing); a list of dicts dict by dict;
+   numbers and booleans by equality;
+6. ``missing_param``: a gold parameter without ``""`` among its answers was not given.
+
+Without a schema (``schema=None``) the type a parameter must have is the type of its gold answers,
+and nothing beyond the gold's parameters is required.
+
+**Several calls** (`match_calls`) are matched as a multiset: a bipartite graph joins a predicted
+call to each gold call it passes, and a maximum matching (augmenting paths, exact) pairs them, so
+parallel calls count in any order and a duplicate or junk call matches nothing. Precision, recall
+and F1 follow. ``exact`` (every gold call matched, nothing extra) is BFCL's verdict for its
+``simple``, ``multiple``, ``parallel`` and ``parallel_multiple`` categories, with one deliberate
+difference: BFCL pairs parallel calls greedily (the first predicted call that fits each gold call in
+turn), which can miss a full matching that exists; the maximum matching never does.
+
+`ToolCallVerifier` wraps both as a `Verifier` over model text (the calls are read with
+`thinkgym.tools.parse_tool_calls`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from thinkgym.core import Problem, Reward
+from thinkgym.tools.calls import DEFAULT_FORMATS, CallError, ParsedTurn, ToolCall, parse_tool_calls
+
+__all__ = [
+    "GoldCall",
+    "CallCheck",
+    "CallMatch",
+    "check_call",
+    "match_calls",
+    "max_matching",
+    "standardize_string",
+    "function_index",
+    "ToolCallVerifier",
+    "PYTHON_TYPES",
+]
+
+#: BFCL's parameter types (and JSON schema's ``number``/``object``) as the Python type of a value.
+PYTHON_TYPES: dict[str, type] = {
+    "string": str,
+    "integer": int,
+    "float": float,
+    "number": float,
+    "boolean": bool,
+    "array": list,
+    "tuple": list,
+    "dict": dict,
+    "object": dict,
+    "any": str,
+}
+_NESTED = ("array", "tuple")
+_FLOATS = ("float", "number")
+_STANDARDIZE = re.compile(r"[ \,\.\/\-\_\*\^]")
+#: Predicted calls beyond this many are not checked (they still count against precision).
+MAX_CHECKED_CALLS = 64
+
+
+# --------------------------------------------------------------------------------------------
+# Types
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GoldCall:
+    """A gold call: ``name`` and, per parameter, its possible answers (``""``: may be omitted)."""
+
+    name: str
+    options: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+
+    @classmethod
+    def exact(cls, name: str, arguments: Mapping[str, Any]) -> GoldCall:
+        """A gold call with exactly these arguments, each one required."""
+        return cls(name, {key: [value] for key, value in arguments.items()})
+
+    @classmethod
+    def from_bfcl(cls, entry: Mapping[str, Any]) -> GoldCall:
+        """One entry of a BFCL ``ground_truth`` list: ``{"name": {"param": [answers...]}}``."""
+        if not isinstance(entry, Mapping) or len(entry) != 1:
+            raise ValueError(f"a BFCL ground-truth call is a one-key dict {{name: {{param: [answers]}}}}, got {entry!r:.200}")
+        ((name, params),) = entry.items()
+        if not isinstance(params, Mapping):
+            raise ValueError(f"BFCL ground truth for {name!r}: parameters must be a dict, got {type(params).__name__}")
+        options = {key: list(value) if isinstance(value, (list, tuple)) else [value] for key, value in params.items()}
+        return cls(str(name), options)
+
+    def to_bfcl(self) -> dict[str, dict[str, list[Any]]]:
+        return {self.name: {key: list(value) for key, value in self.options.items()}}
+
+    def example_arguments(self, required: Iterable[str] = ()) -> dict[str, Any]:
+        """Arguments that pass this gold call: the first non-empty answer of each parameter, and
+        no value for optional ones (``""`` among the answers) unless ``required`` names them."""
+        required = set(required)
+        arguments: dict[str, Any] = {}
+        for key, answers in self.options.items():
+            given = [a for a in answers if not _is_blank(a)]
+            if given and (key in required or not any(_is_blank(a) for a in answers)):
+                arguments[key] = given[0]
+        return arguments
+
+
+@dataclass(frozen=True)
+class CallCheck:
+    """The verdict on one predicted call against one gold call: ``ok``, else a ``kind`` and why."""
+
+    ok: bool
+    kind: str = ""
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+_OK = CallCheck(True)
+
+
+@dataclass(frozen=True)
+class CallMatch:
+    """A maximum matching of predicted calls to gold calls, and the scores it gives.
+
+    ``pairs`` holds ``(predicted index, gold index)``; ``reasons`` says, for each unmatched gold
+    call, why the closest predicted call did not pass.
+    """
+
+    precision: float
+    recall: float
+    f1: float
+    pairs: tuple[tuple[int, int], ...]
+    n_predicted: int
+    n_gold: int
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def exact(self) -> bool:
+        """Every gold call matched and no predicted call left over (BFCL's all-or-nothing)."""
+        return len(self.pairs) == self.n_gold == self.n_predicted
+
+    @property
+    def unmatched_predicted(self) -> tuple[int, ...]:
+        used = {p for p, _ in self.pairs}
+        return tuple(i for i in range(self.n_predicted) if i not in used)
+
+    @property
+    def unmatched_gold(self) -> tuple[int, ...]:
+        used = {g for _, g in self.pairs}
+        return tuple(j for j in range(self.n_gold) if j not in used)
+
+
+# --------------------------------------------------------------------------------------------
+# Values (BFCL's rules)
+# --------------------------------------------------------------------------------------------
+
+
+def standardize_string(text: str) -> str:
+    """BFCL's string normalisation: drop spaces and ``,./-_*^``, lower-case, ``'`` → ``"``."""
+    return _STANDARDIZE.sub("", text).lower().replace("'", '"')
+
+
+def _is_blank(value: Any) -> bool:
+    return isinstance(value, str) and value == ""
+
+
+def _contains(container: Any, value: Any) -> bool:
+    """``value in container`` as Python has it, and False where Python would raise."""
+    try:
+        return value in container
+    except Exception:  # an unhashable or uncomparable gold entry: not a match
+        return False
+
+
+def _answer_type(answers: Any) -> type | None:
+    """The type of the first answer that is not ``""`` (BFCL's ``get_possible_answer_type``)."""
+    if not isinstance(answers, (list, tuple, str)):
+        return None
+    for answer in answers:
+        if not _is_blank(answer):
+            return type(answer)
+    return None
+
+
+def _std(value: Any) -> Any:
+    return standardize_string(value) if type(value) is str else value
+
+
+def _std_sequence(option: Any) -> list[Any] | None:
+    return [_std(x) for x in option] if isinstance(option, (list, tuple, str)) else None
+
+
+def _string_check(param: str, value: str, answers: Sequence[Any]) -> CallCheck:
+    wanted = [standardize_string(a) for a in answers if type(a) is str]
+    if standardize_string(value) in wanted:
+        return _OK
+    return CallCheck(False, "value", f"{param!r} = {value!r}; expected one of {_shown(answers)} (case and punctuation ignored)")
+
+
+def _list_check(param: str, value: list[Any], answers: Sequence[Any]) -> CallCheck:
+    options = [o for o in (_std_sequence(a) for a in answers) if o is not None]
+    if _contains(options, [_std(x) for x in value]):
+        return _OK
+    return CallCheck(False, "value", f"{param!r} = {_shown(value)}; expected one of {_shown(answers)}")
+
+
+def _dict_against(value: Mapping[str, Any], option: Mapping[str, Any]) -> str | None:
+    for key, item in value.items():
+        if key not in option:
+            return f"unexpected key {key!r}"
+        allowed = _std_sequence(option[key])
+        if allowed is None or not _contains(allowed, _std(item)):
+            return f"key {key!r} = {_shown(item)}; expected one of {_shown(option[key])}"
+    for key, allowed in option.items():
+        if key not in value and not _contains(allowed, ""):
+            return f"missing key {key!r}"
+    return None
+
+
+def _dict_check(param: str, value: Mapping[str, Any], answers: Sequence[Any]) -> CallCheck:
+    why = "no gold dict to compare with"
+    for option in answers:
+        if _is_blank(option):
+            continue
+        if not isinstance(option, Mapping):
+            why = f"gold answer {_shown(option)} is not a dict"
+            continue
+        problem = _dict_against(value, option)
+        if problem is None:
+            return _OK
+        why = problem
+    return CallCheck(False, "value", f"{param!r}: {why}")
+
+
+def _list_dict_check(param: str, value: list[Any], answers: Sequence[Any]) -> CallCheck:
+    why = "wrong number of dicts in the list"
+    for option in answers:
+        if not isinstance(option, (list, tuple, str)) or len(option) != len(value):
+            continue
+        problem = None
+        for item, wanted in zip(value, option, strict=True):
+            if not isinstance(item, Mapping) or not isinstance(wanted, Mapping):
+                problem = f"{_shown(item)} does not match {_shown(wanted)}"
+            else:
+                problem = _dict_against(item, wanted)
+            if problem is not None:
+                break
+        if problem is None:
+            return _OK
+        why = problem
+    return CallCheck(False, "value", f"{param!r}: {why}")
+
+
+def _expected(spec: Mapping[str, Any] | None, answers: Sequence[Any]) -> tuple[str | None, type | None, type | None]:
+    """(declared type name, Python type a value must have, Python type of array items)."""
+    declared = spec.get("type") if isinstance(spec, Mapping) else None
+    if isinstance(declared, str) and declared in PYTHON_TYPES:
+        nested = None
+        if declared in _NESTED:
+            items = spec.get("items") if isinstance(spec, Mapping) else None
+            item_type = items.get("type") if isinstance(items, Mapping) else None
+            nested = PYTHON_TYPES.get(item_type) if isinstance(item_type, str) else None
+        return declared, PYTHON_TYPES[declared], nested
+    answer_type = _answer_type(answers)  # no (known) declared type: the gold answers' type
+    return (None, answer_type, None)
+
+
+def _items_fit(value: list[Any], option: Any, nested: type) -> bool:
+    if type(option) is not list:  # BFCL checks items only against list answers
+        return True
+    option_type = _answer_type(option)
+    return all(type(item) is nested or (option_type is not None and type(item) is option_type) for item in value)
+
+
+def _type_check(param: str, value: Any, answers: Sequence[Any], expected: type | None, nested: type | None) -> tuple[CallCheck, bool]:
+    """BFCL's ``type_checker``: (verdict, whether the value is a *variable*)."""
+    if expected is None:
+        return _OK, False
+    answer_type = _answer_type(answers)
+    variable = answer_type is not None and answer_type is not expected
+    if type(value) is expected:
+        if nested is None or any(_items_fit(value, option, nested) for option in answers):
+            return _OK, variable
+        return CallCheck(False, "type", f"{param!r}: items of {_shown(value)} are not all {nested.__name__}"), False
+    if answer_type is not None and type(value) is answer_type:
+        return _OK, True
+    return CallCheck(False, "type", f"{param!r} = {_shown(value)} is a {type(value).__name__}, expected {expected.__name__}"), False
+
+
+def _check_value(param: str, value: Any, answers: Sequence[Any], spec: Mapping[str, Any] | None) -> CallCheck:
+    declared, expected, nested = _expected(spec, answers)
+    if declared in _FLOATS or (declared is None and expected is float):
+        if type(value) is int:  # Python's int → float promotion, as BFCL allows
+            value = float(value)
+    elif declared == "tuple" and isinstance(value, tuple):
+        value = list(value)
+    verdict, variable = _type_check(param, value, answers, expected, nested)
+    if not verdict.ok:
+        return verdict
+    if not variable:
+        kind = expected if expected is not None else type(value)
+        if kind is dict and isinstance(value, Mapping):
+            return _dict_check(param, value, answers)
+        if kind is list and isinstance(value, list):
+            if nested is dict:
+                return _list_dict_check(param, value, answers)
+            return _list_check(param, value, answers)
+        if kind is str and isinstance(value, str):
+            return _string_check(param, value, answers)
+    if _contains(answers, value):
+        return _OK
+    return CallCheck(False, "value", f"{param!r} = {_shown(value)}; expected one of {_shown(answers)}")
+
+
+# --------------------------------------------------------------------------------------------
+# One call
+# --------------------------------------------------------------------------------------------
+
+
+def _name_args(call: Any) -> tuple[str, Mapping[str, Any]] | None:
+    """``(name, arguments)`` of a `ToolCall`, ``{"name", "arguments"}`` or BFCL's ``{name: args}``."""
+    if isinstance(call, ToolCall):
+        return call.name, call.arguments
+    if isinstance(call, Mapping):
+        if isinstance(call.get("name"), str) and isinstance(call.get("arguments", {}), Mapping):
+            return call["name"], call.get("arguments", {})
+        if len(call) == 1:
+            ((name, arguments),) = call.items()
+            if isinstance(name, str) and isinstance(arguments, Mapping):
+                return name, arguments
+    return None
+
+
+def _same_name(predicted: str, gold: str, dots_as_underscores: bool) -> bool:
+    return predicted == gold or (dots_as_underscores and "." in gold and predicted == gold.replace(".", "_"))
+
+
+def _function(schema: Mapping[str, Any] | None) -> tuple[Mapping[str, Any] | None, list[str]]:
+    """(declared properties or None, required names) of a BFCL or OpenAI function description."""
+    if not isinstance(schema, Mapping):
+        return None, []
+    function = schema.get("function") if schema.get("type") == "function" else schema
+    parameters = function.get("parameters") if isinstance(function, Mapping) else None
+    if not isinstance(parameters, Mapping):
+        return {}, []
+    properties = parameters.get("properties")
+    required = parameters.get("required")
+    return (
+        properties if isinstance(properties, Mapping) else {},
+        [r for r in required if isinstance(r, str)] if isinstance(required, list) else [],
+    )
+
+
+def check_call(call: Any, gold: GoldCall, schema: Mapping[str, Any] | None = None, *, dots_as_underscores: bool = True) -> CallCheck:
+    """Whether one predicted call passes one gold call (BFCL's AST rules; module docstring).
+
+    ``call`` is a `ToolCall`, ``{"name", "arguments"}`` or BFCL's ``{name: {param: value}}``;
+    ``schema`` the function's description (BFCL's or OpenAI's form), None to check by the gold
+    alone. Never raises on any call.
+    """
+    pair = _name_args(call)
+    if pair is None:
+        return CallCheck(False, "malformed", f"not a call: {_shown(call)}")
+    name, arguments = pair
+    if not _same_name(name, gold.name, dots_as_underscores):
+        return CallCheck(False, "wrong_name", f"called {name!r}, expected {gold.name!r}")
+    properties, required = _function(schema)
+    for param in required:
+        if param not in arguments:
+            return CallCheck(False, "missing_required", f"{gold.name}: required parameter {param!r} is missing")
+    for param, value in arguments.items():
+        if (properties is not None and param not in properties) or param not in gold.options:
+            return CallCheck(False, "unexpected_param", f"{gold.name}: unexpected parameter {param!r}")
+        spec = properties.get(param) if properties is not None else None
+        verdict = _check_value(param, value, gold.options[param], spec if isinstance(spec, Mapping) else None)
+        if not verdict.ok:
+            return CallCheck(False, verdict.kind, f"{gold.name}: {verdict.reason}")
+    for param, answers in gold.options.items():
+        if param not in arguments and not _contains(answers, ""):
+            return CallCheck(False, "missing_param", f"{gold.name}: parameter {param!r} is missing")
+    return _OK
+
+
+# --------------------------------------------------------------------------------------------
+# Several calls
+# --------------------------------------------------------------------------------------------
+
+
+def max_matching(adjacent: Sequence[Sequence[bool]]) -> list[tuple[int, int]]:
+    """A maximum matching of a bipartite graph given as ``adjacent[left][right]`` (Kuhn's
+    augmenting paths: exact, O(V·E), plenty for tens of calls). Returns ``(left, right)`` pairs."""
+    n_left = len(adjacent)
+    n_right = max((len(row) for row in adjacent), default=0)
+    owner: list[int] = [-1] * n_right  # right -> left
+
+    def augment(left: int, seen: list[bool]) -> bool:
+        for right, edge in enumerate(adjacent[left]):
+            if edge and not seen[right]:
+                seen[right] = True
+                if owner[right] < 0 or augment(owner[right], seen):
+                    owner[right] = left
+                    return True
+        return False
+
+    for left in range(n_left):
+        augment(left, [False] * n_right)
+    return sorted((left, right) for right, left in enumerate(owner) if left >= 0)
+
+
+def function_index(functions: Iterable[Mapping[str, Any]] | Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
+    """Function descriptions by name, from a list (BFCL's or OpenAI's form) or a name → dict map."""
+    if functions is None:
+        return {}
+    if isinstance(functions, Mapping):
+        return {str(k): v for k, v in functions.items()}
+    index: dict[str, Mapping[str, Any]] = {}
+    for entry in functions:
+        if not isinstance(entry, Mapping):
+            continue
+        function = entry.get("function") if entry.get("type") == "function" else entry
+        if isinstance(function, Mapping) and isinstance(function.get("name"), str):
+            index.setdefault(function["name"], entry)
+    return index
+
+
+def _scores(matched: int, n_predicted: int, n_gold: int) -> tuple[float, float, float]:
+    precision = matched / n_predicted if n_predicted else (1.0 if n_gold == 0 else 0.0)
+    recall = matched / n_gold if n_gold else (1.0 if n_predicted == 0 else 0.0)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return precision, recall, f1
+
+
+_KIND_RANK = {"malformed": 0, "wrong_name": 1, "missing_required": 2, "unexpected_param": 3, "type": 4, "value": 5, "missing_param": 6}
+
+
+def match_calls(
+    predicted: Sequence[Any],
+    gold: Sequence[GoldCall],
+    functions: Iterable[Mapping[str, Any]] | Mapping[str, Any] | None = None,
+    *,
+    dots_as_underscores: bool = True,
+) -> CallMatch:
+    """Match predicted calls to gold calls as multisets (module docstring); never raises.
+
+    ``predicted`` items are what `check_call` takes, or `CallError` (a call that could not be read:
+    it matches nothing and counts against precision). ``functions`` gives the schemas by gold name.
+    """
+    schemas = function_index(functions)
+    checked = list(predicted)[:MAX_CHECKED_CALLS]
+    verdicts = [
+        [
+            check_call(call, g, schemas.get(g.name), dots_as_underscores=dots_as_underscores)
+            if not isinstance(call, CallError)
+            else CallCheck(False, "malformed", call.reason)
+            for g in gold
+        ]
+        for call in checked
+    ]
+    pairs = max_matching([[v.ok for v in row] for row in verdicts])
+    used_pred = {p for p, _ in pairs}
+    used_gold = {g for _, g in pairs}
+    reasons = []
+    for j, g in enumerate(gold):
+        if j in used_gold:
+            continue
+        near = [verdicts[i][j] for i in range(len(checked)) if i not in used_pred] or [verdicts[i][j] for i in range(len(checked))]
+        best = max(near, key=lambda v: _KIND_RANK.get(v.kind, 0), default=None)
+        reasons.append(best.reason if best is not None else f"no call to {g.name!r}")
+    precision, recall, f1 = _scores(len(pairs), len(predicted), len(gold))
+    return CallMatch(precision, recall, f1, tuple(pairs), len(predicted), len(gold), tuple(reasons))
+
+
+def _shown(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# --------------------------------------------------------------------------------------------
+# The verifier
+# --------------------------------------------------------------------------------------------
+
+#: What a problem expects: calls that match the gold, no call at all, or any call to a listed function.
+EXPECTS = ("calls", "no_call", "any_call")
+
+
+@dataclass(frozen=True)
+class ToolCallVerifier:
+    """Reward for the tool calls in a completion, against ``problem.answer``.
+
+    ``problem.answer`` is a list of gold calls (`GoldCall`, or BFCL ``{name: {param: [answers]}}``
+    dicts); ``problem.meta["functions"]`` the function descriptions (BFCL's or OpenAI's form);
+    ``problem.meta["expects"]`` one of ``"calls"`` (default), ``"no_call"`` (BFCL's irrelevance:
+    any call is wrong) and ``"any_call"`` (BFCL's relevance: at least one call to a listed
+    function). Components: ``accuracy`` (BFCL's verdict: every gold call matched, nothing else, and
+    every call readable), ``f1``, ``precision``, ``recall`` (the multiset match; an unreadable call
+    counts as a wrong one) and ``format`` (every call attempt could be read). ``score`` is the
+    component named by ``reward`` (``"accuracy"`` or ``"f1"``).
+    """
+
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    reward: str = "accuracy"
+    dots_as_underscores: bool = True
+
+    def __post_init__(self) -> None:
+        if self.reward not in ("accuracy", "f1"):
+            raise ValueError(f"reward must be 'accuracy' or 'f1', got {self.reward!r}")
+
+    def parse(self, completion: str) -> ParsedTurn:
+        return parse_tool_calls(completion, self.formats)
+
+    def __call__(self, completion: str, problem: Problem) -> Reward:
+        if not isinstance(completion, str):
+            return Reward.zero(f"the completion must be a str, got {type(completion).__name__}", _zeros())
+        parsed = self.parse(completion)
+        return self.score(parsed, problem)
+
+    def score(self, parsed: ParsedTurn, problem: Problem) -> Reward:
+        """The reward for calls already parsed from a completion."""
+        expects = problem.meta.get("expects", "calls")
+        functions = problem.meta.get("functions")
+        fmt = 0.0 if parsed.errors else 1.0
+        info: dict[str, Any] = {"calls": [{"name": c.name, "arguments": c.arguments} for c in parsed.calls]}
+        if parsed.errors:
+            info["call_errors"] = [e.reason for e in parsed.errors]
+        if expects == "no_call":
+            ok = float(not parsed.calls)
+            components = {"accuracy": ok, "f1": ok, "precision": ok, "recall": ok, "format": fmt}
+            if not ok:
+                info["error"] = f"expected no call, got {len(parsed.calls)}"
+            return Reward(components[self.reward], components, info)
+        if expects == "any_call":
+            known = function_index(functions)
+            named = [c for c in parsed.calls if any(_same_name(c.name, n, self.dots_as_underscores) for n in known)]
+            ok = float(bool(named))
+            components = {"accuracy": ok, "f1": ok, "precision": ok, "recall": ok, "format": fmt}
+            if not ok:
+                info["error"] = "expected a call to one of the listed functions"
+            return Reward(components[self.reward], components, info)
+        gold = [g if isinstance(g, GoldCall) else GoldCall.from_bfcl(g) for g in (problem.answer or [])]
+        match = match_calls([*parsed.calls, *parsed.errors], gold, functions, dots_as_underscores=self.dots_as_underscores)
+        accuracy = float(match.exact and not parsed.errors)
+        components = {"accuracy": accuracy, "f1": match.f1, "precision": match.precision, "recall": match.recall, "format": fmt}
+        if match.reasons:
+            info["unmatched"] = list(match.reasons)
+        if not accuracy:
+            info["error"] = "; ".join(match.reasons) or (
+                f"{len(match.unmatched_predicted)} call(s) beyond the gold" if match.unmatched_predicted else "unreadable call"
+            )
+        return Reward(components[self.reward], components, info)
+
+
+def _zeros() -> dict[str, float]:
+    return {"accuracy": 0.0, "f1": 0.0, "precision": 0.0, "recall": 0.0, "format": 0.0}
