@@ -81,7 +81,7 @@ __all__ = [
     "describe",
     "register_all",
     "register_envs",
-    "scoring_pool",
+    "worker_pool",
 ]
 
 INSTALL_HINT = 'pip install "thinkgym[reasoning-gym]"'
@@ -217,8 +217,33 @@ def _dataset(name: str, config_key: str) -> Any:
     return _factory().create_dataset(name, **json.loads(config_key))
 
 
+#: Families whose generators iterate over Python sets of strings, so the same seed gives a
+#: different problem in every process (string hashing is salted per interpreter). Found by
+#: generating every family under two ``PYTHONHASHSEED`` values (``perf/rg_bench.py --audit``).
+#: Their problems are generated in the worker process, which runs with ``PYTHONHASHSEED=0``.
+HASH_SEEDED: frozenset[str] = frozenset(
+    {"isomorphic_strings", "knight_swap", "list_functions", "polynomial_multiplication", "ransom_note", "word_ladder"}
+)
+#: Seconds a generation in the worker may take (the slowest families take ~2 s on a loaded CPU).
+GENERATION_TIMEOUT = 120.0
+
+
 @functools.lru_cache(maxsize=8192)
 def _entry(name: str, config_key: str, index: int) -> dict[str, Any]:
+    if name not in HASH_SEEDED:
+        return _dataset(name, config_key)[index]
+    result = worker_pool().call(_generate_in_worker, name, config_key, index, timeout=GENERATION_TIMEOUT)
+    if not result.ok:
+        raise RuntimeError(f"generation in the worker {result.status}: {result.error}")
+    return result.value
+
+
+def _generate_in_worker(name: str, config_key: str, index: int) -> dict[str, Any]:
+    """Runs in the worker: item ``index``, refusing to run without the fixed hash seed."""
+    import os
+
+    if os.environ.get("PYTHONHASHSEED") != _HASH_SEED:
+        raise RuntimeError("the worker was not started with a fixed PYTHONHASHSEED; refusing to generate")
     return _dataset(name, config_key)[index]
 
 
@@ -281,17 +306,49 @@ def _config_tag(seed: int, explicit: Mapping[str, Any]) -> str:
 
 _POOL: Any = None
 _POOL_LOCK = threading.Lock()
+_HASH_SEED = "0"
 
 
-def scoring_pool() -> Any:
-    """The shared worker pool that runs reasoning-gym's scorers (started on first use)."""
+def worker_pool() -> Any:
+    """The shared worker pool that runs reasoning-gym's scorers (and the `HASH_SEEDED`
+    generators), started on first use with ``PYTHONHASHSEED=0`` so its results do not depend on
+    the process."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
-            from thinkgym.verifiers.bounded import BoundedPool
-
-            _POOL = BoundedPool(1, preload=("reasoning_gym", __name__), memory_limit_mb=4096)
+            pool_class = _fixed_hash_pool_class()  # bounded.py is imported only when a pool is needed
+            _POOL = pool_class(1, preload=("reasoning_gym", __name__), memory_limit_mb=4096)
         return _POOL
+
+
+@functools.lru_cache(maxsize=1)
+def _fixed_hash_pool_class() -> type:
+    from thinkgym.verifiers.bounded import BoundedPool
+
+    class FixedHashPool(BoundedPool):
+        """A `BoundedPool` whose template interpreter (and so every worker) starts with a fixed
+        ``PYTHONHASHSEED``. The template copies ``os.environ`` when it starts, so the variable is
+        set around that moment only (under a lock); the worker functions check it, so a template
+        started any other way fails closed instead of generating process-dependent problems."""
+
+        def _get_template(self) -> Any:
+            import os
+
+            with _ENV_LOCK:
+                saved = os.environ.get("PYTHONHASHSEED")
+                os.environ["PYTHONHASHSEED"] = _HASH_SEED
+                try:
+                    return super()._get_template()
+                finally:
+                    if saved is None:
+                        os.environ.pop("PYTHONHASHSEED", None)
+                    else:
+                        os.environ["PYTHONHASHSEED"] = saved
+
+    return FixedHashPool
+
+
+_ENV_LOCK = threading.Lock()
 
 
 def _score_in_worker(name: str, config_key: str, answer: str, entry: dict[str, Any]) -> float:
@@ -383,7 +440,7 @@ class ReasoningGymScore:
             refused = guard(answer)
             if refused:
                 return None, "guard", f"answer refused before scoring (reasoning-gym would evaluate it): {refused}"
-        result = scoring_pool().call(_score_in_worker, name, config_key, answer, entry, timeout=self.timeout)
+        result = worker_pool().call(_score_in_worker, name, config_key, answer, entry, timeout=self.timeout)
         if not result.ok:
             return None, "reasoning-gym", f"reasoning-gym's scorer {result.status}: {result.error}"[:500]
         raw = result.value
