@@ -160,7 +160,15 @@ def load_plugins_at_import() -> None:
     load_plugins()
 
 
+#: ``{namespace: sentence}``: what to do when an id of that namespace is unknown, set by a plugin
+#: whose ids need an optional dependency (``rg/`` without reasoning-gym names the extra to install).
+NAMESPACE_HINTS: dict[str, str] = {}
+
+
 def _unknown_message(env_id: str) -> str:
+    namespace = env_id.split("/", 1)[0] if "/" in env_id else None
+    if namespace in NAMESPACE_HINTS:
+        return f"no env registered as {env_id!r}: {NAMESPACE_HINTS[namespace]}"
     known = sorted(_REGISTRY)
     close = difflib.get_close_matches(env_id, known, n=3, cutoff=0.4)
     if not close:

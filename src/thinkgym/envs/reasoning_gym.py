@@ -599,8 +599,12 @@ def _register(names: Any) -> list[str]:
 def register_envs() -> list[str]:
     """The ``thinkgym.envs`` entry point: register `DATASETS` (cheap: reasoning-gym is not
     imported). Without reasoning-gym installed, nothing is registered."""
+    from thinkgym.registry import NAMESPACE_HINTS
+
     if not available():
+        NAMESPACE_HINTS[NAMESPACE] = f"the {NAMESPACE}/ envs are reasoning-gym's families; install it: {INSTALL_HINT}"
         return []
+    NAMESPACE_HINTS.pop(NAMESPACE, None)
     return _register(DATASETS)
 
 
