@@ -168,8 +168,9 @@ def test_tool_env_adapter_has_the_shape_trl_expects():
     tools = [n for n, _ in inspect.getmembers(type(env), predicate=inspect.isfunction)
              if n not in ("reset", "get_reward") and not n.startswith("_")]  # fmt: skip
     assert tools == ["step"]
-    observation = env.reset(**dataset[0])
-    assert "Permitted moves" in observation
+    assert env.reset(**dataset[0]) is None  # the row's prompt shows the maze: TRL must not append it again
+    row = {k: v for k, v in dataset[0].items() if k != "prompt"}
+    assert "Permitted moves" in env.reset(**row)  # a row without the problem gets it from reset
     for move in "RRRDDD":
         text = env.step(move)
     assert "The episode is over" in text

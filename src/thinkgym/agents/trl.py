@@ -30,16 +30,19 @@ column. ``RLOOTrainer`` takes the same functions.
 Envs may be wrapped by gymnasium (``gymnasium.make``, `TimeLimit` ...): the adapters read the
 env's state through the wrappers (`thinkgym.agents.base.env_attr`).
 
-Multi-turn envs (the maze, tool use) — `rollout_func` plays whole episodes with the trainer's own
-model: the model's tokens are trained on, the env's observation tokens are masked out
-(``env_mask``), and the episode's reward parts reach the same reward functions. Token-action mode
-(``token_actions=True``) makes every generated token one action (the RL view: state = token
+Multi-turn envs (the maze, tool use) — `rollout_func` (in `thinkgym.agents.trl_rollout`) plays
+whole episodes with the trainer's own model: the model's tokens are trained on, the env's tokens are
+masked out (``env_mask``), and the episode's reward parts reach the same reward functions. With a
+conversational dataset the ids are token-exact: the env's tokens are what the model's chat template
+writes between turns (tool schemas in the prompt, tool results as ``tool`` messages). Token-action
+mode (``token_actions=True``) makes every generated token one action (the RL view: state = token
 sequence, action = token), optionally restricted to the env's permitted actions.
 
-`ThinkgymToolEnv` is the `environment_factory` adapter: TRL exposes its ``step`` method as a tool.
-
-Note (TRL 1.16): ``rollout_func`` receives the prompts already repeated ``num_generations`` times and
-returns exactly one completion per prompt it received.
+`tool_environment_factory` (in `thinkgym.agents.trl_tools`) is the ``environment_factory``
+adapter: a tool env's tools become the model's tools (typed methods TRL reads with
+``get_json_schema``), run through ``env.call_tool`` in the rollout's own episode, and
+`reward_funcs` scores the episode with the model's final answer; an env without tools exposes one
+``step`` tool. Both modules are imported on first use of their names from here.
 """
 
 from __future__ import annotations
@@ -48,7 +51,6 @@ import json
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from thinkgym.agents.base import env_attr
@@ -57,6 +59,15 @@ from thinkgym.registry import make
 
 if TYPE_CHECKING:
     from datasets import Dataset
+
+    from thinkgym.agents.trl_rollout import (
+        TokenEpisode,
+        encode_prompt,
+        play_token_episodes,
+        rollout_func,
+        sample_turns,
+    )
+    from thinkgym.agents.trl_tools import ThinkgymToolEnv, tool_environment_factory
 
 __all__ = [
     "to_dataset",
@@ -70,6 +81,7 @@ __all__ = [
     "tool_environment_factory",
     "completion_text",
     "problem_from_row",
+    "find_problem",
 ]
 
 #: Dataset columns the adapters add next to ``prompt``.
@@ -94,6 +106,11 @@ def _prompt_key(prompt: Any) -> str:
 
 def _encode_problem(problem: Problem) -> str:
     return json.dumps(problem.to_dict(), sort_keys=True, default=str)
+
+
+def find_problem(prompt: Any) -> tuple[str, Problem] | None:
+    """``(env_id, problem)`` of a prompt `to_dataset` handed out in this process, else None."""
+    return _BY_PROMPT.get(_prompt_key(prompt))
 
 
 def problem_from_row(env_id: str, problem_id: str | None, problem_json: str | None) -> Problem | None:
@@ -365,6 +382,11 @@ def _outcome_rows(
             (env_col[i], (float(kwargs[SCORE_FIELD][i]), dict(kwargs[COMPONENTS_FIELD][i])))
             for i in range(n)
         ]
+    environments = kwargs.get("environments")
+    if environments and all(hasattr(e, "_thinkgym_outcome") for e in environments):
+        # tool episodes played by TRL's own loop (`trl_tools`): each adapter ends its episode with
+        # the model's final message and reports the env's reward for the calls actually made
+        return [(env_col[i], environments[i]._thinkgym_outcome(completions[i])) for i in range(n)]
     pids = kwargs.get(PROBLEM_ID_COLUMN) or [None] * n
     pjson = kwargs.get(PROBLEM_COLUMN) or [None] * n
     rows = []
@@ -401,358 +423,24 @@ def _log_components(log_metric: Callable[[str, float], Any], env_name: str, outc
 
 
 # --------------------------------------------------------------------------------------------
-# Multi-turn: rollout_func for GRPOTrainer
+# Multi-turn (`trl_rollout`) and tool envs (`trl_tools`), imported on first use
 # --------------------------------------------------------------------------------------------
 
-
-class _AllowedTokens:
-    """A logits processor that keeps, per row, only the given token ids (the others get -inf)."""
-
-    def __init__(self, allowed: list[list[int] | None]):
-        self.allowed = allowed
-
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        import torch
-
-        for row, ids in enumerate(self.allowed):
-            if ids is None:
-                continue
-            keep = torch.full_like(scores[row], float("-inf"))
-            keep[ids] = 0.0
-            scores[row] = scores[row] + keep
-        return scores
+_LAZY = {
+    "rollout_func": "thinkgym.agents.trl_rollout",
+    "play_token_episodes": "thinkgym.agents.trl_rollout",
+    "TokenEpisode": "thinkgym.agents.trl_rollout",
+    "encode_prompt": "thinkgym.agents.trl_rollout",
+    "sample_turns": "thinkgym.agents.trl_rollout",
+    "ThinkgymToolEnv": "thinkgym.agents.trl_tools",
+    "tool_environment_factory": "thinkgym.agents.trl_tools",
+}
 
 
-def sample_turns(
-    model: Any,
-    tokenizer: Any,
-    contexts: list[list[int]],
-    *,
-    max_new_tokens: int,
-    temperature: float = 1.0,
-    top_p: float = 1.0,
-    top_k: int = 0,
-    allowed: list[list[int] | None] | None = None,
-    eos_token_ids: Sequence[int] = (),
-) -> list[tuple[list[int], list[float]]]:
-    """Sample one turn for each context (left-padded batch); the tokens up to and including EOS,
-    with their log-probabilities under the sampling distribution."""
-    import torch
-    from transformers import LogitsProcessorList
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'thinkgym.agents.trl' has no attribute {name!r}")
+    import importlib
 
-    device = next(model.parameters()).device
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    width = max(len(c) for c in contexts)
-    input_ids = torch.tensor([[pad] * (width - len(c)) + list(c) for c in contexts], device=device)
-    attention = torch.tensor([[0] * (width - len(c)) + [1] * len(c) for c in contexts], device=device)
-    eos = list(eos_token_ids) or [tokenizer.eos_token_id]
-    processors = LogitsProcessorList([_AllowedTokens(allowed)]) if allowed and any(a is not None for a in allowed) else None
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            out = model.generate(
-                input_ids=input_ids,
-                attention_mask=attention,
-                max_new_tokens=max_new_tokens,
-                do_sample=True,
-                temperature=temperature,
-                top_p=top_p,
-                top_k=top_k or 0,
-                pad_token_id=pad,
-                eos_token_id=eos,
-                logits_processor=processors,
-                return_dict_in_generate=True,
-                output_scores=True,
-            )
-            logprobs = model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
-    finally:
-        model.train(was_training)
-    results = []
-    for row, ids in enumerate(out.sequences[:, width:].tolist()):
-        cut = len(ids)
-        for i, token in enumerate(ids):
-            if token in eos:
-                cut = i + 1
-                break
-        results.append((ids[:cut], [float(x) for x in logprobs[row, :cut].tolist()]))
-    return results
-
-
-def _render_delta(tokenizer: Any, history: list[dict[str, str]], observation: str) -> list[int]:
-    """Token ids of a new user message in chat format: the template's text for the conversation with
-    it, minus the text for the conversation without it."""
-    before = tokenizer.apply_chat_template(history, tokenize=False)
-    after = tokenizer.apply_chat_template(
-        [*history, {"role": "user", "content": observation}], tokenize=False, add_generation_prompt=True
-    )
-    delta = after[len(before) :] if after.startswith(before) else after
-    return tokenizer.encode(delta, add_special_tokens=False)
-
-
-@dataclass
-class TokenEpisode:
-    """One episode in the token-level view: what a trainer needs to score and train on it.
-
-    ``completion_ids`` interleaves the policy's tokens (``env_mask`` 1) and the env's observation
-    tokens (0); ``logprobs`` are the sampling log-probabilities (0.0 for env tokens).
-    ``step_rewards[k]`` is the reward of turn ``k``, whose policy tokens number ``step_token_counts[k]``
-    (the input of `thinkgym.agents.credit.process_token_rewards`).
-    """
-
-    env_id: str
-    problem_id: str
-    prompt_ids: list[int]
-    completion_ids: list[int] = field(default_factory=list)
-    logprobs: list[float] = field(default_factory=list)
-    env_mask: list[int] = field(default_factory=list)
-    step_rewards: list[float] = field(default_factory=list)
-    step_token_counts: list[int] = field(default_factory=list)
-    #: Per completion token: the token ids sampling was restricted to (None: the whole vocabulary).
-    allowed: list[list[int] | None] = field(default_factory=list)
-    components: dict[str, float] = field(default_factory=dict)
-    actions: list[str] = field(default_factory=list)
-    terminated: bool = False
-    truncated: bool = False
-
-    @property
-    def score(self) -> float:
-        return float(sum(self.step_rewards))
-
-
-def encode_prompt(tokenizer: Any, prompt: Any) -> list[int]:
-    """Token ids of a prompt: plain text as is, chat messages through the chat template."""
-    if isinstance(prompt, str):
-        return list(tokenizer.encode(prompt, add_special_tokens=True))
-    encoded = tokenizer.apply_chat_template(list(prompt), add_generation_prompt=True, tokenize=True)
-    return list(encoded["input_ids"] if hasattr(encoded, "keys") else encoded)
-
-
-def play_token_episodes(
-    model: Any,
-    tokenizer: Any,
-    envs: Sequence[TextEnv],
-    prompts: Sequence[Any],
-    *,
-    max_completion_tokens: int,
-    token_actions: bool = False,
-    restrict_to_valid_actions: bool = False,
-    max_tokens_per_turn: int = 256,
-    temperature: float = 1.0,
-    top_p: float = 1.0,
-    top_k: int = 0,
-    eos_token_ids: Sequence[int] = (),
-) -> list[TokenEpisode]:
-    """Play one episode in each (already reset) env with ``model``, all envs batched per turn.
-
-    ``prompts[i]`` is env ``i``'s first observation (text) or chat messages. The model writes a
-    turn (up to ``max_tokens_per_turn`` tokens or EOS; one token with ``token_actions``), the env
-    answers, the observation is appended as env tokens (not with ``token_actions``: there the
-    state is the token sequence itself), until every episode ends or ``max_completion_tokens`` is
-    used up (then the episode is truncated with the rewards earned so far).
-    """
-    from thinkgym.agents.tiny import token_ids_for
-
-    if max_completion_tokens < 1 or max_tokens_per_turn < 1:
-        raise ValueError("max_completion_tokens and max_tokens_per_turn must be >= 1")
-    episodes = []
-    histories: list[list[dict[str, str]] | None] = []
-    for env, prompt in zip(envs, prompts, strict=True):
-        problem = env_attr(env, "problem")
-        if problem is None or env_attr(env, "done", False):
-            raise ValueError("play_token_episodes needs envs that were just reset")
-        spec = env.unwrapped.spec
-        episodes.append(TokenEpisode(spec.id if spec else type(env.unwrapped).__name__, problem.id, encode_prompt(tokenizer, prompt)))
-        histories.append(None if isinstance(prompt, str) else [dict(m) for m in prompt])
-    eos = list(eos_token_ids) or [tokenizer.eos_token_id]
-    active = list(range(len(envs)))
-    while active:
-        allowed: list[list[int] | None] = []
-        for i in active:
-            valid = env_attr(envs[i], "valid_actions")() if restrict_to_valid_actions else None
-            allowed.append(None if valid is None else token_ids_for(tokenizer, valid))
-        turn_cap = 1 if token_actions else max_tokens_per_turn
-        caps = [min(turn_cap, max_completion_tokens - len(episodes[i].completion_ids)) for i in active]
-        turns = sample_turns(
-            model,
-            tokenizer,
-            [episodes[i].prompt_ids + episodes[i].completion_ids for i in active],
-            max_new_tokens=max(caps),
-            temperature=temperature,
-            top_p=top_p,
-            top_k=top_k,
-            allowed=allowed,
-            eos_token_ids=eos,
-        )
-        still_active = []
-        for i, cap, restriction, (ids, lps) in zip(active, caps, allowed, turns, strict=True):
-            episode = episodes[i]
-            ids, lps = ids[:cap], lps[:cap]
-            episode.completion_ids += ids
-            episode.logprobs += lps
-            episode.env_mask += [1] * len(ids)
-            episode.allowed += [restriction] * len(ids)
-            text = tokenizer.decode(ids, skip_special_tokens=True)
-            observation, reward, terminated, truncated, info = envs[i].step(text)
-            episode.actions.append(text)
-            episode.step_rewards.append(float(reward))
-            episode.step_token_counts.append(len(ids))
-            for name, value in info.get("reward_components", {}).items():
-                episode.components[name] = episode.components.get(name, 0.0) + float(value)
-            room = max_completion_tokens - len(episode.completion_ids)
-            if terminated or truncated or room <= 0:
-                episode.terminated, episode.truncated = bool(terminated), bool(truncated or not terminated)
-                continue
-            if not token_actions and observation:
-                history = histories[i]
-                if history is not None:
-                    history.append({"role": "assistant", "content": text})
-                    obs_ids = _render_delta(tokenizer, history, observation)
-                    history.append({"role": "user", "content": observation})
-                else:
-                    obs_ids = tokenizer.encode("\n" + observation + "\n", add_special_tokens=False)
-                obs_ids = obs_ids[: room - 1]
-                episode.completion_ids += obs_ids
-                episode.logprobs += [0.0] * len(obs_ids)
-                episode.env_mask += [0] * len(obs_ids)
-                episode.allowed += [None] * len(obs_ids)
-            if len(episode.completion_ids) < max_completion_tokens:
-                still_active.append(i)
-            else:
-                episode.truncated = True
-        active = still_active
-    return episodes
-
-
-def rollout_func(
-    env_id: str | Sequence[str],
-    *,
-    token_actions: bool = False,
-    restrict_to_valid_actions: bool = False,
-    max_tokens_per_turn: int = 256,
-    env_kwargs: Mapping[str, Any] | None = None,
-) -> Callable[[list[Any], Any], dict[str, list[Any]]]:
-    """A `GRPOTrainer(rollout_func=...)` that plays whole episodes of ``env_id`` with the trainer's model.
-
-    Each prompt (a row of `to_dataset`) is played to the end with `play_token_episodes`: the
-    model's tokens are trained on, the env's observation tokens are masked out (``env_mask`` 0),
-    and the trainer's ``max_completion_length`` bounds the whole episode. ``token_actions=True``:
-    every generated token is one action. ``restrict_to_valid_actions=True`` samples only among the
-    env's permitted actions (``env.valid_actions()``, each a single token): invalid-action masking.
-
-    Returns ``prompt_ids``, ``completion_ids``, ``logprobs``, ``env_mask`` and the episode's
-    ``thinkgym_score`` / ``thinkgym_components`` / ``thinkgym_env_id`` (read by `reward_funcs`).
-    """
-    env_ids = [env_id] if isinstance(env_id, str) else list(env_id)
-    env_kwargs = dict(env_kwargs or {})
-    if max_tokens_per_turn < 1:
-        raise ValueError("max_tokens_per_turn must be >= 1")
-
-    def rollout(prompts: list[Any], trainer: Any) -> dict[str, list[Any]]:
-        tokenizer = getattr(trainer, "_tokenizer", None) or trainer.processing_class
-        model = trainer.accelerator.unwrap_model(trainer.model) if hasattr(trainer, "accelerator") else trainer.model
-        envs, owners = [], []
-        for prompt in prompts:
-            found = _BY_PROMPT.get(_prompt_key(prompt))
-            if found is None or found[0] not in env_ids:
-                raise ValueError(
-                    "rollout_func got a prompt it did not hand out: build the dataset with "
-                    f"thinkgym.agents.trl.to_dataset({env_ids[0]!r}, ...) in this process"
-                )
-            env = make(found[0], **env_kwargs)
-            env.reset(options={"problem": found[1]})
-            envs.append(env)
-            owners.append(found[0])
-        try:
-            episodes = play_token_episodes(
-                model,
-                tokenizer,
-                envs,
-                prompts,
-                max_completion_tokens=int(getattr(trainer, "max_completion_length", 0) or 256),
-                token_actions=token_actions,
-                restrict_to_valid_actions=restrict_to_valid_actions,
-                max_tokens_per_turn=max_tokens_per_turn,
-                temperature=float(getattr(trainer, "temperature", 1.0) or 1.0),
-                top_p=float(getattr(trainer, "top_p", 1.0) or 1.0),
-                top_k=int(getattr(trainer, "top_k", 0) or 0),
-                eos_token_ids=list(getattr(trainer, "eos_token_ids", None) or []),
-            )
-        finally:
-            for env in envs:
-                env.close()
-        return {
-            "prompt_ids": [e.prompt_ids for e in episodes],
-            "completion_ids": [e.completion_ids for e in episodes],
-            "logprobs": [e.logprobs for e in episodes],
-            "env_mask": [e.env_mask for e in episodes],
-            SCORE_FIELD: [e.score for e in episodes],
-            COMPONENTS_FIELD: [dict(e.components) for e in episodes],
-            EPISODE_ENV_FIELD: owners,
-        }
-
-    rollout.__name__ = "thinkgym_rollout"
-    return rollout
-
-
-# --------------------------------------------------------------------------------------------
-# Tool envs: environment_factory for GRPOTrainer
-# --------------------------------------------------------------------------------------------
-
-
-class ThinkgymToolEnv:
-    """A thinkgym multi-turn env in the shape TRL's ``environment_factory`` expects.
-
-    TRL turns the public methods into tools: here one, `step`, which sends an action to the env.
-    ``reset(**row)`` starts the episode on the row's problem (a `to_dataset` row) and returns the
-    first observation; ``get_reward()`` is the episode's total reward so far.
-    """
-
-    def __init__(self, env_id: str, env_kwargs: Mapping[str, Any] | None = None):
-        self._env_id = env_id
-        self._env = make(env_id, **dict(env_kwargs or {}))
-        self._total = 0.0
-        self._done = True
-
-    def reset(self, **row: Any) -> str:
-        """Start an episode on the row's problem; returns the env's first observation."""
-        problem = problem_from_row(row.get(ENV_COLUMN, self._env_id), row.get(PROBLEM_ID_COLUMN), row.get(PROBLEM_COLUMN))
-        options = {"problem": problem} if problem is not None else None
-        observation, _ = self._env.reset(options=options)
-        self._total = 0.0
-        self._done = False
-        return observation
-
-    def step(self, action: str) -> str:
-        """Send one action to the environment and get back what it answers.
-
-        Args:
-            action: The action, as text (for example a move such as "R", or an answer).
-
-        Returns:
-            The environment's observation after the action, with the reward it earned.
-        """
-        if self._done:
-            return "The episode is over; no further actions are accepted."
-        if not isinstance(action, str):
-            action = str(action)
-        observation, reward, terminated, truncated, info = self._env.step(action)
-        self._total += float(reward)
-        self._done = terminated or truncated
-        status = " The episode is over." if self._done else ""
-        error = f" ({info['error']})" if "error" in info else ""
-        return f"{observation}\n[reward {float(reward):g}{error}]{status}"
-
-    def get_reward(self) -> float:
-        """The total reward of the episode so far."""
-        return self._total
-
-
-def tool_environment_factory(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> Callable[[], ThinkgymToolEnv]:
-    """``GRPOTrainer(environment_factory=tool_environment_factory("thinkgym/..."))``."""
-
-    def factory() -> ThinkgymToolEnv:
-        return ThinkgymToolEnv(env_id, env_kwargs)
-
-    factory.__name__ = f"{_short_name(env_id)}_environment"
-    return factory
+    return getattr(importlib.import_module(module), name)
