@@ -31,13 +31,16 @@ __all__ = ["Query", "Generation", "Policy", "Episode", "play_episode", "query_fo
 class Query:
     """One request to a policy: the conversation so far and the privileged hints an env offers."""
 
-    messages: tuple[dict[str, str], ...]
+    messages: tuple[dict[str, Any], ...]
     problem: Problem | None = None
     valid_actions: tuple[str, ...] | None = None
     oracle_action: str | None = None
     #: The seed of this sample (and turn): a policy that samples draws from a generator seeded with
     #: it, so the same sample gets the same text whatever else runs beside it. None: the policy's own.
     seed: int | None = None
+    #: The env's tools (OpenAI function-calling schemas) when it has some: model policies pass them
+    #: to the server (``tools=``) or to the chat template; None for envs without tools.
+    tools: tuple[dict[str, Any], ...] | None = None
 
     @property
     def prompt(self) -> str:
@@ -107,12 +110,14 @@ def query_for(env: TextEnv, policy: Policy | None = None, *, seed: int | None = 
     valid_actions = env_attr(env, "valid_actions")
     valid = valid_actions() if valid_actions is not None else None
     oracle = env_attr(env, "oracle_action") if wants_oracle else None
+    tools = env_attr(env, "tools")
     return Query(
         messages=tuple(dict(m) for m in env_attr(env, "messages", ())),
         problem=env_attr(env, "problem"),
         valid_actions=tuple(valid) if valid is not None else None,
         oracle_action=oracle() if oracle is not None else None,
         seed=seed,
+        tools=tuple(dict(t) for t in tools) if tools else None,
     )
 
 
