@@ -23,7 +23,10 @@ from thinkgym.agents import OraclePolicy, RandomPolicy, play_episode
 from thinkgym.utils import RULES, check_env, env_checker
 from thinkgym.utils.env_checker import CONTROL
 
-ENV_IDS = [s.id for s in thinkgym.list_envs()]
+# The rg/ bridge registers ~100 reasoning-gym families through one env class: one of them stands
+# for the class here (every rule, every vector mode); tests/envs/test_reasoning_gym.py runs the
+# checker on a sample across domains and a reset/step on every family.
+ENV_IDS = [s.id for s in thinkgym.list_envs() if not s.id.startswith("rg/") or s.id == "rg/countdown-v0"]
 # The checker's actions a model might emit, plus a flood of valid maze moves.
 NASTY_ACTIONS = [*env_checker.NASTY_ACTIONS, "R" * 70_000]
 
