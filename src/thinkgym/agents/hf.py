@@ -14,6 +14,12 @@ themselves: a batch is left-padded to its longest prompt and the kernels reduce 
 shape-dependent order, so the probabilities differ in the last bits and, rarely, a token drawn
 near a boundary between two tokens flips. Same settings, same samples; same seed with another
 batch size, almost always the same samples.
+
+Tool envs (`Query.tools` set): the tools go through the chat template (``apply_chat_template(...,
+tools=...)``, as the model was trained to see them) and so does the multi-turn conversation
+(``assistant`` messages with ``tool_calls`` and ``tool`` results, made ready for the template by
+`thinkgym.agents.messages.chat_messages`), the way an inference server renders it. The
+model's reply (Hermes ``<tool_call>`` blocks for most templates) is the env action as written.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from thinkgym.agents.base import Generation, Policy, Query
+from thinkgym.agents.messages import chat_messages
 
 if TYPE_CHECKING:
     import torch
@@ -121,10 +128,15 @@ class HFPolicy(Policy):
         if self.system_prompt and not any(m["role"] == "system" for m in messages):
             messages.insert(0, {"role": "system", "content": self.system_prompt})
         if self.use_chat_template:
-            encoded = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+            encoded = self.tokenizer.apply_chat_template(
+                chat_messages(messages, arguments="dict"),
+                tools=[dict(t) for t in query.tools] if query.tools else None,
+                add_generation_prompt=True,
+                tokenize=True,
+            )
             ids = list(encoded["input_ids"] if hasattr(encoded, "keys") else encoded)
         else:
-            text = "\n".join(m["content"] for m in messages)
+            text = "\n".join(str(m.get("content") or "") for m in messages)
             ids = self.tokenizer.encode(text, add_special_tokens=True)
         if self.max_prompt_tokens is not None and len(ids) > self.max_prompt_tokens:
             ids = ids[-self.max_prompt_tokens :]  # keep the most recent context

@@ -14,6 +14,13 @@ so the ``k`` samples of a problem are ``k`` different seeds and pass@k stays pas
 policy's ``seed`` when given. Servers that honour it (vLLM, OpenAI) then return the same sample for
 the same seed.
 
+Tool envs (`Query.tools` set): the request carries ``tools=`` (the env's OpenAI function-calling
+schemas) and the conversation in OpenAI's own shape (``assistant`` messages with ``tool_calls``, their
+arguments as JSON strings; ``tool`` messages with ``tool_call_id``). A response with structured
+``tool_calls`` becomes the protocol's ``"openai"`` text action: the assistant message serialised as
+JSON (``{"role": "assistant", "content": ..., "tool_calls": [...]}``), which the env parses back
+into calls with the server's own call ids; a response without calls is its plain text.
+
 (This module is ``thinkgym.agents.openai``; ``import openai`` below is the top-level client
 package — Python 3 imports are absolute.)
 """
@@ -21,6 +28,7 @@ package — Python 3 imports are absolute.)
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 import time
@@ -28,6 +36,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from thinkgym.agents.base import Generation, Policy, Query
+from thinkgym.agents.messages import chat_messages
 
 __all__ = ["OpenAIPolicy"]
 
@@ -137,8 +146,8 @@ class OpenAIPolicy(Policy):
 
     # ---- internals ------------------------------------------------------------------------
 
-    def _messages(self, query: Query) -> list[dict[str, str]]:
-        messages = [dict(m) for m in query.messages]
+    def _messages(self, query: Query) -> list[dict[str, Any]]:
+        messages = chat_messages(query.messages, arguments="json")
         if self.system_prompt and not any(m["role"] == "system" for m in messages):
             messages.insert(0, {"role": "system", "content": self.system_prompt})
         return messages
@@ -151,6 +160,8 @@ class OpenAIPolicy(Policy):
             "temperature": self.temperature,
             "top_p": self.top_p,
         }
+        if query.tools:
+            request["tools"] = [dict(t) for t in query.tools]
         if self.stop:
             request["stop"] = self.stop
         if self.logprobs:
@@ -203,7 +214,7 @@ class OpenAIPolicy(Policy):
 
     def _to_generation(self, response: Any, latency: float) -> Generation:
         choice = response.choices[0]
-        text = choice.message.content or ""
+        text = _action_text(choice.message)
         logprobs = None
         if self.logprobs and choice.logprobs is not None and choice.logprobs.content is not None:
             logprobs = [float(t.logprob) for t in choice.logprobs.content]
@@ -216,6 +227,29 @@ class OpenAIPolicy(Policy):
             prompt_tokens=getattr(usage, "prompt_tokens", None),
             completion_tokens=getattr(usage, "completion_tokens", None),
         )
+
+
+def _action_text(message: Any) -> str:
+    """The env action of a response message: its text, or, when the server returned structured
+    ``tool_calls``, the assistant message as JSON (the protocol's ``"openai"`` call format)."""
+    content = message.content or ""
+    calls = getattr(message, "tool_calls", None)
+    if not calls:
+        return content
+    serialised = []
+    for call in calls:
+        function = getattr(call, "function", None)
+        serialised.append(
+            {
+                "id": getattr(call, "id", None),
+                "type": getattr(call, "type", None) or "function",
+                "function": {
+                    "name": getattr(function, "name", None),
+                    "arguments": getattr(function, "arguments", None),
+                },
+            }
+        )
+    return json.dumps({"role": "assistant", "content": content, "tool_calls": serialised}, ensure_ascii=False)
 
 
 def _server_explanation(exc: Any) -> str:

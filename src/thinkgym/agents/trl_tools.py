@@ -250,8 +250,11 @@ def tool_method(schema: Mapping[str, Any]) -> Callable[..., str]:
     method.__name__ = method.__qualname__ = name
     method.__signature__ = inspect.Signature(signature)  # type: ignore[attr-defined]
     method.__annotations__ = {p.name: p.annotation for p in signature[1:]}
+    returns = function.get("return")
+    if isinstance(returns, Mapping):  # what the tool gives back, as the schema says (templates may show it)
+        method.__annotations__["return"] = _hint(returns)
     descriptions = {original: _text(properties[original].get("description")) or f"The {original} argument." for original in properties}
-    method.__doc__ = _docstring(function.get("description"), name, py_names, descriptions)
+    method.__doc__ = _docstring(function.get("description"), name, py_names, descriptions, returns)
     # what a signature cannot say goes into the argument's description, as JSON
     derived = function_schema(method)["function"]["parameters"]["properties"]
     for original, py_name in py_names.items():
@@ -259,7 +262,7 @@ def tool_method(schema: Mapping[str, Any]) -> Callable[..., str]:
         got = {k: v for k, v in derived[py_name].items() if k != "description"}
         if wanted != got:
             descriptions[original] += " JSON schema: " + json.dumps(wanted, sort_keys=True, ensure_ascii=False)
-    method.__doc__ = _docstring(function.get("description"), name, py_names, descriptions)
+    method.__doc__ = _docstring(function.get("description"), name, py_names, descriptions, returns)
     return method
 
 
@@ -313,11 +316,15 @@ def _text(value: Any) -> str:
     return re.sub(r"\b(Args|Returns|Raises):", r"\1 -", text)
 
 
-def _docstring(description: Any, name: str, py_names: Mapping[str, str], descriptions: Mapping[str, str]) -> str:
+def _docstring(
+    description: Any, name: str, py_names: Mapping[str, str], descriptions: Mapping[str, str], returns: Any = None
+) -> str:
     lines = [_text(description) or f"The {name} tool."]
     if py_names:
         lines += ["", "Args:"]
         lines += [f"    {py}: {descriptions[original]}" for original, py in py_names.items()]
+    if isinstance(returns, Mapping) and _text(returns.get("description")):
+        lines += ["", "Returns:", f"    {_text(returns.get('description'))}"]
     return "\n".join(lines) + "\n"
 
 
