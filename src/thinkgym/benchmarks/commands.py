@@ -141,7 +141,8 @@ def run_eval_command(
     print_summary(summary, console)
     out_dir = Path(out)
     console.print(
-        f"samples: {out_dir / 'samples.jsonl'}  report: {out_dir / 'report.md'}  plots: {out_dir}/*.png"
+        f"samples: {out_dir / 'samples.jsonl'}  report: {out_dir / 'report.html'} "
+        f"(and report.md)  plots: {out_dir}/*.png"
     )
     failed = summary["overall"].get("failed", 0)
     if failed:
@@ -171,12 +172,14 @@ def run_report_command(out: str, console: Any) -> int:
         return EXIT_REFUSED
     report = write_report(run_dir.path, summary)
     print_summary(summary, console)
-    console.print(f"report: {report}")
+    console.print(f"report: {report.with_name('report.html')} (and {report.name})")
     return EXIT_OK
 
 
-def run_compare_command(dir_a: str, dir_b: str, console: Any) -> int:
+def run_compare_command(dir_a: str, dir_b: str, console: Any, html: str | None = None) -> int:
+    """Print the comparison and write ``compare.html`` (into B's folder unless ``html`` names a file)."""
     from thinkgym.benchmarks.compare import compare_runs, render_comparison
+    from thinkgym.benchmarks.html_compare import write_compare_html
 
     try:
         result = compare_runs(dir_a, dir_b)
@@ -184,6 +187,12 @@ def run_compare_command(dir_a: str, dir_b: str, console: Any) -> int:
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         return EXIT_REFUSED
     render_comparison(result, console)
+    try:
+        page = write_compare_html(result, html)
+    except OSError as exc:
+        console.print(f"[bold red]error:[/] cannot write compare.html: {escape(str(exc))}")
+        return EXIT_REFUSED
+    console.print(f"compare page: {escape(str(page))}")
     return EXIT_OK
 
 

@@ -69,8 +69,12 @@ def tag(name: str, content: str = "", /, **attrs: Any) -> str:
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str | None = None) -> str:
-    """A table from escaped header labels and rows of ready cells (each a ``<td>…</td>``)."""
-    head = "".join(tag("th", esc(h), cls="num" if h.startswith("#") else None) for h in header)
+    """A table from header labels (``#label``: a numeric column) and rows of ready cells (each a
+    ``<td>…</td>``), in a horizontally scrolling box."""
+    head = "".join(
+        tag("th", esc(h.removeprefix("#")), cls="num" if h.startswith("#") else None)
+        for h in header
+    )
     body = "".join("<tr>" + "".join(row) + "</tr>" for row in rows)
     return tag(
         "div",
@@ -97,8 +101,11 @@ def script_json(data: Any) -> str:
 
     ``<`` ``>`` ``&`` become ``\\u003c`` ``\\u003e`` ``\\u0026`` (so neither ``</script>`` nor
     ``<!--`` can appear), and U+2028/U+2029 are escaped for old parsers; ``JSON.parse`` restores
-    the exact text. ``data`` must already be finite (see `jsonable_finite`)."""
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    the exact text. NaN and infinities become ``null`` (see `jsonable_finite`)."""
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError:  # a NaN or an infinity somewhere (JSON cannot spell them): the slow path
+        text = json.dumps(jsonable_finite(data), ensure_ascii=False, separators=(",", ":"))
     return (
         text.replace("<", "\\u003c")
         .replace(">", "\\u003e")

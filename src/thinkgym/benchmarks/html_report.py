@@ -24,7 +24,6 @@ from thinkgym.benchmarks.html_page import (
     clip_text,
     data_uri,
     esc,
-    jsonable_finite,
     render_page,
     tag,
 )
@@ -37,6 +36,7 @@ __all__ = [
     "render_html_report",
     "samples_payload",
     "sample_row",
+    "Interner",
 ]
 
 REPORT_HTML = "report.html"
@@ -62,7 +62,7 @@ def _reason(record: Mapping[str, Any]) -> str:
     return str(record.get("reason") or "")
 
 
-class _Interner:
+class Interner:
     """Index of distinct values (prompts, reasons), so repeated ones are stored once."""
 
     def __init__(self) -> None:
@@ -81,8 +81,8 @@ def sample_row(
     record: Mapping[str, Any],
     *,
     env_index: Mapping[str, int],
-    problems: _Interner,
-    reasons: _Interner,
+    problems: Interner,
+    reasons: Interner,
     max_text_chars: int = MAX_TEXT_CHARS,
 ) -> dict[str, Any]:
     """One sample as the page's script reads it (short keys: the data of 100,000 samples is big).
@@ -93,7 +93,7 @@ def sample_row(
     ``k`` components, ``f`` reward_info, then the details of the sample view."""
     completion = record.get("completion") or ""
     prompt = clip_text(record.get("prompt") or "", max_text_chars)
-    gold = jsonable_finite(record.get("answer"))
+    gold = record.get("answer")
     reason = _reason(record)
     row: dict[str, Any] = {
         "key": str(record.get("key", "")),
@@ -105,16 +105,16 @@ def sample_row(
         ),
         "i": record.get("problem_index"),
         "s": record.get("sample"),
-        "r": jsonable_finite(record.get("reward")),
+        "r": record.get("reward"),
         "c": _outcome(record),
         "w": reasons(reason[:REASON_GROUP_CHARS]) if reason else -1,
         "n": len(completion),
         "t": record.get("completion_tokens"),
         "q": problems((prompt, repr(gold)), {"prompt": prompt, "answer": gold}),
         "x": clip_text(completion, max_text_chars),
-        "a": jsonable_finite(record.get("extracted_answer")),
-        "k": jsonable_finite(record.get("components") or {}),
-        "f": jsonable_finite(record.get("reward_info") or {}),
+        "a": record.get("extracted_answer"),
+        "k": record.get("components") or {},
+        "f": record.get("reward_info") or {},
     }
     if len(reason) > REASON_GROUP_CHARS:
         row["why"] = clip_text(reason, max_text_chars)
@@ -124,21 +124,19 @@ def sample_row(
             "observations": [
                 clip_text(o, max_text_chars) for o in record.get("observations") or []
             ],
-            "rewards": jsonable_finite(record.get("step_rewards") or []),
+            "rewards": record.get("step_rewards") or [],
         }
-    row["meta"] = jsonable_finite(
-        {
-            "finish reasons": record.get("finish_reasons"),
-            "turns": record.get("turns"),
-            "terminated": record.get("terminated"),
-            "truncated": record.get("truncated"),
-            "prompt tokens": record.get("prompt_tokens"),
-            "completion tokens": record.get("completion_tokens"),
-            "latency s": record.get("latency_s"),
-            "timings": record.get("timings"),
-            "error": record.get("error"),
-        }
-    )
+    row["meta"] = {
+        "finish reasons": record.get("finish_reasons"),
+        "turns": record.get("turns"),
+        "terminated": record.get("terminated"),
+        "truncated": record.get("truncated"),
+        "prompt tokens": record.get("prompt_tokens"),
+        "completion tokens": record.get("completion_tokens"),
+        "latency s": record.get("latency_s"),
+        "timings": record.get("timings"),
+        "error": record.get("error"),
+    }
     return row
 
 
@@ -174,7 +172,7 @@ def samples_payload(
         if e in present
     ]
     env_index = {name: i for i, name in enumerate(envs)}
-    problems, reasons = _Interner(), _Interner()
+    problems, reasons = Interner(), Interner()
     rows = [
         sample_row(
             r,

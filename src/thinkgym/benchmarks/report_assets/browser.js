@@ -363,14 +363,29 @@ const TG = (function () {
     return { node, wrap: el("label", null, [label + " ", node]) };
   }
 
-  /* Case-insensitive search over a lazily built lower-case text per item. */
+  /* Case-insensitive search over a lower-case copy of each item's text. The copies are made in
+     idle time after the page opens (`warm`), so the first search does not stall the page; a search
+     that comes earlier finishes the rest at once. `hits(needle)` marks the matching items. */
   function searcher(count, textOf) {
     const cache = new Array(count);
-    return function (i, needle) {
-      let hay = cache[i];
-      if (hay === undefined) hay = cache[i] = textOf(i).toLowerCase();
-      return hay.indexOf(needle) >= 0;
-    };
+    let built = 0;
+    function build(upto) {
+      for (; built < upto; built++) cache[built] = textOf(built).toLowerCase();
+    }
+    const idle = window.requestIdleCallback || ((fn) => setTimeout(() => fn({ timeRemaining: () => 8 }), 16));
+    function warm() {
+      idle(function slice(deadline) {
+        while (built < count && deadline.timeRemaining() > 2) build(Math.min(count, built + 200));
+        if (built < count) idle(slice);
+      });
+    }
+    function hits(needle) {
+      build(count);
+      const out = new Uint8Array(count);
+      for (let i = 0; i < count; i++) if (cache[i].indexOf(needle) >= 0) out[i] = 1;
+      return out;
+    }
+    return { warm, hits, ready: () => built >= count };
   }
 
   /* The page's status object for people and tests: ready, timings of the last refresh. */

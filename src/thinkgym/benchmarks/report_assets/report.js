@@ -31,11 +31,12 @@
   const pageSize = TG.select("rows per page", [["100", "100"], ["50", "50"], ["250", "250"], ["1000", "1000"]], () => table.setPageSize(Number(pageSize.node.value)));
   const count = TG.el("span", { cls: "count" });
 
-  const matches = TG.searcher(S.length, (i) => {
+  /* Text search: the prompts (shared by the samples of a problem) are searched once each. */
+  const sampleText = TG.searcher(S.length, (i) => {
     const s = S[i];
-    const p = D.problems[s.q] || {};
-    return [s.x, p.prompt, s.p, TG.asText(s.a), TG.asText(p.answer), s.w >= 0 ? D.reasons[s.w] : "", s.why || ""].join("\n");
+    return [s.x, s.p, TG.asText(s.a), s.w >= 0 ? D.reasons[s.w] : "", s.why || ""].join("\n");
   });
+  const problemText = TG.searcher(D.problems.length, (q) => [D.problems[q].prompt, TG.asText(D.problems[q].answer)].join("\n"));
 
   function apply() {
     const e = env.node.value === "" ? -1 : Number(env.node.value);
@@ -43,9 +44,11 @@
     const w = reason.node.value === "" ? -1 : Number(reason.node.value);
     const needle = search.value.trim().toLowerCase();
     if (e < 0 && c === null && w < 0 && !needle) return table.setFilter(null);
+    const inSample = needle ? sampleText.hits(needle) : null;
+    const inProblem = needle ? problemText.hits(needle) : null;
     table.setFilter((i) => {
       const s = S[i];
-      return (e < 0 || s.e === e) && (c === null || s.c === c) && (w < 0 || s.w === w) && (!needle || matches(i, needle));
+      return (e < 0 || s.e === e) && (c === null || s.c === c) && (w < 0 || s.w === w) && (!needle || inSample[i] === 1 || inProblem[s.q] === 1);
     });
   }
 
@@ -136,6 +139,9 @@
   }
   status.api = { table, open, apply, controls: { env: env.node, outcome: outcome.node, reason: reason.node, search } };
   status.openMs = performance.now();
+  sampleText.warm();
+  problemText.warm();
+  status.searchReady = () => sampleText.ready() && problemText.ready();
   status.ready = true;
   document.body.dataset.ready = "1";
 })();
