@@ -150,7 +150,7 @@ def _evaluate(node: ast.AST, depth: int = 0) -> Fraction:  # noqa: C901 - one br
         return _check_size(fn(*(_evaluate(a, depth + 1) for a in node.args)))
     if isinstance(node, ast.Name) and node.id in ("pi", "e"):
         return Fraction(math.pi if node.id == "pi" else math.e).limit_denominator(10**15)
-    raise ValueError(f"not arithmetic: {ast.dump(node)[:60]}")
+    raise ValueError(f"not arithmetic: {ast.unparse(node)[:60]}")
 
 
 def format_number(x: Fraction) -> str:

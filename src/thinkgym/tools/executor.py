@@ -109,6 +109,12 @@ def _process_pool() -> Any:
         return _POOL
 
 
+def _apply(fn: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
+    """Runs in a worker process: the arguments travel as one dict, so a tool's parameter may be
+    called ``timeout`` or ``fn`` without meeting the pool's own keywords."""
+    return fn(**arguments)
+
+
 def _in_thread(fn: Callable[..., Any], arguments: Mapping[str, Any], timeout: float) -> tuple[str, Any]:
     box: dict[str, Any] = {}
     done = threading.Event()
@@ -134,7 +140,8 @@ class Toolbox:
     ``tools`` may hold `Tool` objects or typed, documented functions (declared with
     `Tool.from_function`). ``timeout`` is the default per-call limit in seconds;
     ``max_result_chars`` caps the text a result shows; ``max_argument_chars`` caps the JSON size
-    of a call's arguments (larger ones are refused unread by the tool).
+    of a call's arguments (larger ones are refused unread by the tool); ``pool`` is the
+    `BoundedPool` that runs ``"process"`` tools (default: one shared pool of two workers).
 
     >>> def add(a: int, b: int) -> int:
     ...     '''Add two integers.
@@ -158,6 +165,7 @@ class Toolbox:
         timeout: float = 10.0,
         max_result_chars: int = 8_000,
         max_argument_chars: int = 100_000,
+        pool: Any = None,
     ):
         if not timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
@@ -166,6 +174,7 @@ class Toolbox:
         self.timeout = float(timeout)
         self.max_result_chars = int(max_result_chars)
         self.max_argument_chars = int(max_argument_chars)
+        self.pool = pool  # a BoundedPool for "process" tools (None: one shared pool, made on first use)
         self._tools: dict[str, Tool] = {}
         self._closers: list[Callable[[], None]] = []
         for item in tools:
@@ -239,7 +248,7 @@ class Toolbox:
                 return "error", f"{type(exc).__name__}: {exc}"
         if isolation == "thread":
             return _in_thread(tool.fn, arguments, timeout)
-        result = _process_pool().call(tool.fn, timeout=timeout, includes_start=False, **arguments)
+        result = (self.pool or _process_pool()).call(_apply, tool.fn, arguments, timeout=timeout)
         if result.status == "ok":
             return "ok", result.value
         return result.status, result.error
