@@ -196,7 +196,8 @@ class ActorPool:
             if cpus < cpus_per_worker:
                 raise ConfigError(f"the Ray cluster has {cpus:g} CPUs, fewer than cpus_per_worker={cpus_per_worker:g}")
         except BaseException:
-            self.close()
+            self._connected = False
+            disconnect()
             raise
         self.factory = factory
         self.name = name
@@ -459,11 +460,10 @@ class ActorPool:
         ray = self._ray
         with self._lock:
             self._closed = True
-            workers, self._workers = list(getattr(self, "_workers", [])), []
-            flights = list(getattr(self, "_inflight", {})) + list(getattr(self, "_waiting", []))
-            if hasattr(self, "_inflight"):
-                self._inflight.clear()
-                self._waiting.clear()
+            workers, self._workers = list(self._workers), []
+            flights = [*self._inflight, *self._waiting]
+            self._inflight.clear()
+            self._waiting.clear()
         if workers:
             with contextlib.suppress(Exception):
                 ray.wait([w.handle.close.remote() for w in workers], num_returns=len(workers), timeout=timeout_s)
@@ -472,9 +472,8 @@ class ActorPool:
                     ray.kill(worker.handle, no_restart=True)
         for flight in flights:
             self._finish(flight, failure="the ray pool was closed before this call finished")
-        if hasattr(self, "_dispatcher"):
-            self._events.put(("stop",))
-            self._dispatcher.join(5.0)
+        self._events.put(("stop",))
+        self._dispatcher.join(5.0)
         self._connected = False
         disconnect()
 
