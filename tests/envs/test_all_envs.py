@@ -8,9 +8,11 @@ shared memory, ``gymnasium.make_vec``), pickling, gymnasium wrappers, and fuzzed
 from __future__ import annotations
 
 import math
+import os
 import pickle
 import string
 from functools import partial
+from pathlib import Path
 
 import gymnasium
 import pytest
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 
 import thinkgym
 from thinkgym.agents import OraclePolicy, RandomPolicy, play_episode
+from thinkgym.envs.bfcl import DATA_ENV_VAR
 from thinkgym.utils import RULES, check_env, env_checker
 from thinkgym.utils.env_checker import CONTROL
 
@@ -27,6 +30,8 @@ from thinkgym.utils.env_checker import CONTROL
 # for the class here (every rule, every vector mode); tests/envs/test_reasoning_gym.py runs the
 # checker on a sample across domains and a reset/step on every family.
 ENV_IDS = [s.id for s in thinkgym.list_envs() if not s.id.startswith("rg/") or s.id == "rg/countdown-v0"]
+# thinkgym/BFCL-v0 reads BFCL's data from a folder (not shipped): here, our small files in its format.
+os.environ[DATA_ENV_VAR] = str(Path(__file__).parent / "data" / "bfcl")
 # The checker's actions a model might emit, plus a flood of valid maze moves.
 NASTY_ACTIONS = [*env_checker.NASTY_ACTIONS, "R" * 70_000]
 

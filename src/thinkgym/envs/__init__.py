@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-BUILTIN_MODULES: tuple[str, ...] = ("maze", "math", "code", "tool_use")
+BUILTIN_MODULES: tuple[str, ...] = ("maze", "math", "code", "tool_use", "bfcl")
 
 for _name in BUILTIN_MODULES:
     importlib.import_module(f"thinkgym.envs.{_name}")

@@ -111,16 +111,38 @@ class GoldCall:
     def to_bfcl(self) -> dict[str, dict[str, list[Any]]]:
         return {self.name: {key: list(value) for key, value in self.options.items()}}
 
-    def example_arguments(self, required: Iterable[str] = ()) -> dict[str, Any]:
-        """Arguments that pass this gold call: the first non-empty answer of each parameter, and
-        no value for optional ones (``""`` among the answers) unless ``required`` names them."""
-        required = set(required)
+    def example_arguments(self, schema: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Arguments that pass this gold call (given the function's ``schema``, as `check_call`
+        takes it): the first non-empty answer of each parameter, no value for optional ones
+        (``""`` among the answers) unless the schema requires them. A dict answer (and, for an
+        array of dicts, each dict in it) holds answers per key, so one value per key is chosen."""
+        properties, required = _function(schema)
         arguments: dict[str, Any] = {}
         for key, answers in self.options.items():
             given = [a for a in answers if not _is_blank(a)]
             if given and (key in required or not any(_is_blank(a) for a in answers)):
-                arguments[key] = given[0]
+                spec = properties.get(key) if properties else None
+                arguments[key] = _example_value(given[0], spec if isinstance(spec, Mapping) else None)
         return arguments
+
+
+def _example_dict(option: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, answers in option.items():
+        answers = answers if isinstance(answers, (list, tuple)) else [answers]
+        given = [a for a in answers if not _is_blank(a)]
+        if given and not any(_is_blank(a) for a in answers):
+            out[key] = given[0]
+    return out
+
+
+def _example_value(answer: Any, spec: Mapping[str, Any] | None) -> Any:
+    if isinstance(answer, Mapping):
+        return _example_dict(answer)
+    _, expected, nested = _expected(spec, [answer])
+    if isinstance(answer, list) and expected is list and nested is dict:
+        return [_example_dict(item) if isinstance(item, Mapping) else item for item in answer]
+    return answer
 
 
 @dataclass(frozen=True)
