@@ -8,7 +8,14 @@ import pytest
 
 from thinkgym.sandbox import Limits
 from thinkgym.tools import ToolCall
-from thinkgym.tools.builtin import KeyValueTable, PythonTool, SearchIndex, calculate, calculator_tool, convert_units
+from thinkgym.tools.builtin import (
+    KeyValueTable,
+    PythonTool,
+    SearchIndex,
+    calculate,
+    calculator_tool,
+    convert_units,
+)
 from thinkgym.tools.executor import Toolbox
 
 

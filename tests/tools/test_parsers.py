@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from thinkgym.tools import CallError, ParsedTurn, ToolCall, parse_tool_calls, parsers, register_call_parser
+from thinkgym.tools import (
+    CallError,
+    ParsedTurn,
+    ToolCall,
+    parse_tool_calls,
+    parsers,
+    register_call_parser,
+)
 
 
 def _hermes(name, arguments):
@@ -44,10 +51,16 @@ def test_hermes_missing_close_tag_reads_to_the_end_or_the_next_call():
     assert [c.arguments for c in parsed.calls] == [{"x": 1}]
 
 
+def test_hermes_json_cut_before_its_closing_brackets_is_closed_again():
+    parsed = parse_tool_calls('<tool_call>{"name": "a", "arguments": {"x": [1, {"y": "}"}')
+    assert [(c.name, c.arguments) for c in parsed.calls] == [("a", {"x": [1, {"y": "}"}]})]
+
+
 @pytest.mark.parametrize(
     "body, reason",
     [
-        ('{"name": "a", "arguments": {"x": 1}', "not valid JSON"),
+        ('{"name": "a", "arguments": {"x": }}', "not valid JSON"),
+        ('{"name": "a", "arguments": {"x": "unterminated}', "not valid JSON"),
         ("[1, 2]", "JSON object"),
         ('{"arguments": {}}', "string 'name'"),
         ('{"name": "a", "arguments": [1]}', "JSON object"),

@@ -13,7 +13,14 @@ from typing import Literal
 import pytest
 
 from thinkgym.errors import ConfigError
-from thinkgym.tools import Tool, ToolCall, function_schema, schema_from_dict, tool, validate_arguments
+from thinkgym.tools import (
+    Tool,
+    ToolCall,
+    function_schema,
+    schema_from_dict,
+    tool,
+    validate_arguments,
+)
 from thinkgym.tools.executor import Toolbox, _importable
 
 

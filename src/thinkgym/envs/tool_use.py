@@ -298,7 +298,7 @@ class ToolUseEnv(TextEnv):
         weights: Mapping[str, float] = DEFAULT_WEIGHTS,
         **kwargs: Any,
     ):
-        kwargs.setdefault("max_action_chars", 262_144)
+        kwargs.setdefault("max_action_chars", 2_097_152)  # 1 MB arguments reach the toolbox and get its own error
         super().__init__(source or tool_use_source(difficulty, families, split), max_turns=1, **kwargs)
         self.toolbox = Toolbox((default_tools(python_backend) if builtin_tools else []), timeout=tool_timeout, max_result_chars=max_result_chars)
         for item in tools:

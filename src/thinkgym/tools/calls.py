@@ -174,6 +174,7 @@ def _call_from_object(obj: Any, raw: str, call_id: str) -> ToolCall | CallError:
 
 _OPEN, _CLOSE = "<tool_call>", "</tool_call>"
 _DECODER = json.JSONDecoder()
+_MAX_REPAIR = 200_000
 
 
 def _hermes_body(body: str, raw: str, call_id: str) -> ToolCall | CallError:
@@ -191,8 +192,38 @@ def _hermes_body(body: str, raw: str, call_id: str) -> ToolCall | CallError:
         except (ValueError, RecursionError):
             obj = None
         if obj is None:
+            obj = _closed(stripped)
+        if obj is None:
             return CallError(_cut(raw), f"the <tool_call> block is not valid JSON: {exc}")
     return _call_from_object(obj, raw, call_id)
+
+
+def _closed(text: str) -> Any:
+    """JSON cut off before its closing brackets (a stop sequence, a length limit), closed again;
+    None when that is not the only problem."""
+    stack: list[str] = []
+    in_string = escaped = False
+    for ch in text[:_MAX_REPAIR]:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]":
+            if not stack or stack.pop() != ch:
+                return None
+    if in_string or not stack or len(text) > _MAX_REPAIR:
+        return None
+    try:
+        return json.loads(text + "".join(reversed(stack)))
+    except (ValueError, RecursionError):
+        return None
 
 
 def parse_hermes(text: str) -> ParsedTurn | None:
