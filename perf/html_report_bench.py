@@ -89,9 +89,13 @@ def synthetic_records(n: int, seed: int = 0, samples_per_problem: int = 4) -> li
                 "extracted_answer": None if (multi or failed) else answer,
                 "answer_found": not multi,
                 "reward": 0.0 if failed else float(correct),
-                "components": {"accuracy": float(correct), "format": 1.0} if not multi else {"goal": float(correct)},
+                "components": {"accuracy": float(correct), "format": 1.0}
+                if not multi
+                else {"goal": float(correct)},
                 "correct": correct and not failed,
-                "reward_info": {"extracted_answer": answer, "gold": gold} if not multi else {"move": "R"},
+                "reward_info": {"extracted_answer": answer, "gold": gold}
+                if not multi
+                else {"move": "R"},
                 "reason": None if correct or failed else rng.choice(REASONS),
                 "error": "HTTP 500: upstream timed out" if failed else None,
                 "terminated": True,
@@ -114,10 +118,18 @@ def chromium_driver(width: int = 1400, height: int = 1000):
 
     options = webdriver.ChromeOptions()
     options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--window-size={width},{height}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--window-size={width},{height}",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
+    return webdriver.Chrome(
+        service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options
+    )
 
 
 STEP = """
@@ -133,7 +145,10 @@ STEPS = [
     ("filter outcome = not correct", "c.outcome.value = '0'; api.apply();"),
     ("filter reason (one of 12)", "c.reason.value = '3'; api.apply();"),
     ("clear filters", "c.env.value = ''; c.outcome.value = ''; c.reason.value = ''; api.apply();"),
-    ("text search, first (builds the lower-case index)", "c.search.value = 'recompute carefully therefore'; api.apply();"),
+    (
+        "text search, first (builds the lower-case index)",
+        "c.search.value = 'recompute carefully therefore'; api.apply();",
+    ),
     ("text search, again (another word)", "c.search.value = 'wait that is'; api.apply();"),
     ("text search, no match", "c.search.value = 'zzzz-no-such-text'; api.apply();"),
     ("clear search", "c.search.value = ''; api.apply();"),
@@ -165,7 +180,9 @@ def main() -> int:
     path = folder / "report.html"
     path.write_text(page, encoding="utf-8")
     print(f"samples: {args.samples:,}; records made in {t_make:.1f} s; summarize {t_summary:.1f} s")
-    print(f"render_html_report: {t_render:.2f} s; page size {path.stat().st_size / 2**20:.1f} MiB ({path})")
+    print(
+        f"render_html_report: {t_render:.2f} s; page size {path.stat().st_size / 2**20:.1f} MiB ({path})"
+    )
 
     driver = chromium_driver()
     try:
@@ -177,8 +194,12 @@ def main() -> int:
             time.sleep(0.05)
         wall_open = time.perf_counter() - t
         open_ms = driver.execute_script("return thinkgymReport.openMs")
-        heap = driver.execute_script("return performance.memory ? performance.memory.usedJSHeapSize : null")
-        print(f"open: page ready {open_ms:.0f} ms after navigation start (driver wall {wall_open:.2f} s); JS heap {heap / 2**20 if heap else float('nan'):.0f} MiB")
+        heap = driver.execute_script(
+            "return performance.memory ? performance.memory.usedJSHeapSize : null"
+        )
+        print(
+            f"open: page ready {open_ms:.0f} ms after navigation start (driver wall {wall_open:.2f} s); JS heap {heap / 2**20 if heap else float('nan'):.0f} MiB"
+        )
         print(f"{'step':52s} {'main thread ms':>15s} {'rows':>8s} {'wall s':>7s}")
         results = {"open_ms": open_ms, "steps": {}}
         for name, code in STEPS:
