@@ -53,6 +53,8 @@ __all__ = [
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {"answer": 0.6, "subgoals": 0.2, "arguments": 0.1, "efficiency": 0.1}
 
+#: Calls beyond this many are not matched (an episode's call budget is far below it).
+MAX_MATCHED_CALLS = 256
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.S | re.I)
 _BOXED = re.compile(r"\\boxed\s*\{")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -146,22 +148,14 @@ def call_matches(call: Any, step: Mapping[str, Any]) -> bool:
 
 
 def argument_f1(calls: Sequence[Any], plan: Sequence[Mapping[str, Any]]) -> float:
-    """F1 of the largest one-to-one match between ``calls`` and the plan's steps (multisets)."""
+    """F1 of the largest one-to-one match between ``calls`` and the plan's steps (multisets; the
+    maximum bipartite matching of `thinkgym.verifiers.tool_calls`, with `call_matches` as the edge)."""
     if not calls or not plan:
         return 0.0
-    owner: dict[int, int] = {}  # step -> call
+    from thinkgym.verifiers.tool_calls import max_matching
 
-    def augment(c: int, seen: set[int]) -> bool:
-        for s, step in enumerate(plan):
-            if s in seen or not call_matches(calls[c], step):
-                continue
-            seen.add(s)
-            if s not in owner or augment(owner[s], seen):
-                owner[s] = c
-                return True
-        return False
-
-    matched = sum(augment(c, set()) for c in range(len(calls)))
+    calls = list(calls)[:MAX_MATCHED_CALLS]
+    matched = len(max_matching([[call_matches(call, step) for step in plan] for call in calls]))
     if matched == 0:
         return 0.0
     precision, recall = matched / len(calls), matched / len(plan)
