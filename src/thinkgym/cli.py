@@ -337,6 +337,12 @@ def eval_command(
     max_tokens: int | None = typer.Option(None, "--max-tokens", help="Generation length limit for model policies."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
     imports: list[str] | None = typer.Option(None, "--import", help="Module to import first (registers your own envs); repeatable."),
+    ray: str | None = typer.Option(
+        None, "--ray", metavar="[ADDRESS]",
+        help="Verify (and run code) on a Ray cluster: --ray alone (or --ray local) finds or starts a local Ray; --ray auto "
+             "joins a running cluster; --ray ray://HOST:10001 a remote one. hf: policies generate on its GPUs. "
+             "--verify-workers = actors.",
+    ),
 ) -> None:
     """Benchmark a policy on a suite or on envs: concurrent, resumable, with CIs, report and plots.
 
@@ -349,7 +355,7 @@ def eval_command(
             policy=policy, out=out, suite=suite, envs=env or [], n=n, samples=samples, seed=seed,
             concurrency=concurrency, batch_size=batch_size, verify_workers=verify_workers,
             temperature=temperature, max_tokens=max_tokens, progress=not no_progress, console=console,
-            imports=imports or [],
+            imports=imports or [], ray=ray,
         )
     )  # fmt: skip
 
@@ -383,9 +389,21 @@ def compare_command(
     raise typer.Exit(run_compare_command(dir_a, dir_b, console=console))
 
 
+def _optional_values(argv: list[str]) -> list[str]:
+    """``--ray`` may come without its ADDRESS (typer has no optional option values): then it is
+    ``--ray local``."""
+    out = list(argv)
+    for i in range(len(out) - 1, -1, -1):
+        if out[i] == "--ray" and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out.insert(i + 1, "local")
+    return out
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    import sys
+
+    app(args=_optional_values(sys.argv[1:]))
 
 
 if __name__ == "__main__":

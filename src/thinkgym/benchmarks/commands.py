@@ -103,7 +103,9 @@ def run_eval_command(
     console: Any,
     argv: Sequence[str] | None = None,
     imports: Sequence[str] = (),
+    ray: str | None = None,
 ) -> int:
+    """``ray``: None = no Ray; "" or "local" = find or start a local Ray; else a cluster address."""
     from thinkgym.benchmarks.runner import EvalSettings, evaluate
     from thinkgym.benchmarks.suites import load_suite, suite_from_envs
     from thinkgym.errors import ConfigError
@@ -127,6 +129,11 @@ def run_eval_command(
         )
         if verify_workers >= 0:
             settings.verify_workers = verify_workers
+        if ray is not None:
+            if verify_workers == 0:
+                raise ConfigError("--verify-workers 0 verifies in this process; with --ray give a count of actors or leave it out")
+            settings.ray, settings.ray_address = True, (None if ray in ("", "local") else ray)
+            settings.ray_workers = verify_workers if verify_workers > 0 else None
         summary = evaluate(
             chosen, policy, out, settings, command=argv if argv is not None else sys.argv
         )

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import json
 import multiprocessing
 import os
@@ -79,6 +80,12 @@ class EvalSettings:
     step_timeout_s: float = 300.0  # safety net; verifiers bound their own time
     progress: bool = True
     retry_failed: bool = True
+    #: Verify (and run code) on a Ray cluster: ``ray_address`` None finds or starts a local one,
+    #: "auto" an existing one, "ray://host:10001" a remote one; ``ray_workers`` actors (None: one
+    #: per CPU of the cluster). ``hf:`` policies generate on its GPUs when it has any.
+    ray: bool = False
+    ray_address: str | None = None
+    ray_workers: int | None = None
 
     def __post_init__(self) -> None:
         if self.samples < 1:
@@ -242,7 +249,19 @@ class _Evaluation:
 
     # ---- steps -----------------------------------------------------------------------------
 
+    def start_ray(self) -> None:
+        """With ``--ray``: join the cluster and start the verification actors before the policy."""
+        if self.settings.ray and self.pool is None:
+            from thinkgym.benchmarks.ray_eval import RayStepExecutor
+
+            settings = self.settings
+            self.pool = RayStepExecutor(address=settings.ray_address, workers=settings.ray_workers,  # type: ignore[assignment]
+                                        imports=settings.imports, step_timeout_s=settings.step_timeout_s)  # fmt: skip
+            self.verify_slots = asyncio.Semaphore(self.pool.max_in_flight)  # type: ignore[attr-defined]
+
     def _ensure_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        if self.pool is None and self.settings.ray:
+            self.start_ray()  # after a recycle: fresh actors
         if self.pool is None:
             self.pool = concurrent.futures.ProcessPoolExecutor(
                 max_workers=self.settings.verify_workers,
@@ -580,6 +599,7 @@ def _evaluate_locked(
             "concurrency": settings.concurrency,
             "batch_size": settings.batch_size,
             "verify_workers": settings.verify_workers,
+            **({"ray": settings.ray_address or "local"} if settings.ray else {}),
         },
     }
     run_dir.prepare(config)
@@ -597,8 +617,14 @@ def _evaluate_locked(
     owns_policy = False
     try:
         if todo:
+            evaluation.start_ray()  # with --ray: before the policy (which may go to the cluster's GPUs)
             if spec is not None:
-                evaluation.policy = make_policy(
+                build = make_policy
+                if settings.ray:
+                    from thinkgym.benchmarks.ray_eval import make_eval_policy
+
+                    build = functools.partial(make_eval_policy, address=settings.ray_address)
+                evaluation.policy = build(
                     spec,
                     seed=settings.seed,
                     temperature=settings.temperature,

@@ -47,7 +47,7 @@ class RaySandbox(Sandbox):
     ``address``: None (join this process's Ray, else start or find a local one), ``"auto"`` (an
     existing cluster) or ``"ray://host:port"`` (Ray Client). ``workers``: actors (default: the
     cluster's CPUs / ``cpus_per_worker``); ``jobs_per_worker``: jobs one actor runs at once
-    (default: ``cpus_per_worker``); ``max_in_flight``: outstanding jobs (default: twice the slots).
+    (default: ``cpus_per_worker``); ``max_in_flight``: outstanding jobs (default: each worker's jobs plus one queued).
     ``sandbox_options`` go to each node's sandbox constructor; ``strict`` and ``required_layers``
     are enforced there, on the node that runs the job. ``ray_init`` holds extra `ray.init`
     arguments for when this sandbox makes the connection.

@@ -7,7 +7,7 @@ method calls, with
 
 - **placement by Ray's resources**: one actor per ``cpus_per_worker`` CPUs, ``SPREAD`` over nodes;
 - **backpressure**: at most ``max_in_flight`` calls outstanding (``submit`` blocks beyond that),
-  and at most ``slots + 1`` queued at any one actor, so neither the driver's futures nor the
+  and at most ``slots + prefetch`` at any one actor, so neither the driver's futures nor the
   object store grow without bound;
 - **replacement and one retry**: a call whose actor died (killed, out of memory, its node gone,
   or silent past its deadline) gets a fresh actor started in its place and is sent once more to a
@@ -162,9 +162,11 @@ class PoolStats:
 class ActorPool:
     """Ray actors each holding ``factory()``; `submit` sends a method call to the least busy one.
 
-    ``workers`` defaults to the cluster's CPUs divided by ``cpus_per_worker``; each actor runs
-    ``slots`` calls at once (default: ``cpus_per_worker``, at least 1). ``max_in_flight`` bounds
-    the calls outstanding (default: twice the slots). ``start_timeout_s`` bounds how long a call
+    ``workers`` defaults to the cluster's CPUs divided by ``cpus_per_worker`` (each actor also
+    reserves ``gpus_per_worker`` GPUs, so a GPU pool lands on the nodes that have them); each actor runs
+    ``slots`` calls at once (default: ``cpus_per_worker``, at least 1) and has up to ``prefetch``
+    more queued (hiding the round trip). ``max_in_flight`` bounds the calls outstanding (default:
+    every worker's slots and prefetch). ``start_timeout_s`` bounds how long a call
     waits for a worker to exist (when every actor is dead and none can be placed).
     """
 
@@ -175,7 +177,9 @@ class ActorPool:
         address: str | None = None,
         workers: int | None = None,
         cpus_per_worker: float = 1.0,
+        gpus_per_worker: float = 0.0,
         slots: int | None = None,
+        prefetch: int = 1,
         max_in_flight: int | None = None,
         start_timeout_s: float = 120.0,
         name: str = "thinkgym",
@@ -202,9 +206,11 @@ class ActorPool:
         self.factory = factory
         self.name = name
         self.cpus_per_worker = float(cpus_per_worker)
+        self.gpus_per_worker = float(gpus_per_worker)
         self.slots = int(slots) if slots is not None else max(1, int(cpus_per_worker))
         self.size = int(workers)
-        self.max_in_flight = int(max_in_flight) if max_in_flight is not None else 2 * self.size * self.slots
+        self.prefetch = max(0, int(prefetch))
+        self.max_in_flight = int(max_in_flight) if max_in_flight is not None else self.size * (self.slots + self.prefetch)
         self.start_timeout_s = float(start_timeout_s)
         self.stats = PoolStats()
         self._lock = threading.RLock()
@@ -226,7 +232,7 @@ class ActorPool:
     # -- workers -------------------------------------------------------------------------------
 
     def _start_worker(self) -> None:
-        options = {"num_cpus": self.cpus_per_worker, "scheduling_strategy": "SPREAD",
+        options = {"num_cpus": self.cpus_per_worker, "num_gpus": self.gpus_per_worker, "scheduling_strategy": "SPREAD",
                    "max_concurrency": self.slots, "max_restarts": 0}  # fmt: skip
         handle = _host_class(self._ray).options(**options).remote(self.factory)
         worker = _Worker(handle, next(self._numbers))
@@ -305,8 +311,8 @@ class ActorPool:
         return out
 
     def _pick(self) -> _Worker | None:
-        """The ready worker with the fewest calls per slot, if one has room (slots + 1)."""
-        ready = [w for w in self._workers if w.ready and not w.dead and w.inflight < self.slots + 1]
+        """The ready worker with the fewest calls, if one has room (slots + prefetch)."""
+        ready = [w for w in self._workers if w.ready and not w.dead and w.inflight < self.slots + self.prefetch]
         return min(ready, key=lambda w: (w.inflight, w.number)) if ready else None
 
     def _launch(self, flight: _Flight) -> None:
@@ -386,15 +392,18 @@ class ActorPool:
                 self.stats.failed += 1
             else:
                 self.stats.completed += 1
-        if failure is not None:
-            try:
-                flight.out.set_result(flight.on_failure(failure))
-            except Exception as exc:  # the failure hook itself raised: hand that over
-                flight.out.set_exception(exc)
-        elif error is not None:
-            flight.out.set_exception(_cause(error))
-        else:
-            flight.out.set_result(value)
+        if flight.out.cancelled():
+            return  # the caller gave up on it (e.g. asyncio.wait_for timed out)
+        with contextlib.suppress(concurrent.futures.InvalidStateError):  # cancelled just now
+            if failure is not None:
+                try:
+                    flight.out.set_result(flight.on_failure(failure))
+                except Exception as exc:  # the failure hook itself raised: hand that over
+                    flight.out.set_exception(exc)
+            elif error is not None:
+                flight.out.set_exception(_cause(error))
+            else:
+                flight.out.set_result(value)
 
     def _check_deadlines(self) -> float:
         """Kill the actors of calls past their deadline (their calls then fail and are retried);
