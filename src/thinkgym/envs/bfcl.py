@@ -376,7 +376,7 @@ def gold_answer(problem: Problem) -> str:
 
     expects = problem.meta.get("expects", "calls")
     functions = problem.meta.get("functions") or []
-    if expects == "no_call":
+    if expects == "no_call" or (expects == "any_call" and not functions):
         return NO_CALL_ANSWER
     if expects == "any_call":
         first = functions[0]
