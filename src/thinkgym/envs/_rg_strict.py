@@ -20,6 +20,11 @@ failing through thinkgym):
   evaluates the answer with ``parse_expr`` — any Python/sympy expression (``**``, ``!``,
   ``sin(pi)``, ``len('…')``) whose literal digits are the given numbers passes, and the text is
   executed. Strict: as ``puzzle24`` with the problem's target.
+- ``game_of_life_halting``: reasoning-gym scores ``bool(answer) == bool(gold)`` with the gold the
+  *string* ``"True"``/``"False"``: every non-empty answer (``"no idea"``) scores 1.0. Strict:
+  ``True``/``False`` (any case) equal to the gold.
+- ``coin_flip``: an absolute tolerance of 1e-4 makes ``0`` right for every probability below it
+  (``3.05e-05`` …). Strict: equal as fractions, or within 1e-4 *relative*.
 - ``number_sorting``: reasoning-gym accepts every sorted list whose numbers are within **1.0** of
   the expected ones, so ``[x + 0.9 for x in expected]`` scores 1.0. Strict: the same numbers
   (exact decimal values), in the asked order.
@@ -166,10 +171,34 @@ def check_n_queens(answer: str, entry: Mapping[str, Any]) -> tuple[float, str]:
     return 0.0, "not one of the valid boards (only an exact board counts)"
 
 
+def check_true_false(answer: str, entry: Mapping[str, Any]) -> tuple[float, str]:
+    """``game_of_life_halting``: reasoning-gym compares ``bool(answer) == bool(gold)``, and the gold
+    is the *string* "True" or "False", so every non-empty answer scores 1.0."""
+    said = answer.strip().lower()
+    if said not in ("true", "false"):
+        return 0.0, "answer True or False"
+    return (1.0, "correct") if said == str(entry["answer"]).strip().lower() else (0.0, "wrong")
+
+
+def check_probability(answer: str, entry: Mapping[str, Any]) -> tuple[float, str]:
+    """``coin_flip``: reasoning-gym accepts any value within 0.0001 *absolute*, so "0" is right for
+    every small probability (3.05e-05 …). Strict: equal as fractions, or within 1e-4 relative."""
+    try:
+        got = Fraction(answer.strip().replace(",", ""))
+        gold = Fraction(str(entry["answer"]).strip().replace(",", ""))
+    except (ValueError, ZeroDivisionError):
+        return 0.0, "not a number or fraction"
+    if got == gold or (gold != 0 and abs(got - gold) <= abs(gold) * Fraction(1, 10_000)):
+        return 1.0, "correct"
+    return 0.0, f"{answer.strip()} is not {entry['answer']}"
+
+
 #: family -> strict checker ``(answer, entry) -> (score, reason)``, used instead of reasoning-gym's.
 STRICT_CHECKERS: dict[str, Callable[[str, Mapping[str, Any]], tuple[float, str]]] = {
     "countdown": check_countdown,
     "puzzle24": check_puzzle24,
+    "game_of_life_halting": check_true_false,
+    "coin_flip": check_probability,
     "number_sorting": check_number_sorting,
     "n_queens": check_n_queens,
     "binary_matrix": _exact,

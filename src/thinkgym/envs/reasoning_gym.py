@@ -60,6 +60,7 @@ import importlib.util
 import json
 import math
 import re
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -124,7 +125,12 @@ _ENV_OPTIONS = frozenset(
 
 def available() -> bool:
     """Whether reasoning-gym is installed (checked without importing it)."""
-    return importlib.util.find_spec("reasoning_gym") is not None
+    if "reasoning_gym" in sys.modules:
+        return sys.modules["reasoning_gym"] is not None  # None: blocked on purpose
+    try:
+        return importlib.util.find_spec("reasoning_gym") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _factory() -> Any:
@@ -418,7 +424,7 @@ class ReasoningGymScore:
         raw, scorer, reason = self._raw_score(name, config_key, answer, entry)
         info: dict[str, Any] = {"answer": answer[:500], "scorer": scorer, "rg_score": raw, "reason": reason}
         if raw is None:
-            return Reward.zero(reason, {"accuracy": 0.0}, **info)
+            return Reward(0.0, {"accuracy": 0.0}, {**info, "error": reason})
         score = raw if self.partial_credit else (1.0 if raw >= 1.0 - 1e-9 else 0.0)
         if score < 1.0 and "error" not in info:
             info["error"] = reason if raw == 0 else f"partial credit {raw:g} from reasoning-gym is not counted as correct"
