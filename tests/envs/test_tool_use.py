@@ -364,3 +364,16 @@ def test_user_tools_join_the_builtins_and_env_pickles():
     assert obs == "<tool_response>\nHI\n</tool_response>"
     copy = pickle.loads(pickle.dumps(thinkgym.make(ENV_ID)))
     assert copy.reset(seed=0)[0] == thinkgym.make(ENV_ID).reset(seed=0)[0]
+
+
+def test_oracle_recovers_after_a_stray_call_of_a_planned_tool():
+    """A calculator call with other numbers 'matches' the plan's calculator step by tool, but its
+    fact never came back: the oracle still makes the planned call, and the answer is grounded."""
+    env = thinkgym.make(ENV_ID, difficulty=2, families="arithmetic")
+    env.reset(seed=0)
+    env.step(call("calculator", expression="48213 * 90721"))
+    while not env.done:
+        *_, info = env.step(env.oracle_action())
+    components = info["reward_components"]
+    assert components["accuracy"] == components["grounded"] == components["subgoals"] == 1.0
+    assert components["arguments"] == pytest.approx(0.8)  # the stray call costs precision

@@ -53,6 +53,7 @@ from thinkgym.verifiers.tool_use import (
     DEFAULT_WEIGHTS,
     call_matches,
     extract_final_answer,
+    fact_in,
     score_tool_episode,
     subgoal_progress,
 )
@@ -426,8 +427,12 @@ class ToolUseEnv(TextEnv):
         if self.problem is None:
             return super().oracle_action()
         plan = self.problem.meta.get("plan") or []
-        calls = [r.call for r in self.results if r.ok]
-        step = next((s for s in plan if not any(call_matches(c, s) for c in calls)), None)
+        ok = [r for r in self.results if r.ok]
+
+        def done(step: Mapping[str, Any]) -> bool:  # called as planned, and its fact came back
+            return any(call_matches(r.call, step) for r in ok) and any(fact_in(step["fact"], r.content) for r in ok)
+
+        step = next((s for s in plan if not done(s)), None)
         if step is None:
             return f"<answer>{self.problem.answer}</answer>"
         return f"<tool_call>{json.dumps({'name': step['tool'], 'arguments': step['arguments']})}</tool_call>"
