@@ -12,8 +12,12 @@ the env and nothing hangs. Results: text content is joined; other content kinds 
 (``[image]``); a result marked ``isError`` becomes ``Error: ...``; ``structured_content`` is the
 call's value when the server gives one.
 
->>> # server = MCPServer.stdio(["python", "my_server.py"])     # or MCPServer.http("http://127.0.0.1:8000/mcp")
->>> # toolbox = Toolbox(server.tools())                         # server.close() when done
+Use::
+
+    server = MCPServer.stdio(["python", "my_server.py"])     # or MCPServer.http("http://127.0.0.1:8000/mcp")
+    env = thinkgym.make("thinkgym/ToolUse-v0", tools=server.tools())   # or Toolbox(server.tools())
+    ...
+    server.close()
 """
 
 from __future__ import annotations
