@@ -200,7 +200,7 @@ def test_csp_pins_the_one_inline_script_and_allows_no_network(runs):
 def test_summary_has_the_numbers_references_and_config(runs):
     summary = runs["summary"]
     page = _page(runs["attack"] / REPORT_HTML)
-    for text in ("accuracy", "mean reward", "pass@2", "maj@2", "exact mean reward", "Lengths, truncation and timing",
+    for text in ("accuracy", "mean reward", "pass@2", "maj@2", "exact reward: uniform random / optimal", "Lengths, truncation and timing",
                  "latency s mean / p50 / p90", "cut by the length limit", summary["run"]["suite_hash"], "Versions",
                  "gymnasium", "Sessions"):  # fmt: skip
         assert text in page, text

@@ -75,12 +75,12 @@ def estimate_cell(est: Mapping[str, Any] | None, digits: int = 3, bar: str = "")
     title = f"95 % CI, {est.get('method', '')}, {est.get('n')} problem(s)"
     content = (
         esc(fmt_num(est["value"], digits))
+        + bar
         + tag(
             "span",
             esc(f"[{fmt_num(est.get('lo'), digits)}, {fmt_num(est.get('hi'), digits)}]"),
             cls="ci",
         )
-        + bar
     )
     return tag("td", content, cls="num est", title=title)
 
@@ -157,9 +157,7 @@ def _results_table(summary: Mapping[str, Any]) -> str:
     header = ["env", "#problems", "accuracy", "mean reward", *(f"pass@{k}" for k in ks)]
     header += [f"maj@{max_k}"] if max_k > 1 else []
     header += (
-        ["format"]
-        + (["exact mean reward: uniform random / optimal"] if has_refs else [])
-        + ["#failed"]
+        ["format"] + (["exact reward: uniform random / optimal"] if has_refs else []) + ["#failed"]
     )
     rows = []
     for name, env in envs.items():
