@@ -262,7 +262,7 @@ def test_real_data_oracle_scores_full_reward_and_tools_are_valid_schemas():
         env.reset(options={"index": index})
         _, reward, _, _, info = env.step(env.oracle_action())
         assert reward == 1.0, (env.problem.id, info.get("error"))
-        for tool in env.tools:
+        for tool in env.tools if index % 10 == 0 else ():  # jsonschema's meta-check is slow: a tenth of them
             key = json.dumps(tool, sort_keys=True)
             if key not in schemas_seen:
                 schemas_seen.add(key)
