@@ -377,3 +377,22 @@ def test_oracle_recovers_after_a_stray_call_of_a_planned_tool():
     components = info["reward_components"]
     assert components["accuracy"] == components["grounded"] == components["subgoals"] == 1.0
     assert components["arguments"] == pytest.approx(0.8)  # the stray call costs precision
+
+
+def test_calls_and_answers_inside_reasoning_do_not_count():
+    env = thinkgym.make(ENV_ID, difficulty=1, families="arithmetic")
+    env.reset(seed=0)
+    thought = "<think>maybe " + call("calculator", expression="1+1") + " or <answer>2</answer></think>"
+    obs, _, terminated, _, info = env.step(thought + call("calculator", expression="3+3"))
+    assert obs == "<tool_response>\n6\n</tool_response>" and not terminated
+    obs, _, terminated, _, _ = env.step("I should call " + call("calculator", expression="1") + "</think> hmm")
+    assert "no tool call and no final answer" in obs and not terminated  # a template that opened <think> in the prompt
+
+
+def test_call_tool_after_the_end_is_an_error_text():
+    env = thinkgym.make(ENV_ID, difficulty=1)
+    with pytest.raises(gymnasium.error.ResetNeeded):
+        env.call_tool("calculator", {"expression": "1"})
+    env.reset(seed=0)
+    env.step("<answer>0</answer>")
+    assert env.call_tool("calculator", {"expression": "1"}).startswith("Error: the episode has ended")

@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Mapping, Sequence
 from functools import partial
 from importlib import resources
 from typing import Any
 
 import numpy as np
+from gymnasium.error import ResetNeeded
 
 from thinkgym.core import GeneratorSource, Problem, Reward, TextEnv, Turn
 from thinkgym.registry import register
@@ -269,6 +271,19 @@ def default_tools(python_backend: str = "local") -> list[Tool]:
     ]
 
 
+_THINK = re.compile(r"<think>.*?</think>", re.S)
+
+
+def _outside_reasoning(action: str) -> str:
+    """The action without its reasoning: a call or an answer written while thinking is not one.
+    Closed ``<think>`` blocks go; text before a lone ``</think>`` (templates that open the block
+    in the prompt) goes too."""
+    text = _THINK.sub("", action)
+    if "</think>" in text:
+        text = text.rsplit("</think>", 1)[1]
+    return text
+
+
 def _render_responses(results: Sequence[ToolResult], errors: Sequence[str]) -> str:
     parts = [f"<tool_response>\n{r.content}\n</tool_response>" for r in results]
     parts += [f"Error: {e}" for e in errors]
@@ -335,8 +350,10 @@ class ToolUseEnv(TextEnv):
     def call_tool(self, name: str, arguments: dict[str, Any]) -> str:
         """Execute one call in this episode's session (recorded like a parsed call; counts toward
         the call budget and the session-verified rewards). Returns the text the model sees."""
-        if self.problem is None or self.done:
-            raise RuntimeError("call_tool needs a running episode: call reset() first")
+        if self.problem is None:
+            raise ResetNeeded("call_tool needs a running episode: call reset() first")
+        if self.done:
+            return "Error: the episode has ended; no tool was run."
         call = ToolCall(str(name), dict(arguments) if isinstance(arguments, Mapping) else {}, f"call_{len(self.results)}")
         if not isinstance(arguments, Mapping):
             self.attempts += 1
@@ -374,11 +391,12 @@ class ToolUseEnv(TextEnv):
 
     def respond(self, action: str) -> Turn:
         assert self.problem is not None
-        answer = extract_final_answer(action)
-        parsed = parse_tool_calls(action, self.call_formats)
+        visible = _outside_reasoning(action)
+        answer = extract_final_answer(visible)
+        parsed = parse_tool_calls(visible, self.call_formats)
         if answer is not None:
             self._pending = [{"role": "assistant", "content": action}]
-            reward = self._final(action, None)
+            reward = self._final(visible, None)
             if parsed.calls:
                 reward = Reward(reward.score, reward.components, {**reward.info, "ignored_calls": len(parsed.calls)})
             return Turn("", reward, True)

@@ -244,7 +244,7 @@ class Toolbox:
         if isolation == "inline":
             try:
                 return "ok", tool.fn(**arguments)
-            except Exception as exc:  # noqa: BLE001 - a tool's exception is the model's observation
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - a tool's exception is the model's observation
                 return "error", f"{type(exc).__name__}: {exc}"
         if isolation == "thread":
             return _in_thread(tool.fn, arguments, timeout)
