@@ -389,6 +389,39 @@ def compare_command(
     raise typer.Exit(run_compare_command(dir_a, dir_b, console=console))
 
 
+@app.command("pipeline")
+def pipeline_command(
+    out: str = typer.Option("runs/pipeline", "--out", "-o", help="Folder for each stage's model, results.json/.md and curves.png."),
+    model: str = typer.Option("tiny", "--model", "-m", help="'tiny' (built here, no download) or a local causal-LM folder."),
+    quick: bool = typer.Option(False, "--quick", help="A small run (tests, a first look): fewer mazes and steps."),
+    rows: int | None = typer.Option(None, "--rows", help="Maze rows (default 3)."),
+    cols: int | None = typer.Option(None, "--cols", help="Maze columns (default 3)."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of the mazes, the models and the runs."),
+    device: str | None = typer.Option(None, "--device", help="auto | cpu | cuda (auto: cuda when available)."),
+    ppo_steps: int | None = typer.Option(None, "--ppo-steps", help="PPO steps (each PPO run)."),
+    grpo_steps: int | None = typer.Option(None, "--grpo-steps", help="GRPO steps."),
+    beta: float | None = typer.Option(None, "--beta", help="PPO's KL penalty to the SFT model."),
+    beta0: bool = typer.Option(True, "--beta0/--no-beta0", help="Also run PPO with beta = 0 (shows reward hacking)."),
+) -> None:
+    """The seeds' pipeline on procedural mazes: base -> SFT -> reward model -> PPO / GRPO / DPO.
+
+    Every stage is evaluated on held-out mazes no stage trains on, against the env's exact
+    references (uniform policy, optimum). Prints one table and writes each stage's model.
+    """
+    from thinkgym.agents.pipeline.run import PipelineConfig, run_pipeline, with_overrides
+
+    base = PipelineConfig.quick() if quick else PipelineConfig()
+    config = with_overrides(
+        base, output_dir=out, model=model, rows=rows, cols=cols, seed=seed, device=device, ppo_steps=ppo_steps,
+        grpo_steps=grpo_steps, ppo_beta=beta, ppo_beta0=beta0,
+    )  # fmt: skip
+    result = run_pipeline(config, log=lambda line: console.print(line, highlight=False))
+    console.print(result.table(), highlight=False)
+    for name, met in result.targets().items():
+        console.print(f"  {'[green]met[/]' if met else '[red]NOT met[/]'}: {name}", highlight=False)
+    console.print(f"plot: {result.plot}   results: {out}/results.json   wall time: {result.wall_s:.0f} s", highlight=False)
+
+
 def _optional_values(argv: list[str]) -> list[str]:
     """``--ray`` may come without its ADDRESS (typer has no optional option values): then it is
     ``--ray local``."""

@@ -132,8 +132,21 @@ class PipelineResult:
         lines.append(f"| optimum (exact) | {self.references['optimum']:.2f} | 100% | 100% | — |")
         return "\n".join(lines)
 
+    def targets(self) -> dict[str, bool]:
+        """The issue's targets, each measured: SFT clearly above uniform (by more than 2 s.e.),
+        every RL variant above SFT, the best stage at >= 70 % of the optimum, the reward model's
+        held-out pairwise accuracy >= 90 %."""
+        sft = self.stage("SFT")
+        rl = [s for s in self.stages if s.stage not in ("base", "SFT")]
+        return {
+            "SFT clearly above uniform": sft.mean - 2 * sft.se > self.references["uniform"],
+            "every RL variant above SFT": bool(rl) and all(s.mean > sft.mean for s in rl),
+            "best >= 70% of optimum": max(s.fraction for s in self.stages) >= 0.7,
+            "reward model >= 90% on held-out pairs": self.rm_accuracy_heldout >= 0.9,
+        }
+
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "targets": self.targets()}
 
 
 def _machine() -> dict[str, Any]:
