@@ -398,6 +398,15 @@ def test_browser_report_summary_filters_sample_view_and_no_injection(runs, brows
     search.send_keys(Keys.CONTROL, "a")
     search.send_keys(Keys.BACKSPACE)
     WebDriverWait(driver, 10).until(lambda d: len(_rows(d)) == total)
+    # a reason in the summary's table lists its samples
+    reason_cell = driver.find_element(By.CSS_SELECTOR, "table.reasons tbody tr td:nth-child(2)")
+    reason_text = reason_cell.text
+    reason_cell.click()
+    assert 0 < len(_rows(driver)) < total and set(_cells(driver, 6)) == {reason_text[:120]}
+    driver.execute_script(
+        "thinkgymReport.api.controls.env.value = ''; thinkgymReport.api.controls.reason.value = ''; thinkgymReport.api.apply()"
+    )
+    assert len(_rows(driver)) == total
     # sorting by reward (descending first for numbers)
     driver.find_element(By.CSS_SELECTOR, 'th[data-col="reward"]').click()
     rewards = [float(x) for x in _cells(driver, 3) if x != "–"]
@@ -467,4 +476,30 @@ def test_browser_compare_page(runs, browser):
     )
     assert sides == ["A: attack", "B: oracle-like"]
     assert browser.execute_script("return window.__tgPwned") is None
+    assert _severe(browser) == []
+
+
+def test_browser_tool_turns_in_order(tmp_path, browser):
+    """A tool episode (the tool-env protocol: an OpenAI assistant message as the action, the tool
+    results as the observation): each call readable, each result after it, in order."""
+    call = {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "calculator", "arguments": '{"expression": "2+2"}'}}]}  # fmt: skip
+    record = {
+        "key": "tools|0|0", "env": "tools", "problem_index": 0, "problem_id": "tools/0", "sample": 0,
+        "prompt": "What is 2+2? Use the calculator.", "answer": "4", "reward": 1.0, "correct": True,
+        "completion": json.dumps(call) + "\n<answer>4</answer>",
+        "actions": [json.dumps(call), "<answer>4</answer>"],
+        "observations": ["<tool_response>4</tool_response>", "Correct."], "step_rewards": [0.0, 1.0],
+        "components": {"accuracy": 1.0}, "reward_info": {"extracted_answer": "4"},
+    }  # fmt: skip
+    page = tmp_path / REPORT_HTML
+    page.write_text(render_html_report({"envs": {}, "overall": {}, "run": {}}, {}, [record]))
+    _open(browser, page)
+    browser.execute_script("thinkgymReport.api.open(0)")
+    turns = browser.execute_script(
+        "return [...document.querySelectorAll('dialog .turn')].map(t => [t.className, t.textContent])"
+    )
+    assert [cls for cls, _ in turns] == ["turn action", "turn observation"] * 2
+    assert 'tool call: calculator({"expression":"2+2"})' in turns[0][1]
+    assert "<tool_response>4</tool_response>" in turns[1][1] and "step reward 1" in turns[2][1]
     assert _severe(browser) == []

@@ -118,6 +118,27 @@ const TG = (function () {
     return el("table", { cls: "kv" }, el("tbody", null, rows));
   }
 
+  /* An action sent as an OpenAI assistant message (JSON with tool_calls): its calls, readable. */
+  function toolCalls(action) {
+    if (typeof action !== "string" || action.trimStart()[0] !== "{" || action.indexOf("tool_calls") < 0) return null;
+    let message;
+    try {
+      message = JSON.parse(action);
+    } catch (err) {
+      return null;
+    }
+    const calls = message && Array.isArray(message.tool_calls) ? message.tool_calls : [];
+    if (!calls.length) return null;
+    return el("div", { cls: "muted" }, calls.map((call) => {
+      const fn = call && call.function ? call.function : {};
+      let args = fn.arguments;
+      try {
+        args = JSON.stringify(typeof args === "string" ? JSON.parse(args) : args);
+      } catch (err) { /* arguments that are not JSON: shown as sent */ }
+      return el("div", null, ["tool call: ", el("code", { text: String(fn.name) + "(" + String(args) + ")" })]);
+    }));
+  }
+
   function turnsView(turns) {
     const out = [];
     const actions = turns.actions || [];
@@ -129,6 +150,7 @@ const TG = (function () {
       out.push(el("div", { cls: "turn action" }, [
         el("div", { cls: "who", text: "turn " + (t + 1) + " · policy" + (reward === undefined ? "" : " · step reward " + shortNum(reward)) }),
         textBlock(actions[t]),
+        toolCalls(actions[t]),
       ]));
       const obs = (turns.observations || [])[t];
       if (obs !== undefined && obs !== null && obs !== "") {
