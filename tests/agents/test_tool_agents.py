@@ -17,6 +17,7 @@ import copy
 import json
 import os
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 import pytest
 
@@ -49,11 +50,25 @@ TOOL_TEMPLATE = (
 # --------------------------------------------------------------------------------------------
 
 
-class _ToolServer(BaseHTTPRequestHandler):
-    """Answers each chat request with the next step of the gold plan of the problem the first user
-    message asks about, as structured ``tool_calls`` (server-made ids), then ``<answer>``."""
+def _call_message(calls: list[tuple[str, dict]], tag: str) -> dict:
+    return {"role": "assistant", "content": None, "tool_calls": [
+        {"id": f"call_{tag}_{i}", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+        for i, (name, args) in enumerate(calls)
+    ]}  # fmt: skip
 
-    problems: dict[str, object] = {}  # prompt -> Problem, filled by the tests
+
+def _plan_script(problem) -> list[dict]:
+    """ToolUse: each gold plan step as a structured call (one per turn), then the answer."""
+    steps = [_call_message([(step["tool"], step["arguments"])], f"srv{i}") for i, step in enumerate(problem.meta["plan"])]
+    return [*steps, {"role": "assistant", "content": f"<answer>{problem.answer}</answer>"}]
+
+
+class _ToolServer(BaseHTTPRequestHandler):
+    """Answers a chat request with the next message of the script of the problem its first user
+    message asks about (structured ``tool_calls`` with server-made ids, then text), the way a
+    function-calling server answers when given ``tools=``."""
+
+    scripts: dict[str, list[dict]] = {}  # prompt -> assistant messages, one per turn; filled by the tests
     requests: list[dict] = []
 
     def log_message(self, *args):
@@ -63,19 +78,10 @@ class _ToolServer(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).requests.append(body)
         user = next(m["content"] for m in body["messages"] if m["role"] == "user")
-        problem = next((p for prompt, p in self.problems.items() if user.startswith(prompt)), None)
-        turns = sum(m["role"] == "assistant" for m in body["messages"])
-        plan = problem.meta["plan"] if problem is not None else []
-        if problem is not None and turns < len(plan):
-            step = plan[turns]
-            message = {"role": "assistant", "content": None, "tool_calls": [{
-                "id": f"call_srv{len(type(self).requests)}", "type": "function",
-                "function": {"name": step["tool"], "arguments": json.dumps(step["arguments"])},
-            }]}  # fmt: skip
-            finish = "tool_calls"
-        else:
-            answer = problem.answer if problem is not None else "no idea"
-            message, finish = {"role": "assistant", "content": f"<answer>{answer}</answer>"}, "stop"
+        script = next((s for prompt, s in self.scripts.items() if user.startswith(prompt)), [])
+        turn = sum(m["role"] == "assistant" for m in body["messages"])
+        message = script[turn] if turn < len(script) else {"role": "assistant", "content": "<answer>no idea</answer>"}
+        finish = "tool_calls" if message.get("tool_calls") else "stop"
         reply = json.dumps({
             "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
             "choices": [{"index": 0, "finish_reason": finish, "message": message}],
@@ -87,9 +93,12 @@ class _ToolServer(BaseHTTPRequestHandler):
         self.wfile.write(reply)
 
 
+PROBLEMS = thinkgym.make(ENV).unwrapped.source.take(3, 0)
+
+
 @pytest.fixture(scope="module")
 def tool_server(local_http_server):
-    _ToolServer.problems = {p.prompt: p for p in thinkgym.make(ENV).unwrapped.source.take(3, 0)}
+    _ToolServer.scripts = {p.prompt: _plan_script(p) for p in PROBLEMS}
     with local_http_server(_ToolServer) as url:
         yield url
 
@@ -98,7 +107,7 @@ def test_openai_policy_sends_tools_and_plays_structured_tool_calls(tool_server):
     from thinkgym.agents.openai import OpenAIPolicy
 
     env = thinkgym.make(ENV)
-    problem = next(iter(_ToolServer.problems.values()))
+    problem = PROBLEMS[0]
     _ToolServer.requests = []
     episode = play_episode(env, OpenAIPolicy("tooler", base_url=tool_server, max_retries=0), options={"problem": problem})
     plan = problem.meta["plan"]
@@ -177,18 +186,18 @@ def test_hf_policy_renders_tools_and_tool_turns_through_the_template(tiny_tools)
 # --------------------------------------------------------------------------------------------
 
 
-def _eval(tmp_path, policy: str, n: int = 3) -> tuple[dict, list[dict]]:
+def _eval(tmp_path, policy: str, n: int = 3, env_id: str = ENV) -> tuple[dict, list[dict]]:
     from rich.console import Console
 
     from thinkgym.benchmarks.commands import run_eval_command
 
     out = tmp_path / policy.split(":")[0]
     code = run_eval_command(
-        policy=policy, out=str(out), suite=None, envs=[ENV], n=n, samples=1, seed=0, concurrency=2, batch_size=1,
+        policy=policy, out=str(out), suite=None, envs=[env_id], n=n, samples=1, seed=0, concurrency=2, batch_size=1,
         verify_workers=0, temperature=None, max_tokens=8, progress=False, console=Console(quiet=True), argv=["test"],
     )  # fmt: skip
     assert code == 0
-    summary = json.loads((out / "summary.json").read_text())["envs"][ENV]
+    summary = json.loads((out / "summary.json").read_text())["envs"][env_id]
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     return summary, samples
 
@@ -206,6 +215,41 @@ def test_eval_runs_the_tool_env_with_every_policy(tmp_path, tool_server, tiny_to
     folder = save_tiny(tmp_path / "tiny-model")
     hf, samples = _eval(tmp_path, f"hf:{folder}", n=2)
     assert hf["failed"] == 0 and len(samples) == 2 and all(s["actions"] for s in samples)
+
+
+BFCL_DATA = Path(__file__).resolve().parent.parent / "envs" / "data" / "bfcl"
+
+
+@pytest.mark.skipif(not BFCL_DATA.is_dir(), reason="the small BFCL-format files of tests/envs are not there")
+def test_eval_runs_bfcl_with_every_policy_and_the_server_gets_each_problems_tools(tmp_path, monkeypatch, tool_server, tiny_tools):
+    """BFCL-v0 (single turn, its own functions per problem): the server gets them as tools= and
+    answers with structured calls (the gold ones, from the env's oracle), which BFCL's AST rules
+    judge; every policy runs through `thinkgym eval`."""
+    from thinkgym.agents.tiny import save_tiny
+    from thinkgym.tools import parse_tool_calls
+
+    monkeypatch.setenv("THINKGYM_BFCL_DATA", str(BFCL_DATA))
+    env = thinkgym.make("thinkgym/BFCL-v0")
+    problems = env.unwrapped.source.take(3, 0)
+    tools_of = {}
+    for problem in problems:
+        _, info = env.reset(options={"problem": problem})
+        user = next(m["content"] for m in info["messages"] if m["role"] == "user")
+        calls = parse_tool_calls(env.get_wrapper_attr("oracle_action")()).calls
+        names = {t["function"]["name"] for t in env.get_wrapper_attr("tools")}
+        served = [(c.name if c.name in names else c.name.replace(".", "_"), c.arguments) for c in calls]
+        _ToolServer.scripts[user] = [_call_message(served, "bfcl")] if served else [{"role": "assistant", "content": "No call fits."}]
+        tools_of[user] = env.get_wrapper_attr("tools")
+    _ToolServer.requests = []
+    results = {}
+    for policy in ("oracle", "random", f"openai:{tool_server}#tooler", f"hf:{save_tiny(tmp_path / 'tiny-model')}"):
+        summary, samples = _eval(tmp_path / policy.split(":")[0], policy, env_id="thinkgym/BFCL-v0")
+        assert summary["failed"] == 0 and len(samples) == 3
+        results[policy.split(":")[0]] = summary["mean_reward"]["value"]
+    assert results["oracle"] == 1.0 and results["openai"] == 1.0
+    for request in _ToolServer.requests:
+        user = next(m["content"] for m in request["messages"] if m["role"] == "user")
+        assert request["tools"] == tools_of[user]  # each problem's own functions
 
 
 # --------------------------------------------------------------------------------------------
@@ -327,8 +371,6 @@ def test_environment_factory_adapter_refuses_tools_that_change_per_problem(monke
 
 def test_grpo_with_environment_factory_on_the_tool_env_shows_the_problem_once(tmp_path, tiny_tools):
     pytest.importorskip("trl")
-    from pathlib import Path
-
     import trl
     from trl import GRPOConfig, GRPOTrainer
 
@@ -408,3 +450,79 @@ def test_rollout_episodes_on_the_tool_env_are_the_templates_ids(tiny_tools):
         # the env's tokens are masked, the model's are not
         model_text = tokenizer.decode([t for t, m in zip(episode.completion_ids, episode.env_mask, strict=True) if m])
         assert "<|im_start|>user" not in model_text and episode.template_drift == []
+
+
+def test_grpo_with_rollout_func_on_the_tool_env_masks_tool_results(tmp_path, tiny_tools):
+    pytest.importorskip("trl")
+    from trl import GRPOConfig, GRPOTrainer
+
+    from thinkgym.agents.trl import reward_funcs, to_dataset
+    from thinkgym.agents.trl_rollout import rollout_func
+
+    model, tokenizer = tiny_tools
+    rollout = rollout_func(ENV, max_tokens_per_turn=4)
+    seen = []
+
+    def spy(prompts, trainer):
+        out = rollout(prompts, trainer)
+        seen.append(out)
+        return out
+
+    trainer = GRPOTrainer(
+        model=model, processing_class=tokenizer, train_dataset=to_dataset(ENV, 2, seed=0, conversational=True),
+        reward_funcs=reward_funcs(ENV), rollout_func=spy,
+        args=GRPOConfig(
+            output_dir=str(tmp_path), per_device_train_batch_size=2, num_generations=2, max_completion_length=300,
+            max_steps=1, learning_rate=1e-3, logging_steps=1, report_to=[], save_strategy="no", disable_tqdm=True,
+            use_cpu=True, seed=0, beta=0.0,
+        ),
+    )  # fmt: skip
+    trainer.train()
+    out = seen[0]
+    for prompt_ids, ids, mask in zip(out["prompt_ids"], out["completion_ids"], out["env_mask"], strict=True):
+        assert "<tools>" in tokenizer.decode(prompt_ids)  # the tools are in the prompt, through the template
+        env_text = tokenizer.decode([t for t, m in zip(ids, mask, strict=True) if not m])
+        assert env_text.startswith("<|im_end|>\n<|im_start|>user\n") or env_text.startswith("\n<|im_start|>user\n")
+    assert any("tool_use_score" in k for e in trainer.state.log_history for k in e)
+
+
+def test_rollout_of_a_tool_calling_policy_is_token_exact_with_tool_results_masked(tiny_tools, monkeypatch):
+    """A policy that follows the gold plan (the sampler replaced by the env's oracle, written as the
+    model would write it): the episode's ids are the template's rendering of the whole tool
+    conversation, the tool results are masked, the reward is the env's full score."""
+    from thinkgym.agents import trl_rollout
+    from thinkgym.agents.trl import to_dataset
+
+    _, tokenizer = tiny_tools
+    rows = to_dataset(ENV, 2, seed=0, conversational=True)
+    envs = []
+    for problem_id in rows["problem_id"]:
+        env = thinkgym.make(ENV)
+        env.reset(options={"problem": next(p for p in PROBLEMS if p.id == problem_id)})
+        envs.append(env)
+    eos = tokenizer.eos_token_id
+
+    active_envs = list(envs)
+    monkeypatch.setattr(trl_rollout, "sample_turns", lambda model, tok, contexts, **kw: [
+        (ids, [0.0] * len(ids)) for ids in (
+            tok.encode(e.get_wrapper_attr("oracle_action")(), add_special_tokens=False) + [eos]
+            for e in active_envs if not e.get_wrapper_attr("done")
+        )
+    ])  # fmt: skip
+    episodes = trl_rollout.play_token_episodes(None, tokenizer, envs, list(rows["prompt"]), max_completion_tokens=20_000, eos_token_ids=[eos])
+    for env, prompt, episode in zip(envs, rows["prompt"], episodes, strict=True):
+        assert episode.terminated and episode.score == pytest.approx(1.0) and episode.template_drift == []
+        history = list(prompt)
+        for message in env.get_wrapper_attr("messages")[len(prompt) :]:
+            raw = {"role": "assistant", "content": message["content"]} if message["role"] == "assistant" else message
+            history.append(raw)  # the model's own text (its Hermes calls), the env's tool messages
+        tools = env.get_wrapper_attr("tools")
+        rendered = tokenizer.apply_chat_template(history, tools=tools, tokenize=False)
+        full = episode.prompt_ids + episode.completion_ids
+        assert tokenizer.decode(full) + "\n" == rendered  # the template closes the last turn with its newline
+        assert full == tokenizer.encode(rendered, add_special_tokens=False)[:-1]  # token for token
+        masked = tokenizer.decode([t for t, m in zip(episode.completion_ids, episode.env_mask, strict=True) if not m])
+        for result in (m["content"] for m in history if m["role"] == "tool"):
+            assert f"<tool_response>\n{result}\n</tool_response>" in masked  # tool output is not trained on
+        trained = tokenizer.decode([t for t, m in zip(episode.completion_ids, episode.env_mask, strict=True) if m])
+        assert "<tool_response>" not in trained and trained.count("<tool_call>") == len(env.get_wrapper_attr("results"))
