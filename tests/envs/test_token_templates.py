@@ -320,3 +320,23 @@ def test_bad_on_drift_value():
     with pytest.raises(ValueError, match="on_drift"):
         ChatTranscript(tok, [{"role": "user", "content": "x"}], on_drift="silent")
     json.dumps(CALC)  # the tool schema used above is plain JSON
+
+
+def test_token_env_on_the_tool_env_is_the_templates_tool_conversation(tokenizers):
+    """TokenEnv on ToolUse-v0 with the oracle's turns: tools in the prompt, tool results grouped into
+    one user turn as Qwen-2.5 renders them, token for token; the answer ends the episode in full."""
+    tok = tokenizers["qwen2.5"]
+    env = TokenEnv(thinkgym.make("thinkgym/ToolUse-v0", difficulty=2), tok, chunk=True, max_new_tokens=256, on_drift="error")
+    obs, info = env.reset(seed=1)
+    tools = env.env.get_wrapper_attr("tools")
+    assert obs.tolist() == template_ids(tok, info["text_info"]["messages"], tools=tools)
+    while True:
+        action = env.env.get_wrapper_attr("oracle_action")()
+        obs, reward, terminated, truncated, info = env.step(tok.encode(action, add_special_tokens=False) + [tok.eos_token_id])
+        if terminated or truncated:
+            break
+        messages = info["text_info"]["messages"]
+        raw = [{"role": "assistant", "content": m["content"]} if m["role"] == "assistant" else m for m in messages]
+        assert messages[-1]["role"] == "tool" and obs.tolist() == template_ids(tok, raw, tools=tools)
+        assert info["template_drift"] is False
+    assert terminated and info["text_info"]["reward_info"]["episode_score"] == pytest.approx(1.0)
