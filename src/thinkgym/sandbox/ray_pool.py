@@ -263,7 +263,7 @@ class ActorPool:
             worker.dead = True
             self._workers.remove(worker)
             self.stats.workers_lost += 1
-            self.stats.lost_reasons.append(reason)
+            self.stats.lost_reasons = [*self.stats.lost_reasons[-99:], reason]  # the last 100
             self._last_loss = reason
             replace = not self._closed and self._start_failures < 3 * self.size
         with contextlib.suppress(Exception):

@@ -1,0 +1,256 @@
+"""The ray backend against the local one: overhead per job, throughput, scaling from 1 to 2 workers.
+
+One run measures, on this machine:
+
+- **overhead per job**: the same trivial job (``pass``) run one after another ``--jobs`` times
+  through the local sandbox and through a one-worker ray sandbox -> median and p99 ms of each,
+  and the difference (what a trip through Ray adds to a job);
+- **throughput** with 1 and 2 workers (local: ``map`` with concurrency 1 and 2; ray: 1 and 2
+  actors on a single-node Ray): jobs/s (a small CPU-bound job), HumanEval verifications/s (the
+  164 canonical solutions through `CodeVerifier`, whose jobs go through the sandbox) and math
+  verifications/s (`verify_batch(MathVerifier(), ..., backend="ray")`, chunks to actors);
+- the same throughput on a **simulated two-node cluster** (`ray.cluster_utils.Cluster`, one CPU
+  per node, one worker per node);
+- **scaling efficiency** 1 -> 2 workers = throughput(2) / (2 x throughput(1)).
+
+    .venv/bin/python perf/ray_bench.py                      # everything, printed as markdown
+    .venv/bin/python perf/ray_bench.py --json ray.json --jobs 300
+
+The load of the machine (``uptime``) is recorded before and after: on a shared machine the
+figures say as much about the neighbours as about Ray.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "src"))
+
+CPU_JOB = "s = 0\nfor i in range(200_000):\n    s += i * i\nprint(s)"
+
+
+def say(what: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {what}", file=sys.stderr, flush=True)
+
+
+def load() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+    return {"median_ms": 1000 * statistics.median(ordered), "p99_ms": 1000 * p99}
+
+
+def sequential_latency(box, jobs: int) -> dict[str, float]:
+    from thinkgym.sandbox import Job
+
+    job = Job.of("pass")
+    for _ in range(10):  # warm
+        box.run_job(job)
+    times = []
+    for _ in range(jobs):
+        start = time.perf_counter()
+        result = box.run_job(job)
+        times.append(time.perf_counter() - start)
+        assert result.ok, result
+    return percentiles(times)
+
+
+def jobs_per_s(box, count: int, concurrency: int | None = None) -> float:
+    from thinkgym.sandbox import Job
+
+    jobs = [Job.of(CPU_JOB) for _ in range(count)]
+    box.map(jobs[: max(2, count // 10)], concurrency=concurrency)  # warm
+    start = time.perf_counter()
+    results = box.map(jobs, concurrency=concurrency)
+    elapsed = time.perf_counter() - start
+    assert all(r.ok for r in results), [r for r in results if not r.ok][:1]
+    return count / elapsed
+
+
+def humaneval() -> tuple[list[str], list]:
+    from thinkgym.envs.code import load_humaneval
+
+    problems = load_humaneval()
+    return [f"```python\n{p.answer}\n```" for p in problems], problems
+
+
+def humaneval_per_s(box, cap: int | None = None) -> float:
+    from thinkgym.sandbox.base import Sandbox
+    from thinkgym.verifiers.code import CodeVerifier
+
+    completions, problems = humaneval()
+
+    class Capped(Sandbox):  # the local sandbox's map at a fixed concurrency
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.name = inner, getattr(inner, "name", None)
+
+        def run_job(self, job):
+            return self.inner.run_job(job)
+
+        def available_layers(self):
+            return self.inner.available_layers()
+
+        def map(self, jobs, *, concurrency=None):
+            return self.inner.map(jobs, concurrency=cap)
+
+    verifier = CodeVerifier(Capped(box) if cap else box)
+    verifier.verify_batch(completions[:8], problems[:8])  # warm
+    start = time.perf_counter()
+    rewards = verifier.verify_batch(completions, problems)
+    elapsed = time.perf_counter() - start
+    passed = sum(r.score == 1.0 for r in rewards)
+    assert passed >= len(problems) - 2, f"only {passed} of {len(problems)} canonical solutions passed"
+    return len(problems) / elapsed
+
+
+def math_pairs(count: int, offset: int = 0) -> tuple[list[str], list]:
+    """``count`` distinct pairs (the math verifier caches answers it has seen, so no pair repeats):
+    fractions and polynomials, the right ones written differently from the gold, every other one
+    wrong."""
+    from thinkgym.core import Problem
+
+    completions, problems = [], []
+    for i in range(offset, offset + count):
+        a, b = i + 2, i + 3
+        if i % 4 < 2:
+            gold, right, wrong = f"\\frac{{{a}}}{{{b}}}", f"\\frac{{{2 * a}}}{{{2 * b}}}", f"\\frac{{{a + 1}}}{{{b}}}"
+        else:
+            gold, right, wrong = f"{a}x^2 + {b}", f"{b} + {a}x^2", f"{a}x^2 + {b + 1}"
+        problems.append(Problem(f"bench/{i}", "Simplify.", gold))
+        completions.append(f"The answer is $\\boxed{{{right if i % 2 == 0 else wrong}}}$.")
+    return completions, problems
+
+
+def math_per_s(count: int, pool=None) -> float:
+    from thinkgym.verifiers import MathVerifier, verify_batch
+
+    completions, problems = math_pairs(count)
+    verifier = MathVerifier()
+    backend = "ray" if pool is not None else "local"
+    warm_c, warm_p = math_pairs(64, offset=10**6)  # other pairs: nothing measured is cached
+    verify_batch(verifier, warm_c, warm_p, backend=backend, pool=pool)
+    start = time.perf_counter()
+    rewards = verify_batch(verifier, completions, problems, backend=backend, pool=pool)
+    elapsed = time.perf_counter() - start
+    expected = sum((r.score > 0) == (i % 2 == 0) for i, r in enumerate(rewards))
+    if expected < count:  # e.g. symbolic comparisons that ran out of time on a loaded machine
+        say(f"math: {count - expected} of {count} verdicts not the expected ones")
+    return count / elapsed
+
+
+def ray_throughput(workers: int, count: int, math_count: int, address: str | None = None) -> dict[str, float]:
+    from thinkgym.sandbox import make_sandbox
+    from thinkgym.verifiers import RayVerifierPool
+
+    out = {}
+    with make_sandbox("ray", address=address, workers=workers) as box:
+        box.pool.wait_ready()
+        out["jobs_per_s"] = jobs_per_s(box, count)
+        out["humaneval_per_s"] = humaneval_per_s(box)
+    with RayVerifierPool(address=address, workers=workers, chunk_size=16) as pool:
+        pool.pool.wait_ready()
+        out["math_per_s"] = math_per_s(math_count, pool)
+    return out
+
+
+def local_throughput(concurrency: int, count: int) -> dict[str, float]:
+    from thinkgym.sandbox import make_sandbox
+
+    with make_sandbox("local") as box:
+        return {"jobs_per_s": jobs_per_s(box, count, concurrency), "humaneval_per_s": humaneval_per_s(box, concurrency)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=200, help="sequential jobs for the overhead")
+    parser.add_argument("--batch", type=int, default=200, help="jobs per throughput batch")
+    parser.add_argument("--math", type=int, default=800, help="math verifications per throughput batch")
+    parser.add_argument("--json", help="also write the figures here")
+    args = parser.parse_args()
+
+    import ray
+
+    from thinkgym.sandbox import make_sandbox
+
+    report: dict = {"load_before": load(), "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    report["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    temp_dir = tempfile.mkdtemp(prefix="tgrb", dir="/tmp")
+    os.makedirs(os.path.join(temp_dir, "ray"))
+    os.environ["RAY_TMPDIR"] = temp_dir
+
+    say("local: overhead, throughput")
+    with make_sandbox("local") as local:
+        report["overhead_local"] = sequential_latency(local, args.jobs)
+    report["local"] = {str(c): local_throughput(c, args.batch) for c in (1, 2)}
+    report["local"]["1"]["math_per_s"] = math_per_s(args.math)
+
+    say("ray, one node: overhead, 1 and 2 workers")
+    ray.init(num_cpus=2, _temp_dir=temp_dir, include_dashboard=False, log_to_driver=False, logging_level="warning")
+    try:
+        with make_sandbox("ray", workers=1) as box:
+            box.pool.wait_ready()
+            report["overhead_ray"] = sequential_latency(box, args.jobs)
+        report["ray"] = {str(w): ray_throughput(w, args.batch, args.math) for w in (1, 2)}
+    finally:
+        ray.shutdown()
+
+    from ray.cluster_utils import Cluster
+
+    say("ray, simulated two nodes")
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "temp_dir": temp_dir, "include_dashboard": False})
+    cluster.add_node(num_cpus=1)
+    ray.init(address=cluster.address, log_to_driver=False, logging_level="warning")
+    try:
+        report["two_nodes"] = ray_throughput(2, args.batch, args.math)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    report["load_after"] = load()
+    for kind in ("jobs_per_s", "humaneval_per_s", "math_per_s"):
+        report.setdefault("scaling", {})[kind] = report["ray"]["2"][kind] / (2 * report["ray"]["1"][kind])
+    print(render(report))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(report, fh, indent=2)
+
+
+def render(r: dict) -> str:
+    o_l, o_r = r["overhead_local"], r["overhead_ray"]
+    lines = [
+        f"{r['date']}, commit {r['commit']}, {r['cpus']} CPUs; load before: `{r['load_before']}`; after: `{r['load_after']}`",
+        "",
+        "| overhead per job (`pass`, one after another) | median ms | p99 ms |",
+        "|---|---|---|",
+        f"| local sandbox | {o_l['median_ms']:.2f} | {o_l['p99_ms']:.2f} |",
+        f"| ray sandbox (1 actor) | {o_r['median_ms']:.2f} | {o_r['p99_ms']:.2f} |",
+        f"| ray adds | {o_r['median_ms'] - o_l['median_ms']:.2f} | {o_r['p99_ms'] - o_l['p99_ms']:.2f} |",
+        "",
+        "| throughput | jobs/s | HumanEval verifications/s | math verifications/s |",
+        "|---|---|---|---|",
+    ]
+    rows = [("local, 1 at a time", r["local"]["1"]), ("local, 2 at a time", r["local"]["2"]),
+            ("ray, 1 worker", r["ray"]["1"]), ("ray, 2 workers", r["ray"]["2"]),
+            ("ray, simulated 2 nodes x 1 worker", r["two_nodes"])]  # fmt: skip
+    for name, row in rows:
+        math = f"{row['math_per_s']:.0f}" if "math_per_s" in row else "–"
+        lines.append(f"| {name} | {row['jobs_per_s']:.1f} | {row['humaneval_per_s']:.1f} | {math} |")
+    s = r["scaling"]
+    lines += ["", f"Scaling efficiency ray 1 -> 2 workers: jobs {s['jobs_per_s']:.2f}, HumanEval {s['humaneval_per_s']:.2f}, "
+                  f"math {s['math_per_s']:.2f} (target >= 0.8)."]  # fmt: skip
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
