@@ -115,3 +115,29 @@ def test_server_that_dies_mid_episode_gives_error_observations():
         assert len(tool_messages) == 4 and tool_messages[1]["content"].startswith("Error:")
     finally:
         server.close()
+
+
+def test_http_server_that_dies_mid_session_gives_error_text():
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, SERVER, "http", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        with MCPServer.http(f"http://127.0.0.1:{port}/mcp", timeout=3.0) as server:
+            box = Toolbox(server.tools())
+            assert box.call(ToolCall("add", {"a": 1, "b": 1}, "c")).content == "2"
+            died = box.call(ToolCall("die", {}, "c"))
+            assert not died.ok
+            process.wait(10)
+            began = time.monotonic()
+            after = box.call(ToolCall("add", {"a": 1, "b": 1}, "c"))
+            assert not after.ok and after.content.startswith("Error:") and time.monotonic() - began < 8
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
