@@ -391,8 +391,10 @@ const TG = (function () {
   function searcher(count, textOf) {
     const cache = new Array(count);
     let built = 0;
+    let doneAt = count ? null : performance.now();
     function build(upto) {
       for (; built < upto; built++) cache[built] = textOf(built).toLowerCase();
+      if (built >= count && doneAt === null) doneAt = performance.now();
     }
     const idle = window.requestIdleCallback || ((fn) => setTimeout(() => fn({ timeRemaining: () => 8 }), 16));
     function warm() {
@@ -407,7 +409,7 @@ const TG = (function () {
       for (let i = 0; i < count; i++) if (cache[i].indexOf(needle) >= 0) out[i] = 1;
       return out;
     }
-    return { warm, hits, ready: () => built >= count };
+    return { warm, hits, ready: () => built >= count, readyAt: () => doneAt };
   }
 
   /* The page's status object for people and tests: ready, timings of the last refresh. */

@@ -142,6 +142,8 @@
   sampleText.warm();
   problemText.warm();
   status.searchReady = () => sampleText.ready() && problemText.ready();
+  /* ms from navigation start to the search index being complete (null while it is built) */
+  status.searchReadyMs = () => (status.searchReady() ? Math.max(sampleText.readyAt(), problemText.readyAt()) : null);
   status.ready = true;
   document.body.dataset.ready = "1";
 })();
