@@ -327,3 +327,47 @@ def test_info_carries_the_valid_actions_hint():
     assert info["valid_actions"] == env.unwrapped.valid_actions()
     _, info = gymnasium.make("thinkgym/MazePath-v0").reset(seed=0)
     assert "valid_actions" not in info  # open text: no finite action set
+
+
+def _reference_maze(rows, cols, rng, horizon=None, loop_fraction=0.1):
+    """The step-by-step generator `generate_maze` was optimised from (GENERATOR_VERSION 0)."""
+    from thinkgym.envs.maze import DELTAS, Maze, _edge, _grid_bfs
+
+    walls = {_edge((r, c), (r + dr, c + dc)) for r in range(rows) for c in range(cols)
+             for dr, dc in ((0, 1), (1, 0)) if r + dr < rows and c + dc < cols}  # fmt: skip
+    first = (int(rng.integers(rows)), int(rng.integers(cols)))
+    seen, stack = {first}, [first]
+    while stack:
+        r, c = stack[-1]
+        options = [(r + dr, c + dc) for dr, dc in DELTAS.values()
+                   if 0 <= r + dr < rows and 0 <= c + dc < cols and (r + dr, c + dc) not in seen]  # fmt: skip
+        if not options:
+            stack.pop()
+            continue
+        nxt = options[int(rng.integers(len(options)))]
+        walls.discard(_edge((r, c), nxt))
+        seen.add(nxt)
+        stack.append(nxt)
+    for wall in sorted(walls):
+        if rng.random() < loop_fraction:
+            walls.discard(wall)
+    start = (int(rng.integers(rows)), int(rng.integers(cols)))
+    dist = _grid_bfs(rows, cols, walls, start)
+    limit = max(dist.values()) if horizon is None else min(max(dist.values()), horizon)
+    candidates = sorted(cell for cell, d in dist.items() if max(1, -(-limit // 2)) <= d <= limit)
+    goal = candidates[int(rng.integers(len(candidates)))]
+    return Maze(rows, cols, frozenset(walls), start, goal, horizon or 2 * dist[goal], f"random-{rows}x{cols}")
+
+
+@pytest.mark.parametrize("rows,cols", [(5, 5), (2, 1), (1, 5), (3, 7), (6, 6), (10, 10)])
+def test_fast_generator_draws_the_same_mazes_as_the_reference(rows, cols):
+    """The reset speed-up (integer grids, numpy-exact bounded draws) keeps seed -> maze."""
+    from thinkgym.envs.maze import generate_maze, maze_problem
+
+    for seed in range(60):
+        for horizon in (None, 4):
+            ours = generate_maze(rows, cols, np.random.default_rng(seed), horizon=horizon)
+            reference = _reference_maze(rows, cols, np.random.default_rng(seed), horizon=horizon)
+            assert ours == reference and ours.distances == reference.distances
+            assert maze_problem(ours, "p") == maze_problem(reference, "p")
+            assert ours.render(ours.start) == reference.render(reference.start)

@@ -175,7 +175,8 @@ class Maze:
 
     def action_mask(self, cell: Cell) -> np.ndarray:
         """1 for each permitted move in `MOVES` order, else 0 (``np.int8``)."""
-        return np.array([self.neighbor(cell, m) is not None for m in MOVES], dtype=np.int8)
+        permitted = self.permitted(cell)
+        return np.array([m in permitted for m in MOVES], dtype=np.int8)
 
     @cached_property
     def distances(self) -> dict[Cell, int]:
@@ -196,8 +197,25 @@ class Maze:
 
     def render(self, position: Cell | None = None) -> str:
         """ASCII drawing: ``S`` start, ``G`` goal, ``@`` the agent (when ``position`` is given)."""
-        walls, start, goal = self.walls, self.start, self.goal
-        here = None if position is None else tuple(position)
+        lines = list(self._drawing)
+        marks = {self.start: "S", self.goal: "G"}
+        if position is not None and self.inside(tuple(position)):
+            marks[tuple(position)] = "@"
+        for (r, c), mark in marks.items():
+            line = lines[2 * r + 1]
+            lines[2 * r + 1] = f"{line[: 4 * c + 2]}{mark}{line[4 * c + 3 :]}"
+        return "\n".join(lines)
+
+    @cached_property
+    def _sorted_walls(self) -> list[tuple[Cell, Cell]]:
+        """``sorted(self.walls)``: every wall is an inner wall of the grid, so a filter does it."""
+        return [wall for wall in _inner_walls(self.rows, self.cols) if wall in self.walls]
+
+    @cached_property
+    def _drawing(self) -> tuple[str, ...]:
+        """The drawing's lines without marks (walls only): built once per maze, as a reset draws
+        the same maze twice (the problem's prompt, then the first observation)."""
+        walls = self.walls
         lines = []
         for r in range(self.rows):
             # keys are built in `_edge` order directly: (r-1, c) < (r, c) and (r, c-1) < (r, c)
@@ -207,13 +225,10 @@ class Maze:
             lines.append("".join(top))
             row = []
             for c in range(self.cols):
-                cell = (r, c)
-                closed = c == 0 or ((r, c - 1), cell) in walls
-                mark = "@" if cell == here else "G" if cell == goal else "S" if cell == start else " "
-                row.append(f"{'|' if closed else ' '} {mark} ")
+                row.append("|   " if c == 0 or ((r, c - 1), (r, c)) in walls else "    ")
             lines.append("".join(row) + "|")
         lines.append("+---" * self.cols + "+")
-        return "\n".join(lines)
+        return tuple(lines)
 
     @classmethod
     def from_ascii(cls, drawing: str, horizon: int, name: str = "") -> Maze:
@@ -245,7 +260,7 @@ class Maze:
             "rows": self.rows,
             "cols": self.cols,
             # every wall is an inner wall of the grid, so this is sorted(self.walls) without a sort
-            "walls": [[list(a), list(b)] for a, b in _inner_walls(self.rows, self.cols) if (a, b) in self.walls],
+            "walls": [[[a0, a1], [b0, b1]] for (a0, a1), (b0, b1) in self._sorted_walls],
             "start": list(self.start),
             "goal": list(self.goal),
             "horizon": self.horizon,
@@ -374,7 +389,18 @@ def _int_drawer(rng: np.random.Generator) -> Callable[[int], int]:
     if type(rng.bit_generator) is np.random.PCG64 and _lemire_matches_numpy():
         iface = rng.bit_generator.ctypes
         next_uint32, state = iface.next_uint32, iface.state
-        return lambda k: 0 if k == 1 else _lemire_below(next_uint32, state, k)
+
+        def below(k: int) -> int:  # `_lemire_below`, inlined: this is the hot loop of a reset
+            if k == 1:
+                return 0
+            m = next_uint32(state) * k
+            if (m & 0xFFFFFFFF) < k:
+                threshold = (0xFFFFFFFF - (k - 1)) % k
+                while (m & 0xFFFFFFFF) < threshold:
+                    m = next_uint32(state) * k
+            return m >> 32
+
+        return below
     return lambda k: int(rng.integers(k))
 
 
@@ -395,33 +421,106 @@ def generate_maze(
         raise ValueError(f"horizon must be >= 1, got {horizon}")
     # The random draws are exactly those of the original step-by-step version (problem ids name
     # GENERATOR_VERSION 0, so the same seed must give the same maze): see `_int_drawer`, and
-    # ``random(n)`` equals n successive ``random()`` calls.
-    links = _grid_links(rows, cols)
-    walls = set(_inner_walls(rows, cols))
+    # ``random(n)`` equals n successive ``random()`` calls. Cells and walls are integer indices
+    # into `_grid_index` (row-major cells, sorted walls), so no tuple is hashed while carving.
+    cells, inner, links = _grid_index(rows, cols)
+    removed = bytearray(len(inner))
+    seen = bytearray(len(cells))
     below = _int_drawer(rng)
-    first = (below(rows), below(cols))
-    seen, stack = {first}, [first]
-    while stack:
-        options = [link for link in links[stack[-1]] if link[0] not in seen]
+    cell = below(rows) * cols + below(cols)
+    seen[cell] = 1
+    stack = [cell]
+    push, pop = stack.append, stack.pop
+    while True:  # (a plain loop, not a list comprehension: this runs ~50 times per maze)
+        options = []
+        for link in links[cell]:
+            if not seen[link[0]]:
+                options.append(link)
         if not options:
-            stack.pop()
+            pop()
+            if not stack:
+                break
+            cell = stack[-1]
             continue
-        nxt, wall = options[below(len(options))]
-        walls.discard(wall)
-        seen.add(nxt)
-        stack.append(nxt)
-    if walls:
-        remaining = [wall for wall in _inner_walls(rows, cols) if wall in walls]  # sorted(walls)
-        for wall, draw in zip(remaining, rng.random(len(remaining)).tolist(), strict=True):
-            if draw < loop_fraction:
-                walls.discard(wall)
-    start = (below(rows), below(cols))
-    dist = _grid_bfs(rows, cols, walls, start)
-    limit = max(dist.values()) if horizon is None else min(max(dist.values()), horizon)
+        count = len(options)
+        cell, wall = options[below(count)] if count > 1 else options[0]
+        removed[wall] = 1
+        seen[cell] = 1
+        push(cell)
+    remaining = [w for w in range(len(inner)) if not removed[w]]  # in sorted order
+    for wall, draw in zip(remaining, rng.random(len(remaining)).tolist(), strict=True):
+        if draw < loop_fraction:
+            removed[wall] = 1
+    start_index = below(rows) * cols + below(cols)
+    dist = _index_bfs(links, removed, start_index)
+    reach = max(dist)
+    limit = reach if horizon is None else min(reach, horizon)
     low = max(1, -(-limit // 2))
-    candidates = sorted(cell for cell, d in dist.items() if low <= d <= limit)
-    goal = candidates[below(len(candidates))]
-    return Maze._trusted(rows, cols, frozenset(walls), start, goal, horizon or 2 * dist[goal], f"random-{rows}x{cols}")
+    candidates = [i for i, d in enumerate(dist) if low <= d <= limit]  # row-major = sorted cells
+    goal_index = candidates[below(len(candidates))]
+    kept = [w for w in range(len(inner)) if not removed[w]]
+    sorted_walls = [inner[w] for w in kept]
+    start, goal = cells[start_index], cells[goal_index]
+    maze = Maze._trusted(
+        rows, cols, frozenset(sorted_walls), start, goal, horizon or 2 * dist[goal_index], f"random-{rows}x{cols}"
+    )
+    # Fill the maze's cached properties from what was computed here (each equals what the
+    # property would compute; a reset reads all three).
+    to_goal = _index_bfs(links, removed, goal_index)
+    maze.__dict__["distances"] = {cells[i]: d for i, d in enumerate(to_goal) if d >= 0}
+    maze.__dict__["_sorted_walls"] = sorted_walls
+    template, spans = _grid_template(rows, cols)
+    drawing = bytearray(template)
+    for w in range(len(inner)):
+        if removed[w]:
+            at, blank = spans[w]
+            drawing[at : at + len(blank)] = blank
+    maze.__dict__["_drawing"] = tuple(drawing.decode().split("\n"))
+    return maze
+
+
+@lru_cache(maxsize=64)
+def _grid_template(rows: int, cols: int) -> tuple[bytes, tuple[tuple[int, bytes], ...]]:
+    """The drawing of the grid with every inner wall, and where each wall (by `_grid_index`
+    number) sits in it: ``(offset, spaces)``; a maze's drawing is this with its open walls blanked."""
+    inner = _inner_walls(rows, cols)
+    full = Maze._trusted(rows, cols, frozenset(inner), (0, 0), (rows - 1, cols - 1), 1, "")._drawing
+    width = 4 * cols + 2  # a line and its newline
+    spans = []
+    for a, b in inner:
+        if a[0] != b[0]:  # b below a: the '---' on the line above b's row
+            spans.append(((2 * b[0]) * width + 4 * b[1] + 1, b"   "))
+        else:  # b right of a: the '|' left of b
+            spans.append(((2 * b[0] + 1) * width + 4 * b[1], b" "))
+    return "\n".join(full).encode(), tuple(spans)
+
+
+def _index_bfs(links: tuple, removed: bytearray, origin: int) -> list[int]:
+    """`_grid_bfs` over `_grid_index` integers (-1: unreachable)."""
+    dist = [-1] * len(links)
+    dist[origin] = 0
+    queue = [origin]
+    for cell in queue:  # the list grows while it is walked: a FIFO without deque
+        step = dist[cell] + 1
+        for nxt, wall in links[cell]:
+            if dist[nxt] < 0 and removed[wall]:
+                dist[nxt] = step
+                queue.append(nxt)
+    return dist
+
+
+@lru_cache(maxsize=64)
+def _grid_index(rows: int, cols: int) -> tuple[tuple[Cell, ...], tuple[tuple[Cell, Cell], ...], tuple]:
+    """Cells (row-major), inner walls (sorted) and, per cell, ``(neighbour, wall)`` index pairs
+    in `DELTAS` order: the integer form of `_grid_links` that `generate_maze` carves in."""
+    cells = tuple((r, c) for r in range(rows) for c in range(cols))
+    inner = _inner_walls(rows, cols)
+    wall_index = {wall: i for i, wall in enumerate(inner)}
+    links = tuple(
+        tuple((nxt[0] * cols + nxt[1], wall_index[wall]) for nxt, wall in _grid_links(rows, cols)[cell])
+        for cell in cells
+    )
+    return cells, inner, links
 
 
 # --------------------------------------------------------------------------------------------
