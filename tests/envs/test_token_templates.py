@@ -340,3 +340,13 @@ def test_token_env_on_the_tool_env_is_the_templates_tool_conversation(tokenizers
         assert messages[-1]["role"] == "tool" and obs.tolist() == template_ids(tok, raw, tools=tools)
         assert info["template_drift"] is False
     assert terminated and info["text_info"]["reward_info"]["episode_score"] == pytest.approx(1.0)
+
+
+def test_a_template_that_refuses_tool_messages_is_a_clear_error():
+    from thinkgym.errors import ConfigError
+
+    refusing = "{% for m in messages %}{% if m.role == 'tool' %}{{ raise_exception('no tool role') }}{% endif %}" + QWEN25[QWEN25.index("{% for m in messages %}") + len("{% for m in messages %}") :]
+    tok = _tokenizer(refusing, "<|im_end|>")
+    transcript = ChatTranscript(tok, [{"role": "user", "content": "add 2 and 3"}])
+    with pytest.raises(ConfigError, match="no tool role"):
+        transcript.segment('<tool_call>{"name": "add"}</tool_call>', [{"role": "tool", "tool_call_id": "c", "content": "5"}])

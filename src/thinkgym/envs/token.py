@@ -123,14 +123,23 @@ class ChatTranscript:
         self.turns = 0
 
     def render(self, messages: Sequence[Mapping[str, Any]], *, add_generation_prompt: bool) -> str:
-        """The template applied to ``messages`` (with the transcript's tools), as text."""
-        return self.tokenizer.apply_chat_template(
-            [dict(m) for m in messages],
-            tools=self.tools,
-            tokenize=False,
-            add_generation_prompt=add_generation_prompt,
-            **self.template_kwargs,
-        )
+        """The template applied to ``messages`` (with the transcript's tools), as text. A template
+        that cannot render the conversation (one that refuses ``tool`` messages or non-alternating
+        roles) is a `ConfigError` naming the template's own complaint."""
+        try:
+            return self.tokenizer.apply_chat_template(
+                [dict(m) for m in messages],
+                tools=self.tools,
+                tokenize=False,
+                add_generation_prompt=add_generation_prompt,
+                **self.template_kwargs,
+            )
+        except Exception as exc:  # jinja's TemplateError, raise_exception(...) in the template, TypeError
+            roles = [m.get("role") for m in messages]
+            raise ConfigError(
+                f"the chat template cannot render this conversation (roles {roles}): {type(exc).__name__}: {exc}; "
+                "use a template that supports the env's messages (tool results need one with tool support)"
+            ) from exc
 
     def segment(self, turn_text: str, new_messages: Sequence[Mapping[str, Any]], *, eos_text: str | None = None) -> str:
         """The text the environment adds after a turn whose sampled text is ``turn_text``.
