@@ -295,3 +295,52 @@ def test_verifier_survives_any_text():
 def test_parsed_pythonic_values_survive_the_round_trip():
     parsed = parse_tool_calls("[geometry.area(base=10, height=5, unit='Units')]")
     assert check_call(parsed.calls[0], AREA_GOLD, AREA).ok
+
+
+# ---- properties ----------------------------------------------------------------------------
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12))
+_JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+_ARGS = st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), _JSON, max_size=4)
+
+
+def _declared(value):
+    """The JSON-schema type a value has (what part A's typed tools declare)."""
+    if isinstance(value, bool):
+        return {"type": "boolean"}
+    if isinstance(value, int):
+        return {"type": "integer"}
+    if isinstance(value, float):
+        return {"type": "number"}
+    if isinstance(value, str):
+        return {"type": "string"}
+    if isinstance(value, dict):
+        return {"type": "object"}
+    if isinstance(value, list):
+        kinds = {_declared(v).get("type") for v in value}
+        return {"type": "array", "items": {"type": kinds.pop()}} if len(kinds) == 1 and None not in kinds else {"type": "array"}
+    return {}
+
+
+@given(_ARGS)
+def test_an_exact_gold_passes_its_own_arguments(arguments):
+    gold = GoldCall.exact("f", arguments)
+    assert check_call(call("f", **arguments), gold).ok
+    schema = {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {k: _declared(v) for k, v in arguments.items()}, "required": sorted(arguments)}}}
+    typed = GoldCall.exact("f", arguments, schema)
+    assert check_call(call("f", **arguments), typed, schema).ok
+    assert check_call(call("f", **arguments), typed, schema) == check_call(call("f", **arguments), typed, schema)  # deterministic
+    if arguments:  # one argument short never passes
+        first = sorted(arguments)[0]
+        if arguments[first] != "":
+            assert not check_call(call("f", **{k: v for k, v in arguments.items() if k != first}), typed, schema).ok
+
+
+@given(_ARGS, _ARGS, st.sampled_from(["string", "integer", "float", "number", "boolean", "array", "tuple", "dict", "object", "any", "Weird", None]))
+def test_check_call_never_raises(arguments, gold_arguments, kind):
+    spec = {"type": kind, "items": {"type": "dict"}} if kind else {}
+    schema = fn("f", {k: spec for k in [*arguments, *gold_arguments]}, sorted(gold_arguments)[:1])
+    gold = GoldCall("f", {k: [v, ""] if isinstance(v, str) else [v] for k, v in gold_arguments.items()})
+    for candidate in (arguments, gold_arguments):
+        result = check_call(call("f", **candidate), gold, schema)
+        assert isinstance(result.ok, bool) and (result.ok or result.reason)

@@ -93,9 +93,16 @@ class GoldCall:
     options: Mapping[str, Sequence[Any]] = field(default_factory=dict)
 
     @classmethod
-    def exact(cls, name: str, arguments: Mapping[str, Any]) -> GoldCall:
-        """A gold call with exactly these arguments, each one required."""
-        return cls(name, {key: [value] for key, value in arguments.items()})
+    def exact(cls, name: str, arguments: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> GoldCall:
+        """A gold call with exactly these arguments, each one required (an empty string, in BFCL's
+        format, also allows the parameter to be left out). A dict value becomes BFCL's per-key
+        answers, and so does each dict of a list when ``schema`` declares an array of objects."""
+        properties, _ = _function(schema)
+        options = {}
+        for key, value in arguments.items():
+            spec = properties.get(key) if properties else None
+            options[key] = [_as_answer(value, spec if isinstance(spec, Mapping) else None)]
+        return cls(name, options)
 
     @classmethod
     def from_bfcl(cls, entry: Mapping[str, Any]) -> GoldCall:
@@ -124,6 +131,15 @@ class GoldCall:
                 spec = properties.get(key) if properties else None
                 arguments[key] = _example_value(given[0], spec if isinstance(spec, Mapping) else None)
         return arguments
+
+
+def _as_answer(value: Any, spec: Mapping[str, Any] | None) -> Any:
+    """An exact value in BFCL's answer form (dicts hold a list of answers per key)."""
+    if isinstance(value, Mapping):
+        return {key: [item] for key, item in value.items()}
+    if isinstance(value, list) and _expected(spec, [value])[2] is dict:
+        return [{k: [v] for k, v in item.items()} if isinstance(item, Mapping) else item for item in value]
+    return value
 
 
 def _example_dict(option: Mapping[str, Any]) -> dict[str, Any]:
