@@ -141,6 +141,10 @@ def run_demo(
     )
     console.print(verdict)
     console.print(f"reward curve: {plot}   model: {result.output_dir / 'final'}   wall time: {wall:.0f} s", highlight=False)
+    console.print(
+        "Next: `thinkgym pipeline` — base → SFT → reward model → PPO / GRPO / DPO, scored on mazes it has never seen.",
+        highlight=False,
+    )
     return {
         "exact_uniform": exact_uniform,
         "start_mean": start_mean,
