@@ -23,7 +23,9 @@ holds. Java/JavaScript and the multi-turn, memory and web-search categories are 
 matched, nothing else; for the irrelevance categories: no call; for ``live_relevance``: at least
 one call to a listed function; BFCL itself accepts any call there), ``f1``/``precision``/``recall``
 the multiset match, ``format`` whether every call attempt could be read. The score is
-``accuracy``, or ``f1`` with ``reward="f1"`` (partial credit for RL).
+``accuracy``, or ``f1`` with ``reward="f1"`` (partial credit for RL). A policy that never calls
+earns the irrelevance share of the mix (about a third of ``"all"`` in v4): train on the call
+categories, or mix them on purpose.
 
 **Tools.** ``env.tools`` are the current problem's functions as OpenAI schemas, converted the way
 BFCL converts them for function-calling models (``dict`` → ``object``, ``float`` → ``number``,
