@@ -353,6 +353,10 @@ def test_environment_factory_adapter_runs_calls_in_the_episode_and_scores_the_fi
     assert rewards[0] == pytest.approx(1.0) and rewards[1] < 1.0  # session-verified calls, wrong answer
     assert score(prompts=list(dataset["prompt"]), completions=completions, environments=adapters, **columns) == rewards
     assert "over" in adapters[0].lookup(entity="x", attribute="y")  # after the end: a defined answer
+    from thinkgym.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="conversational=True"):
+        adapters[0].reset(**to_dataset(ENV, 1, seed=0)[0])  # plain-text prompts: TRL's tool loop cannot use them
 
 
 def test_environment_factory_adapter_refuses_tools_that_change_per_problem(monkeypatch):

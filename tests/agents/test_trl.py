@@ -161,7 +161,7 @@ def test_rollout_token_actions_with_masking_only_plays_permitted_moves(maze_tiny
 
 
 def test_tool_env_adapter_has_the_shape_trl_expects():
-    dataset = to_dataset("thinkgym/Maze-v0", 1, seed=0)
+    dataset = to_dataset("thinkgym/Maze-v0", 1, seed=0, conversational=True)  # what TRL's tool loop needs
     env = tool_environment_factory("thinkgym/Maze-v0")()
     assert isinstance(env, ThinkgymToolEnv)
     # what GRPOTrainer does with environment_factory: public methods other than reset/get_reward are tools

@@ -80,6 +80,11 @@ class _Adapter:
     def reset(self, **row: Any) -> str | None:
         """Start an episode on the row's problem. Returns None when the row's prompt already shows
         the problem (TRL would append a second copy), else the env's first observation."""
+        if isinstance(row.get("prompt"), str):
+            raise ConfigError(
+                "TRL's tool loop needs a conversational dataset (chat messages as prompts): build it with "
+                f"to_dataset({self._env_id!r}, n, conversational=True)"
+            )
         problem = problem_from_row(row.get(ENV_COLUMN, self._env_id), row.get(PROBLEM_ID_COLUMN), row.get(PROBLEM_COLUMN))
         observation, _ = self._env.reset(options={"problem": problem} if problem is not None else None)
         self._started, self._done = True, False
