@@ -111,6 +111,13 @@ def test_bad_files_and_categories_are_clear_errors(tmp_path):
     (broken / "BFCL_v4_irrelevance.json").write_text('{"id": "irrelevance_0", "question": [[{"role": "user", "content": "hi"}]], "function": []}\n{oops\n')
     with pytest.raises(ConfigError, match="line 2: not valid JSON"):
         BFCLEnv(broken)
+    bad_gold = tmp_path / "bad_gold"
+    shutil.copytree(DATA, bad_gold)
+    (bad_gold / "possible_answer" / "BFCL_v4_parallel.json").write_text(
+        '{"id": "parallel_0", "ground_truth": [{"a": {}, "b": {}}]}\n{"id": "parallel_1", "ground_truth": []}\n'
+    )
+    with pytest.raises(ConfigError, match="ground truth of 'parallel_0'.*one-key dict"):
+        BFCLEnv(bad_gold, categories="parallel")
 
 
 def _only(tmp_path: Path, category: str, name: str = "only") -> Path:

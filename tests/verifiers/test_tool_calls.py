@@ -290,6 +290,9 @@ def test_verifier_survives_any_text():
         reward = verifier(text, PARALLEL_PROBLEM)
         assert reward.score == 0.0 and set(reward.components) == {"accuracy", "f1", "precision", "recall", "format"}
     assert verifier(None, PARALLEL_PROBLEM).score == 0.0  # type: ignore[arg-type]
+    for bad_gold in ([{"a": {}, "b": {}}], 5, [{"f": 3}]):
+        reward = verifier("[f(a=1)]", problem(bad_gold, []))
+        assert reward.score == 0.0 and "malformed" in reward.info["error"]
 
 
 def test_parsed_pythonic_values_survive_the_round_trip():

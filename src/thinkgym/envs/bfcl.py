@@ -241,6 +241,13 @@ def _problem(entry: Mapping[str, Any], category: str, expects: str, answers: Map
         gold = answers[entry["id"]]
         if not isinstance(gold, list) or not gold:
             raise ConfigError(f"{where}: the ground truth of {entry['id']!r} must be a non-empty list of calls")
+        from thinkgym.verifiers.tool_calls import GoldCall
+
+        for call in gold:
+            try:
+                GoldCall.from_bfcl(call)
+            except ValueError as exc:
+                raise ConfigError(f"{where}: the ground truth of {entry['id']!r}: {exc}") from exc
     meta = {"category": category, "expects": expects, "functions": functions, "messages": messages, "bfcl_id": entry["id"]}
     return Problem(f"bfcl/{entry['id']}", _prompt(messages), gold, meta)
 

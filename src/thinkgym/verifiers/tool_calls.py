@@ -594,7 +594,10 @@ class ToolCallVerifier:
             if not ok:
                 info["error"] = "expected a call to one of the listed functions"
             return Reward(components[self.reward], components, info)
-        gold = [g if isinstance(g, GoldCall) else GoldCall.from_bfcl(g) for g in (problem.answer or [])]
+        try:
+            gold = [g if isinstance(g, GoldCall) else GoldCall.from_bfcl(g) for g in (problem.answer or [])]
+        except (ValueError, TypeError) as exc:  # the problem's fault, not the model's: 0 with the reason
+            return Reward.zero(f"the problem's gold calls are malformed: {exc}", _zeros(), **info)
         match = match_calls([*parsed.calls, *parsed.errors], gold, functions, dots_as_underscores=self.dots_as_underscores)
         accuracy = float(match.exact and not parsed.errors)
         components = {"accuracy": accuracy, "f1": match.f1, "precision": match.precision, "recall": match.recall, "format": fmt}
