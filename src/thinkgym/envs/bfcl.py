@@ -231,8 +231,10 @@ def _prompt(messages: Sequence[Mapping[str, str]]) -> str:
 
 def _problem(entry: Mapping[str, Any], category: str, expects: str, answers: Mapping[str, Any], where: str) -> Problem:
     functions = entry.get("function")
-    if not isinstance(functions, list) or not all(isinstance(f, Mapping) and isinstance(f.get("name"), str) for f in functions):
-        raise ConfigError(f"{where}: 'function' must be a list of function descriptions with names")
+    if not isinstance(functions, list) or not all(
+        isinstance(f, Mapping) and isinstance(f.get("name"), str) and isinstance(f.get("parameters", {}), Mapping) for f in functions
+    ):
+        raise ConfigError(f"{where}: 'function' must be a list of function descriptions, each with a 'name' and a dict of 'parameters'")
     messages = _conversation(entry, where)
     gold = None
     if expects == "calls":
