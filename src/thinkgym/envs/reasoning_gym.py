@@ -275,26 +275,28 @@ class ReasoningGymSource(ProblemSource):
         if self.size < 1:
             raise ConfigError(f"rg/{name}: size must be >= 1")
 
-    def key(self, index: int) -> dict[str, Any]:
-        return {"dataset": self.name, "config": self.config, "index": index}
-
     def get(self, index: int) -> Problem:
-        index = int(index) % self.size
-        pid = f"{NAMESPACE}/{self.name}/{self.tag}/{index}"
-        key = self.key(index)
-        try:
-            item = _entry(self.name, self.config_key, index)
-            question = item["question"]
-            if not isinstance(question, str) or not question:
-                raise ValueError("the generated question is not a non-empty string")
-        except Exception as exc:  # noqa: BLE001 - a generator bug must not crash the env
-            reason = f"reasoning-gym failed to generate {self.name} item {index}: {type(exc).__name__}: {exc}"[:500]
-            prompt = f"[{reason}] There is no problem to solve; any answer earns 0."
-            return Problem(pid, prompt, None, {"rg": key, "rg_error": reason})
-        metadata = item.get("metadata") or {}
-        meta = {"rg": key, "metadata": _jsonable(metadata), "difficulty": _jsonable(metadata.get("difficulty"))}
-        answer = item.get("answer")
-        return Problem(pid, question, None if answer is None else str(answer), meta)
+        return _problem(self.name, self.config_key, self.tag, int(index) % self.size)
+
+
+@functools.lru_cache(maxsize=8192)
+def _problem(name: str, config_key: str, tag: str, index: int) -> Problem:
+    """Problem ``index`` (cached: an episode's reset, its scoring and a replay share one)."""
+    pid = f"{NAMESPACE}/{name}/{tag}/{index}"
+    key = {"dataset": name, "config": json.loads(config_key), "index": index}
+    try:
+        item = _entry(name, config_key, index)
+        question = item["question"]
+        if not isinstance(question, str) or not question:
+            raise ValueError("the generated question is not a non-empty string")
+    except Exception as exc:  # noqa: BLE001 - a generator bug must not crash the env
+        reason = f"reasoning-gym failed to generate {name} item {index}: {type(exc).__name__}: {exc}"[:500]
+        prompt = f"[{reason}] There is no problem to solve; any answer earns 0."
+        return Problem(pid, prompt, None, {"rg": key, "rg_error": reason})
+    metadata = _jsonable(item.get("metadata") or {})
+    answer = item.get("answer")
+    meta = {"rg": key, "metadata": metadata, "difficulty": metadata.get("difficulty")}
+    return Problem(pid, question, None if answer is None else str(answer), meta)
 
 
 def _config_tag(seed: int, explicit: Mapping[str, Any]) -> str:
@@ -544,6 +546,13 @@ class ReasoningGymEnv(SingleTurnEnv):
         )
 
     def instruction(self) -> str:
+        if self._instruction is None:
+            self._instruction = self._make_instruction()
+        return self._instruction
+
+    _instruction: str | None = None
+
+    def _make_instruction(self) -> str:
         if self.think:
             return self.fmt.instruction("your final answer")
         if self.fmt.answer_tag:
