@@ -251,3 +251,30 @@ def test_fuzz_truncated_hermes_never_raises(tail, cut):
     text = _hermes("f", {"t": tail})
     parsed = parse_tool_calls(text[: cut + 11])
     assert isinstance(parsed, ParsedTurn) and len(parsed.calls) + len(parsed.errors) <= 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<tool_call>" * 150_000,
+        "<tool_call>{}</tool_call>" * 80_000,
+        "<tool_call>x" * 100_000 + "</tool_call>",
+        "see [f(a=1" * 100_000,
+        "[" + ",".join(["f(a=1)"] * 100_000) + "]",
+        '[f(a="' + "x" * 1_000_000 + '")]',
+        '[f(a="""' + "x\n" * 500_000 + '""")]',
+        json.dumps({"tool_calls": [{"function": {"name": "f", "arguments": "{}"}}] * 20_000}),
+    ],
+    ids=["opens", "empty-blocks", "unclosed", "prose-lists", "100k-calls", "1MB-string", "1MB-lines", "20k-openai"],
+)
+def test_adversarial_turns_cost_linear_time_and_at_most_the_call_cap(text):
+    """Each of these took seconds to a minute before the parsers were made linear and capped (a
+    quadratic search, ast.get_source_segment); the bound here only catches such a blow-up."""
+    import time
+
+    from thinkgym.tools.calls import MAX_CALLS_PER_TURN
+
+    began = time.monotonic()
+    parsed = parse_tool_calls(text)
+    assert time.monotonic() - began < 20
+    assert len(parsed.calls) + len(parsed.errors) <= MAX_CALLS_PER_TURN + 1

@@ -42,9 +42,12 @@ __all__ = [
     "parse_openai",
     "parse_pythonic",
     "DEFAULT_FORMATS",
+    "MAX_CALLS_PER_TURN",
 ]
 
 DEFAULT_FORMATS: tuple[str, ...] = ("hermes", "openai", "pythonic")
+#: Calls read from one turn at most; more are one `CallError` (bounds the work a turn can cause).
+MAX_CALLS_PER_TURN = 256
 #: Longest raw text kept in a `CallError` (the reason says the rest was cut).
 _RAW_KEEP = 2000
 
@@ -177,25 +180,28 @@ _DECODER = json.JSONDecoder()
 _MAX_REPAIR = 200_000
 
 
-def _hermes_body(body: str, raw: str, call_id: str) -> ToolCall | CallError:
+def _hermes_body(body: str, raw: str, call_id: str) -> tuple[ToolCall | CallError, str]:
+    """The call in one block, and any text after its JSON (when the close tag was missing)."""
     stripped = body.strip()
     if stripped.startswith("```"):  # a fenced block inside the tags
         stripped = re.sub(r"^```[a-zA-Z]*\s*|\s*```$", "", stripped)
     if not stripped:
-        return CallError(_cut(raw), "empty <tool_call> block")
+        return CallError(_cut(raw), "empty <tool_call> block"), ""
+    rest = ""
     try:
         obj = json.loads(stripped)
     except (ValueError, RecursionError) as exc:
         start = stripped.find("{")
         try:  # a complete object followed by stray text (e.g. the close tag was missing)
-            obj, _ = _DECODER.raw_decode(stripped, start) if start >= 0 else (None, 0)
+            obj, stop = _DECODER.raw_decode(stripped, start) if start >= 0 else (None, 0)
+            rest = stripped[stop:] if obj is not None else ""
         except (ValueError, RecursionError):
             obj = None
         if obj is None:
             obj = _closed(stripped)
         if obj is None:
-            return CallError(_cut(raw), f"the <tool_call> block is not valid JSON: {exc}")
-    return _call_from_object(obj, raw, call_id)
+            return CallError(_cut(raw), f"the <tool_call> block is not valid JSON: {exc}"), ""
+    return _call_from_object(obj, raw, call_id), rest
 
 
 def _closed(text: str) -> Any:
@@ -227,32 +233,39 @@ def _closed(text: str) -> Any:
 
 
 def parse_hermes(text: str) -> ParsedTurn | None:
-    """``<tool_call>{json}</tool_call>`` blocks (see the module docstring); None without the tag."""
-    if _OPEN not in text:
+    """``<tool_call>{json}</tool_call>`` blocks (see the module docstring); None without the tag.
+
+    Linear in the text: each tag position is searched for once, however many blocks there are."""
+    next_open = text.find(_OPEN)
+    if next_open < 0:
         return None
     calls: list[ToolCall] = []
     errors: list[CallError] = []
     outside: list[str] = []
-    pos = 0
-    while True:
-        start = text.find(_OPEN, pos)
-        if start < 0:
-            outside.append(text[pos:])
+    pos, next_close = 0, text.find(_CLOSE)
+    while next_open >= 0:
+        if len(calls) + len(errors) >= MAX_CALLS_PER_TURN:
+            errors.append(CallError("", f"more than {MAX_CALLS_PER_TURN} <tool_call> blocks in one turn: the rest were not read"))
+            pos = next_open
             break
+        start = next_open
         outside.append(text[pos:start])
         body_start = start + len(_OPEN)
-        close = text.find(_CLOSE, body_start)
-        following = text.find(_OPEN, body_start)
-        if close < 0 or (0 <= following < close):  # missing close tag
-            end = following if following >= 0 else len(text)
-            body, pos = text[body_start:end], end
-            raw = text[start:end]
-        else:
-            body, pos = text[body_start:close], close + len(_CLOSE)
+        next_open = text.find(_OPEN, body_start)
+        if 0 <= next_close < body_start:
+            next_close = text.find(_CLOSE, body_start)
+        if next_close < 0 or (0 <= next_open < next_close):  # missing close tag
+            pos = next_open if next_open >= 0 else len(text)
+            body = raw = text[body_start:pos]
             raw = text[start:pos]
-        result = _hermes_body(body, raw, f"call_{len(calls)}")
+        else:
+            body, pos = text[body_start:next_close], next_close + len(_CLOSE)
+            raw = text[start:pos]
+        result, rest = _hermes_body(body, raw, f"call_{len(calls)}")
         (calls if isinstance(result, ToolCall) else errors).append(result)  # type: ignore[arg-type]
-    content = "".join(outside).replace(_CLOSE, "").strip()
+        outside.append(rest)
+    outside.append(text[pos:])
+    content = " ".join(part.strip() for part in outside if part.strip()).replace(_CLOSE, "").strip()
     return ParsedTurn(calls, errors, content)
 
 
@@ -281,6 +294,11 @@ def parse_openai(text: str) -> ParsedTurn | None:
         return ParsedTurn([], [CallError(_cut(stripped), "'tool_calls' must be a list")], content)
     calls: list[ToolCall] = []
     errors: list[CallError] = []
+    if len(entries) > MAX_CALLS_PER_TURN:
+        errors_over = [CallError("", f"more than {MAX_CALLS_PER_TURN} tool_calls in one message: the rest were not read")]
+        entries = entries[:MAX_CALLS_PER_TURN]
+    else:
+        errors_over = []
     for i, entry in enumerate(entries):
         raw = json.dumps(entry, ensure_ascii=False, default=str)
         function = entry.get("function") if isinstance(entry, dict) else None
@@ -290,7 +308,7 @@ def parse_openai(text: str) -> ParsedTurn | None:
         call_id = entry.get("id")
         result = _call_from_object(function, raw, call_id if isinstance(call_id, str) and call_id else f"call_{i}")
         (calls if isinstance(result, ToolCall) else errors).append(result)  # type: ignore[arg-type]
-    return ParsedTurn(calls, errors, content)
+    return ParsedTurn(calls, errors + errors_over, content)
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,7 +319,11 @@ _FENCE = re.compile(r"^```[a-zA-Z0-9_]*\s*\n?(.*?)\n?\s*```$", re.S)
 _LIST_START = re.compile(r"\[\s*[A-Za-z_][\w.]*\s*\(")
 _LONE_CALL = re.compile(r"^[A-Za-z_][\w.]*\s*\(.*\)$", re.S)
 #: Longest text the pythonic parser hands to `ast` (deeper checks bound the rest).
-_MAX_PYTHONIC = 1_000_000
+_MAX_PYTHONIC = 1_100_000
+#: Most brackets a pythonic turn may hold (bounds the AST `ast.parse` builds).
+_MAX_BRACKETS = 4 * MAX_CALLS_PER_TURN + 4_000
+#: Longest bracketed list looked for inside prose (each try parses it once).
+_MAX_EMBEDDED = 20_000
 
 
 def _dotted(node: ast.AST) -> str | None:
@@ -336,8 +358,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _pythonic_call(node: ast.expr, source: str, call_id: str) -> ToolCall | CallError:
-    raw = ast.get_source_segment(source, node) or ""
+class _Source:
+    """Source segments of nodes, in linear time (``ast.get_source_segment`` re-splits the whole
+    source per call, character by character: seconds on a 1 MB call)."""
+
+    def __init__(self, source: str):
+        self.data = source.encode("utf-8", "surrogatepass")
+        self.starts = [0] + [m.end() for m in re.finditer(rb"\r\n|\r|\n", self.data)]
+
+    def segment(self, node: ast.AST) -> str:
+        try:
+            begin = self.starts[node.lineno - 1] + node.col_offset  # type: ignore[attr-defined]
+            end = self.starts[node.end_lineno - 1] + node.end_col_offset  # type: ignore[attr-defined]
+        except (AttributeError, IndexError, TypeError):
+            return ""
+        return self.data[begin:end].decode("utf-8", "replace")
+
+
+def _pythonic_call(node: ast.expr, source: _Source, call_id: str) -> ToolCall | CallError:
+    raw = source.segment(node)
     if not isinstance(node, ast.Call):
         return CallError(_cut(raw), "expected a call like name(arg=value)")
     name = _dotted(node.func)
@@ -352,13 +391,15 @@ def _pythonic_call(node: ast.expr, source: str, call_id: str) -> ToolCall | Call
         try:
             arguments[keyword.arg] = _literal(keyword.value)
         except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError) as exc:
-            shown = (ast.get_source_segment(source, keyword.value) or "")[:80]
+            shown = source.segment(keyword.value)[:80]
             why = "" if isinstance(exc, ValueError) and "malformed node" in str(exc) else f" ({exc})"
             return CallError(_cut(raw), f"call to {name!r}: argument {keyword.arg!r} = {shown} is not a literal value{why}")
     return ToolCall(name, arguments, call_id, raw)
 
 
 def _parse_expression(source: str) -> ast.expr | None:
+    if sum(source.count(c) for c in "([{") > _MAX_BRACKETS:  # an AST that large is not a turn of calls
+        return None
     try:
         return ast.parse(source.strip(), mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
@@ -374,19 +415,22 @@ def _calls_of(expr: ast.expr, source: str) -> ParsedTurn | None:
         return None
     calls: list[ToolCall] = []
     errors: list[CallError] = []
-    for node in nodes:
-        result = _pythonic_call(node, source, f"call_{len(calls)}")
+    segments = _Source(source)
+    for node in nodes[:MAX_CALLS_PER_TURN]:
+        result = _pythonic_call(node, segments, f"call_{len(calls)}")
         (calls if isinstance(result, ToolCall) else errors).append(result)  # type: ignore[arg-type]
+    if len(nodes) > MAX_CALLS_PER_TURN:
+        errors.append(CallError("", f"more than {MAX_CALLS_PER_TURN} calls in one turn: the rest were not read"))
     return ParsedTurn(calls, errors, "")
 
 
 def _embedded_list(text: str) -> ParsedTurn | None:
     """The first bracketed list of calls inside prose: ``... [f(a=1), g(b=2)] ...``."""
-    for match in list(_LIST_START.finditer(text))[:20]:
+    for match in list(_LIST_START.finditer(text[:_MAX_PYTHONIC]))[:20]:
         start = match.start()
         end = text.find("]", start)
         tries = 0
-        while end >= 0 and tries < 50:
+        while 0 <= end < start + _MAX_EMBEDDED and tries < 50:
             tries += 1
             expr = _parse_expression(text[start : end + 1])
             if expr is not None:
@@ -413,7 +457,7 @@ def parse_pythonic(text: str) -> ParsedTurn | None:
             if found is not None:
                 return found
         elif body.startswith("[") and _LIST_START.match(body):
-            return ParsedTurn([], [CallError(_cut(body), "the call list is not valid Python call syntax")], "")
+            return ParsedTurn([], [CallError(_cut(body), "the call list is not valid Python call syntax (or too large)")], "")
     if "[" in text and "(" in text:
         return _embedded_list(text)
     return None
