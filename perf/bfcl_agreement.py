@@ -241,6 +241,38 @@ DELIBERATE = ("dotted_name_kept", "list_as_tuple", "call_unknown_function")
 FC_FAMILIES = ("gold", "gold_alternative", "reorder_calls", "int_as_float", "number_as_string", "missing_required", "wrong_function", "wrong_string", "duplicate_call")
 
 
+#: Families that write the gold differently as *text*: they compare thinkgym's call parsers
+#: (`thinkgym.tools`) with BFCL's decoder, not the checkers, and are reported apart.
+PARSER_FAMILIES = ("prose_around_calls", "fenced_python", "positional_argument", "expression_value", "bare_name_value")
+
+
+def _render(calls: list[tuple[str, dict]], raw: dict[tuple[int, str], str] | None = None, positional: int | None = None) -> str:
+    raw = raw or {}
+    rendered = []
+    for index, (name, arguments) in enumerate(calls):
+        parts = [f"{k}={raw.get((index, k), repr(v))}" for k, v in arguments.items()]
+        if positional == index and parts:
+            parts[0] = parts[0].split("=", 1)[1]
+        rendered.append(f"{name}({', '.join(parts)})")
+    return "[" + ", ".join(rendered) + "]"
+
+
+def parser_variants(calls: list[tuple[str, dict]]) -> dict[str, str]:
+    """The gold calls written in ways the two parsers read differently (or alike)."""
+    text = _pythonic(calls)
+    out = {"prose_around_calls": f"Sure, here are the calls: {text} Let me know if you need more.", "fenced_python": f"```python\n{text}\n```"}
+    if calls[0][1]:
+        out["positional_argument"] = _render(calls, positional=0)
+    for index, (_, arguments) in enumerate(calls):
+        ints = [k for k, v in arguments.items() if type(v) is int]
+        if ints and "expression_value" not in out:
+            out["expression_value"] = _render(calls, {(index, ints[0]): f"{arguments[ints[0]] - 1} + 1"})
+        names = [k for k, v in arguments.items() if isinstance(v, str) and v.isidentifier() and v not in ("True", "False", "None")]
+        if names and "bare_name_value" not in out:
+            out["bare_name_value"] = _render(calls, {(index, names[0]): arguments[names[0]]})
+    return out
+
+
 def _pythonic(calls: list[tuple[str, dict]]) -> str:
     from thinkgym.envs.bfcl import render_pythonic
 
@@ -295,6 +327,8 @@ def build_cases(data: str) -> list[dict[str, Any]]:
                 fc_calls = [(n.replace(".", "_"), a) for n, a in calls]
                 cases.append({**base, "key": f"{base['id']}|{family}|fc", "family": family, "mode": "fc", "text": _openai_message(fc_calls),
                               "bfcl_fc": [{n: json.dumps(a)} for n, a in fc_calls]})
+        for family, text in parser_variants(gold_calls).items():
+            cases.append({**base, "key": f"{base['id']}|{family}|prompt", "family": family, "mode": "prompt", "text": text})
         if _jsonable(gold_calls):  # the gold as Hermes <tool_call> blocks (ours) = BFCL's FC decoding
             fc_calls = [(n.replace(".", "_"), a) for n, a in gold_calls]
             hermes = "".join(f"<tool_call>{json.dumps({'name': n, 'arguments': a})}</tool_call>\n" for n, a in fc_calls)
@@ -361,9 +395,14 @@ def report(cases, ours, theirs, show: int) -> dict[str, Any]:
     for family, row in sorted(by_family.items()):
         print(f"{family:34} {row['n']:>6} {100 * row['agree'] / row['n']:>7.2f}% {row['ours_pass']:>10} {row['bfcl_pass']:>10} {row['bfcl_crash']:>10}")
     print(f"{'ALL':34} {total:>6} {100 * agree / total:>7.2f}%")
-    rest = [r for f, r in by_family.items() if f.split(" (")[0] not in DELIBERATE]
-    n_rest, agree_rest = sum(r["n"] for r in rest), sum(r["agree"] for r in rest)
-    print(f"{'ALL but ' + '/'.join(sorted(DELIBERATE)):34} {n_rest:>6} {100 * agree_rest / n_rest:>7.3f}%")
+    for label, chosen in (
+        ("checkers (all but the parser families)", lambda f: f not in PARSER_FAMILIES),
+        ("checkers, but the deliberate differences", lambda f: f not in PARSER_FAMILIES and f not in DELIBERATE),
+        ("parser families only", lambda f: f in PARSER_FAMILIES),
+    ):
+        rows = [r for f, r in by_family.items() if chosen(f.split(" (")[0])]
+        n_rows, agree_rows = sum(r["n"] for r in rows), sum(r["agree"] for r in rows)
+        print(f"{label:42} {n_rows:>6} {100 * agree_rows / max(n_rows, 1):>7.3f}%")
     gold = [r for f, r in by_family.items() if f.startswith("gold (")]
     print(f"gold answers: {sum(r['agree'] for r in gold)}/{sum(r['n'] for r in gold)} agree")
     kinds = Counter((d["key"].split("|")[1] + "|" + d["key"].split("|")[2], d["ours"][0], d["bfcl"][0]) for d in disagreements)
