@@ -396,3 +396,18 @@ def test_call_tool_after_the_end_is_an_error_text():
     env.reset(seed=0)
     env.step("<answer>0</answer>")
     assert env.call_tool("calculator", {"expression": "1"}).startswith("Error: the episode has ended")
+
+
+@pytest.mark.parametrize("tool_call", ["calculator", "python"])
+def test_echoing_a_guessed_answer_through_a_tool_does_not_ground_it(tool_call):
+    env = thinkgym.make(ENV_ID, difficulty=1, families="arithmetic")
+    env.reset(seed=3)
+    answer = env.problem.answer
+    if tool_call == "calculator":
+        env.step(call("calculator", expression=answer))
+    else:
+        env.step(call("python", code=f"print({answer})"))
+    assert fact_in(answer, env.results[-1].content)  # the tool did print it
+    *_, reward, terminated, _, info = env.step(f"<answer>{answer}</answer>")
+    assert terminated and info["reward_components"]["grounded"] == 0.0 and info["reward_components"]["subgoals"] == 0.0
+    assert info["reward_info"]["episode_score"] < 0.15

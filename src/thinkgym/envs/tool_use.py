@@ -55,7 +55,7 @@ from thinkgym.verifiers.tool_use import (
     DEFAULT_WEIGHTS,
     call_matches,
     extract_final_answer,
-    fact_in,
+    gives_fact,
     score_tool_episode,
     subgoal_progress,
 )
@@ -448,7 +448,7 @@ class ToolUseEnv(TextEnv):
         ok = [r for r in self.results if r.ok]
 
         def done(step: Mapping[str, Any]) -> bool:  # called as planned, and its fact came back
-            return any(call_matches(r.call, step) for r in ok) and any(fact_in(step["fact"], r.content) for r in ok)
+            return any(call_matches(r.call, step) for r in ok) and any(gives_fact(r, step) for r in ok)
 
         step = next((s for s in plan if not done(s)), None)
         if step is None:

@@ -11,13 +11,15 @@ Inputs: the model's final answer text, the `Problem` (``answer`` = the gold answ
   steps, as multisets: a call matches a step when the tool is the same and the step's ``match``
   arguments agree (numbers numerically, text case- and space-insensitively; ``"contains"`` keys
   only need the call's text to contain the value). Extra and repeated calls lower precision.
-- ``session``: the share of the plan's facts that some tool result of this episode contains.
+- ``session``: the share of the plan's facts that some tool result of this episode obtained: its
+  text states the fact and its call did not already carry it (`gives_fact`: echoing a guessed
+  answer through ``calculator`` or ``python`` obtains nothing).
 - ``subgoals``: the hierarchical credit — the plan's facts obtained *in order* (each after the
   previous one), as a share of the plan; the env pays its increase turn by turn.
 - ``accuracy``: the final answer equals the gold answer (`thinkgym.verifiers.math.verify_math` for
   numbers, normalised text equality for names; a hedge of several answers earns 0).
-- ``grounded``: the gold answer was returned by a tool in this episode (so a right answer the
-  model only claims, or guessed, is not grounded).
+- ``grounded``: a tool obtained the gold answer in this episode (so a right answer the model
+  only claims, or guessed and echoed through a tool, is not grounded).
 - ``efficiency``: 1 minus (repeated identical calls + invalid calls + calls beyond the plan's
   length + 1) / (plan length + 1), floored at 0.
 
@@ -33,6 +35,7 @@ the process credit (0.3), a grounded one with the exact plan 1.0.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
@@ -44,6 +47,7 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "extract_final_answer",
     "fact_in",
+    "gives_fact",
     "facts_obtained",
     "subgoal_progress",
     "argument_f1",
@@ -103,25 +107,35 @@ def fact_in(fact: Any, content: str) -> bool:
     return re.search(pattern, _norm_text(content[:200_000])) is not None
 
 
-def _contents(results: Sequence[Any]) -> list[str]:
-    return [r.content for r in results if getattr(r, "ok", False)]
+def _arguments_text(arguments: Any) -> str:
+    return json.dumps(arguments, ensure_ascii=False, default=str)[:200_000]
+
+
+def gives_fact(result: Any, step: Mapping[str, Any]) -> bool:
+    """Whether the tool result ``result`` obtained the fact of plan ``step``: the call succeeded,
+    its text states the fact, and the call did not carry the fact in its own arguments (a
+    ``calculator("4373928232")`` or ``print(4373928232)`` echoes an answer, it does not obtain
+    it) — unless the gold call itself carries it (a list the computation runs over)."""
+    if not getattr(result, "ok", False) or not fact_in(step["fact"], result.content):
+        return False
+    if fact_in(step["fact"], _arguments_text(step.get("arguments") or {})):
+        return True
+    return not fact_in(step["fact"], _arguments_text(result.call.arguments))
 
 
 def facts_obtained(plan: Sequence[Mapping[str, Any]], results: Sequence[Any]) -> list[bool]:
-    """For each plan step, whether some successful tool result of the episode states its fact."""
-    contents = _contents(results)
-    return [any(fact_in(step["fact"], c) for c in contents) for step in plan]
+    """For each plan step, whether some tool result of the episode obtained its fact (`gives_fact`)."""
+    return [any(gives_fact(r, step) for r in results) for step in plan]
 
 
 def subgoal_progress(plan: Sequence[Mapping[str, Any]], results: Sequence[Any]) -> int:
     """How many of the plan's facts were obtained in order: step k counts only when a result at or
-    after the one that gave step k-1's fact states it (hierarchical sub-goals)."""
-    contents = _contents(results)
+    after the one that gave step k-1's fact obtains it (hierarchical sub-goals)."""
     done, position = 0, 0
     for step in plan:
-        while position < len(contents) and not fact_in(step["fact"], contents[position]):
+        while position < len(results) and not gives_fact(results[position], step):
             position += 1
-        if position >= len(contents):
+        if position >= len(results):
             break
         done += 1
     return done
@@ -194,7 +208,8 @@ def score_tool_episode(
     valid = [r.call for r in results if r.valid]
     answer = None if truncated else extract_final_answer(answer_text or "")
     accuracy, why = (0.0, truncated) if truncated else _accuracy(answer, problem.answer, problem)
-    grounded = float(any(fact_in(problem.answer, c) for c in _contents(results)))
+    answer_step = {"fact": problem.answer, "arguments": plan[-1].get("arguments") if plan else {}}
+    grounded = float(any(gives_fact(r, answer_step) for r in results))
     obtained = facts_obtained(plan, results)
     keys = [c.key() for c in valid]
     repeats = len(keys) - len(set(keys))
