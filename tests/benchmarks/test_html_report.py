@@ -414,8 +414,11 @@ def test_browser_report_summary_filters_sample_view_and_no_injection(runs, brows
 
     # open an add sample with an attack completion: all of it shown as text, the answer marked
     driver.execute_script(
-        "thinkgymReport.api.controls.search.value = 'the answer: '; thinkgymReport.api.apply()"
+        "const api = thinkgymReport.api;"  # a newer search supersedes one still running
+        "api.controls.search.value = 'zzzz-no-such-text'; api.apply();"
+        "api.controls.search.value = 'the answer: '; api.apply()"
     )
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return !thinkgymReport.searching"))
     _rows(driver)[0].click()
     dialog = driver.find_element(By.CSS_SELECTOR, "dialog.detail")
     assert dialog.get_attribute("open") is not None

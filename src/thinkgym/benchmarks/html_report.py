@@ -207,12 +207,16 @@ def _plots(out: Path) -> str:
 
 def _header(summary: Mapping[str, Any]) -> str:
     run = summary.get("run") or {}
+    has_reasons = any(
+        e.get("miss_reasons") or e.get("failure_reasons")
+        for e in (summary.get("envs") or {}).values()
+    )
     nav = "".join(
         f'<a href="#{anchor}">{esc(label)}</a>'
         for anchor, label in (
             ("summary", "Summary"),
             ("timing", "Lengths & timing"),
-            ("reasons", "Misses"),
+            *([("reasons", "Misses")] if has_reasons else []),
             ("samples", "Samples"),
             ("config", "Configuration"),
         )

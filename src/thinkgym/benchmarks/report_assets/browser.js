@@ -386,30 +386,69 @@ const TG = (function () {
   }
 
   /* Case-insensitive search over a lower-case copy of each item's text. The copies are made in
-     idle time after the page opens (`warm`), so the first search does not stall the page; a search
-     that comes earlier finishes the rest at once. `hits(needle)` marks the matching items. */
+     idle time after the page opens (`warm`). A search (`find`) runs in slices of about 12 ms,
+     yielding to the browser between them, so typing, scrolling and clicking never wait for a scan
+     of 100,000 completions; a newer search (or `cancel`) abandons an older one. */
+  const SLICE_MS = 12;
+  const idle = window.requestIdleCallback || ((fn) => setTimeout(() => fn({ timeRemaining: () => 8 }), 16));
+
   function searcher(count, textOf) {
     const cache = new Array(count);
-    let built = 0;
+    let built = 0; // cache[0 .. built) are all made
     let doneAt = count ? null : performance.now();
-    function build(upto) {
-      for (; built < upto; built++) cache[built] = textOf(built).toLowerCase();
+    let job = 0;
+    function text(i) {
+      let hay = cache[i];
+      if (hay === undefined) hay = cache[i] = textOf(i).toLowerCase();
+      return hay;
+    }
+    function advance(upto) {
+      while (built < upto && cache[built] !== undefined) built++;
       if (built >= count && doneAt === null) doneAt = performance.now();
     }
-    const idle = window.requestIdleCallback || ((fn) => setTimeout(() => fn({ timeRemaining: () => 8 }), 16));
     function warm() {
       idle(function slice(deadline) {
-        while (built < count && deadline.timeRemaining() > 2) build(Math.min(count, built + 200));
+        while (built < count && deadline.timeRemaining() > 2) {
+          const end = Math.min(count, built + 200);
+          for (let i = built; i < end; i++) text(i);
+          advance(end);
+        }
         if (built < count) idle(slice);
       });
     }
-    function hits(needle) {
-      build(count);
-      const out = new Uint8Array(count);
-      for (let i = 0; i < count; i++) if (cache[i].indexOf(needle) >= 0) out[i] = 1;
-      return out;
+    /* onDone(marks) gets a Uint8Array (1 = the item matches); onProgress(fraction) in between. */
+    function find(needle, onDone, onProgress) {
+      const mine = ++job;
+      const marks = new Uint8Array(count);
+      let i = 0;
+      let longest = 0;
+      function slice() {
+        if (mine !== job) return;
+        const start = performance.now();
+        const stop = start + SLICE_MS;
+        while (i < count) {
+          const end = Math.min(count, i + 256);
+          for (; i < end; i++) if (text(i).indexOf(needle) >= 0) marks[i] = 1;
+          if (performance.now() >= stop) break;
+        }
+        advance(i);
+        if (i < count) {
+          if (onProgress) onProgress(i / count);
+          setTimeout(slice, 0);
+        } else {
+          onDone(marks);
+        }
+        longest = Math.max(longest, performance.now() - start); // with the table's refresh
+        status.longestSliceMs = Math.max(status.longestSliceMs || 0, longest);
+      }
+      slice();
     }
-    return { warm, hits, ready: () => built >= count, readyAt: () => doneAt };
+    return {
+      warm, find,
+      cancel: () => { job++; },
+      ready: () => built >= count,
+      readyAt: () => doneAt,
+    };
   }
 
   /* The page's status object for people and tests: ready, timings of the last refresh. */

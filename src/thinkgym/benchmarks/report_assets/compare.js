@@ -39,12 +39,17 @@
     const e = env.node.value === "" ? -1 : Number(env.node.value);
     const dir = direction.node.value;
     const needle = search.value.trim().toLowerCase();
-    if (e < 0 && !dir && !needle) return table.setFilter(null);
-    const hits = needle ? itemText.hits(needle) : null;
-    table.setFilter((i) => {
-      const it = items[i];
-      return (e < 0 || it.e === e) && (!dir || better(it) === dir) && (!needle || hits[i] === 1);
-    });
+    const keep = (it) => (e < 0 || it.e === e) && (!dir || better(it) === dir);
+    itemText.cancel();
+    if (!needle) {
+      status.searching = false;
+      return table.setFilter(e < 0 && !dir ? null : (i) => keep(items[i]));
+    }
+    status.searching = true;
+    itemText.find(needle, (marks) => {
+      status.searching = false;
+      table.setFilter((i) => marks[i] === 1 && keep(items[i]));
+    }, (f) => { count.textContent = "searching… " + Math.round(f * 100) + " %"; });
   }
 
   const columns = [

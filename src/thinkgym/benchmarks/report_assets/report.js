@@ -43,13 +43,26 @@
     const c = outcome.node.value === "" ? null : Number(outcome.node.value);
     const w = reason.node.value === "" ? -1 : Number(reason.node.value);
     const needle = search.value.trim().toLowerCase();
-    if (e < 0 && c === null && w < 0 && !needle) return table.setFilter(null);
-    const inSample = needle ? sampleText.hits(needle) : null;
-    const inProblem = needle ? problemText.hits(needle) : null;
-    table.setFilter((i) => {
-      const s = S[i];
-      return (e < 0 || s.e === e) && (c === null || s.c === c) && (w < 0 || s.w === w) && (!needle || inSample[i] === 1 || inProblem[s.q] === 1);
-    });
+    const keep = (s) => (e < 0 || s.e === e) && (c === null || s.c === c) && (w < 0 || s.w === w);
+    sampleText.cancel();
+    problemText.cancel();
+    if (!needle) {
+      status.searching = false;
+      return table.setFilter(e < 0 && c === null && w < 0 ? null : (i) => keep(S[i]));
+    }
+    status.searching = true;
+    const started = performance.now();
+    const progress = (f) => { count.textContent = "searching… " + Math.round(f * 100) + " %"; };
+    problemText.find(needle, (inProblem) => {
+      sampleText.find(needle, (inSample) => {
+        status.searching = false;
+        table.setFilter((i) => {
+          const s = S[i];
+          return keep(s) && (inSample[i] === 1 || inProblem[s.q] === 1);
+        });
+        status.lastSearchMs = performance.now() - started;
+      }, progress);
+    }, progress);
   }
 
   /* ---- the table ---------------------------------------------------------------------------- */
