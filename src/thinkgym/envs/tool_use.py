@@ -319,6 +319,10 @@ class ToolUseEnv(TextEnv):
         self.toolbox = Toolbox((default_tools(python_backend) if builtin_tools else []), timeout=tool_timeout, max_result_chars=max_result_chars)
         for item in tools:
             self.toolbox.add(item, replace=True)
+        for name in self.toolbox.names:  # the python tool's sandbox closes with the env
+            owner = getattr(self.toolbox[name].fn, "__self__", None)
+            if isinstance(owner, PythonTool):
+                self.toolbox.add_closer(owner.close)
         self.turn_budget, self.call_budget = max_turns, max_calls
         self.call_formats = tuple(call_formats)
         self.weights = dict(weights)
