@@ -8,6 +8,8 @@ import json
 import gymnasium
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import thinkgym
 from thinkgym.agents import OraclePolicy, RandomPolicy, play_episode
@@ -411,3 +413,43 @@ def test_echoing_a_guessed_answer_through_a_tool_does_not_ground_it(tool_call):
     *_, reward, terminated, _, info = env.step(f"<answer>{answer}</answer>")
     assert terminated and info["reward_components"]["grounded"] == 0.0 and info["reward_components"]["subgoals"] == 0.0
     assert info["reward_info"]["episode_score"] < 0.15
+
+
+def test_an_openai_message_can_carry_the_final_answer():
+    env = thinkgym.make(ENV_ID, difficulty=1, families="arithmetic")
+    env.reset(seed=0)
+    env.step(env.oracle_action())
+    message = {"role": "assistant", "content": f"It is \\boxed{{{env.problem.answer}}}", "tool_calls": None}
+    *_, terminated, _, info = env.step(json.dumps(message))
+    assert terminated and info["reward_info"]["episode_score"] == pytest.approx(1.0)
+
+
+_ACTIONS = st.sampled_from(["oracle", "junk", "repeat", "broken", "answer", "wrong", "chat", "unknown"])
+
+
+@given(st.lists(_ACTIONS, min_size=1, max_size=12), st.integers(0, 50), st.integers(1, 3))
+@settings(max_examples=40, deadline=None)
+def test_fuzz_no_mix_of_actions_beats_the_oracle_or_pays_negative(kinds, seed, difficulty):
+    env = thinkgym.make(ENV_ID, difficulty=difficulty, families=("chain", "arithmetic", "convert"))
+    env.reset(seed=seed)
+    last, rewards = None, []
+    for kind in kinds:
+        if env.done:
+            break
+        action = {
+            "oracle": env.oracle_action(),
+            "junk": call("search", query=f"anything {len(rewards)}"),
+            "repeat": last or call("calculator", expression="1+1"),
+            "broken": "<tool_call>{'name': calculator}</tool_call>",
+            "answer": f"<answer>{env.problem.answer}</answer>",
+            "wrong": "<answer>-1</answer>",
+            "chat": "let me think",
+            "unknown": call("nope", x=1),
+        }[kind]
+        last = action if action.startswith("<tool_call>") else last
+        _, reward, *_ = env.step(action)
+        rewards.append(reward)
+    assert all(r >= -1e-12 for r in rewards)
+    assert sum(rewards) <= 1.0 + 1e-9
+    if "oracle" not in kinds:
+        assert sum(rewards) <= 0.1 + 1e-9  # without the plan's calls: at most an argument match by chance

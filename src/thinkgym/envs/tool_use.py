@@ -291,8 +291,10 @@ def _render_responses(results: Sequence[ToolResult], errors: Sequence[str]) -> s
 
 
 class ToolUseEnv(TextEnv):
-    """Tool-use episodes (module docstring). ``tools`` adds tools (`Tool`, typed functions) to the
-    built-ins (``builtin_tools=False`` leaves only yours); ``call_formats`` limits the parsers."""
+    """Tool-use episodes (module docstring). ``tools`` adds tools (`Tool`, typed functions, an
+    `MCPServer`'s ``tools()``) to the built-ins — one with a built-in's name replaces it —
+    (``builtin_tools=False`` leaves only yours); ``call_formats`` limits the parsers;
+    ``source`` replaces the generated tasks (any `ProblemSource` of problems with a gold plan)."""
 
     success_component = "accuracy"
 
@@ -396,8 +398,10 @@ class ToolUseEnv(TextEnv):
     def respond(self, action: str) -> Turn:
         assert self.problem is not None
         visible = _outside_reasoning(action)
-        answer = extract_final_answer(visible)
         parsed = parse_tool_calls(visible, self.call_formats)
+        if parsed.format == "openai":  # a structured message: its answer is in its content
+            visible = parsed.content
+        answer = extract_final_answer(visible)
         if answer is not None:
             self._pending = [{"role": "assistant", "content": action}]
             reward = self._final(visible, None)
