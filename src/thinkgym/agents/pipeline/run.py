@@ -14,6 +14,8 @@ import json
 import os
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,10 @@ from thinkgym.agents.pipeline.data import (
     split_mazes,
 )
 
-__all__ = ["PipelineConfig", "PipelineResult", "StageResult", "run_pipeline"]
+__all__ = [
+    "PipelineConfig", "PipelineResult", "PipelineRun", "StageResult", "run_pipeline", "training_session", "finish",
+    "base_stage", "sft_stage", "reward_model_stage", "ppo_stage", "grpo_stage", "dpo_stage",
+]  # fmt: skip
 
 
 @dataclass
@@ -164,7 +169,7 @@ def _device(config: PipelineConfig) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-class _Run:
+class PipelineRun:
     """One pipeline run: the split, the prompts, the output folder, and a result filled stage by stage."""
 
     def __init__(self, config: PipelineConfig, log: Any):
@@ -179,6 +184,11 @@ class _Run:
         refs = references(self.split.heldout, self.env_kwargs)
         self.result = PipelineResult(config=_jsonable(asdict(config)), references=refs, machine=_machine())
         self.settings = stages.TrainerSettings(seed=config.seed, use_cpu=self.device == "cpu", batch_size=config.batch_size)
+        self.started = time.perf_counter()
+        log(f"{len(self.split.train)} training mazes, {len(self.split.heldout)} held-out mazes "
+            f"({config.rows}x{config.cols}; disjoint seeds and layouts, {self.split.dropped_duplicates} training draws "
+            f"dropped for sharing a held-out layout); exact references on the held-out mazes: uniform policy "
+            f"{refs['uniform']:.2f}, optimum {refs['optimum']:.2f}")
 
     def evaluate(self, name: str, model: Any, tokenizer: Any, wall: float, path: Path | None) -> Evaluation:
         ev = evaluate(model, tokenizer, self.split.heldout, self.env_kwargs, seed=self.config.seed + 7,
@@ -196,7 +206,7 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
 
 
-def _base(run: _Run) -> tuple[Any, Any]:
+def base_stage(run: PipelineRun) -> tuple[Any, Any]:
     """Stage 1: the tiny model (tokenizer trained on training-maze prompts) or a local model."""
     from thinkgym.agents.tiny import TinyConfig, build_tiny
 
@@ -216,7 +226,7 @@ def _base(run: _Run) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def _sft(run: _Run, model: Any, tokenizer: Any) -> Path:
+def sft_stage(run: PipelineRun, model: Any, tokenizer: Any) -> Path:
     """Stage 2: SFT on one oracle demonstration per training maze."""
     started = time.perf_counter()
     completions = [oracle_completion(p) for p in run.split.train]
@@ -228,7 +238,7 @@ def _sft(run: _Run, model: Any, tokenizer: Any) -> Path:
     return path
 
 
-def _reward_model(run: _Run, sft_path: Path) -> tuple[Any, stages.Preferences]:
+def reward_model_stage(run: PipelineRun, sft_path: Path) -> tuple[Any, stages.Preferences]:
     """Stage 3: the SFT model's samples, ranked by the env's verifier (the stand-in for a human
     labeler), train a reward model; its pairwise accuracy is measured on held-out mazes' pairs."""
     config = run.config
@@ -255,14 +265,15 @@ def _reward_model(run: _Run, sft_path: Path) -> tuple[Any, stages.Preferences]:
     return scorer, train_prefs
 
 
-def _ppo(run: _Run, sft_path: Path, scorer: Any, beta: float, name: str) -> None:
+def ppo_stage(run: PipelineRun, sft_path: Path, scorer: Any, beta: float) -> None:
     """Stage 4a: our PPO against the reward model, KL penalty ``beta`` to the SFT model."""
     config = run.config
+    name = f"PPO (beta={beta:g})"
     started = time.perf_counter()
     model, tokenizer = stages.load_policy(sft_path, run.device)
 
     def score(prompt: str, moves: str) -> float:
-        return stages.rm_scores(scorer, tokenizer, [prompt + ""], [moves])[0]
+        return stages.rm_scores(scorer, tokenizer, [prompt], [moves])[0]
 
     history, hacking = stages.ppo_against_reward_model(
         model, tokenizer, run.split.train, run.env_kwargs, score, beta=beta, steps=config.ppo_steps,
@@ -276,7 +287,7 @@ def _ppo(run: _Run, sft_path: Path, scorer: Any, beta: float, name: str) -> None
     _disagreements(run, name, scorer, tokenizer, ev)
 
 
-def _disagreements(run: _Run, name: str, scorer: Any, tokenizer: Any, ev: Evaluation) -> None:
+def _disagreements(run: PipelineRun, name: str, scorer: Any, tokenizer: Any, ev: Evaluation) -> None:
     """Held-out episodes where the reward model and the env disagree, with a few examples."""
     prompts = [observation(p, run.env_kwargs) for p in run.split.heldout]
     moves = ["".join(e.actions) for e in ev.episodes]
@@ -294,7 +305,7 @@ def _disagreements(run: _Run, name: str, scorer: Any, tokenizer: Any, ev: Evalua
             f"{len(false_pos) / len(rows):.0%}, and the reverse in {len(false_neg) / len(rows):.0%}")
 
 
-def _grpo(run: _Run, sft_path: Path) -> None:
+def grpo_stage(run: PipelineRun, sft_path: Path) -> None:
     """Stage 4b: GRPO on the env's verifiable reward."""
     config = run.config
     started = time.perf_counter()
@@ -308,7 +319,7 @@ def _grpo(run: _Run, sft_path: Path) -> None:
     run.evaluate("GRPO", model, tokenizer, time.perf_counter() - started, run.out / "grpo" / "final")
 
 
-def _dpo(run: _Run, sft_path: Path, prefs: stages.Preferences) -> None:
+def dpo_stage(run: PipelineRun, sft_path: Path, prefs: stages.Preferences) -> None:
     """Stage 4c: DPO on the reward model's training pairs."""
     config = run.config
     started = time.perf_counter()
@@ -320,51 +331,61 @@ def _dpo(run: _Run, sft_path: Path, prefs: stages.Preferences) -> None:
     run.evaluate("DPO", model, tokenizer, time.perf_counter() - started, path)
 
 
-def run_pipeline(config: PipelineConfig | None = None, *, log: Any = print) -> PipelineResult:
-    """Run every stage, write ``results.json``, ``results.md`` and ``curves.png`` under
-    ``config.output_dir`` (each stage's model in its own folder) and return the figures."""
+@contextmanager
+def training_session(config: PipelineConfig) -> Iterator[None]:
+    """Quiet progress bars and known deprecation noise; 1 torch thread for the tiny model (its
+    ops are too small to gain from threads); everything restored afterwards."""
     import torch
-    from datasets.utils.logging import disable_progress_bar
+    from datasets.utils.logging import disable_progress_bar, enable_progress_bar
     from transformers.utils import logging as hf_logging
 
-    config = config or PipelineConfig()
-    disable_progress_bar()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    quiet = warnings.catch_warnings()
-    quiet.__enter__()
-    # transformers 5 renamed gradient checkpointing; TRL 1.16 still uses the old name (noise, not news)
-    warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)
     previous = torch.get_num_threads()
-    threads = config.threads or (1 if config.model == "tiny" else previous)
-    torch.set_num_threads(threads)
-    started = time.perf_counter()
-    try:
-        run = _Run(config, log)
-        log(f"{len(run.split.train)} training mazes, {len(run.split.heldout)} held-out mazes "
-            f"({config.rows}x{config.cols}; disjoint seeds and layouts, {run.split.dropped_duplicates} training draws "
-            f"dropped for sharing a held-out layout); exact references on the held-out mazes: uniform policy "
-            f"{run.result.references['uniform']:.2f}, optimum {run.result.references['optimum']:.2f}")
-        model, tokenizer = _base(run)
-        sft_path = _sft(run, model, tokenizer)
-        scorer, prefs = _reward_model(run, sft_path)
-        _ppo(run, sft_path, scorer, config.ppo_beta, f"PPO (beta={config.ppo_beta:g})")
-        if config.ppo_beta0 and config.ppo_beta != 0:
-            _ppo(run, sft_path, scorer, 0.0, "PPO (beta=0)")
-        _grpo(run, sft_path)
-        _dpo(run, sft_path, prefs)
-    finally:
-        torch.set_num_threads(previous)
-        quiet.__exit__(None, None, None)
-    result = run.result
-    result.wall_s = time.perf_counter() - started
-    result.machine["load_avg_end"] = list(os.getloadavg())
+    torch.set_num_threads(config.threads or (1 if config.model == "tiny" else previous))
+    disable_progress_bar()
+    hf_logging.disable_progress_bar()
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    with warnings.catch_warnings():
+        # transformers 5 renamed gradient checkpointing; TRL 1.16 still uses the old name (noise, not news)
+        warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(previous)
+            hf_logging.set_verbosity(verbosity)
+            hf_logging.enable_progress_bar()
+            enable_progress_bar()
+
+
+def finish(run: PipelineRun) -> PipelineResult:
+    """Write ``results.json``, ``results.md`` and ``curves.png`` and return the result."""
     from thinkgym.agents.pipeline.report import plot_pipeline
 
+    result = run.result
+    result.wall_s = time.perf_counter() - run.started
+    result.machine["load_avg_end"] = list(os.getloadavg())
     result.plot = str(plot_pipeline(result, run.out / "curves.png"))
     (run.out / "results.json").write_text(json.dumps(result.to_json(), indent=1, default=str))
     (run.out / "results.md").write_text(result.table() + "\n")
     return result
+
+
+def run_pipeline(config: PipelineConfig | None = None, *, log: Any = print) -> PipelineResult:
+    """Run every stage, write ``results.json``, ``results.md`` and ``curves.png`` under
+    ``config.output_dir`` (each stage's model in its own folder) and return the figures.
+    ``examples/maze_pipeline.py`` is the same sequence, commented step by step."""
+    config = config or PipelineConfig()
+    with training_session(config):
+        run = PipelineRun(config, log)
+        model, tokenizer = base_stage(run)
+        sft_path = sft_stage(run, model, tokenizer)
+        scorer, prefs = reward_model_stage(run, sft_path)
+        ppo_stage(run, sft_path, scorer, config.ppo_beta)
+        if config.ppo_beta0 and config.ppo_beta != 0:
+            ppo_stage(run, sft_path, scorer, 0.0)
+        grpo_stage(run, sft_path)
+        dpo_stage(run, sft_path, prefs)
+        return finish(run)
 
 
 def with_overrides(config: PipelineConfig, **overrides: Any) -> PipelineConfig:
