@@ -138,6 +138,15 @@ def _data_block(page: str) -> dict:
     return json.loads(match.group(1))
 
 
+def _chunks(page: str) -> list:
+    """The bulk items (samples, or compare's problems) of all the page's data blocks, in order."""
+    blocks = re.findall(
+        r'<script type="application/json" id="tg-chunk-(\d+)">(.*?)</script>', page, re.S
+    )
+    assert [int(i) for i, _ in blocks] == list(range(_data_block(page)["chunks"]))
+    return [item for _, text in blocks for item in json.loads(text)]
+
+
 # --------------------------------------------------------------------------------------------
 # Escaping, without a browser
 # --------------------------------------------------------------------------------------------
@@ -168,20 +177,22 @@ def test_clip_text_keeps_head_and_tail():
 
 def test_eval_writes_report_html_and_attacks_stay_text(runs):
     page = _page(runs["attack"] / REPORT_HTML)
-    # exactly our two script elements: the data block and the page script
-    assert len(re.findall(r"<script\b", page, re.I)) == 2
-    assert len(re.findall(r"</script", page, re.I)) == 2
+    # exactly our script elements: the data blocks and the page script
+    blocks = 1 + _data_block(page)["chunks"]
+    assert len(re.findall(r'<script type="application/json" id="tg-', page)) == blocks
+    assert len(re.findall(r"<script\b", page, re.I)) == blocks + 1
+    assert len(re.findall(r"</script", page, re.I)) == blocks + 1
     assert "<!--" not in page and "<img src=x" not in page and "<img src=y" not in page
     assert 'href="javascript' not in page and "href=javascript" not in page
     assert "<svg onload" not in page and "<iframe" not in page
     # the attack text is on the page as escaped text where the server renders it (reasons)
     data = _data_block(page)
-    texts = [s["x"] for s in data["samples"]]
+    samples = _chunks(page)
+    texts = [s["x"] for s in samples]
     assert any(ATTACK in t for t in texts), "the attack completions are in the data, exactly"
-    assert any(s["a"] == EVIL_ANSWER for s in data["samples"])
+    assert any(s["a"] == EVIL_ANSWER for s in samples)
     assert any(
-        s["c"] == -1 and "failed: HTTP 500: <script>" in data["reasons"][s["w"]]
-        for s in data["samples"]
+        s["c"] == -1 and "failed: HTTP 500: <script>" in data["reasons"][s["w"]] for s in samples
     )
 
 
@@ -267,12 +278,11 @@ def test_compare_command_writes_compare_html_into_b(runs):
     assert result.exit_code == 0, result.output
     page = _page(runs["oracle"] / "compare.html")
     assert "Differences per env (B − A)" in page and "B higher" in page
-    assert len(re.findall(r"<script\b", page, re.I)) == 2 and "<img src=x" not in page
-    data = _data_block(page)
-    assert data["items"] and all(
-        it["a"]["acc"] != it["b"]["acc"] or it["kind"] == "reward" for it in data["items"]
-    )
-    assert any(ATTACK in s["x"] for it in data["items"] for s in it["sa"])
+    blocks = 1 + _data_block(page)["chunks"]
+    assert len(re.findall(r"<script\b", page, re.I)) == blocks + 1 and "<img src=x" not in page
+    items = _chunks(page)
+    assert items and all(it["a"]["acc"] != it["b"]["acc"] or it["kind"] == "reward" for it in items)
+    assert any(ATTACK in s["x"] for it in items for s in it["sa"])
 
 
 def test_render_copes_with_odd_records():
@@ -283,9 +293,9 @@ def test_render_copes_with_odd_records():
          "answer": {"x": [1, 2]}, "extracted_answer": 7, "completion": "x" * 100_000, "components": {"a": math.inf}},
     ]  # fmt: skip
     page = render_html_report({"envs": {}, "overall": {}, "run": {}}, {}, records)
-    data = _data_block(page)
-    assert data["samples"][0]["r"] is None and data["samples"][1]["k"] == {"a": None}
-    assert len(data["samples"][1]["x"]) < MAX_TEXT_CHARS + 200
+    samples = _chunks(page)
+    assert samples[0]["r"] is None and samples[1]["k"] == {"a": None}
+    assert len(samples[1]["x"]) < MAX_TEXT_CHARS + 200
 
 
 # --------------------------------------------------------------------------------------------
@@ -506,3 +516,23 @@ def test_browser_tool_turns_in_order(tmp_path, browser):
     assert 'tool call: calculator({"expression":"2+2"})' in turns[0][1]
     assert "<tool_response>4</tool_response>" in turns[1][1] and "step reward 1" in turns[2][1]
     assert _severe(browser) == []
+
+
+def test_samples_split_into_blocks_load_whole(runs, browser):
+    """A run cut into many small data blocks (as 100,000 samples are) loads every sample."""
+    records = list(best_records(RunDir(runs["attack"]).read_samples()).values())
+    summary = json.loads((runs["attack"] / "summary.json").read_text())
+    page = render_html_report(summary, {}, records, chunk_size=5)
+    assert _data_block(page)["chunks"] == math.ceil(len(records) / 5)
+    assert _chunks(page) == samples_payload(records, list(summary["envs"]))["samples"]
+    path = runs["attack"] / "chunked.html"
+    path.write_text(page, encoding="utf-8")
+    _open(browser, path)
+    assert browser.execute_script("return thinkgymReport.api.table.view.length") == len(records)
+    assert (
+        browser.execute_script(
+            "return document.querySelectorAll('script[id^=\"tg-chunk-\"]').length"
+        )
+        == 0
+    )
+    assert browser.execute_script("return window.__tgPwned") is None and _severe(browser) == []

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from thinkgym.benchmarks.html_page import MAX_TEXT_CHARS, esc, render_page, table, tag
+from thinkgym.benchmarks.html_page import MAX_TEXT_CHARS, chunked, esc, render_page, table, tag
 from thinkgym.benchmarks.html_report import Interner, sample_row
 from thinkgym.benchmarks.html_summary import finite, fmt_num
 from thinkgym.benchmarks.metrics import problem_keys
@@ -279,8 +279,9 @@ def render_compare_html(
         "problems": problems.values,
         "reasons": reasons.values,
         "runs": {side: result[side] for side in ("a", "b")},
-        "items": items,
     }
+    chunks = chunked(items, 200)  # an item holds every sample of a problem in both runs
+    payload["chunks"] = len(chunks)
     a, b = result["a"], result["b"]
     title = f"thinkgym compare: {a.get('policy')} (A) vs {b.get('policy')} (B)"
     header = tag(
@@ -299,6 +300,7 @@ def render_compare_html(
         header=header,
         body=_summary(result, configs, len(found)),
         data=payload,
+        chunks=chunks,
         scripts=("browser.js", "compare.js"),
     )
 

@@ -39,12 +39,16 @@ __all__ = [
     "tag",
     "table",
     "MAX_TEXT_CHARS",
+    "CHUNK_ITEMS",
+    "chunked",
 ]
 
 #: Longer texts (completions, prompts, observations) are cut in the page, keeping the head and the
 #: tail (where the final answer is); the whole text stays in ``samples.jsonl``.
 MAX_TEXT_CHARS = 20_000
 _HEAD_CHARS = 4_000
+#: Samples per data block: about 2.5 MB of JSON for reasoning-length completions, parsed in ~20 ms.
+CHUNK_ITEMS = 1_000
 _ASSET_PACKAGE = "thinkgym.benchmarks"
 _ASSET_DIR = "report_assets"
 
@@ -143,6 +147,13 @@ def data_uri(path: str | Path, mime: str = "image/png") -> str | None:
     return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
 
 
+def chunked(items: Sequence[Any], size: int = CHUNK_ITEMS) -> list[Sequence[Any]]:
+    """``items`` cut into lists of ``size`` (at least one, maybe empty, list) for `render_page`."""
+    if size < 1:
+        raise ValueError(f"chunk size must be >= 1, got {size}")
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
+
+
 def _sha256(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
 
@@ -154,12 +165,16 @@ def render_page(
     body: str,
     data: Any,
     scripts: Sequence[str],
+    chunks: Sequence[Any] = (),
     data_id: str = "tg-data",
 ) -> str:
-    """The whole document: CSP, inlined stylesheet and scripts, the data block, ``body`` markup.
+    """The whole document: CSP, inlined stylesheet and scripts, the data blocks, ``body`` markup.
 
     ``header`` and ``body`` are markup built with `esc`/`tag`; ``data`` is embedded with
-    `script_json`; ``scripts`` are asset names, concatenated into one inline script."""
+    `script_json`; ``scripts`` are asset names, concatenated into one inline script. ``chunks``
+    (the bulk: lists of samples) go into blocks ``tg-chunk-0``, ``tg-chunk-1``… that the page
+    parses one per task (``TG.loadChunks``): one ``JSON.parse`` of 250 MB would hold the page
+    still for seconds, many small ones let it paint, scroll and answer clicks meanwhile."""
     css = asset("report.css")
     js = "\n".join(asset(name) for name in scripts)
     if "</script" in js.lower() or "</style" in css.lower():  # our own assets: a packaging error
@@ -180,6 +195,10 @@ def render_page(
         "</head><body>\n"
         f"{header}\n<main>\n{body}\n</main>\n"
         f'<script type="application/json" id="{esc(data_id)}">{script_json(data)}</script>\n'
-        f"<script>{js}</script>\n"
+        + "".join(
+            f'<script type="application/json" id="tg-chunk-{i}">{script_json(chunk)}</script>\n'
+            for i, chunk in enumerate(chunks)
+        )
+        + f"<script>{js}</script>\n"
         "</body></html>\n"
     )

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from thinkgym.benchmarks.html_page import (
+    CHUNK_ITEMS,
     MAX_TEXT_CHARS,
+    chunked,
     clip_text,
     data_uri,
     esc,
@@ -253,10 +255,13 @@ def render_html_report(
     *,
     plots: str = "",
     max_text_chars: int = MAX_TEXT_CHARS,
+    chunk_size: int = CHUNK_ITEMS,
 ) -> str:
     """The whole ``report.html`` as a string (see the module docstring)."""
     env_order = list((summary.get("envs") or {}).keys())
     payload = samples_payload(records, env_order, max_text_chars=max_text_chars)
+    chunks = chunked(payload.pop("samples"), chunk_size)
+    payload["chunks"] = len(chunks)
     run = summary.get("run") or {}
     body = render_summary(summary, config, plots) + _SAMPLES_SECTION
     body += tag(
@@ -270,6 +275,7 @@ def render_html_report(
         header=_header(summary),
         body=body,
         data=payload,
+        chunks=chunks,
         scripts=("browser.js", "report.js"),
     )
 

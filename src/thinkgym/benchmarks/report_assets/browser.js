@@ -42,6 +42,35 @@ const TG = (function () {
     return JSON.parse(node.textContent);
   }
 
+  /* The bulk data, in blocks tg-chunk-0 … tg-chunk-(count-1): parsed a few per task (about 12 ms
+     of work each), so a page of 100,000 samples keeps painting and answering while it loads.
+     Each block is removed once read (its text is no longer needed). Resolves to the items. */
+  function loadChunks(count, onProgress) {
+    return new Promise((resolve, reject) => {
+      const out = [];
+      let i = 0;
+      function next() {
+        try {
+          const stop = performance.now() + 12;
+          while (i < count) {
+            const node = document.getElementById("tg-chunk-" + i);
+            if (!node) throw new Error("the page has no data block #tg-chunk-" + i);
+            for (const item of JSON.parse(node.textContent)) out.push(item);
+            node.remove();
+            i++;
+            if (performance.now() >= stop) break;
+          }
+          if (i >= count) return resolve(out);
+          if (onProgress) onProgress(i / count);
+          setTimeout(next, 0);
+        } catch (err) {
+          reject(err);
+        }
+      }
+      next();
+    });
+  }
+
   function num(x, digits) {
     if (typeof x !== "number" || !isFinite(x)) return "–";
     return x.toFixed(digits === undefined ? 3 : digits);
@@ -455,7 +484,7 @@ const TG = (function () {
   const status = (window.thinkgymReport = { ready: false, openMs: null, last: null, refreshes: 0, errors: [] });
 
   return {
-    el, append, readData, num, shortNum, asText, componentsText, badge, debounce, answerSpan,
+    el, append, readData, loadChunks, num, shortNum, asText, componentsText, badge, debounce, answerSpan,
     textBlock, jsonBlock, kvTable, renderSample, makeDialog, Table, select, searcher, status,
   };
 })();
