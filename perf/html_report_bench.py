@@ -148,6 +148,25 @@ const t1 = performance.now();
 })();
 """
 
+LONGTASKS = """
+window.__longtasks = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) window.__longtasks.push([e.startTime, e.duration]);
+}).observe({entryTypes: ["longtask"]});
+"""
+
+
+def _longtasks(driver, when: str) -> str:
+    tasks = driver.execute_script("const t = window.__longtasks; window.__longtasks = []; return t")
+    if not tasks:
+        return f"  main-thread tasks over 50 ms while {when}: none"
+    longest = max(tasks, key=lambda t: t[1])
+    return (
+        f"  main-thread tasks over 50 ms while {when}: {len(tasks)}, longest {longest[1]:.0f} ms "
+        f"(at {longest[0]:.0f} ms)"
+    )
+
+
 STEPS = [
     ("filter env = code", "c.env.value = '2'; api.apply();"),
     ("filter outcome = not correct", "c.outcome.value = '0'; api.apply();"),
@@ -218,8 +237,11 @@ def main() -> int:
     )
 
     driver = chromium_driver()
+    # every main-thread task over 50 ms, from the very start of each page (DevTools protocol)
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": LONGTASKS})
     try:
         open_ms, wall_open = _load(driver, path)
+        print(_longtasks(driver, "opening"))
         heap = driver.execute_script(
             "return performance.memory ? performance.memory.usedJSHeapSize : null"
         )
@@ -237,6 +259,7 @@ def main() -> int:
         print(f"{'step':46s} {'until shown ms':>13s} {'longest block ms':>15s} {'rows':>8s}")
         for name, code in STEPS:
             _step(driver, name, code, results)
+        print(_longtasks(driver, "doing the steps above"))
         # a search typed at once after opening, before the idle-time index is built, pays for it
         _load(driver, path)
         _step(driver, "text search at once after a fresh open", STEPS[4][1], results)
