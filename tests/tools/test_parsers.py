@@ -278,3 +278,15 @@ def test_adversarial_turns_cost_linear_time_and_at_most_the_call_cap(text):
     parsed = parse_tool_calls(text)
     assert time.monotonic() - began < 20
     assert len(parsed.calls) + len(parsed.errors) <= MAX_CALLS_PER_TURN + 1
+
+
+def test_hermes_block_with_a_list_of_calls_and_the_json_format():
+    parsed = parse_tool_calls('<tool_call>[{"name": "a", "arguments": {"x": 1}}, {"name": "b", "arguments": {}}, 3]</tool_call>')
+    assert [c.name for c in parsed.calls] == ["a", "b"] and len(parsed.errors) == 1  # the 3 is no call
+    llama = '{"name": "get_weather", "parameters": {"city": "Paris"}}'
+    assert parse_tool_calls(llama).calls == []  # not a default format
+    calls = parse_tool_calls(llama, formats=("json",)).calls
+    assert [(c.name, c.arguments) for c in calls] == [("get_weather", {"city": "Paris"})]
+    both = parse_tool_calls("```json\n[" + llama + ', {"name": "f"}]\n```', formats=("hermes", "json"))
+    assert [c.name for c in both.calls] == ["get_weather", "f"] and both.format == "json"
+    assert parse_tool_calls('{"answer": 42}', formats=("json",)).format is None

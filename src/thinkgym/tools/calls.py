@@ -15,6 +15,10 @@ Three formats are built in, each a named entry of `parsers`:
   text is never evaluated. A bracketed list of calls inside prose is found too; a lone call inside
   prose is not (``the answer is f(x)`` is not a call).
 
+A fourth, ``"json"`` (a bare ``{"name", "parameters"}`` object or a list of them as the whole turn:
+Llama 3.x), is registered but not among the defaults, since a JSON answer would read as a call.
+A Hermes block may hold a JSON list of calls.
+
 `parse_tool_calls` tries the formats in the order given and keeps the first one that recognises
 its own syntax in the text (so ``<tool_call>`` with broken JSON is a Hermes `CallError`, not
 silently no call). Parsers never raise on any string; a parser of your own registers with
@@ -41,6 +45,7 @@ __all__ = [
     "parse_hermes",
     "parse_openai",
     "parse_pythonic",
+    "parse_json",
     "DEFAULT_FORMATS",
     "MAX_CALLS_PER_TURN",
 ]
@@ -180,7 +185,7 @@ _DECODER = json.JSONDecoder()
 _MAX_REPAIR = 200_000
 
 
-def _hermes_body(body: str, raw: str, call_id: str) -> tuple[ToolCall | CallError, str]:
+def _hermes_body(body: str, raw: str, call_id: str) -> tuple[ToolCall | CallError | list[ToolCall | CallError], str]:
     """The call in one block, and any text after its JSON (when the close tag was missing)."""
     stripped = body.strip()
     if stripped.startswith("```"):  # a fenced block inside the tags
@@ -201,6 +206,8 @@ def _hermes_body(body: str, raw: str, call_id: str) -> tuple[ToolCall | CallErro
             obj = _closed(stripped)
         if obj is None:
             return CallError(_cut(raw), f"the <tool_call> block is not valid JSON: {exc}"), ""
+    if isinstance(obj, list) and any(isinstance(o, dict) for o in obj):  # several calls in one block
+        return [_call_from_object(o, raw, f"{call_id}_{i}") for i, o in enumerate(obj[:MAX_CALLS_PER_TURN])], rest
     return _call_from_object(obj, raw, call_id), rest
 
 
@@ -262,7 +269,8 @@ def parse_hermes(text: str) -> ParsedTurn | None:
             body, pos = text[body_start:next_close], next_close + len(_CLOSE)
             raw = text[start:pos]
         result, rest = _hermes_body(body, raw, f"call_{len(calls)}")
-        (calls if isinstance(result, ToolCall) else errors).append(result)  # type: ignore[arg-type]
+        for item in result if isinstance(result, list) else [result]:
+            (calls if isinstance(item, ToolCall) else errors).append(item)  # type: ignore[arg-type]
         outside.append(rest)
     outside.append(text[pos:])
     content = " ".join(part.strip() for part in outside if part.strip()).replace(_CLOSE, "").strip()
@@ -463,6 +471,32 @@ def parse_pythonic(text: str) -> ParsedTurn | None:
     return None
 
 
+def parse_json(text: str) -> ParsedTurn | None:
+    """A bare JSON call or list of calls as the whole turn, ``{"name": ..., "parameters": {...}}``
+    (Llama 3.x's JSON tool calling) or with ``"arguments"``; None for any other text. Registered
+    as ``"json"``, not among the default formats (a JSON answer would read as a call)."""
+    stripped = text.strip()
+    fenced = _FENCE.match(stripped)
+    if fenced:
+        stripped = fenced.group(1).strip()
+    if not stripped or stripped[0] not in "{[" or '"name"' not in stripped:
+        return None
+    try:
+        obj = json.loads(stripped)
+    except (ValueError, RecursionError):
+        return None
+    objects = obj if isinstance(obj, list) else [obj]
+    if not objects or not all(isinstance(o, dict) and "name" in o for o in objects):
+        return None
+    calls: list[ToolCall] = []
+    errors: list[CallError] = []
+    for i, o in enumerate(objects[:MAX_CALLS_PER_TURN]):
+        result = _call_from_object(o, json.dumps(o, ensure_ascii=False, default=str), f"call_{i}")
+        (calls if isinstance(result, ToolCall) else errors).append(result)  # type: ignore[arg-type]
+    return ParsedTurn(calls, errors, "")
+
+
 register_call_parser("hermes", parse_hermes)
 register_call_parser("openai", parse_openai)
 register_call_parser("pythonic", parse_pythonic)
+register_call_parser("json", parse_json)
