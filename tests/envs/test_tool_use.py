@@ -22,7 +22,7 @@ from thinkgym.envs.tool_use import (
     tool_use_source,
     world_corpus,
 )
-from thinkgym.tools import ToolCall
+from thinkgym.tools import Tool, ToolCall
 from thinkgym.tools.executor import ToolResult
 from thinkgym.utils import RULES, check_env
 from thinkgym.verifiers.tool_use import (
@@ -453,3 +453,24 @@ def test_fuzz_no_mix_of_actions_beats_the_oracle_or_pays_negative(kinds, seed, d
     assert sum(rewards) <= 1.0 + 1e-9
     if "oracle" not in kinds:
         assert sum(rewards) <= 0.1 + 1e-9  # without the plan's calls: at most an argument match by chance
+
+
+def test_a_tool_that_loops_forever_is_an_error_observation():
+    import time
+
+    def forever(x: int) -> int:
+        """Never returns.
+
+        Args:
+            x: ignored
+        """
+        while True:
+            time.sleep(0.01)
+
+    env = ToolUseEnv(difficulty=1, tools=[Tool.from_function(forever, timeout=0.3)])
+    env.reset(seed=0)
+    began = time.monotonic()
+    obs, reward, terminated, truncated, info = env.step(call("forever", x=1) + call("calculator", expression="2+2"))
+    assert "forever did not finish within 0.3 s" in obs and "<tool_response>\n4\n</tool_response>" in obs
+    assert not (terminated or truncated) and time.monotonic() - began < 5
+    assert [m["role"] for m in info["messages"][-3:]] == ["assistant", "tool", "tool"]
