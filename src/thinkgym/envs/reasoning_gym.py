@@ -67,7 +67,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from thinkgym.core import Problem, ProblemSource, Reward, SingleTurnEnv
-from thinkgym.envs import _rg_strict
 from thinkgym.errors import ConfigError
 from thinkgym.verifiers.compose import Gate, WeightedSum
 from thinkgym.verifiers.format import FormatVerifier, ThinkFormat, answer_part
@@ -436,6 +435,7 @@ class ReasoningGymScore:
 
     def _raw_score(self, name: str, config_key: str, answer: str, entry: dict[str, Any]) -> tuple[float | None, str, str]:
         """(score in [0, 1] or None when scoring failed, which scorer, why)."""
+        from thinkgym.envs import _rg_strict  # here, not at import: `import thinkgym` stays lean
         checker = _rg_strict.STRICT_CHECKERS.get(name) if self.strict else None
         if checker is not None:
             try:
