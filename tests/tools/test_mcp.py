@@ -141,3 +141,26 @@ def test_http_server_that_dies_mid_session_gives_error_text():
         if process.poll() is None:
             process.kill()
         process.wait(10)
+
+
+def test_env_connects_to_mcp_servers_by_url_and_command_and_pickles(http_url):
+    import pickle
+    import shlex
+
+    url, _ = http_url
+    env = thinkgym.make("thinkgym/ToolUse-v0", difficulty=1, mcp_servers=[url, shlex.join([sys.executable, SERVER, "stdio"])], builtin_tools=False)
+    try:
+        names = [t["function"]["name"] for t in env.tools]
+        assert names.count("add") == 1 and "echo" in names  # the stdio server's tools replace the HTTP ones of the same name
+        env.reset(seed=0)
+        obs, *_ = env.step('<tool_call>{"name": "add", "arguments": {"a": 20, "b": 22}}</tool_call>')
+        assert obs == "<tool_response>\n42\n</tool_response>"
+        copy = pickle.loads(pickle.dumps(env))  # only the configuration travels; the copy reconnects
+        try:
+            copy.reset(seed=0)
+            obs, *_ = copy.step('<tool_call>{"name": "echo", "arguments": {"text": "again"}}</tool_call>')
+            assert obs == "<tool_response>\nagain\n</tool_response>"
+        finally:
+            copy.close()
+    finally:
+        env.close()

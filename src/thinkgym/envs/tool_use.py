@@ -290,10 +290,27 @@ def _render_responses(results: Sequence[ToolResult], errors: Sequence[str]) -> s
     return "\n".join(parts)
 
 
+def _mcp_tools(servers: Sequence[str], toolbox: Toolbox) -> list[Tool]:
+    """Connect to each MCP server (a ``http(s)://`` URL, else a command line for stdio) and list
+    its tools; each connection closes with the toolbox."""
+    if isinstance(servers, str):
+        servers = [servers]
+    out: list[Tool] = []
+    for spec in servers:
+        from thinkgym.tools.mcp import MCPServer
+
+        server = MCPServer.http(spec) if spec.startswith(("http://", "https://")) else MCPServer.stdio(spec)
+        toolbox.add_closer(server.close)
+        out += server.tools()
+    return out
+
+
 class ToolUseEnv(TextEnv):
     """Tool-use episodes (module docstring). ``tools`` adds tools (`Tool`, typed functions, an
     `MCPServer`'s ``tools()``) to the built-ins — one with a built-in's name replaces it —
-    (``builtin_tools=False`` leaves only yours); ``call_formats`` limits the parsers;
+    (``builtin_tools=False`` leaves only yours); ``mcp_servers`` connects to MCP servers by URL
+    (streamable HTTP) or command line (stdio) and adds their tools, closed with the env (and
+    reconnected in a pickled copy); ``call_formats`` limits the parsers;
     ``source`` replaces the generated tasks (any `ProblemSource` of problems with a gold plan)."""
 
     success_component = "accuracy"
@@ -305,6 +322,7 @@ class ToolUseEnv(TextEnv):
         split: str = "train",
         *,
         tools: Sequence[Tool | Any] = (),
+        mcp_servers: Sequence[str] = (),
         builtin_tools: bool = True,
         source: Any = None,
         max_turns: int | None = None,
@@ -319,7 +337,7 @@ class ToolUseEnv(TextEnv):
         kwargs.setdefault("max_action_chars", 2_097_152)  # 1 MB arguments reach the toolbox and get its own error
         super().__init__(source or tool_use_source(difficulty, families, split), max_turns=1, **kwargs)
         self.toolbox = Toolbox((default_tools(python_backend) if builtin_tools else []), timeout=tool_timeout, max_result_chars=max_result_chars)
-        for item in tools:
+        for item in [*tools, *_mcp_tools(mcp_servers, self.toolbox)]:
             self.toolbox.add(item, replace=True)
         for name in self.toolbox.names:  # the python tool's sandbox closes with the env
             owner = getattr(self.toolbox[name].fn, "__self__", None)

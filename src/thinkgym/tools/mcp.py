@@ -204,8 +204,14 @@ class MCPServer:
 
     def call(self, name: str, arguments: Mapping[str, Any], *, timeout: float | None = None) -> Any:
         """Call one tool; returns its structured content or text, raises `MCPToolError` otherwise
-        (the `Toolbox` turns that into the model's error text)."""
+        (the `Toolbox` turns that into the model's error text). A connection never started (an
+        unpickled copy) connects first."""
         timeout = float(timeout or self.timeout)
+        if self._thread is None and not self._closed:
+            try:
+                self.start()
+            except ConfigError as exc:
+                raise MCPToolError(str(exc)) from None
         loop = self._loop
         if self._session is None or self._failure is not None or loop is None or loop.is_closed():
             raise MCPToolError(f"the MCP server {self.name!r} is not available: {self._failure or 'not started'}")
@@ -247,6 +253,17 @@ class MCPServer:
         errlog = getattr(self, "_errlog", None)
         if errlog is not None:
             errlog.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Only the configuration travels (to a worker process, a vector env's copy): the copy
+        opens its own connection on first use."""
+        return {
+            "command": self.command, "url": self.url, "env": self.env, "cwd": self.cwd,
+            "timeout": self.timeout, "startup_timeout": self.startup_timeout, "name": self.name,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
 
     def __enter__(self) -> MCPServer:
         return self.start()
