@@ -36,12 +36,22 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cached_property, lru_cache, partial
+from functools import cached_property, partial
 from typing import Any
 
 import numpy as np
 
 from thinkgym.core import GeneratorSource, ListSource, Problem, ProblemSource, Reward, TextEnv, Turn
+from thinkgym.envs._maze_grid import (
+    DELTA_ORDER,
+    _edge,
+    _grid_index,
+    _grid_links,
+    _grid_template,
+    _index_bfs,
+    _inner_walls,
+    _int_drawer,
+)
 from thinkgym.registry import register
 
 __all__ = [
@@ -79,6 +89,8 @@ GOAL_REWARD = 10.0
 #: Bump when `generate_maze` changes: it is part of every procedural problem id.
 GENERATOR_VERSION = 0
 
+if tuple(DELTAS.values()) != DELTA_ORDER:  # the grid tables walk neighbours in this order
+    raise RuntimeError("thinkgym.envs._maze_grid.DELTA_ORDER must list DELTAS in MOVES order")
 _ALIASES: dict[str, str] = {**{m.lower(): m for m in MOVES}, **{v: k for k, v in MOVE_NAMES.items()}}
 _SEPARATORS = re.compile(r"[\s,]+")
 
@@ -86,10 +98,6 @@ _SEPARATORS = re.compile(r"[\s,]+")
 # --------------------------------------------------------------------------------------------
 # The maze itself
 # --------------------------------------------------------------------------------------------
-
-
-def _edge(a: Cell, b: Cell) -> tuple[Cell, Cell]:
-    return (a, b) if a <= b else (b, a)
 
 
 @dataclass(frozen=True)
@@ -276,38 +284,6 @@ class Maze:
         )
 
 
-@lru_cache(maxsize=64)
-def _grid_links(rows: int, cols: int) -> dict[Cell, tuple[tuple[Cell, tuple[Cell, Cell]], ...]]:
-    """For each cell, its in-grid neighbours in `DELTAS` order, each with the wall key between them.
-
-    Built once per grid size: generation and every BFS walk this table instead of recomputing
-    bounds and `_edge` keys per step (the reset of a 5x5 maze does two BFS passes and one DFS).
-    """
-    links = {}
-    for r in range(rows):
-        for c in range(cols):
-            out = []
-            for dr, dc in DELTAS.values():
-                nxt = (r + dr, c + dc)
-                if 0 <= nxt[0] < rows and 0 <= nxt[1] < cols:
-                    out.append((nxt, _edge((r, c), nxt)))
-            links[(r, c)] = tuple(out)
-    return links
-
-
-@lru_cache(maxsize=64)
-def _inner_walls(rows: int, cols: int) -> tuple[tuple[Cell, Cell], ...]:
-    """Every wall between two neighbouring cells of the grid (the maze before carving), sorted:
-    the walls of any maze of this size, sorted, are this tuple filtered (no sort per maze)."""
-    return tuple(sorted(
-        _edge((r, c), (r + dr, c + dc))
-        for r in range(rows)
-        for c in range(cols)
-        for dr, dc in ((0, 1), (1, 0))
-        if r + dr < rows and c + dc < cols
-    ))
-
-
 def _grid_bfs(rows: int, cols: int, walls: frozenset | set, origin: Cell) -> dict[Cell, int]:
     # Moves are symmetric (a wall blocks both ways), so distances *from* origin equal distances *to* it.
     links = _grid_links(rows, cols)
@@ -345,63 +321,6 @@ def classic_maze() -> Maze:
     expectation 10/3 with one step left. The cell above it has 2 (up, down): 5/3 with two left.
     """
     return Maze.from_ascii(_CLASSIC, horizon=6, name="classic")
-
-
-def _lemire_below(next_uint32: Callable[[Any], int], state: Any, k: int) -> int:
-    """numpy's bounded draw for ``Generator.integers(k)`` (k < 2**32): Lemire's method on 32-bit
-    outputs, exactly as numpy's C code does it (``buffered_bounded_lemire_uint32``)."""
-    m = next_uint32(state) * k
-    leftover = m & 0xFFFFFFFF
-    if leftover < k:
-        threshold = (0xFFFFFFFF - (k - 1)) % k
-        while leftover < threshold:
-            m = next_uint32(state) * k
-            leftover = m & 0xFFFFFFFF
-    return m >> 32
-
-
-@lru_cache(maxsize=1)
-def _lemire_matches_numpy() -> bool:
-    """Whether `_lemire_below` reproduces this numpy's ``integers`` (checked once per process on
-    mixed draws; when it does not, generation calls ``rng.integers`` as before)."""
-    try:
-        for seed in range(8):
-            ours, theirs = np.random.default_rng(seed), np.random.default_rng(seed)
-            iface = ours.bit_generator.ctypes
-            for k in (2, 3, 4, 5, 7, 25, 1000, 2**31 + 11):
-                if _lemire_below(iface.next_uint32, iface.state, k) != int(theirs.integers(k)):
-                    return False
-                if ours.random() != theirs.random():
-                    return False
-        return True
-    except Exception:  # noqa: BLE001 - no ctypes interface: use numpy's own call
-        return False
-
-
-def _int_drawer(rng: np.random.Generator) -> Callable[[int], int]:
-    """``k -> int(rng.integers(k))`` drawing the very same numbers, about 5x cheaper per call.
-
-    Why: a 5x5 maze makes ~20 such draws, and numpy's per-call overhead (~4 µs) was half of a
-    procedural reset. The draw goes through the bit generator's ctypes ``next_uint32`` (PCG64,
-    what `thinkgym.core.problem_seed` makes); anything else, or a numpy whose algorithm differs
-    (`_lemire_matches_numpy`), uses ``rng.integers``. ``k == 1`` draws nothing in numpy either.
-    """
-    if type(rng.bit_generator) is np.random.PCG64 and _lemire_matches_numpy():
-        iface = rng.bit_generator.ctypes
-        next_uint32, state = iface.next_uint32, iface.state
-
-        def below(k: int) -> int:  # `_lemire_below`, inlined: this is the hot loop of a reset
-            if k == 1:
-                return 0
-            m = next_uint32(state) * k
-            if (m & 0xFFFFFFFF) < k:
-                threshold = (0xFFFFFFFF - (k - 1)) % k
-                while (m & 0xFFFFFFFF) < threshold:
-                    m = next_uint32(state) * k
-            return m >> 32
-
-        return below
-    return lambda k: int(rng.integers(k))
 
 
 def generate_maze(
@@ -477,50 +396,6 @@ def generate_maze(
             drawing[at : at + len(blank)] = blank
     maze.__dict__["_drawing"] = tuple(drawing.decode().split("\n"))
     return maze
-
-
-@lru_cache(maxsize=64)
-def _grid_template(rows: int, cols: int) -> tuple[bytes, tuple[tuple[int, bytes], ...]]:
-    """The drawing of the grid with every inner wall, and where each wall (by `_grid_index`
-    number) sits in it: ``(offset, spaces)``; a maze's drawing is this with its open walls blanked."""
-    inner = _inner_walls(rows, cols)
-    full = Maze._trusted(rows, cols, frozenset(inner), (0, 0), (rows - 1, cols - 1), 1, "")._drawing
-    width = 4 * cols + 2  # a line and its newline
-    spans = []
-    for a, b in inner:
-        if a[0] != b[0]:  # b below a: the '---' on the line above b's row
-            spans.append(((2 * b[0]) * width + 4 * b[1] + 1, b"   "))
-        else:  # b right of a: the '|' left of b
-            spans.append(((2 * b[0] + 1) * width + 4 * b[1], b" "))
-    return "\n".join(full).encode(), tuple(spans)
-
-
-def _index_bfs(links: tuple, removed: bytearray, origin: int) -> list[int]:
-    """`_grid_bfs` over `_grid_index` integers (-1: unreachable)."""
-    dist = [-1] * len(links)
-    dist[origin] = 0
-    queue = [origin]
-    for cell in queue:  # the list grows while it is walked: a FIFO without deque
-        step = dist[cell] + 1
-        for nxt, wall in links[cell]:
-            if dist[nxt] < 0 and removed[wall]:
-                dist[nxt] = step
-                queue.append(nxt)
-    return dist
-
-
-@lru_cache(maxsize=64)
-def _grid_index(rows: int, cols: int) -> tuple[tuple[Cell, ...], tuple[tuple[Cell, Cell], ...], tuple]:
-    """Cells (row-major), inner walls (sorted) and, per cell, ``(neighbour, wall)`` index pairs
-    in `DELTAS` order: the integer form of `_grid_links` that `generate_maze` carves in."""
-    cells = tuple((r, c) for r in range(rows) for c in range(cols))
-    inner = _inner_walls(rows, cols)
-    wall_index = {wall: i for i, wall in enumerate(inner)}
-    links = tuple(
-        tuple((nxt[0] * cols + nxt[1], wall_index[wall]) for nxt, wall in _grid_links(rows, cols)[cell])
-        for cell in cells
-    )
-    return cells, inner, links
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,161 @@
+"""The grid machinery behind `thinkgym.envs.maze.generate_maze`: tables built once per grid size
+and the cheap, numpy-exact bounded draws, so a procedural reset costs about what reasoning-gym's
+maze generator costs (``perf/rg_bench.py``; it was ~6x slower).
+
+Why a separate module: none of this is the maze's meaning (that is `thinkgym.envs.maze`); it is
+how the same mazes are produced faster. Every table is derived from the grid size alone; the
+tests compare `generate_maze` with the step-by-step reference generator seed by seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+Cell = tuple[int, int]
+#: The neighbour order of `thinkgym.envs.maze.DELTAS` (R, L, U, D), which the carving's random
+#: choices index into (maze.py checks the two agree).
+DELTA_ORDER: tuple[tuple[int, int], ...] = ((0, 1), (0, -1), (-1, 0), (1, 0))
+
+
+def _edge(a: Cell, b: Cell) -> tuple[Cell, Cell]:
+    return (a, b) if a <= b else (b, a)
+
+
+@lru_cache(maxsize=64)
+def _grid_links(rows: int, cols: int) -> dict[Cell, tuple[tuple[Cell, tuple[Cell, Cell]], ...]]:
+    """For each cell, its in-grid neighbours in `DELTAS` order, each with the wall key between them.
+
+    Built once per grid size: generation and every BFS walk this table instead of recomputing
+    bounds and `_edge` keys per step (the reset of a 5x5 maze does two BFS passes and one DFS).
+    """
+    links = {}
+    for r in range(rows):
+        for c in range(cols):
+            out = []
+            for dr, dc in DELTA_ORDER:
+                nxt = (r + dr, c + dc)
+                if 0 <= nxt[0] < rows and 0 <= nxt[1] < cols:
+                    out.append((nxt, _edge((r, c), nxt)))
+            links[(r, c)] = tuple(out)
+    return links
+
+
+@lru_cache(maxsize=64)
+def _inner_walls(rows: int, cols: int) -> tuple[tuple[Cell, Cell], ...]:
+    """Every wall between two neighbouring cells of the grid (the maze before carving), sorted:
+    the walls of any maze of this size, sorted, are this tuple filtered (no sort per maze)."""
+    return tuple(sorted(
+        _edge((r, c), (r + dr, c + dc))
+        for r in range(rows)
+        for c in range(cols)
+        for dr, dc in ((0, 1), (1, 0))
+        if r + dr < rows and c + dc < cols
+    ))
+
+
+def _lemire_below(next_uint32: Callable[[Any], int], state: Any, k: int) -> int:
+    """numpy's bounded draw for ``Generator.integers(k)`` (k < 2**32): Lemire's method on 32-bit
+    outputs, exactly as numpy's C code does it (``buffered_bounded_lemire_uint32``)."""
+    m = next_uint32(state) * k
+    leftover = m & 0xFFFFFFFF
+    if leftover < k:
+        threshold = (0xFFFFFFFF - (k - 1)) % k
+        while leftover < threshold:
+            m = next_uint32(state) * k
+            leftover = m & 0xFFFFFFFF
+    return m >> 32
+
+
+@lru_cache(maxsize=1)
+def _lemire_matches_numpy() -> bool:
+    """Whether `_lemire_below` reproduces this numpy's ``integers`` (checked once per process on
+    mixed draws; when it does not, generation calls ``rng.integers`` as before)."""
+    try:
+        for seed in range(8):
+            ours, theirs = np.random.default_rng(seed), np.random.default_rng(seed)
+            iface = ours.bit_generator.ctypes
+            for k in (2, 3, 4, 5, 7, 25, 1000, 2**31 + 11):
+                if _lemire_below(iface.next_uint32, iface.state, k) != int(theirs.integers(k)):
+                    return False
+                if ours.random() != theirs.random():
+                    return False
+        return True
+    except Exception:  # noqa: BLE001 - no ctypes interface: use numpy's own call
+        return False
+
+
+def _int_drawer(rng: np.random.Generator) -> Callable[[int], int]:
+    """``k -> int(rng.integers(k))`` drawing the very same numbers, about 5x cheaper per call.
+
+    Why: a 5x5 maze makes ~20 such draws, and numpy's per-call overhead (~4 µs) was half of a
+    procedural reset. The draw goes through the bit generator's ctypes ``next_uint32`` (PCG64,
+    what `thinkgym.core.problem_seed` makes); anything else, or a numpy whose algorithm differs
+    (`_lemire_matches_numpy`), uses ``rng.integers``. ``k == 1`` draws nothing in numpy either.
+    """
+    if type(rng.bit_generator) is np.random.PCG64 and _lemire_matches_numpy():
+        iface = rng.bit_generator.ctypes
+        next_uint32, state = iface.next_uint32, iface.state
+
+        def below(k: int) -> int:  # `_lemire_below`, inlined: this is the hot loop of a reset
+            if k == 1:
+                return 0
+            m = next_uint32(state) * k
+            if (m & 0xFFFFFFFF) < k:
+                threshold = (0xFFFFFFFF - (k - 1)) % k
+                while (m & 0xFFFFFFFF) < threshold:
+                    m = next_uint32(state) * k
+            return m >> 32
+
+        return below
+    return lambda k: int(rng.integers(k))
+
+
+@lru_cache(maxsize=64)
+def _grid_template(rows: int, cols: int) -> tuple[bytes, tuple[tuple[int, bytes], ...]]:
+    """The drawing of the grid with every inner wall, and where each wall (by `_grid_index`
+    number) sits in it: ``(offset, spaces)``; a maze's drawing is this with its open walls blanked."""
+    inner = _inner_walls(rows, cols)
+    # with every wall standing, each wall line is "+---+…+" and each cell line "|   |…|"
+    full = ["+---" * cols + "+"]
+    for _ in range(rows):
+        full += ["|   " * cols + "|", "+---" * cols + "+"]
+    width = 4 * cols + 2  # a line and its newline
+    spans = []
+    for a, b in inner:
+        if a[0] != b[0]:  # b below a: the '---' on the line above b's row
+            spans.append(((2 * b[0]) * width + 4 * b[1] + 1, b"   "))
+        else:  # b right of a: the '|' left of b
+            spans.append(((2 * b[0] + 1) * width + 4 * b[1], b" "))
+    return "\n".join(full).encode(), tuple(spans)
+
+
+def _index_bfs(links: tuple, removed: bytearray, origin: int) -> list[int]:
+    """`_grid_bfs` over `_grid_index` integers (-1: unreachable)."""
+    dist = [-1] * len(links)
+    dist[origin] = 0
+    queue = [origin]
+    for cell in queue:  # the list grows while it is walked: a FIFO without deque
+        step = dist[cell] + 1
+        for nxt, wall in links[cell]:
+            if dist[nxt] < 0 and removed[wall]:
+                dist[nxt] = step
+                queue.append(nxt)
+    return dist
+
+
+@lru_cache(maxsize=64)
+def _grid_index(rows: int, cols: int) -> tuple[tuple[Cell, ...], tuple[tuple[Cell, Cell], ...], tuple]:
+    """Cells (row-major), inner walls (sorted) and, per cell, ``(neighbour, wall)`` index pairs
+    in `DELTAS` order: the integer form of `_grid_links` that `generate_maze` carves in."""
+    cells = tuple((r, c) for r in range(rows) for c in range(cols))
+    inner = _inner_walls(rows, cols)
+    wall_index = {wall: i for i, wall in enumerate(inner)}
+    links = tuple(
+        tuple((nxt[0] * cols + nxt[1], wall_index[wall]) for nxt, wall in _grid_links(rows, cols)[cell])
+        for cell in cells
+    )
+    return cells, inner, links
