@@ -11,7 +11,9 @@ One run measures, on this machine:
   verifications/s (`verify_batch(MathVerifier(), ..., backend="ray")`, chunks to actors);
 - the same throughput on a **simulated two-node cluster** (`ray.cluster_utils.Cluster`, one CPU
   per node, one worker per node);
-- **scaling efficiency** 1 -> 2 workers = throughput(2) / (2 x throughput(1)).
+- **scaling efficiency** 1 -> 2 workers = throughput(2) / (2 x throughput(1));
+- the **driver's ceiling**: no-op calls per second through the actor pool (what one driver can
+  dispatch at all, whatever the cluster's size).
 
     .venv/bin/python perf/ray_bench.py                      # everything, printed as markdown
     .venv/bin/python perf/ray_bench.py --json ray.json --jobs 300
@@ -147,7 +149,27 @@ def math_per_s(count: int, pool=None) -> float:
     expected = sum((r.score > 0) == (i % 2 == 0) for i, r in enumerate(rewards))
     if expected < count:  # e.g. symbolic comparisons that ran out of time on a loaded machine
         say(f"math: {count - expected} of {count} verdicts not the expected ones")
+    UNEXPECTED.append(count - expected)
     return count / elapsed
+
+
+#: math verdicts that were not the expected ones, per measurement (in order)
+UNEXPECTED: list[int] = []
+
+
+def dispatch_per_s(count: int) -> float:
+    """No-op calls per second through an `ActorPool` of 2 actors: the driver's own ceiling."""
+    import functools
+
+    from thinkgym.sandbox.ray_pool import ActorPool
+
+    with ActorPool(functools.partial(dict), workers=2, prefetch=8) as pool:
+        pool.wait_ready()
+        [f.result() for f in [pool.submit("get", "x", on_failure=str) for _ in range(200)]]  # warm
+        start = time.perf_counter()
+        futures = [pool.submit("get", "x", on_failure=str) for _ in range(count)]
+        [f.result() for f in futures]
+        return count / (time.perf_counter() - start)
 
 
 def ray_throughput(workers: int, count: int, math_count: int, address: str | None = None) -> dict[str, float]:
@@ -185,6 +207,7 @@ def main() -> None:
     from thinkgym.sandbox import make_sandbox
 
     report: dict = {"load_before": load(), "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    report["math_count"] = args.math
     report["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     temp_dir = tempfile.mkdtemp(prefix="tgrb", dir="/tmp")
     os.makedirs(os.path.join(temp_dir, "ray"))
@@ -202,6 +225,7 @@ def main() -> None:
         with make_sandbox("ray", workers=1) as box:
             box.pool.wait_ready()
             report["overhead_ray"] = sequential_latency(box, args.jobs)
+        report["dispatch_per_s"] = dispatch_per_s(2000)
         report["ray"] = {str(w): ray_throughput(w, args.batch, args.math) for w in (1, 2)}
     finally:
         ray.shutdown()
@@ -218,6 +242,7 @@ def main() -> None:
         ray.shutdown()
         cluster.shutdown()
     report["load_after"] = load()
+    report["math_unexpected_verdicts"] = list(UNEXPECTED)  # local, ray 1, ray 2, two nodes
     for kind in ("jobs_per_s", "humaneval_per_s", "math_per_s"):
         report.setdefault("scaling", {})[kind] = report["ray"]["2"][kind] / (2 * report["ray"]["1"][kind])
     print(render(report))
@@ -237,6 +262,8 @@ def render(r: dict) -> str:
         f"| ray sandbox (1 actor) | {o_r['median_ms']:.2f} | {o_r['p99_ms']:.2f} |",
         f"| ray adds | {o_r['median_ms'] - o_l['median_ms']:.2f} | {o_r['p99_ms'] - o_l['p99_ms']:.2f} |",
         "",
+        f"Driver ceiling: {r['dispatch_per_s']:.0f} no-op calls/s through the actor pool (2 actors).",
+        "",
         "| throughput | jobs/s | HumanEval verifications/s | math verifications/s |",
         "|---|---|---|---|",
     ]
@@ -246,6 +273,9 @@ def render(r: dict) -> str:
     for name, row in rows:
         math = f"{row['math_per_s']:.0f}" if "math_per_s" in row else "–"
         lines.append(f"| {name} | {row['jobs_per_s']:.1f} | {row['humaneval_per_s']:.1f} | {math} |")
+    if any(r.get("math_unexpected_verdicts") or []):
+        lines += ["", f"Math verdicts not the expected ones (local, ray 1, ray 2, two nodes; of {r.get('math_count')} each): "
+                      f"{r['math_unexpected_verdicts']} — symbolic comparisons that ran out of time on the loaded machine."]
     s = r["scaling"]
     lines += ["", f"Scaling efficiency ray 1 -> 2 workers: jobs {s['jobs_per_s']:.2f}, HumanEval {s['humaneval_per_s']:.2f}, "
                   f"math {s['math_per_s']:.2f} (target >= 0.8)."]  # fmt: skip

@@ -197,6 +197,13 @@ class ActorPool:
                 workers = max(1, int(cpus // cpus_per_worker))
             if workers < 1:
                 raise ConfigError(f"workers must be >= 1, got {workers}")
+            free = float(ray.available_resources().get("CPU", 0.0))
+            if workers * cpus_per_worker > free + 1e-9:
+                import warnings
+
+                warnings.warn(f"{name} ray pool: {workers} workers x {cpus_per_worker:g} CPUs, but the cluster has "
+                              f"{free:g} CPUs free now; the others wait until CPUs free up "
+                              f"(calls wait for a worker up to {start_timeout_s:g} s)", RuntimeWarning, stacklevel=3)  # fmt: skip
             if cpus < cpus_per_worker:
                 raise ConfigError(f"the Ray cluster has {cpus:g} CPUs, fewer than cpus_per_worker={cpus_per_worker:g}")
         except BaseException:
@@ -261,7 +268,8 @@ class ActorPool:
             if worker.dead:
                 return
             worker.dead = True
-            self._workers.remove(worker)
+            if worker in self._workers:  # (close() may have taken it out already)
+                self._workers.remove(worker)
             self.stats.workers_lost += 1
             self.stats.lost_reasons = [*self.stats.lost_reasons[-99:], reason]  # the last 100
             self._last_loss = reason
@@ -470,6 +478,8 @@ class ActorPool:
         with self._lock:
             self._closed = True
             workers, self._workers = list(self._workers), []
+            for worker in workers:
+                worker.dead = True
             flights = [*self._inflight, *self._waiting]
             self._inflight.clear()
             self._waiting.clear()
