@@ -31,7 +31,12 @@ from typer.testing import CliRunner
 from thinkgym.agents.base import Generation, Policy, Query
 from thinkgym.benchmarks.html_compare import disagreements, write_compare_html
 from thinkgym.benchmarks.html_page import MAX_TEXT_CHARS, clip_text, script_json
-from thinkgym.benchmarks.html_report import REPORT_HTML, render_html_report, samples_payload
+from thinkgym.benchmarks.html_report import (
+    REPORT_HTML,
+    render_html_report,
+    samples_payload,
+    write_html_report,
+)
 from thinkgym.benchmarks.runner import EvalSettings, evaluate
 from thinkgym.benchmarks.store import RunDir, best_records
 from thinkgym.benchmarks.suites import suite_from_mapping
@@ -285,7 +290,7 @@ def test_compare_command_writes_compare_html_into_b(runs):
     assert any(ATTACK in s["x"] for it in items for s in it["sa"])
 
 
-def test_render_copes_with_odd_records():
+def test_render_copes_with_odd_records(tmp_path):
     """Records missing optional fields, NaN rewards, non-string answers: a page, not a crash."""
     records = [
         {"key": "e|0|0", "env": "e", "problem_index": 0, "sample": 0, "reward": math.nan, "correct": False},
@@ -296,6 +301,10 @@ def test_render_copes_with_odd_records():
     samples = _chunks(page)
     assert samples[0]["r"] is None and samples[1]["k"] == {"a": None}
     assert len(samples[1]["x"]) < MAX_TEXT_CHARS + 200
+    # a lone surrogate (not UTF-8) in a record given directly: written, shown as "?"
+    records[0]["completion"] = "bad \ud800 text"
+    path = write_html_report(tmp_path, {"envs": {}, "overall": {}, "run": {}}, records=records)
+    assert "bad ? text" in _chunks(path.read_text(encoding="utf-8"))[0]["x"]
 
 
 # --------------------------------------------------------------------------------------------

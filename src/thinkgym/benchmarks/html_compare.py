@@ -320,6 +320,6 @@ def write_compare_html(
     )
     target = Path(path) if path is not None else runs["b"].path / COMPARE_HTML
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
+    tmp.write_text(page, encoding="utf-8", errors="replace")  # a lone surrogate: shown as "?"
     tmp.replace(target)
     return target

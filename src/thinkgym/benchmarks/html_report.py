@@ -298,6 +298,6 @@ def write_html_report(
     )
     target = run_dir.path / REPORT_HTML
     tmp = target.with_suffix(".html.tmp")
-    tmp.write_text(page, encoding="utf-8")
+    tmp.write_text(page, encoding="utf-8", errors="replace")  # a lone surrogate: shown as "?"
     tmp.replace(target)
     return target
