@@ -144,7 +144,7 @@ def references(problems: Sequence[Problem], env_kwargs: dict[str, Any]) -> dict[
 
 @dataclass
 class Evaluation:
-    """Held-out returns of one policy: one sampled episode per maze."""
+    """Held-out returns of one policy: the mean return of its sampled episodes on each maze."""
 
     returns: list[float]
     optimum: float
@@ -169,7 +169,9 @@ class Evaluation:
 
     @property
     def success(self) -> float:
-        return sum(r >= GOAL_REWARD for r in self.returns) / len(self.returns)
+        """Fraction of episodes that reached the goal."""
+        scores = [e.score for e in self.episodes] or self.returns
+        return sum(r >= GOAL_REWARD for r in scores) / len(scores)
 
 
 def evaluate(
@@ -181,19 +183,25 @@ def evaluate(
     seed: int = 0,
     temperature: float = 1.0,
     batch: int = 256,
+    samples: int = 1,
 ) -> Evaluation:
-    """Play one episode per maze with ``model`` sampling at ``temperature`` (moves restricted to
-    the permitted ones, one token per move — the setting every stage trains in), seeded."""
+    """Play ``samples`` episodes per maze with ``model`` sampling at ``temperature`` (moves
+    restricted to the permitted ones, one token per move — the setting every stage trains in),
+    seeded. ``Evaluation.returns`` holds one mean return per maze (the unit the s.e. is over);
+    ``Evaluation.episodes`` every episode, maze by maze."""
     import torch
 
     from thinkgym.agents.trl import play_token_episodes
 
     state = torch.random.get_rng_state()
     torch.manual_seed(seed)
+    if samples < 1:
+        raise ValueError(f"samples must be >= 1, got {samples}")
+    repeated = [p for p in problems for _ in range(samples)]
     episodes = []
     try:
-        for start in range(0, len(problems), batch):
-            chunk = problems[start : start + batch]
+        for start in range(0, len(repeated), batch):
+            chunk = repeated[start : start + batch]
             envs, prompts = [], []
             for problem in chunk:
                 env = make("thinkgym/Maze-v0", **env_kwargs)
@@ -210,7 +218,8 @@ def evaluate(
     finally:
         torch.random.set_rng_state(state)
     refs = references(problems, env_kwargs)
-    return Evaluation([e.score for e in episodes], refs["optimum"], episodes)
+    returns = [sum(e.score for e in episodes[i : i + samples]) / samples for i in range(0, len(episodes), samples)]
+    return Evaluation(returns, refs["optimum"], episodes)
 
 
 class RewardModelReward(gymnasium.Wrapper):
@@ -218,14 +227,17 @@ class RewardModelReward(gymnasium.Wrapper):
     stays visible in ``info["reward_components"]`` and ``info["true_reward"]``.
 
     ``scorer(prompt, completion) -> float`` is called once, when the episode ends; intermediate
-    steps earn 0. ``record(rm_score, true_return)`` (optional) sees every finished episode, which
-    is how the pipeline measures where the reward model and the true reward part ways.
+    steps earn 0, the last one ``scale * score``. ``record(rm_score, true_return)`` (optional) sees
+    every finished episode, unscaled, which is how the pipeline measures where the reward model and
+    the true reward part ways.
     """
 
-    def __init__(self, env: Any, scorer: Callable[[str, str], float], record: Callable[[float, float], None] | None = None):
+    def __init__(self, env: Any, scorer: Callable[[str, str], float],
+                 record: Callable[[float, float], None] | None = None, scale: float = 1.0):
         super().__init__(env)
         self.scorer = scorer
         self.record = record
+        self.scale = float(scale)
         self._prompt = ""
         self._moves: list[str] = []
         self._true = 0.0
@@ -247,13 +259,14 @@ class RewardModelReward(gymnasium.Wrapper):
         if self.record is not None:
             self.record(score, self._true)
         info = {**info, "true_reward": self._true, "reward_model": score}
-        return obs, score, terminated, truncated, info
+        return obs, self.scale * score, terminated, truncated, info
 
 
 def _pool_env(
     pool: Sequence[Problem] | None = None,
     scorer: Callable[[str, str], float] | None = None,
     record: Callable[[float, float], None] | None = None,
+    reward_scale: float = 1.0,
     **maze_kwargs: Any,
 ) -> Any:
     """``thinkgym/Maze-v0`` (multi-turn, random layout) whose problems come from ``pool``;
@@ -262,7 +275,7 @@ def _pool_env(
     env = MazeEnv(mode="multi", **maze_kwargs)
     if pool:
         env.source = ListSource(list(pool))
-    return RewardModelReward(env, scorer, record) if scorer is not None else env
+    return RewardModelReward(env, scorer, record, reward_scale) if scorer is not None else env
 
 
 def register_pool_env() -> str:

@@ -69,14 +69,15 @@ class PipelineConfig:
     ppo_beta: float = 0.05
     ppo_beta0: bool = True  # also run PPO with beta = 0 (reward hacking made visible)
     grpo_steps: int = 30
-    grpo_prompts: int = 4
+    grpo_prompts: int = 8
     grpo_generations: int = 8
     grpo_lr: float = 1e-4
-    dpo_epochs: float = 1.0
+    dpo_epochs: float = 2.0
     dpo_beta: float = 0.1
     dpo_lr: float = 1e-4
     batch_size: int = 32
     eval_temperature: float = 1.0
+    eval_samples: int = 4  # sampled episodes per held-out maze (the s.e. is over mazes)
 
     @classmethod
     def quick(cls, **overrides: Any) -> PipelineConfig:
@@ -84,7 +85,7 @@ class PipelineConfig:
         settings: dict[str, Any] = {
             "n_train": 800, "n_heldout": 100, "hidden_size": 64, "sft_epochs": 4.0, "rm_mazes": 200,
             "rm_heldout_mazes": 60, "rm_epochs": 2.0, "ppo_steps": 8, "ppo_episodes": 16, "grpo_steps": 8,
-            "grpo_prompts": 2, "dpo_epochs": 1.0, "ppo_lr": 5e-4, "grpo_lr": 5e-4,
+            "grpo_prompts": 2, "dpo_epochs": 1.0, "ppo_lr": 2e-4, "grpo_lr": 1e-4,
         }  # fmt: skip
         settings.update(overrides)
         return cls(**settings)
@@ -191,10 +192,10 @@ class PipelineRun:
             f"{refs['uniform']:.2f}, optimum {refs['optimum']:.2f}")
 
     def evaluate(self, name: str, model: Any, tokenizer: Any, wall: float, path: Path | None) -> Evaluation:
-        ev = evaluate(model, tokenizer, self.split.heldout, self.env_kwargs, seed=self.config.seed + 7,
-                      temperature=self.config.eval_temperature)
-        greedy = evaluate(model, tokenizer, self.split.heldout, self.env_kwargs, seed=self.config.seed + 7,
-                          temperature=0.05)
+        config = self.config
+        ev = evaluate(model, tokenizer, self.split.heldout, self.env_kwargs, seed=config.seed + 7,
+                      temperature=config.eval_temperature, samples=config.eval_samples)
+        greedy = evaluate(model, tokenizer, self.split.heldout, self.env_kwargs, seed=config.seed + 7, temperature=0.05)
         row = StageResult(name, ev.mean, ev.se, ev.fraction, ev.success, wall, str(path) if path else None, greedy.mean)
         self.result.stages.append(row)
         self.log(f"{name:>14}: held-out {ev.mean:.2f} ± {ev.se:.2f} ({ev.fraction:.0%} of optimum; "
@@ -289,10 +290,13 @@ def ppo_stage(run: PipelineRun, sft_path: Path, scorer: Any, beta: float) -> Non
 
 def _disagreements(run: PipelineRun, name: str, scorer: Any, tokenizer: Any, ev: Evaluation) -> None:
     """Held-out episodes where the reward model and the env disagree, with a few examples."""
-    prompts = [observation(p, run.env_kwargs) for p in run.split.heldout]
+    per_maze = len(ev.episodes) // len(run.split.heldout)
+    problems = [p for p in run.split.heldout for _ in range(per_maze)]
+    texts = {p.id: observation(p, run.env_kwargs) for p in run.split.heldout}
+    prompts = [texts[p.id] for p in problems]
     moves = ["".join(e.actions) for e in ev.episodes]
     scores = stages.rm_scores(scorer, tokenizer, prompts, moves)
-    rows = [(p.id, m, s, e.score) for p, m, s, e in zip(run.split.heldout, moves, scores, ev.episodes, strict=True)]
+    rows = [(p.id, m, s, e.score) for p, m, s, e in zip(problems, moves, scores, ev.episodes, strict=True)]
     false_pos = [r for r in rows if r[2] >= 5.0 and r[3] < 10.0]
     false_neg = [r for r in rows if r[2] < 5.0 and r[3] >= 10.0]
     run.result.disagreements[name] = {

@@ -38,6 +38,8 @@ __all__ = [
     "grpo_on_verifiable_reward",
     "dpo",
     "load_policy",
+    "rm_scores",
+    "save",
 ]
 
 #: Separator between prompt and moves in the reward model's input: what
@@ -190,8 +192,7 @@ def sample_preferences(model: Any, tokenizer: Any, problems: Sequence[Problem], 
     shortest successes against the failures; mazes whose samples all tie give none."""
     from thinkgym.agents.pipeline.data import evaluate
 
-    repeated = [p for p in problems for _ in range(samples)]
-    played = evaluate(model, tokenizer, repeated, env_kwargs, seed=seed).episodes
+    played = evaluate(model, tokenizer, problems, env_kwargs, seed=seed, samples=samples).episodes
     rng = random.Random(seed)
     prefs = Preferences()
     for i, problem in enumerate(problems):
@@ -297,10 +298,15 @@ class HackingLog:
 
 def ppo_against_reward_model(model: Any, tokenizer: Any, pool: Sequence[Problem], env_kwargs: dict[str, Any],
                              scorer: Callable[[str, str], float], *, beta: float, steps: int, episodes: int,
-                             learning_rate: float, seed: int = 0,
+                             learning_rate: float, reward_scale: float = 0.1, seed: int = 0,
                              on_step: Callable[[dict[str, Any]], None] | None = None) -> tuple[list[dict[str, Any]], HackingLog]:
     """Our PPO (`thinkgym.agents.ppo`) on the training pool, rewarded by the reward model only,
-    with a KL penalty ``beta`` to the starting (SFT) model; the true return is recorded beside."""
+    with a KL penalty ``beta`` to the starting (SFT) model; the true return is recorded beside.
+
+    The reward is ``reward_scale`` times the scorer's 0..10: PPO's value head shares the model's
+    body, and a value loss on returns of 10 (against a head that starts at 0) swamps the policy
+    gradient in that body — on this task PPO on the unscaled reward lowered the held-out return of
+    the SFT model it started from. ``beta`` weighs the KL against the scaled reward."""
     from thinkgym.agents.pipeline.data import register_pool_env
     from thinkgym.agents.ppo import PPOConfig, train_ppo
 
@@ -310,7 +316,8 @@ def ppo_against_reward_model(model: Any, tokenizer: Any, pool: Sequence[Problem]
         env_id=register_pool_env(), steps=steps, episodes_per_step=episodes, learning_rate=learning_rate,
         max_completion_length=horizon, kl_beta=beta, token_actions=True, restrict_to_valid_actions=True,
         ppo_epochs=2, minibatch_size=max(1, episodes // 2), seed=seed,
-        env_kwargs={**env_kwargs, "pool": tuple(pool), "scorer": scorer, "record": log.record},
+        env_kwargs={**env_kwargs, "pool": tuple(pool), "scorer": scorer, "record": log.record,
+                    "reward_scale": reward_scale},
     )
 
     def step_done(row: dict[str, Any]) -> None:
