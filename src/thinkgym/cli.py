@@ -392,7 +392,7 @@ def compare_command(
 @app.command("pipeline")
 def pipeline_command(
     out: str = typer.Option("runs/pipeline", "--out", "-o", help="Folder for each stage's model, results.json/.md and curves.png."),
-    model: str = typer.Option("tiny", "--model", "-m", help="'tiny' (built here, no download) or a local causal-LM folder."),
+    model: str = typer.Option("tiny", "--model", "-m", help="'tiny' (built here, no download) or a local causal-LM folder (fine-tuning learning rates; use a GPU)."),
     quick: bool = typer.Option(False, "--quick", help="A small run (tests, a first look): fewer mazes and steps."),
     rows: int | None = typer.Option(None, "--rows", help="Maze rows (default 3)."),
     cols: int | None = typer.Option(None, "--cols", help="Maze columns (default 3)."),
@@ -410,7 +410,7 @@ def pipeline_command(
     """
     from thinkgym.agents.pipeline.run import PipelineConfig, run_pipeline, with_overrides
 
-    base = PipelineConfig.quick() if quick else PipelineConfig()
+    base = PipelineConfig.quick() if quick else PipelineConfig() if model == "tiny" else PipelineConfig.for_model(model)
     config = with_overrides(
         base, output_dir=out, model=model, rows=rows, cols=cols, seed=seed, device=device, ppo_steps=ppo_steps,
         grpo_steps=grpo_steps, ppo_beta=beta, ppo_beta0=beta0,

@@ -80,6 +80,18 @@ class PipelineConfig:
     eval_samples: int = 4  # sampled episodes per held-out maze (the s.e. is over mazes)
 
     @classmethod
+    def for_model(cls, model: str, **overrides: Any) -> PipelineConfig:
+        """Settings for a real (pre-trained, 0.5B-7B) causal LM: learning rates of fine-tuning,
+        not of a model trained from scratch, and smaller batches. Meant for a GPU
+        (``device="cuda"``); every other field as in the defaults."""
+        settings: dict[str, Any] = {
+            "model": model, "sft_lr": 1e-5, "rm_lr": 1e-5, "ppo_lr": 1e-6, "grpo_lr": 1e-6, "dpo_lr": 5e-7,
+            "sft_epochs": 1.0, "rm_epochs": 1.0, "dpo_epochs": 1.0, "batch_size": 8,
+        }  # fmt: skip
+        settings.update(overrides)
+        return cls(**settings)
+
+    @classmethod
     def quick(cls, **overrides: Any) -> PipelineConfig:
         """The same pipeline, small enough for tests (tens of seconds)."""
         settings: dict[str, Any] = {
