@@ -41,8 +41,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    make = PipelineConfig.quick if args.quick else PipelineConfig
-    config = make(output_dir=args.out, model=args.model, device=args.device, seed=args.seed)
+    settings = {"output_dir": args.out, "device": args.device, "seed": args.seed}
+    if args.quick:
+        config = PipelineConfig.quick(model=args.model, **settings)
+    elif args.model == "tiny":
+        config = PipelineConfig(**settings)
+    else:  # a real model: fine-tuning learning rates, smaller batches (run it on a GPU)
+        config = PipelineConfig.for_model(args.model, **settings)
 
     with training_session(config):
         # 0. Mazes. Training mazes come from the env's "train" split, held-out mazes from its
