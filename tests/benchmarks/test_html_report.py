@@ -479,6 +479,7 @@ def test_browser_report_summary_filters_sample_view_and_no_injection(runs, brows
         "links: document.querySelectorAll('a[href^=\"javascript\"], #tg-evil-link, #tg-evil-b').length}"
     )
     assert found == {"pwned": None, "scripts": 2, "imgs": 0, "links": 0}
+    assert driver.execute_script("return thinkgymReport.errors") == []
     assert _severe(driver) == []
 
 

@@ -482,6 +482,8 @@ const TG = (function () {
 
   /* The page's status object for people and tests: ready, timings of the last refresh. */
   const status = (window.thinkgymReport = { ready: false, openMs: null, last: null, refreshes: 0, errors: [] });
+  window.addEventListener("error", (ev) => status.errors.push(String(ev.message)));
+  window.addEventListener("unhandledrejection", (ev) => status.errors.push(String(ev.reason)));
 
   return {
     el, append, readData, loadChunks, num, shortNum, asText, componentsText, badge, debounce, answerSpan,
