@@ -23,6 +23,7 @@ directly: for tools bounded by construction (the built-ins, whose parsers cap th
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import json
@@ -107,12 +108,6 @@ def _process_pool() -> Any:
 
             _POOL = BoundedPool(size=2, memory_limit_mb=2048)
         return _POOL
-
-
-def _apply(fn: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
-    """Runs in a worker process: the arguments travel as one dict, so a tool's parameter may be
-    called ``timeout`` or ``fn`` without meeting the pool's own keywords."""
-    return fn(**arguments)
 
 
 def _in_thread(fn: Callable[..., Any], arguments: Mapping[str, Any], timeout: float) -> tuple[str, Any]:
@@ -248,7 +243,9 @@ class Toolbox:
                 return "error", f"{type(exc).__name__}: {exc}"
         if isolation == "thread":
             return _in_thread(tool.fn, arguments, timeout)
-        result = (self.pool or _process_pool()).call(_apply, tool.fn, arguments, timeout=timeout)
+        # a partial carries the arguments as one object, so a tool's parameter may be called
+        # ``timeout`` without meeting the pool's own keywords
+        result = (self.pool or _process_pool()).call(functools.partial(tool.fn, **arguments), timeout=timeout)
         if result.status == "ok":
             return "ok", result.value
         return result.status, result.error
