@@ -39,7 +39,9 @@ def cluster():
     os.makedirs(os.path.join(temp_dir, "ray"))
     saved = os.environ.get("RAY_TMPDIR")
     os.environ["RAY_TMPDIR"] = temp_dir
-    head = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "temp_dir": temp_dir, "include_dashboard": False})
+    # one GPU as a logical resource (the machine has none): hf: generation goes to it, on the CPU
+    head = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "num_gpus": 1, "temp_dir": temp_dir,
+                                                         "include_dashboard": False})  # fmt: skip
     ray.init(address=head.address, log_to_driver=False, logging_level="warning")
     yield head
     ray.shutdown()
@@ -123,3 +125,23 @@ def test_ray_flag_parsing_and_refusals(tmp_path):
                             samples=1, seed=0, concurrency=1, batch_size=1, verify_workers=0, temperature=None,
                             max_tokens=None, progress=False, console=console, ray="local")  # fmt: skip
     assert code == EXIT_REFUSED
+
+
+def test_hf_generation_goes_to_the_clusters_gpu_and_gives_the_local_samples(cluster, tmp_path, monkeypatch):
+    """Ray reports a GPU (a logical one here): the hf: model is built and generates in an actor
+    holding it, and the samples are those of generating in this process."""
+    from thinkgym.agents.tiny import save_tiny
+    from thinkgym.benchmarks.ray_eval import RayGenerationPolicy
+    from thinkgym.benchmarks.runner import EvalSettings, evaluate
+    from thinkgym.benchmarks.suites import suite_from_envs
+
+    spec = f"hf:{save_tiny(tmp_path / 'tiny')}"
+    suite = suite_from_envs(["thinkgym/GSM8K-v0"], n=3, seed=0)
+    common = {"seed": 3, "samples": 2, "max_tokens": 6, "progress": False}
+    evaluate(suite, spec, tmp_path / "here", EvalSettings(**common), report=False)
+    sent, real = [], RayGenerationPolicy.generate
+    monkeypatch.setattr(RayGenerationPolicy, "generate", lambda self, queries: sent.append(len(queries)) or real(self, queries))
+    evaluate(suite, spec, tmp_path / "ray", EvalSettings(**common, ray=True, ray_address=cluster.address), report=False)
+    assert sum(sent) == 6  # every query went to the GPU actor
+    here, there = _comparable(tmp_path / "here"), _comparable(tmp_path / "ray")
+    assert len(here) == 6 and here == there

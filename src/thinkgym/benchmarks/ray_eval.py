@@ -101,6 +101,7 @@ class RayGenerationPolicy(Policy):
 
         self.pool = ActorPool(functools.partial(make_policy, spec, **make_kwargs), address=address,
                               workers=replicas or max(1, int(cluster_gpus())), gpus_per_worker=1.0,
+                              cpus_per_worker=0.0,  # the GPU is its resource; the node's CPUs verify
                               max_in_flight=None, name="generation")  # fmt: skip
         self.name = f"{getattr(spec, 'raw', spec)} on {self.pool.size} GPU(s)"
         self.wants_oracle = False

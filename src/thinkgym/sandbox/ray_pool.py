@@ -185,8 +185,8 @@ class ActorPool:
         name: str = "thinkgym",
         ray_init: dict[str, Any] | None = None,
     ):
-        if cpus_per_worker <= 0:
-            raise ConfigError(f"cpus_per_worker must be > 0, got {cpus_per_worker}")
+        if cpus_per_worker < 0 or (cpus_per_worker == 0 and (workers is None or gpus_per_worker <= 0)):
+            raise ConfigError(f"cpus_per_worker must be > 0 (0 only for GPU actors of a given number), got {cpus_per_worker}")
         ray = require_ray()
         self._ray = ray
         connect(address, **(ray_init or {}))
