@@ -71,20 +71,49 @@ def _lemire_below(next_uint32: Callable[[Any], int], state: Any, k: int) -> int:
 
 
 @lru_cache(maxsize=1)
+def _bitgen_access() -> tuple[Any, Any, dict[int, Any]]:
+    """ctypes views of numpy's ``bitgen_t`` (the struct a bit generator's capsule points to),
+    built once: reading a generator's ``next_uint32`` and state this way costs ~1 µs, where its
+    ``.ctypes`` interface costs ~10 µs per generator (and every problem has its own)."""
+    import ctypes
+
+    class BitGen(ctypes.Structure):  # numpy/random/bitgen.h
+        _fields_ = [(name, ctypes.c_void_p) for name in ("state", "next_uint64", "next_uint32", "next_double", "next_raw")]
+
+    pointer_of = ctypes.pythonapi.PyCapsule_GetPointer
+    pointer_of.restype = ctypes.c_void_p
+    pointer_of.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    return BitGen, pointer_of, {}
+
+
+def _uint32_source(rng: np.random.Generator) -> tuple[Callable[[Any], int], Any]:
+    """``(next_uint32, state)`` of ``rng``'s bit generator: ``next_uint32(state)`` is the draw
+    numpy's ``integers`` makes (the generator must outlive their use)."""
+    struct, pointer_of, functions = _bitgen_access()
+    bitgen = struct.from_address(pointer_of(rng.bit_generator.capsule, b"BitGenerator"))
+    function = functions.get(bitgen.next_uint32)
+    if function is None:  # once per process (one C function for every PCG64)
+        import ctypes
+
+        function = functions[bitgen.next_uint32] = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p)(bitgen.next_uint32)
+    return function, bitgen.state
+
+
+@lru_cache(maxsize=1)
 def _lemire_matches_numpy() -> bool:
     """Whether `_lemire_below` reproduces this numpy's ``integers`` (checked once per process on
     mixed draws; when it does not, generation calls ``rng.integers`` as before)."""
     try:
         for seed in range(8):
             ours, theirs = np.random.default_rng(seed), np.random.default_rng(seed)
-            iface = ours.bit_generator.ctypes
+            next_uint32, state = _uint32_source(ours)
             for k in (2, 3, 4, 5, 7, 25, 1000, 2**31 + 11):
-                if _lemire_below(iface.next_uint32, iface.state, k) != int(theirs.integers(k)):
+                if _lemire_below(next_uint32, state, k) != int(theirs.integers(k)):
                     return False
                 if ours.random() != theirs.random():
                     return False
         return True
-    except Exception:  # noqa: BLE001 - no ctypes interface: use numpy's own call
+    except Exception:  # noqa: BLE001 - no capsule or ctypes: use numpy's own call
         return False
 
 
@@ -92,13 +121,12 @@ def _int_drawer(rng: np.random.Generator) -> Callable[[int], int]:
     """``k -> int(rng.integers(k))`` drawing the very same numbers, about 5x cheaper per call.
 
     Why: a 5x5 maze makes ~20 such draws, and numpy's per-call overhead (~4 µs) was half of a
-    procedural reset. The draw goes through the bit generator's ctypes ``next_uint32`` (PCG64,
+    procedural reset. The draw goes through the bit generator's C ``next_uint32`` (PCG64,
     what `thinkgym.core.problem_seed` makes); anything else, or a numpy whose algorithm differs
     (`_lemire_matches_numpy`), uses ``rng.integers``. ``k == 1`` draws nothing in numpy either.
     """
     if type(rng.bit_generator) is np.random.PCG64 and _lemire_matches_numpy():
-        iface = rng.bit_generator.ctypes
-        next_uint32, state = iface.next_uint32, iface.state
+        next_uint32, state = _uint32_source(rng)
 
         def below(k: int) -> int:  # `_lemire_below`, inlined: this is the hot loop of a reset
             if k == 1:
@@ -159,3 +187,28 @@ def _grid_index(rows: int, cols: int) -> tuple[tuple[Cell, ...], tuple[tuple[Cel
         for cell in cells
     )
     return cells, inner, links
+
+
+@lru_cache(maxsize=64)
+def _link_moves(rows: int, cols: int) -> tuple[tuple[int, ...], ...]:
+    """Per cell, the `DELTA_ORDER` index (= the move's index in `MOVES`) of each of its links."""
+    out = []
+    for r in range(rows):
+        for c in range(cols):
+            out.append(tuple(i for i, (dr, dc) in enumerate(DELTA_ORDER) if 0 <= r + dr < rows and 0 <= c + dc < cols))
+    return tuple(out)
+
+
+def _index_path(links: tuple, moves: tuple, removed: bytearray, to_goal: list[int], origin: int) -> list[int]:
+    """`thinkgym.envs.maze.optimal_path` over indices: the move indices of the shortest path from
+    ``origin``, ties broken in `MOVES` order (the first link one step closer)."""
+    path = []
+    cell = origin
+    while to_goal[cell] > 0:
+        want = to_goal[cell] - 1
+        for (nxt, wall), move in zip(links[cell], moves[cell]):  # noqa: B905 - aligned tables
+            if removed[wall] and to_goal[nxt] == want:
+                path.append(move)
+                cell = nxt
+                break
+    return path

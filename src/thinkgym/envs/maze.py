@@ -49,8 +49,10 @@ from thinkgym.envs._maze_grid import (
     _grid_links,
     _grid_template,
     _index_bfs,
+    _index_path,
     _inner_walls,
     _int_drawer,
+    _link_moves,
 )
 from thinkgym.registry import register
 
@@ -384,9 +386,11 @@ def generate_maze(
         rows, cols, frozenset(sorted_walls), start, goal, horizon or 2 * dist[goal_index], f"random-{rows}x{cols}"
     )
     # Fill the maze's cached properties from what was computed here (each equals what the
-    # property would compute; a reset reads all three).
+    # property would compute; a reset reads them). ``distances`` stays lazy: a reset needs only
+    # the path from the start, kept for `optimal_path`.
     to_goal = _index_bfs(links, removed, goal_index)
-    maze.__dict__["distances"] = {cells[i]: d for i, d in enumerate(to_goal) if d >= 0}
+    path = _index_path(links, _link_moves(rows, cols), removed, to_goal, start_index)
+    maze.__dict__["_start_path"] = "".join(MOVES[m] for m in path)
     maze.__dict__["_sorted_walls"] = sorted_walls
     template, spans = _grid_template(rows, cols)
     drawing = bytearray(template)
@@ -821,6 +825,9 @@ def optimal_path(maze: Maze, cell: Cell | None = None, *, allow_longer: bool = F
     ``allow_longer``). Ties break in `MOVES` order, so the answer is deterministic.
     """
     cell = maze.start if cell is None else tuple(cell)
+    known = maze.__dict__.get("_start_path")  # set by `generate_maze` (the same tie-breaking)
+    if known is not None and cell == maze.start and (allow_longer or len(known) <= maze.horizon):
+        return known
     dist = maze.distances
     if cell not in dist or (not allow_longer and dist[cell] > maze.horizon):
         return None
