@@ -197,13 +197,6 @@ class ActorPool:
                 workers = max(1, int(cpus // cpus_per_worker))
             if workers < 1:
                 raise ConfigError(f"workers must be >= 1, got {workers}")
-            free = float(ray.available_resources().get("CPU", 0.0))
-            if workers * cpus_per_worker > free + 1e-9:
-                import warnings
-
-                warnings.warn(f"{name} ray pool: {workers} workers x {cpus_per_worker:g} CPUs, but the cluster has "
-                              f"{free:g} CPUs free now; the others wait until CPUs free up "
-                              f"(calls wait for a worker up to {start_timeout_s:g} s)", RuntimeWarning, stacklevel=3)  # fmt: skip
             if cpus < cpus_per_worker:
                 raise ConfigError(f"the Ray cluster has {cpus:g} CPUs, fewer than cpus_per_worker={cpus_per_worker:g}")
         except BaseException:
@@ -231,6 +224,8 @@ class ActorPool:
         self._closed = False
         self._last_loss = ""
         self._start_failures = 0
+        self._started = time.monotonic()
+        self._warned = False
         for _ in range(self.size):
             self._start_worker()
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name=f"{name}-ray-dispatch", daemon=True)
@@ -420,9 +415,19 @@ class ActorPool:
         with self._lock:
             late = [f for f in self._inflight if f.deadline <= now and f.worker is not None]
             expired = [f for f in self._waiting if f.deadline <= now]
+            starved = bool(self._waiting) and not any(w.ready for w in self._workers)
             for flight in expired:
                 self._waiting.remove(flight)
             pending = [f.deadline for f in self._inflight] + [f.deadline for f in self._waiting]
+        if starved and not self._warned and now - self._started > 15.0:
+            self._warned = True
+            import logging
+
+            free = self._ray.available_resources().get("CPU", 0.0)
+            logging.getLogger(__name__).warning(
+                "%s ray pool: no worker has started after %.0f s; %d workers x %g CPUs were asked for and the "
+                "cluster has %g CPUs free (calls give up after %g s)", self.name, now - self._started, self.size,
+                self.cpus_per_worker, free, self.start_timeout_s)  # fmt: skip
         for flight in expired:
             self._finish(flight, failure=f"no ray worker could take this call within {self.start_timeout_s:g} s "
                                          f"(last loss: {self._last_loss or 'none'})")  # fmt: skip
