@@ -8,9 +8,9 @@ Run:  .venv/bin/python perf/rg_bench.py                 (12 families x 200 items
 What is timed, in one process, one family after the other, the contenders alternating in small
 chunks over the same items so that both see the same load:
 
-- generation: reasoning-gym ``dataset[i]`` vs ``env.reset(options={"index": i})`` of
+- generation (CPU time): reasoning-gym ``dataset[i]`` vs ``env.reset(options={"index": i})`` of
   ``rg/<name>-v0`` (the same items; the bridge has not generated them before);
-- generation + scoring: the above plus reasoning-gym ``score_answer(gold, entry)`` vs
+- generation + scoring (wall-clock): the above plus reasoning-gym ``score_answer(gold, entry)`` vs
   ``env.step(oracle_action())`` (the bridge scores in its bounded worker process, or with a strict
   checker, plus the format reward);
 - maze: ``thinkgym/Maze-v0`` with ``layout="random"`` (5x5) ``reset(seed=i)`` vs reasoning-gym's
@@ -78,9 +78,11 @@ def bench_family(name: str, n: int, chunk: int = 20) -> dict[str, float]:
         env.step(env.unwrapped.oracle_action())
 
     # The same items on both sides (generation time varies a lot from item to item), the order
-    # alternating per chunk; generation+scoring on items the bridge has not generated yet. Wall
-    # time: the bridge scores in its worker process, whose CPU time this process cannot see.
-    gen = _interleaved({"gen_direct": (direct_gen, 0), "gen_bridged": (bridged_gen, 0)}, n, chunk, time.perf_counter)
+    # alternating per chunk; generation+scoring on items the bridge has not generated yet.
+    # Generation in CPU time (both sides run here; the machine's load disturbs it least);
+    # generation+scoring in wall time: the bridge scores in its worker process, whose CPU time
+    # this process cannot see.
+    gen = _interleaved({"gen_direct": (direct_gen, 0), "gen_bridged": (bridged_gen, 0)}, n, chunk, time.process_time)
     both = _interleaved(
         {"both_direct": (direct_both, n), "both_bridged": (bridged_both, n)}, n, chunk, time.perf_counter
     )
@@ -182,7 +184,7 @@ def main() -> None:
         return
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     results: dict[str, dict[str, float]] = {}
-    header = f"{'family':<18}{'gen direct':>12}{'gen bridged':>13}{'ratio':>7}{'gen+score direct':>18}{'bridged':>10}{'ratio':>7}"
+    header = f"{'family (items/s)':<18}{'gen direct':>12}{'gen bridged':>13}{'ratio':>7}{'gen+score direct':>18}{'bridged':>10}{'ratio':>7}"
     print(header)
     for name in args.families:
         r = results[name] = bench_family(name, args.n)

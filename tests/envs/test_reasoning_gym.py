@@ -154,13 +154,13 @@ def test_problem_ids_are_stable_across_processes():
     """Same id, same problem, whatever the process (hash seeds included)."""
     code = (
         "import hashlib, thinkgym\n"
-        "for env_id in ('rg/word_ladder-v0', 'rg/ransom_note-v0', 'rg/countdown-v0'):\n"
+        "for env_id in ('rg/ransom_note-v0', 'rg/gcd-v0'):\n"
         "    env = thinkgym.make(env_id); obs, info = env.reset(seed=11)\n"
         "    print(info['problem_id'], hashlib.sha256(obs.encode()).hexdigest())\n"
     )
     runs = [_python(code, PYTHONHASHSEED=seed) for seed in ("1", "2")]
     assert all(r.returncode == 0 for r in runs), runs[0].stderr + runs[1].stderr
-    assert runs[0].stdout == runs[1].stdout and len(runs[0].stdout.splitlines()) == 3
+    assert runs[0].stdout == runs[1].stdout and len(runs[0].stdout.splitlines()) == 2
 
 
 @needs_rg
