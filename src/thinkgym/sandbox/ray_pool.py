@@ -488,9 +488,10 @@ class ActorPool:
             flights = [*self._inflight, *self._waiting]
             self._inflight.clear()
             self._waiting.clear()
-        if workers:
+        started = [w for w in workers if w.ready]  # one still waiting for a place never built its object
+        if started:
             with contextlib.suppress(Exception):
-                ray.wait([w.handle.close.remote() for w in workers], num_returns=len(workers), timeout=timeout_s)
+                ray.wait([w.handle.close.remote() for w in started], num_returns=len(started), timeout=timeout_s)
             for worker in workers:
                 with contextlib.suppress(Exception):
                     ray.kill(worker.handle, no_restart=True)
