@@ -131,7 +131,7 @@ def test_evaluation_of_a_constant_model_matches_the_exact_uniform_return():
 
     from thinkgym.agents.tiny import TinyConfig, build_tiny
 
-    split = split_mazes(3, 3, 10, 400, seed=5)
+    split = split_mazes(3, 3, 10, 250, seed=5)
     model, tokenizer = build_tiny(TinyConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1))
     with torch.no_grad():
         model.lm_head.weight.zero_()  # every move equally likely: the uniform policy

@@ -315,7 +315,7 @@ def _disagreements(run: PipelineRun, name: str, scorer: Any, tokenizer: Any, ev:
         "rm_says_goal_env_not": len(false_pos) / len(rows),
         "env_says_goal_rm_not": len(false_neg) / len(rows),
         "examples": [{"problem_id": r[0], "moves": r[1], "rm_score": r[2], "true_return": r[3]}
-                     for r in sorted(false_pos, key=lambda r: -r[2])[:3]],
+                     for r in sorted({(r[0], r[1]): r for r in false_pos}.values(), key=lambda r: -r[2])[:3]],
     }
     run.log(f"  {name}: on held-out episodes the reward model says 'goal' where the env says no in "
             f"{len(false_pos) / len(rows):.0%}, and the reverse in {len(false_neg) / len(rows):.0%}")
