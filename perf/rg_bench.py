@@ -17,12 +17,14 @@ chunks over the same items so that both see the same load:
   ``maze`` ``dataset[i]`` (its default config), in CPU time of this process (both are pure Python
   here; CPU time is what load disturbs least) and wall-clock.
 
-Ratios are bridged / direct throughput (1.0 = no overhead). The machine is shared: note ``uptime``.
+Ratios are bridged / direct throughput (1.0 = no overhead). The garbage collector is off inside
+timed chunks and run between them (as ``timeit`` does). The machine is shared: note ``uptime``.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -45,10 +47,15 @@ def _interleaved(pairs: dict[str, tuple], n: int, chunk: int, clock) -> dict[str
     for number, offset in enumerate(range(0, n, chunk)):
         for name in names if number % 2 == 0 else names[::-1]:
             fn, first = pairs[name]
-            start = clock()
-            for i in range(first + offset, first + min(offset + chunk, n)):
-                fn(i)
-            spent[name] += clock() - start
+            gc.collect()  # as timeit does: a full collection of this big heap (sympy, reasoning-gym)
+            gc.disable()  # takes tens of ms and would land on whichever side happened to trigger it
+            try:
+                start = clock()
+                for i in range(first + offset, first + min(offset + chunk, n)):
+                    fn(i)
+                spent[name] += clock() - start
+            finally:
+                gc.enable()
     return {name: n / t for name, t in spent.items()}
 
 
