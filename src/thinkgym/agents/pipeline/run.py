@@ -63,7 +63,7 @@ class PipelineConfig:
     rm_epochs: float = 2.0
     rm_lr: float = 1e-3
     # 4. RL
-    ppo_steps: int = 30
+    ppo_steps: int = 80
     ppo_episodes: int = 32
     ppo_lr: float = 1e-4
     ppo_beta: float = 0.05
@@ -72,7 +72,7 @@ class PipelineConfig:
     grpo_prompts: int = 8
     grpo_generations: int = 8
     grpo_lr: float = 1e-4
-    dpo_epochs: float = 2.0
+    dpo_epochs: float = 1.0
     dpo_beta: float = 0.1
     dpo_lr: float = 1e-4
     batch_size: int = 32
