@@ -150,7 +150,8 @@ def audit() -> None:
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
         done = subprocess.run([sys.executable, "-c", _AUDIT_CODE], capture_output=True, text=True, env=env, check=True)
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        last = done.stdout.strip().splitlines()[-1]  # some generators print progress dots first
+        runs.append(json.loads(last[last.index("{") :]))
     moved = sorted(k for k in runs[0] if runs[0][k] != runs[1][k])
     print("reasoning-gym's problems differ between two hash seeds:", moved or "none")
     from thinkgym.envs.reasoning_gym import HASH_SEEDED
