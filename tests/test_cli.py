@@ -91,3 +91,19 @@ def test_help_teaches(command):
 def test_python_dash_m_entry_point():
     out = subprocess.run([sys.executable, "-m", "thinkgym", "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "thinkgym play" in out.stdout
+
+
+def test_check_of_every_env_skips_one_whose_data_is_absent_and_names_why(monkeypatch):
+    """``thinkgym check`` with no ids: an env that needs data this machine lacks (BFCL's) is a
+    "skip" with the reason, not a failure; named explicitly it is still an error."""
+    import thinkgym
+
+    monkeypatch.delenv("THINKGYM_BFCL_DATA", raising=False)
+    chosen = [thinkgym.spec("thinkgym/BFCL-v0"), thinkgym.spec("thinkgym/MazePath-v0")]
+    monkeypatch.setattr(thinkgym, "list_envs", lambda *a, **k: chosen)
+    result = run("check", "--skip", "vector")
+    assert result.exit_code == 0, result.output
+    assert "skip thinkgym/BFCL-v0" in result.output and "pip download --no-deps bfcl-eval" in result.output
+    assert "ok thinkgym/MazePath-v0" in result.output
+    named = run("check", "thinkgym/BFCL-v0")
+    assert named.exit_code == 1 and "BFCL's data" in named.output

@@ -94,7 +94,14 @@ def check_command(
             raise typer.Exit(1) from exc
     failed = 0
     for env_id in env_ids or [s.id for s in thinkgym.list_envs()]:
-        env = _make_env(env_id, arg)
+        if not env_ids:  # every registered env: one that needs data not present here is skipped, with why
+            try:
+                env = thinkgym.make(env_id, **_env_kwargs(arg))
+            except thinkgym.errors.ConfigError as exc:
+                console.print(f"[yellow]skip[/] {escape(env_id)}: {escape(str(exc))}", highlight=False, soft_wrap=True)
+                continue
+        else:
+            env = _make_env(env_id, arg)
         try:
             ran = check_env(env, skip=set(skip or ()))
         except (CheckError, ValueError) as exc:
