@@ -143,6 +143,16 @@ print(json.dumps(out))
 JUNK = ("I am not sure, maybe 0.123456789", "0", "1", "True", "False", "no idea", "[]", "None", "a", "-1")
 
 
+def _same_answer(junk: str, gold: object) -> bool:
+    text = str(gold).strip()
+    if text.lower() == junk.lower():
+        return True
+    try:
+        return float(text) == float(junk)
+    except ValueError:
+        return False
+
+
 def audit() -> None:
     """Families whose problems change with the process's hash seed, and families whose own
     scorer gives 1.0 to junk answers (both through reasoning-gym directly)."""
@@ -168,8 +178,8 @@ def audit() -> None:
         for i in range(6):
             entry = dataset[i]
             for junk in JUNK:
-                if str(entry.get("answer")).strip().lower() == junk.lower():
-                    continue
+                if _same_answer(junk, entry.get("answer")):
+                    continue  # not junk for this item (e.g. "0" where the gold is "0.0")
                 try:
                     if dataset.score_answer(junk, entry) >= 1.0:
                         hits[junk] = hits.get(junk, 0) + 1
