@@ -176,6 +176,8 @@ def test_config_passes_through_make_and_shapes_ids():
         thinkgym.make("rg/countdown-v0", min_numbrs=3)
     with pytest.raises(ConfigError, match="invalid config"):
         thinkgym.make("rg/countdown-v0", min_numbers=5, max_numbers=2)
+    with pytest.raises(ConfigError, match="seed must be an int"):
+        thinkgym.make("rg/countdown-v0", seed=None)
 
 
 @needs_rg

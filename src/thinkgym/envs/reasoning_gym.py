@@ -530,6 +530,9 @@ class ReasoningGymEnv(SingleTurnEnv):
         if level is not None:
             explicit["level"] = level
         explicit.setdefault("seed", 0)
+        if isinstance(explicit["seed"], bool) or not isinstance(explicit["seed"], int):
+            # reasoning-gym's default (None) draws a random seed: ids would name nothing stable
+            raise ConfigError(f"rg/{dataset}: seed must be an int (it fixes the problem set), got {explicit['seed']!r}")
         resolved = {**(_curriculum_fields(dataset, level) if level is not None else {}), **config}
         resolved["seed"] = explicit["seed"]
         self.dataset = dataset
