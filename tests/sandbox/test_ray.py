@@ -364,6 +364,30 @@ def test_bad_settings_are_refused(cluster):
         make_sandbox("ray", cpus_per_worker=64)
 
 
+def test_an_unreachable_cluster_is_refused_in_seconds():
+    from thinkgym.errors import SandboxUnavailableError
+    from thinkgym.sandbox.ray_pool import _check_reachable
+
+    started = time.monotonic()
+    with pytest.raises(SandboxUnavailableError, match="cannot reach the Ray cluster at 127.0.0.1:1"):
+        _check_reachable("127.0.0.1:1")
+    with pytest.raises(SandboxUnavailableError):
+        _check_reachable("ray://127.0.0.1:1")
+    assert time.monotonic() - started < 15
+
+
+def test_strict_refuses_when_a_node_lacks_a_required_layer(cluster):
+    """Strictness is enforced by each node's sandbox; the driver refuses before sending a job."""
+    from thinkgym.errors import SandboxUnavailableError
+
+    with make_sandbox("ray", workers=1, cpus_per_worker=0.5, strict=True, required_layers=["seccomp", "no-such-layer"]) as box:
+        assert box.missing_layers() == {"no-such-layer": box.missing_layers()["no-such-layer"]}
+        with pytest.raises(SandboxUnavailableError, match="no-such-layer"):
+            box.run("print(1)")
+        refused = box.run_job(Job.of("print(1)"))  # straight to a node: the node's sandbox refuses it
+        assert refused.exit_code is None and "no-such-layer" in (refused.error or "")
+
+
 # ---- the code verifier's attack suite, against the ray backend ---------------------------------
 
 

@@ -67,6 +67,7 @@ def connect(address: str | None = None, **init_kwargs: Any) -> None:
     ray = require_ray()
     with _connect_lock:
         if not ray.is_initialized():
+            _check_reachable(address)
             options = {"include_dashboard": False, "log_to_driver": False, "logging_level": "warning", **init_kwargs}
             try:
                 ray.init(address=address, **options)
@@ -74,6 +75,26 @@ def connect(address: str | None = None, **init_kwargs: Any) -> None:
                 raise SandboxUnavailableError(f"cannot join the Ray cluster at {address or 'a local instance'}: {exc}") from exc
             _connected_by_us = True
         _connect_users += 1
+
+
+def _check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
+    """Fail in seconds on a ``host:port`` (or ``ray://host:port``) nobody listens on: ``ray.init``
+    itself retries such an address for minutes."""
+    import socket
+
+    if not address or address in ("auto", "local"):
+        return
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if "://" in target or not host or not port.isdigit():
+        return  # not a host:port: ray.init reports it
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise SandboxUnavailableError(
+            f"cannot reach the Ray cluster at {address}: {exc}. Is `ray start --head` running there "
+            f"and the port open? (\"auto\" joins the cluster this machine belongs to)"
+        ) from exc
 
 
 def disconnect() -> None:
@@ -288,7 +309,7 @@ class ActorPool:
         while time.monotonic() < deadline:
             with self._lock:
                 ready = sum(w.ready for w in self._workers)
-                if ready >= self.size:
+                if ready >= self.size or not self._workers:  # all there, or none left to wait for
                     return ready
             time.sleep(0.02)
         with self._lock:
