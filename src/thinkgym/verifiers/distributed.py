@@ -103,8 +103,8 @@ class RayVerifierPool:
     def verify_batch(self, verifier: Callable[[str, Problem], Reward], completions: Sequence[str],
                      problems: Sequence[Problem]) -> list[Reward]:  # fmt: skip
         """Rewards for each (completion, problem) pair, in order."""
-        import cloudpickle
         import ray
+        from ray import cloudpickle  # (Ray's own copy: what ships the verifier anyway)
 
         if len(completions) != len(problems):
             raise ValueError(f"{len(completions)} completions but {len(problems)} problems")
