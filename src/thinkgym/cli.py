@@ -423,7 +423,7 @@ def pipeline_command(
         grpo_steps=grpo_steps, ppo_beta=beta, ppo_beta0=beta0,
     )  # fmt: skip
     result = run_pipeline(config, log=lambda line: console.print(line, highlight=False))
-    console.print(result.table(), highlight=False)
+    console.print(result.table(), highlight=False, soft_wrap=True)
     for name, met in result.targets().items():
         console.print(f"  {'[green]met[/]' if met else '[red]NOT met[/]'}: {name}", highlight=False)
     console.print(f"plot: {result.plot}   results: {out}/results.json   wall time: {result.wall_s:.0f} s", highlight=False)

@@ -9,6 +9,15 @@ from typing import Any
 __all__ = ["plot_pipeline"]
 
 
+def _smooth(values: list[float], window: int = 5) -> list[float]:
+    """Trailing moving average (RL batches are small: one step's mean is noisy)."""
+    out = []
+    for i in range(len(values)):
+        chunk = values[max(0, i - window + 1) : i + 1]
+        out.append(sum(chunk) / len(chunk))
+    return out
+
+
 def plot_pipeline(result: Any, path: str | Path) -> Path:
     """Write the three-panel PNG for a `PipelineResult` and return its path."""
     import matplotlib
@@ -26,25 +35,25 @@ def plot_pipeline(result: Any, path: str | Path) -> Path:
         color = colors.get(name) or next(palette)
         colors[name] = color
         steps = [r["step"] for r in rows]
-        curves.plot(steps, [r["true_reward"] for r in rows], color=color, label=f"{name}: true return")
+        curves.plot(steps, _smooth([r["true_reward"] for r in rows]), color=color, label=f"{name}: true return")
         if "rm_reward" in rows[0]:
-            curves.plot(steps, [r["rm_reward"] for r in rows], color=color, linestyle="--",
+            curves.plot(steps, _smooth([r["rm_reward"] for r in rows]), color=color, linestyle="--",
                         label=f"{name}: reward model")
     refs = result.references
     for axis in (curves, bars):
         axis.axhline(refs["uniform"], color="grey", linestyle=":", label="uniform policy (exact)")
         axis.axhline(refs["optimum"], color="black", linestyle=":", label="optimum (exact)")
-    curves.set_xlabel("RL step (training mazes)")
+    curves.set_xlabel("RL step (training mazes; moving average of 5)")
     curves.set_ylabel("mean return per episode")
     curves.set_title("RL from the SFT model")
     curves.legend(fontsize=7, loc="lower right")
     for name, rows in result.hacking.items():
         steps = [r["step"] for r in rows]
-        gap.plot(steps, [r["gap"] for r in rows], color=colors.get(name), label=f"{name}: RM − true")
-        gap.plot(steps, [10 * r["rm_says_goal_env_not"] for r in rows], color=colors.get(name), linestyle=":",
-                 label=f"{name}: 10 × P(RM says goal, env not)")
+        gap.plot(steps, _smooth([r["gap"] for r in rows]), color=colors.get(name), label=f"{name}: RM − true")
+        gap.plot(steps, _smooth([10 * r["rm_says_goal_env_not"] for r in rows]), color=colors.get(name),
+                 linestyle=":", label=f"{name}: 10 × P(RM says goal, env says no)")
     gap.axhline(0.0, color="grey", linewidth=0.8)
-    gap.set_xlabel("PPO step")
+    gap.set_xlabel("PPO step (moving average of 5)")
     gap.set_title("Reward model vs true reward during PPO")
     gap.legend(fontsize=7)
     names = [s.stage for s in result.stages]
