@@ -410,3 +410,14 @@ def test_adapters_work_through_gymnasium_wrappers(maze_tiny):
     assert all(set(e.actions) <= set("RLUD") for e in episodes)  # valid_actions reached through the wrappers
     assert len(episodes[2].actions) == 2 and episodes[2].truncated  # TimeLimit ended it
     assert episodes[3].step_rewards[0] >= 1.0  # the wrapped reward is what the episode records
+
+
+def test_component_reward_functions_for_an_env_whose_oracle_has_no_answer():
+    """reasoning-gym's boxnet has no reference answer (``oracle_action()`` is None): the component
+    functions are still found (from an empty answer) and score completions."""
+    pytest.importorskip("reasoning_gym")
+    funcs = reward_funcs("rg/boxnet-v0", score=False)
+    assert {"accuracy", "format"} <= {f.__name__ for f in funcs}
+    dataset = to_dataset("rg/boxnet-v0", 1, seed=0)
+    scores = {f.__name__: f(prompts=list(dataset["prompt"]), completions=["<think>x</think><answer>[]</answer>"], **_columns(dataset)) for f in funcs}
+    assert scores["accuracy"] == [0.0] and scores["format"] == [1.0], scores

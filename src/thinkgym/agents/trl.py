@@ -257,6 +257,8 @@ def _component_names(env_id: str, env_kwargs: Mapping[str, Any]) -> list[str]:
                     action = env_attr(env, "oracle_action")() if attempt == "oracle" else ""
                 except Exception:  # an env without an oracle still reports components on ""
                     action = ""
+                if action is None:  # an env may have no reference answer for this problem
+                    action = ""
                 _, _, terminated, truncated, info = env.step(action)
                 names.update(dict.fromkeys(info.get("reward_components", {})))
                 if terminated or truncated:
