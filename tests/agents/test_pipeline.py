@@ -131,8 +131,9 @@ def test_evaluation_of_a_constant_model_matches_the_exact_uniform_return():
 
     from thinkgym.agents.tiny import TinyConfig, build_tiny
 
-    split = split_mazes(3, 3, 10, 250, seed=5)
-    model, tokenizer = build_tiny(TinyConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1))
+    split = split_mazes(3, 3, 10, 200, seed=5)
+    prompts = [observation(p, split.env_kwargs) for p in split.train]  # short BPE prompts: a fast test
+    model, tokenizer = build_tiny(TinyConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1), corpus=prompts)
     with torch.no_grad():
         model.lm_head.weight.zero_()  # every move equally likely: the uniform policy
     refs = references(split.heldout, split.env_kwargs)
@@ -146,6 +147,28 @@ def test_observation_is_the_env_first_observation():
     split = split_mazes(3, 3, 2, 2, seed=6)
     text = observation(split.heldout[0], split.env_kwargs)
     assert text.startswith("Reach G.") and "Permitted moves" in text
+
+
+def test_a_saved_model_folder_is_the_same_code_path_and_tokenizes_as_it_was_saved(tmp_path):
+    """``--model PATH``: the folder loads back with the tokenizer it was saved with (AutoTokenizer
+    would swap in the architecture's own class and re-split the maze drawing)."""
+    from thinkgym.agents.pipeline.run import PipelineRun, base_stage
+    from thinkgym.agents.pipeline.stages import load_policy, save
+    from thinkgym.agents.tiny import TinyConfig, build_tiny
+
+    split = split_mazes(3, 3, 20, 5, seed=7)
+    prompts = [observation(p, split.env_kwargs) for p in split.train]
+    model, tokenizer = build_tiny(TinyConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1), corpus=prompts)
+    save(model, tokenizer, tmp_path / "saved")
+    _, loaded = load_policy(tmp_path / "saved")
+    assert loaded.encode(prompts[0]) == tokenizer.encode(prompts[0]) and len(tokenizer.encode(prompts[0])) < 80
+    lines: list[str] = []
+    run = PipelineRun(PipelineConfig(output_dir=tmp_path / "run", model=str(tmp_path / "saved"), n_train=20,
+                                     n_heldout=20, seed=7), lines.append)
+    base_stage(run)
+    assert (tmp_path / "run" / "base" / "config.json").exists()
+    assert run.result.stages[0].stage == "base" and 0.0 <= run.result.stages[0].mean <= 10.0
+    assert "uniform policy" in lines[0]
 
 
 # ---------------------------------------------------------------------------------------------
