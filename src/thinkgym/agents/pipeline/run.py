@@ -295,7 +295,7 @@ def ppo_stage(run: PipelineRun, sft_path: Path, scorer: Any, beta: float) -> Non
     run.result.hacking[name] = hacking.steps
     run.result.curves[name] = [{"step": h["step"], "rm_reward": h["rm_reward"], "true_reward": h["true_reward"],
                                 "kl": h["kl"]} for h in history]
-    path = stages.save(model, tokenizer, run.out / name.replace(" ", "_").replace("=", ""))
+    path = stages.save(model, tokenizer, run.out / f"ppo_beta{beta:g}")
     ev = run.evaluate(name, model, tokenizer, time.perf_counter() - started, path)
     _disagreements(run, name, scorer, tokenizer, ev)
 
