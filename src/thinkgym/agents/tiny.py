@@ -220,9 +220,11 @@ def load_model(
     anything else is a local folder (or hub id) for ``from_pretrained``."""
     if str(name_or_path) == "tiny":
         return build_tiny(corpus=env_corpus(env_id) if env_id else None)
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
+    from thinkgym.utils.tokenizers import load_tokenizer
+
+    tokenizer = load_tokenizer(name_or_path)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

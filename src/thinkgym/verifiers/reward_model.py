@@ -105,7 +105,7 @@ class RewardModelVerifier:
 
     def _load(self) -> tuple[Any, Any]:
         import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoModelForSequenceClassification
 
         if self._model is None:
             assert self.model_path is not None
@@ -117,7 +117,9 @@ class RewardModelVerifier:
             source = self.model_path or getattr(self._model, "name_or_path", None)
             if not source:
                 raise TypeError("a tokenizer is required when the model was not loaded from a path")
-            self._tokenizer = AutoTokenizer.from_pretrained(source)
+            from thinkgym.utils.tokenizers import load_tokenizer
+
+            self._tokenizer = load_tokenizer(source)
             self.__dict__["_tokenizer_from_path"] = True
         if not self._placed:
             self._model.to(self.device)

@@ -104,15 +104,12 @@ def save(model: Any, tokenizer: Any, path: Path) -> Path:
 
 def load_policy(path: Path, device: str = "cpu") -> tuple[Any, Any]:
     """A fresh copy of a saved stage (every RL variant starts from its own copy of the SFT model)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerFast
+    from transformers import AutoModelForCausalLM
+
+    from thinkgym.utils.tokenizers import load_tokenizer
 
     model = AutoModelForCausalLM.from_pretrained(str(path)).to(device)
-    if getattr(model.config, "tiny_config", None) is not None:
-        # AutoTokenizer would pick the architecture's tokenizer class (Qwen2Tokenizer), whose own
-        # pre-tokenizer re-splits the text: the tiny model's tokenizer must load as it was saved.
-        tokenizer = PreTrainedTokenizerFast.from_pretrained(str(path))
-    else:
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
+    tokenizer = load_tokenizer(path)  # as saved (AutoTokenizer would re-split the tiny model's text)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
