@@ -32,8 +32,6 @@ def _node_sandbox(backend: str, options: dict[str, Any]) -> Sandbox:
     """Runs in the actor: the node's warm sandbox (started now, so the first job finds it warm)."""
     from thinkgym.sandbox import make_sandbox
 
-    from thinkgym.sandbox.base import Job
-
     sandbox = make_sandbox(backend, **options)
     sandbox.run_job(Job.of("pass"))  # (run_job: a strict sandbox missing a layer still starts, and says so)
     return sandbox
