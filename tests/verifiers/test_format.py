@@ -167,3 +167,21 @@ def test_verifiers_pickle_and_reject_bad_types() -> None:
 def test_instruction_names_the_tags() -> None:
     text = TAGGED.instruction("the final answer in \\boxed{}")
     assert "<think>" in text and "<answer>" in text and "\\boxed{}" in text
+
+
+def test_with_format_reward_composes_accuracy_and_format_the_one_way_the_answer_envs_do():
+    from thinkgym.core import Problem
+    from thinkgym.verifiers import MathVerifier
+    from thinkgym.verifiers.format import AnswerSection, ThinkFormat, with_format_reward
+
+    fmt = ThinkFormat()
+    problem = Problem("p", "6*7?", "42")
+    accuracy = AnswerSection(MathVerifier(), fmt)
+    plain = with_format_reward(accuracy, fmt, accuracy_weight=0.9, format_weight=0.1)
+    gated = with_format_reward(accuracy, fmt, gate=True)
+    alone = with_format_reward(AnswerSection(MathVerifier(), fmt, require_think=False), fmt, think=False)
+    good = "<think>6*7 = 42</think> \\boxed{42}"
+    assert plain(good, problem).score == 1.0 and set(plain(good, problem).components) >= {"accuracy", "format"}
+    assert plain("<think>so 41</think> \\boxed{41}", problem).score == pytest.approx(0.1)
+    assert gated("\\boxed{42} <think>x</think>", problem).components["accuracy"] == 0.0  # format failed: gated
+    assert alone("\\boxed{42}", problem).score == 1.0 and "format" not in alone("\\boxed{42}", problem).components

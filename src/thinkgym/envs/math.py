@@ -42,8 +42,7 @@ from thinkgym.envs.math_generators import (
 from thinkgym.envs.records import is_local, load_records, require_columns, row_digest, source_tag
 from thinkgym.errors import ConfigError
 from thinkgym.registry import register
-from thinkgym.verifiers.compose import Gate, WeightedSum
-from thinkgym.verifiers.format import AnswerSection, FormatVerifier, ThinkFormat
+from thinkgym.verifiers.format import AnswerSection, ThinkFormat, with_format_reward
 
 __all__ = [
     "KINDS",
@@ -230,17 +229,10 @@ class MathEnv(SingleTurnEnv):
         self.think = bool(think)
         self.prompt_template = prompt_template
         accuracy: Any = AnswerSection(MathVerifier(**dict(math_options or {})), self.fmt, require_think=self.think)
-        if self.think:
-            format_check = FormatVerifier(self.fmt, mode=format_mode)  # type: ignore[arg-type]
-            if gate:
-                accuracy = Gate(format_check, accuracy, gate_name="format", then_name="accuracy")
-            verifier: Any = WeightedSum(
-                {"accuracy": accuracy, "format": format_check},
-                weights={"accuracy": accuracy_weight, "format": format_weight},
-                normalize=True,
-            )
-        else:
-            verifier = WeightedSum({"accuracy": accuracy}, normalize=True)
+        verifier = with_format_reward(
+            accuracy, self.fmt, think=self.think, gate=gate, format_mode=format_mode,
+            accuracy_weight=accuracy_weight, format_weight=format_weight,
+        )  # fmt: skip
         super().__init__(source, verifier, **kwargs)
 
     def instruction(self) -> str:

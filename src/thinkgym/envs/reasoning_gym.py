@@ -68,8 +68,7 @@ from typing import Any
 
 from thinkgym.core import Problem, ProblemSource, Reward, SingleTurnEnv
 from thinkgym.errors import ConfigError
-from thinkgym.verifiers.compose import Gate, WeightedSum
-from thinkgym.verifiers.format import FormatVerifier, ThinkFormat, answer_part
+from thinkgym.verifiers.format import ThinkFormat, answer_part, with_format_reward
 
 __all__ = [
     "DATASETS",
@@ -542,17 +541,10 @@ class ReasoningGymEnv(SingleTurnEnv):
         accuracy: Any = ReasoningGymScore(
             self.fmt, self.think, bool(strict), bool(partial_credit), float(score_timeout), int(max_answer_chars)
         )
-        if self.think:
-            format_check = FormatVerifier(self.fmt, mode=format_mode)  # type: ignore[arg-type]
-            if gate:
-                accuracy = Gate(format_check, accuracy, gate_name="format", then_name="accuracy")
-            verifier: Any = WeightedSum(
-                {"accuracy": accuracy, "format": format_check},
-                weights={"accuracy": accuracy_weight, "format": format_weight},
-                normalize=True,
-            )
-        else:
-            verifier = WeightedSum({"accuracy": accuracy}, normalize=True)
+        verifier = with_format_reward(
+            accuracy, self.fmt, think=self.think, gate=gate, format_mode=format_mode,
+            accuracy_weight=accuracy_weight, format_weight=format_weight,
+        )  # fmt: skip
         source = ReasoningGymSource(dataset, resolved, _config_tag(int(explicit["seed"]), explicit))
         super().__init__(
             source, verifier, max_turns=max_turns, system_prompt=system_prompt,

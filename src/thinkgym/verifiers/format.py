@@ -28,6 +28,7 @@ from typing import Any, Literal
 from thinkgym.core import Problem, Reward
 
 __all__ = [
+    "with_format_reward",
     "ThinkFormat",
     "FormatCheck",
     "check_format",
@@ -246,3 +247,34 @@ class AnswerSection:
             where = f"after {self.fmt.think_close}" if self.require_think else "in the completion"
             return Reward.zero(f"no answer {where}")
         return self.inner(part, problem)
+
+
+def with_format_reward(
+    accuracy: Any,
+    fmt: ThinkFormat,
+    *,
+    think: bool = True,
+    gate: bool = False,
+    format_mode: str = "strict",
+    accuracy_weight: float = 1.0,
+    format_weight: float = 0.1,
+) -> Any:
+    """The reward of the answer envs (math, reasoning-gym): ``accuracy`` plus the format reward.
+
+    With ``think`` the completion must follow ``fmt`` (reasoning, then the answer): the reward is
+    the normalized weighted sum of ``accuracy`` and ``format`` (`FormatVerifier` in ``format_mode``),
+    and with ``gate`` accuracy counts only when the format passes. Without ``think`` it is
+    ``accuracy`` alone (still under its name, so components look the same either way).
+    """
+    from thinkgym.verifiers.compose import Gate, WeightedSum
+
+    if not think:
+        return WeightedSum({"accuracy": accuracy}, normalize=True)
+    format_check = FormatVerifier(fmt, mode=format_mode)  # type: ignore[arg-type]
+    if gate:
+        accuracy = Gate(format_check, accuracy, gate_name="format", then_name="accuracy")
+    return WeightedSum(
+        {"accuracy": accuracy, "format": format_check},
+        weights={"accuracy": accuracy_weight, "format": format_weight},
+        normalize=True,
+    )
