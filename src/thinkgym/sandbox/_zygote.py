@@ -30,6 +30,7 @@ Processes::
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import json
@@ -158,7 +159,7 @@ PREPARED_INODES = 16384
 def _job_child(slot: int, prepared: tuple[int, int, float], conn: socket.socket, out_w: int, err_w: int,
                done_w: int, holder_pidfd: int, in_pidns: bool) -> None:  # fmt: skip
     """Prepare (as root, at low priority), wait for the job on ``conn``, lock down, run it."""
-    with _suppress_oserror():
+    with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, 0, PREPARE_NICE)
     os.setsid()
     layers = _enter_namespaces(holder_pidfd, in_pidns)
@@ -172,7 +173,7 @@ def _job_child(slot: int, prepared: tuple[int, int, float], conn: socket.socket,
     conn = _standard_fds(conn, out_w, err_w, done_w)
     if "tmpfs-workdir" in layers:
         _prepare_interpreter(WORK)
-    with _suppress_oserror():
+    with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, 0, JOB_NICE)
     # ---- everything above ran ahead of time; now wait for the job ----
     try:
@@ -218,7 +219,7 @@ def _enter_namespaces(holder_pidfd: int, in_pidns: bool) -> set[str]:
         layers.update(todo)
     except OSError:
         for name, flag in todo.items():
-            with _suppress_oserror():
+            with contextlib.suppress(OSError):
                 unshare(flag)
                 layers.add(name)
     if "utsns" in layers and "netns" in todo:
@@ -267,18 +268,15 @@ def _mapped_bytes() -> int:
 
 
 def _empty_bounding_set() -> None:
-    """Drop every capability from the bounding set, so nothing exec'd later can regain one.
-
-    Done once in the zygote (after it entered its user namespace, which resets the set): the set
-    is inherited by every process it forks, so no job process pays these ~40 calls.
-    """
+    """Empty the capability bounding set (nothing exec'd later can regain one): once, in the zygote
+    (after its user namespace, which resets the set); every process it forks inherits it."""
     for cap in range(64):
         if _libc.prctl(ctypes.c_int(PR_CAPBSET_DROP), _ul(cap), _ul(0), _ul(0), _ul(0)) != 0:
             break  # EINVAL past the last capability this kernel knows
 
 
 def _harden() -> set[str]:
-    """no_new_privs and the seccomp filter (the bounding set is empty already: `_empty_bounding_set`)."""
+    """no_new_privs and the seccomp filter (the bounding set is empty already)."""
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     layers = {"no-new-privileges"}
     if State.seccomp_bpf is not None:  # allows what is left to do: setuid, setrlimit, files
@@ -350,7 +348,7 @@ def _send_ready(conn: socket.socket, layers: set[str], collect: bool) -> None:
 def _lock_down(slot: int, rlimits: dict[int, tuple[int, int]]) -> list[str]:
     """Job priority, the job's rlimits, then no privileges left (another uid, or no capabilities
     inside a user namespace) and death with the parent. Returns the layers now in force."""
-    with _suppress_oserror():
+    with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, 0, JOB_NICE)
     for kind, value in rlimits.items():
         resource.setrlimit(kind, value)
@@ -501,7 +499,7 @@ def main() -> None:
             missing[layer] = f"{exc}; {how}"
     State.missing = missing
     _empty_bounding_set()
-    with _suppress_oserror():
+    with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, 0, ZYGOTE_NICE)
     import gc
 
@@ -641,7 +639,7 @@ class _Pool:
                     sock.close()
                 _job_child(slot, self.prepared, job_end, out_w, err_w, done_w, self.holders[slot][1], in_pidns)
             except BaseException as exc:  # setup failed: tell the host, never run any code
-                with _suppress_oserror():
+                with contextlib.suppress(OSError):
                     error = marshal.dumps({"kind": "error", "error": f"{type(exc).__name__}: {exc}"})
                     job_end.sendall(struct.pack("<Q", len(error)) + error)
             finally:
@@ -699,7 +697,7 @@ class _Pool:
             except (AttributeError, OSError):
                 pidfd = -1
         if pidfd < 0:  # no pidfd support (or the holder failed): job processes unshare their own
-            with _suppress_oserror():
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
         self.holders[slot] = (pid, pidfd)
 
@@ -719,12 +717,12 @@ class _Pool:
                 slot, sock, oom_before = job
                 oom = 0
                 if State.cgroups is not None:
-                    with _suppress_oserror():
+                    with contextlib.suppress(OSError):
                         oom = State.cgroups.oom_kills(slot) - oom_before
                 frame = marshal.dumps({"kind": "exit", "status": status, "oom": oom,
                                        "cpu_s": rusage.ru_utime + rusage.ru_stime})  # fmt: skip
                 if sock is not None:
-                    with _suppress_oserror():
+                    with contextlib.suppress(OSError):
                         sock.setblocking(False)
                         sock.send(struct.pack("<Q", len(frame)) + frame)
                     sock.close()
@@ -742,23 +740,15 @@ class _Pool:
             sock.close()
         self.jobs = {pid: (slot, None, oom) for pid, (slot, _sock, oom) in self.jobs.items()}
         for holder, _pidfd in self.holders.values():
-            with _suppress_oserror():
+            with contextlib.suppress(OSError):
                 os.kill(holder, signal.SIGKILL)
         for pid in list(self.jobs):
-            with _suppress_oserror():
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 5
         while (self.jobs or self.holders) and time.monotonic() < deadline:
             self.reap()
             time.sleep(0.005)
-
-
-class _suppress_oserror:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        return kind is not None and issubclass(kind, OSError)
 
 
 def _serve(ctl: socket.socket, warm: int) -> None:
@@ -785,7 +775,7 @@ def _serve_loop(ctl: socket.socket, pool: _Pool, wake_r: int) -> None:
         if State.host_pidfd in ready:
             return  # the host process ended
         if wake_r in ready:
-            with _suppress_oserror():
+            with contextlib.suppress(OSError):
                 while os.read(wake_r, 4096):
                     pass
         if ctl not in ready:
