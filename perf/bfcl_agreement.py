@@ -18,12 +18,14 @@ rules (dots in gold names become ``_``).
 
 The outputs: the gold answers (first acceptable value of each parameter, optional ones left out),
 an alternative gold (the last acceptable value, optional ones given), and systematic perturbations:
-reordered parallel calls, int <-> float, numbers and booleans as strings, lists as Python tuples,
-a missing required / gold parameter, an unknown or undeclared extra parameter, a wrong function,
+reordered parallel calls, int <-> float, numbers and booleans as strings, lists as Python tuples
+(an argument, or the lists inside one), a missing required / gold parameter, an unknown or undeclared extra parameter, a wrong function,
 wrong values of each type, case and punctuation changes of strings, a duplicated or dropped call,
 and the name spellings (``a.b`` vs ``a_b``). Prompting outputs are pythonic text; FC outputs are an
-OpenAI ``tool_calls`` message (what a policy passes thinkgym; the gold also as Hermes ``<tool_call>``
-blocks) and BFCL's decoded FC form.
+OpenAI ``tool_calls`` message (what a policy passes thinkgym; the gold, and the gold with dotted
+names, also as Hermes ``<tool_call>`` blocks) and BFCL's decoded FC form. Ours is one verifier,
+BFCL-v0's (`ToolCallVerifier()`): it judges a call by the format it came in (pythonic: BFCL's
+prompting rules; Hermes/OpenAI: its FC rules), as BFCL judges prompting and FC models.
 """
 
 from __future__ import annotations
@@ -193,8 +195,16 @@ def _wrong_function(calls, names):
     return [(others[0] if others else name + "_v2", arguments)] + calls[1:]
 
 
-def _tuples(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+def _inner_tuples(value: Any) -> Any:
+    """The lists inside a list or a dict written as Python tuples (the outer one kept a list)."""
+    if isinstance(value, dict):
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
+    return [tuple(v) if isinstance(v, list) else v for v in value]
+
+
+def _has_inner_list(value: Any) -> bool:
+    inner = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return any(isinstance(v, list) for v in inner)
 
 
 def perturbations(problem, golds, gold_calls, alt_calls) -> dict[str, list[tuple[str, dict]] | None]:
@@ -217,6 +227,7 @@ def perturbations(problem, golds, gold_calls, alt_calls) -> dict[str, list[tuple
         "number_as_string": _change(calls, lambda v: _is_int(v) or _is_float(v), str),
         "bool_as_string": _change(calls, lambda v: isinstance(v, bool), lambda v: str(v).lower()),
         "list_as_tuple": _change(calls, lambda v: isinstance(v, list), tuple),
+        "inner_list_as_tuple": _change(calls, _has_inner_list, _inner_tuples),
         "missing_required": _drop_param(calls, required_of, gold_only=False),
         "missing_gold_param": _drop_param(calls, required_of, gold_only=True),
         "extra_unknown_param": [(calls[0][0], {**calls[0][1], "zz_extra": 1})] + calls[1:],
@@ -237,7 +248,7 @@ def perturbations(problem, golds, gold_calls, alt_calls) -> dict[str, list[tuple
 
 
 #: Families that probe where thinkgym differs from bfcl-eval on purpose (perf/RESULTS.md says why).
-DELIBERATE = ("dotted_name_kept", "list_as_tuple", "call_unknown_function")
+DELIBERATE = ("call_unknown_function",)
 FC_FAMILIES = ("gold", "gold_alternative", "reorder_calls", "int_as_float", "number_as_string", "missing_required", "wrong_function", "wrong_string", "duplicate_call")
 
 
@@ -337,6 +348,9 @@ def build_cases(data: str) -> list[dict[str, Any]]:
         if any("." in n for n, _ in gold_calls) and _jsonable(gold_calls):  # FC output that keeps the dots
             cases.append({**base, "key": f"{base['id']}|dotted_name_kept|fc", "family": "dotted_name_kept", "mode": "fc",
                           "text": _openai_message(gold_calls), "bfcl_fc": [{n: json.dumps(a)} for n, a in gold_calls]})
+            hermes = "".join(f"<tool_call>{json.dumps({'name': n, 'arguments': a})}</tool_call>\n" for n, a in gold_calls)
+            cases.append({**base, "key": f"{base['id']}|dotted_name_kept|hermes", "family": "dotted_name_kept", "mode": "hermes",
+                          "text": hermes, "bfcl_fc": [{n: json.dumps(a)} for n, a in gold_calls]})
     return cases
 
 
@@ -353,11 +367,11 @@ def our_verdicts(cases: list[dict[str, Any]]) -> dict[str, tuple[bool, str]]:
     from thinkgym.core import Problem
     from thinkgym.verifiers.tool_calls import ToolCallVerifier
 
-    prompting, fc = ToolCallVerifier(dots_as_underscores=False), ToolCallVerifier(dots_as_underscores=True)
+    verifier = ToolCallVerifier()  # BFCL-v0's: the name rule follows the format (pythonic: prompting; JSON: FC)
     out = {}
     for case in cases:
         problem = Problem(case["id"], "", case["ground_truth"], {"functions": case["function"], "expects": case["expects"]})
-        reward = (prompting if case["mode"] == "prompt" else fc)(case["text"], problem)
+        reward = verifier(case["text"], problem)
         out[case["key"]] = (reward.components["accuracy"] == 1.0, str(reward.info.get("error", "")))
     return out
 

@@ -215,11 +215,77 @@ def test_perturbations_fail_as_they_should():
     # what should still pass: reordered parallel calls, int for float, optional parameter left out, normalised strings
     for bfcl_id, action in {
         "parallel_1": "[stock_price(ticker='MSFT', exchange='nasdaq'), stock_price(ticker='AAPL')]",
-        "simple_python_0": "[geometry_rectangle_area(width=3, height=4.5)]",
+        "simple_python_0": "[geometry.rectangle_area(width=3, height=4.5)]",
         "simple_python_1": "[finance.compound_interest(principal=1000, rate=0.05, years=10, compounding='MONTHLY')]",
     }.items():
         _, reward, _, _, info = play(env, index_of(env, bfcl_id), action)
         assert reward == 1.0, (bfcl_id, info.get("error"))
+
+
+def _hermes(*calls):
+    return "".join("<tool_call>" + json.dumps({"name": n, "arguments": a}) + "</tool_call>" for n, a in calls)
+
+
+def test_names_follow_bfcl_prompting_and_function_calling_rules():
+    """Pythonic text is BFCL's prompting mode (the name as listed); Hermes / OpenAI tool calls are
+    its function-calling mode (the tool's name, dots as underscores): the other spelling fails."""
+    env = make()
+    index = index_of(env, "simple_python_0")
+    env.reset(options={"index": index})
+    assert [t["function"]["name"] for t in env.tools] == ["geometry_rectangle_area"]
+    area = {"width": 3, "height": 4.5}
+    openai = json.dumps({"role": "assistant", "content": None, "tool_calls": [
+        {"id": "x", "type": "function", "function": {"name": "geometry_rectangle_area", "arguments": json.dumps(area)}}]})
+    for action, expected in (
+        ("[geometry.rectangle_area(width=3, height=4.5)]", 1.0),
+        ("[geometry_rectangle_area(width=3, height=4.5)]", 0.0),
+        (_hermes(("geometry_rectangle_area", area)), 1.0),
+        (_hermes(("geometry.rectangle_area", area)), 0.0),
+        (openai, 1.0),
+        (openai.replace("geometry_rectangle_area", "geometry.rectangle_area"), 0.0),
+    ):
+        _, reward, _, _, info = play(env, index, action)
+        assert reward == expected, (action, info.get("error"))
+        if not reward:
+            assert "wrong" in info["error"] or "expected" in info["error"]
+
+
+def test_python_tuples_pass_only_for_tuple_parameters():
+    env = make(categories="simple")
+    book = index_of(env, "simple_python_3")  # dates: a "tuple" parameter
+    tail = "hotel='Grand Budapest', guests={'adults': 2, 'children': 1}"
+    assert play(env, book, f"[hotel.book({tail}, dates=('2025-06-01', '2025-06-04'))]")[1] == 1.0
+    assert play(env, book, f"[hotel.book({tail}, dates=['2025-06-01', '2025-06-04'])]")[1] == 1.0
+    numbers = index_of(env, "simple_python_2")  # numbers: an "array" parameter
+    assert play(env, numbers, "[sort_numbers(numbers=[3.0, 1.5, 2.0], descending=True)]")[1] == 1.0
+    _, reward, _, _, info = play(env, numbers, "[sort_numbers(numbers=(3.0, 1.5, 2.0), descending=True)]")
+    assert reward == 0.0 and "tuple" in info["error"]
+    # the tuple is still a JSON array for everything else (the message the trainer sees)
+    assert json.loads(info["messages"][-1]["tool_calls"][0]["function"]["arguments"])["numbers"] == [3.0, 1.5, 2.0]
+
+
+def test_calls_recorded_through_call_tool_are_judged_by_their_tool_names():
+    """call_tool is function calling (the names of env.tools); the final answer's own calls are
+    judged by their format, so one turn may mix the two spellings, each in its own mode."""
+    env = make(categories="parallel_multiple")
+    index = index_of(env, "parallel_multiple_1")  # two geometry.rectangle_area calls and translate_text
+    first, second = {"width": 2.0, "height": 2.0}, {"width": 1.0, "height": 3.0}
+    translate = {"text": "area", "target": "fr"}
+    for recorded, final, expected in (
+        ("geometry_rectangle_area", render_pythonic([("geometry.rectangle_area", second), ("translate_text", translate)]), 1.0),
+        ("geometry_rectangle_area", _hermes(("geometry_rectangle_area", second), ("translate_text", translate)), 1.0),
+        ("geometry.rectangle_area", render_pythonic([("geometry.rectangle_area", second), ("translate_text", translate)]), 0.0),
+        ("geometry_rectangle_area", render_pythonic([("geometry_rectangle_area", second), ("translate_text", translate)]), 0.0),
+    ):
+        env.reset(options={"index": index})
+        env.call_tool(recorded, first)
+        _, reward, _, _, info = env.step(final)
+        assert reward == expected, (recorded, final, info.get("error"))
+        assert info["messages"][-1]["tool_calls"][0]["function"]["name"] == recorded  # kept as the model wrote it
+    env.reset(options={"index": index})
+    for arguments in (first, second, translate):
+        env.call_tool("translate_text" if arguments is translate else "geometry_rectangle_area", arguments)
+    assert env.step("Done.")[1] == 1.0  # only recorded calls: all function calling
 
 
 def test_f1_reward_gives_partial_credit():

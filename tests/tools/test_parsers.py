@@ -16,6 +16,7 @@ from thinkgym.tools import (
     parsers,
     register_call_parser,
 )
+from thinkgym.tools.calls import TupleValue
 
 
 def _hermes(name, arguments):
@@ -121,6 +122,29 @@ def test_pythonic_list_of_calls_with_literals_and_dotted_names():
         ("get_weather", {"city": "Paris", "days": 3}),
         ("math.hypot", {"x": 3.0, "y": -4, "opts": {"a": [1, [2, 3]]}, "flag": True, "none": None}),
     ]
+
+
+def test_pythonic_tuples_are_marked_lists():
+    """A tuple literal is a `TupleValue`: a list to every consumer (JSON, jsonschema, ==, pickle),
+    marked so that BFCL's checker can tell it from a list; lists, sets and JSON formats are not."""
+    import pickle
+
+    import jsonschema
+
+    parsed = parse_tool_calls("[f(a=('x', 'y'), b=['x', 'y'], c={'k': (1, [2, (3,)])}, d=(), e={1, 2})]")
+    args = parsed.calls[0].arguments
+    assert type(args["a"]) is TupleValue and args["a"] == ["x", "y"] and isinstance(args["a"], list)
+    assert type(args["b"]) is list and type(args["e"]) is list  # a list, and a set, are not tuples
+    inner = args["c"]["k"]
+    assert type(inner) is TupleValue and type(inner[1]) is list and type(inner[1][1]) is TupleValue
+    assert type(args["d"]) is TupleValue and args["d"] == []
+    assert json.loads(json.dumps(args)) == {"a": ["x", "y"], "b": ["x", "y"], "c": {"k": [1, [2, [3]]]}, "d": [], "e": [1, 2]}
+    jsonschema.validate(args["a"], {"type": "array", "items": {"type": "string"}})
+    assert repr(args["a"]) == "('x', 'y')" and json.loads(parsed.calls[0].to_openai()["function"]["arguments"])["a"] == ["x", "y"]
+    copy = pickle.loads(pickle.dumps(parsed.calls[0]))
+    assert copy == parsed.calls[0] and type(copy.arguments["a"]) is TupleValue
+    for text in (_hermes("f", {"a": ["x", "y"]}), '[f(a=["x", "y"])]'):
+        assert type(parse_tool_calls(text).calls[0].arguments["a"]) is list
 
 
 def test_pythonic_lone_call_fenced_block_and_list_inside_prose():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import random
 
 import pytest
@@ -15,6 +16,7 @@ from thinkgym.verifiers.tool_calls import (
     GoldCall,
     ToolCallVerifier,
     check_call,
+    fc_names,
     match_calls,
     max_matching,
     standardize_string,
@@ -49,11 +51,36 @@ def test_the_gold_passes_and_optional_answers_may_be_omitted():
     assert verdict({"base": 10, "height": 5.5, "unit": "units"}).ok
 
 
-def test_function_name_must_match_and_dots_may_be_underscores():
-    assert verdict({"base": 10, "height": 5.0}, name="geometry_area").ok  # OpenAI names cannot hold dots
-    assert not verdict({"base": 10, "height": 5.0}, name="geometry_area", dots_as_underscores=False).ok
-    wrong = verdict({"base": 10, "height": 5.0}, name="geometry.volume")
+def test_function_name_must_match_in_the_spelling_of_its_mode():
+    ok = {"base": 10, "height": 5.0}
+    assert verdict(ok).ok and verdict(ok, name="geometry_area").ok  # "either" (check_call's default)
+    assert verdict(ok, names="prompting").ok  # BFCL's prompting models: the name as listed
+    assert verdict(ok, name="geometry_area", names="prompting").kind == "wrong_name"
+    assert verdict(ok, name="geometry_area", names="fc").ok  # FC models: OpenAI names cannot hold dots
+    dotted = verdict(ok, names="fc")  # the dotted spelling names no tool an FC model was given
+    assert dotted.kind == "wrong_name" and "'geometry_area'" in dotted.reason
+    wrong = verdict(ok, name="geometry.volume")
     assert wrong.kind == "wrong_name" and "geometry.volume" in wrong.reason
+    with pytest.raises(ValueError):
+        verdict(ok, names="dots")
+
+
+def test_fc_names_rename_dots_unless_that_collides():
+    assert fc_names(["math.factorial", "get_weather", "a.b.c"]) == {"math.factorial": "math_factorial", "get_weather": "get_weather", "a.b.c": "a_b_c"}
+    assert fc_names(["a.b", "a_b"]) == {"a.b": "a.b", "a_b": "a_b"}  # two tools would become one: keep the dots
+    both = [fn("a.b", {}), fn("a_b", {})]
+    gold = [GoldCall("a.b", {})]
+    assert match_calls([call("a.b")], gold, both, names="fc").exact  # the tool a.b is called a.b here
+    assert not match_calls([call("a_b")], gold, both, names="fc").exact  # a_b is the other function
+
+
+def test_match_calls_takes_a_name_style_per_call():
+    gold = [AREA_GOLD, GoldCall.from_bfcl({"geometry.area": {"base": [2], "height": [1.0]}})]
+    calls = [call("geometry_area", base=10, height=5.0), call("geometry.area", base=2, height=1.0)]
+    assert match_calls(calls, gold, [AREA], names=["fc", "prompting"]).exact
+    assert match_calls(calls, gold, [AREA], names=["prompting", "fc"]).recall == 0.0
+    with pytest.raises(ValueError):
+        match_calls(calls, gold, [AREA], names=["fc"])
 
 
 def test_required_unknown_and_missing_parameters():
@@ -106,6 +133,43 @@ def test_tuples_are_lists_and_dicts_compare_key_by_key():
     assert check_call(call("book", dates=["2025-06-01", "2025-06-04"], guests={"adults": 3}), gold, schema).kind == "value"
     assert check_call(call("book", dates=["2025-06-01", "2025-06-04"], guests={"adults": 2, "pets": 1}), gold, schema).kind == "value"
     assert check_call(call("book", dates=["2025-06-01", "2025-06-04"], guests={"kids": 0}), gold, schema).kind == "value"
+
+
+def test_python_tuples_pass_only_as_the_whole_value_of_a_tuple_parameter():
+    """BFCL's rule: its decoder keeps tuples, its checker turns one into a list only for a "tuple"
+    parameter; anywhere else a tuple is not the JSON array the gold holds."""
+    schema = fn(
+        "trip",
+        {
+            "stops": {"type": "array", "items": {"type": "string"}},
+            "dates": {"type": "tuple", "items": {"type": "string"}},
+            "legs": {"type": "array", "items": {"type": "array"}},
+            "meta": {"type": "dict", "properties": {}},
+            "note": {"type": "string"},
+        },
+    )
+    gold = GoldCall.from_bfcl({"trip": {
+        "stops": [["Santa Barbara", "Monterey"], ""], "dates": [["06-01", "06-04"], ""], "legs": [[["a", "b"]], ""],
+        "meta": [{"tags": [["x", "y"]]}, ""], "note": ["", "hi"],
+    }})
+
+    def judge(arguments: str) -> str:
+        parsed = parse_tool_calls(f"[trip({arguments})]")
+        assert parsed.calls, parsed.errors
+        return check_call(parsed.calls[0], gold, schema).kind or "ok"
+
+    assert judge("stops=['Santa Barbara', 'Monterey'], dates=['06-01', '06-04']") == "ok"
+    assert judge("dates=('06-01', '06-04')") == "ok"  # a tuple parameter takes a tuple
+    assert judge("stops=('Santa Barbara', 'Monterey')") == "type"  # an array does not
+    assert judge("legs=[['a', 'b']]") == "ok"
+    assert judge("legs=[('a', 'b')]") == "value"  # nor do the items of an array of arrays (BFCL's type check of
+    # items passes here, as the gold's "" is not a list; the comparison with the gold list fails)
+    assert judge("meta={'tags': ['x', 'y']}") == "ok"
+    assert judge("meta={'tags': ('x', 'y')}") == "value"  # nor a list inside a dict
+    assert judge("note=('hi',)") == "type"
+    assert judge("stops=()") == "type"
+    # a JSON list (Hermes / OpenAI) is a list, whatever the declared type
+    assert check_call(call("trip", stops=["Santa Barbara", "Monterey"], dates=["06-01", "06-04"]), gold, schema).ok
 
 
 def test_list_of_dicts_compares_dict_by_dict_in_order():
@@ -282,6 +346,48 @@ def test_irrelevance_and_relevance():
     assert ToolCallVerifier()("[get_weather(city='anything')]", any_call).score == 1.0
     assert ToolCallVerifier()("[unknown_function(city='x')]", any_call).score == 0.0
     assert ToolCallVerifier()("sorry", any_call).score == 0.0
+
+
+def test_relevance_wants_a_listed_function_in_the_spelling_of_the_format():
+    """BFCL passes any decodable call on live_relevance; here a call to a tool that does not exist
+    earns nothing (a reward for it teaches a policy to invent tools)."""
+    any_call = problem(None, [AREA, WEATHER], "any_call")
+    verifier = ToolCallVerifier()
+    assert verifier("[zz_not_a_listed_function(q='x')]", any_call).score == 0.0
+    assert verifier("[geometry.area(base=1, height=1.0)]", any_call).score == 1.0
+    assert verifier("[geometry_area(base=1, height=1.0)]", any_call).score == 0.0  # prompting: as listed
+    assert verifier(hermes_call("geometry_area", {"base": 1}), any_call).score == 1.0  # FC: the tool's name
+    assert verifier(hermes_call("geometry.area", {"base": 1}), any_call).score == 0.0
+    assert verifier(hermes_call("get_weather", {"city": "x"}), any_call).score == 1.0
+    assert ToolCallVerifier(names="either")(hermes_call("geometry.area", {"base": 1}), any_call).score == 1.0
+
+
+def hermes_call(name, arguments):
+    return "<tool_call>" + json.dumps({"name": name, "arguments": arguments}) + "</tool_call>"
+
+
+def openai_call(name, arguments):
+    return json.dumps({"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c0", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}]})
+
+
+def test_verifier_judges_names_by_the_format_as_bfcl_judges_prompting_and_fc_models():
+    area = problem([AREA_GOLD.to_bfcl()], [AREA])
+    verifier = ToolCallVerifier()
+    good = {"base": 10, "height": 5.0}
+    assert verifier("[geometry.area(base=10, height=5.0)]", area).score == 1.0  # pythonic: prompting
+    assert verifier("[geometry_area(base=10, height=5.0)]", area).score == 0.0
+    for fc in (hermes_call, openai_call):  # JSON formats: function calling
+        assert verifier(fc("geometry_area", good), area).score == 1.0
+        wrong = verifier(fc("geometry.area", good), area)
+        assert wrong.score == 0.0 and "geometry_area" in wrong.info["error"]
+    lenient = ToolCallVerifier(names="either")
+    assert lenient(hermes_call("geometry.area", good), area).score == lenient("[geometry_area(base=10, height=5.0)]", area).score == 1.0
+    assert ToolCallVerifier(names="fc")("[geometry_area(base=10, height=5.0)]", area).score == 1.0
+    parsed = verifier.parse(hermes_call("geometry.area", good))
+    assert verifier.score(parsed, area, names="prompting").score == 1.0  # the caller may say how the calls were made
+    with pytest.raises(ValueError):
+        ToolCallVerifier(names="loose")
 
 
 def test_verifier_survives_any_text():

@@ -21,19 +21,27 @@ holds. Java/JavaScript and the multi-turn, memory and web-search categories are 
 
 **Reward** (components of `ToolCallVerifier`): ``accuracy`` is BFCL's verdict (every gold call
 matched, nothing else; for the irrelevance categories: no call; for ``live_relevance``: at least
-one call to a listed function; BFCL itself accepts any call there), ``f1``/``precision``/``recall``
+one call to a listed function, where BFCL accepts any call: a call to a tool that does not exist
+earns nothing here, on purpose), ``f1``/``precision``/``recall``
 the multiset match, ``format`` whether every call attempt could be read. The score is
 ``accuracy``, or ``f1`` with ``reward="f1"`` (partial credit for RL). A policy that never calls
 earns the irrelevance share of the mix (about a third of ``"all"`` in v4): train on the call
 categories, or mix them on purpose.
 
-**Tools.** ``env.tools`` are the current problem's functions as OpenAI schemas, converted the way
-BFCL converts them for function-calling models (``dict`` → ``object``, ``float`` → ``number``,
-``tuple`` → ``array``, ``any`` → ``string``; dots in names → ``_``, which the matcher accepts for
-the dotted name). With ``tools_in_prompt=True`` (default) the system prompt also lists them in
-BFCL's prompting style, so a plain text policy can answer. ``env.call_tool(name, arguments)``
-records a call for this episode (BFCL's functions do not run; the answer says so); recorded calls
-are judged together with the calls in the final action.
+**Tools and the two modes, as in BFCL.** ``env.tools`` are the current problem's functions as
+OpenAI schemas, converted the way BFCL converts them for function-calling models (``dict`` →
+``object``, ``float`` → ``number``, ``tuple`` → ``array``, ``any`` → ``string``; dots in names →
+``_``, `thinkgym.verifiers.tool_calls.fc_names`). With ``tools_in_prompt=True`` (default) the
+system prompt also lists them in BFCL's prompting style, so a plain text policy can answer. Each
+call is judged in the mode its format belongs to, with BFCL's name rule for that mode: pythonic
+text is *prompting* (``[math.factorial(n=5)]``: the name as listed; ``math_factorial`` is another
+function) and Hermes / OpenAI ``tool_calls`` are *function calling* (``math_factorial``: the tool's
+name; the dotted spelling names no tool). In the pythonic format a Python tuple is accepted only
+for a ``tuple`` parameter (BFCL's rule; the JSON formats have no tuples). A policy that calls
+through ``env.tools`` is best run with ``tools_in_prompt=False``, BFCL's FC setting, so that it
+sees one spelling. ``env.call_tool(name, arguments)`` records a call for this episode (BFCL's
+functions do not run; the answer says so) under its tool name; recorded calls are judged together
+with the calls in the final action.
 """
 
 from __future__ import annotations
@@ -342,12 +350,13 @@ def _openai_node(node: Any) -> Any:
 
 def openai_tools(functions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """BFCL function descriptions as OpenAI tool schemas (module docstring: types, dotted names)."""
+    from thinkgym.verifiers.tool_calls import fc_names
+
     names = [str(f.get("name", "")) for f in functions]
+    renaming = fc_names(names)
     tools = []
     for function, name in zip(functions, names, strict=True):
-        renamed = name.replace(".", "_")
-        if renamed != name and renamed in names:  # keep the dotted name rather than collide
-            renamed = name
+        renamed = renaming[name]
         parameters = _openai_node(function.get("parameters") or {"type": "object", "properties": {}})
         parameters["type"] = "object"
         parameters.setdefault("properties", {})
@@ -488,12 +497,16 @@ class BFCLEnv(SingleTurnEnv):
     def respond(self, action: str) -> Turn:
         assert self.problem is not None
         parsed = self.verifier.parse(action)
+        styles = None
         if self.recorded:  # calls made through call_tool come first, ids renumbered in order
             merged = [*self.recorded, *parsed.calls]
+            # a recorded call was made by tool name (function calling); the rest as their format says
+            recorded = "fc" if self.verifier.names == "auto" else self.verifier.names
+            styles = [recorded] * len(self.recorded) + [self.verifier.style(parsed)] * len(parsed.calls)
             parsed.calls = [ToolCall(c.name, c.arguments, f"call_{i}", c.raw) for i, c in enumerate(merged)]
         if parsed.calls and self.messages and self.messages[-1]["role"] == "assistant":
             self.messages[-1] = {"role": "assistant", "content": parsed.content, "tool_calls": [c.to_openai() for c in parsed.calls]}
-        return Turn("", self.verifier.score(parsed, self.problem), True)
+        return Turn("", self.verifier.score(parsed, self.problem, names=styles), True)
 
     def oracle_action(self) -> str:
         if self.problem is None:

@@ -13,7 +13,10 @@ Three formats are built in, each a named entry of `parsers`:
 - ``"pythonic"`` (BFCL's prompting format): ``[f(a=1), g(b="x")]`` or a lone ``f(a=1)`` as the whole
   answer (a fenced code block is unwrapped), parsed with `ast` and `ast.literal_eval` only: model
   text is never evaluated. A bracketed list of calls inside prose is found too; a lone call inside
-  prose is not (``the answer is f(x)`` is not a call).
+  prose is not (``the answer is f(x)`` is not a call). Values are JSON values, with one mark: a
+  tuple literal is read as a `TupleValue`, a list everywhere (JSON, ``jsonschema``, ``==``) that
+  still says it was written as a tuple, so BFCL's checker can apply BFCL's rule (a tuple only for
+  a ``tuple`` parameter) while tools get a JSON array.
 
 A fourth, ``"json"`` (a bare ``{"name", "parameters"}`` object or a list of them as the whole turn:
 Llama 3.x), is registered but not among the defaults, since a JSON answer would read as a call.
@@ -38,6 +41,7 @@ __all__ = [
     "ToolCall",
     "CallError",
     "ParsedTurn",
+    "TupleValue",
     "CallParser",
     "parsers",
     "register_call_parser",
@@ -350,9 +354,25 @@ def _literal(node: ast.expr) -> Any:
     return _plain(value)
 
 
+class TupleValue(list):
+    """A list read from a Python *tuple* literal in a pythonic call (``stops=('a', 'b')``).
+
+    It is a ``list`` to every consumer (``json.dumps`` writes an array, ``jsonschema`` sees an
+    ``array``, it equals the list with the same items), so tools and JSON-based formats never see
+    a difference; only a checker that cares asks ``isinstance(value, TupleValue)``. BFCL does:
+    its decoder keeps Python tuples and its checker accepts one only for a ``tuple`` parameter
+    (`thinkgym.verifiers.tool_calls`). JSON formats (Hermes, OpenAI) cannot write a tuple at all.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
-        return [_plain(v) for v in value]
+        return TupleValue(_plain(v) for v in value)
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, (set, frozenset)):

@@ -6,14 +6,21 @@ here means what a BFCL score means. A gold call is a `GoldCall`: a function name
 parameter, the list of *possible answers*; ``""`` among them means the parameter may be omitted.
 In order, a predicted call fails on:
 
-1. ``wrong_name``: another function (``a_b`` also names ``a.b`` when ``dots_as_underscores``:
-   OpenAI-style tool names cannot hold dots, and BFCL itself renames them so for such models);
+1. ``wrong_name``: another function. How a dotted name is spelled depends on how the model was
+   asked, as in BFCL (``names``): a *prompting* call (BFCL's pythonic text) names the function as
+   BFCL lists it, ``math.factorial``; a *function-calling* ("FC") call (Hermes, OpenAI
+   ``tool_calls``, JSON) names the tool it was given, ``math_factorial`` (OpenAI's tool names
+   cannot hold dots, so BFCL renames them for FC models and accepts only that spelling;
+   `fc_names` is the renaming, and it keeps the dots where the rename would collide). ``"either"``
+   accepts both spellings (a leniency, off in `ToolCallVerifier`);
 2. ``missing_required``: a parameter the schema's ``required`` lists is absent;
 3. ``unexpected_param``: a parameter that the schema does not declare, or the gold does not list;
 4. ``type``: the value's type is not the declared one. Types are BFCL's (``string``, ``integer``,
    ``float``, ``boolean``, ``array``, ``tuple``, ``dict``, ``any`` = string) plus JSON schema's
    ``number`` (= float) and ``object`` (= dict). An ``int`` is accepted for a float (and compared as
-   one); a ``bool`` is never an integer. Arrays check their items' type one level deep. A value whose
+   one); a ``bool`` is never an integer. A Python tuple (a `TupleValue` from the pythonic parser)
+   is accepted only as the whole value of a ``tuple`` parameter: BFCL's decoder keeps tuples, and a
+   tuple is not the JSON array an ``array`` parameter (or a list or dict inside a value) asks for. Arrays check their items' type one level deep. A value whose
    type is the type of the gold answers (not the declared one) is a *variable*: it must equal a gold
    answer exactly;
 5. ``value``: strings compare after BFCL's normalisation (case, spaces and ``,./-_*^`` ignored,
@@ -45,7 +52,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from thinkgym.core import Problem, Reward
-from thinkgym.tools.calls import DEFAULT_FORMATS, CallError, ParsedTurn, ToolCall, parse_tool_calls
+from thinkgym.tools.calls import (
+    DEFAULT_FORMATS,
+    CallError,
+    ParsedTurn,
+    ToolCall,
+    TupleValue,
+    parse_tool_calls,
+)
 
 __all__ = [
     "GoldCall",
@@ -56,6 +70,8 @@ __all__ = [
     "max_matching",
     "standardize_string",
     "function_index",
+    "fc_names",
+    "NAME_STYLES",
     "ToolCallVerifier",
     "PYTHON_TYPES",
 ]
@@ -345,7 +361,30 @@ def _type_check(param: str, value: Any, answers: Sequence[Any], expected: type |
     return CallCheck(False, "type", f"{param!r} = {_shown(value)} is a {type(value).__name__}, expected {expected.__name__}"), False
 
 
+#: Nesting below which `_as_written` looks for tuples (a pythonic value cannot nest deeper: Python's
+#: parser stops at 200 brackets; JSON values, which can, hold no tuples).
+_TUPLE_DEPTH = 250
+
+
+def _as_written(value: Any, depth: int = 0) -> Any:
+    """The value as BFCL's decoder reads it: a `TupleValue` becomes a real ``tuple`` again (at any
+    depth), so that it fails every comparison with a JSON list, as in BFCL. Values without one are
+    returned as they are (no copy)."""
+    if depth > _TUPLE_DEPTH:
+        return value
+    if isinstance(value, TupleValue):
+        return tuple(_as_written(v, depth + 1) for v in value)
+    if isinstance(value, list):
+        items = [_as_written(v, depth + 1) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    if isinstance(value, dict):
+        pairs = {k: _as_written(v, depth + 1) for k, v in value.items()}
+        return value if all(pairs[k] is v for k, v in value.items()) else pairs
+    return value
+
+
 def _check_value(param: str, value: Any, answers: Sequence[Any], spec: Mapping[str, Any] | None) -> CallCheck:
+    value = _as_written(value)
     declared, expected, nested = _expected(spec, answers)
     if declared in _FLOATS or (declared is None and expected is float):
         if type(value) is int:  # Python's int → float promotion, as BFCL allows
@@ -389,8 +428,49 @@ def _name_args(call: Any) -> tuple[str, Mapping[str, Any]] | None:
     return None
 
 
-def _same_name(predicted: str, gold: str, dots_as_underscores: bool) -> bool:
-    return predicted == gold or (dots_as_underscores and "." in gold and predicted == gold.replace(".", "_"))
+#: How calls read in each format name functions (module docstring): pythonic text is BFCL's
+#: prompting format, the JSON formats are function calling. Formats not listed: ``"either"``.
+NAME_STYLES: dict[str, str] = {"pythonic": "prompting", "hermes": "fc", "openai": "fc", "json": "fc"}
+_STYLES = ("prompting", "fc", "either")
+
+
+def fc_names(names: Iterable[str]) -> dict[str, str]:
+    """The name a function-calling model is given for each function: dots become ``_`` (OpenAI's
+    ``^[a-zA-Z0-9_-]+$``; BFCL's rename for FC models), unless another function already has that
+    name (then the dotted name is kept rather than make two tools one)."""
+    listed = [str(n) for n in names]
+    taken = set(listed)
+    out = {}
+    for name in listed:
+        renamed = name.replace(".", "_")
+        out[name] = name if renamed != name and renamed in taken else renamed
+    return out
+
+
+def _accepted(gold_name: str, names: str, fc_name: str | None = None) -> frozenset[str]:
+    """The spellings of ``gold_name`` that name it in the style ``names``."""
+    fc = fc_name if fc_name is not None else gold_name.replace(".", "_")
+    if names == "prompting":
+        return frozenset((gold_name,))
+    if names == "fc":
+        return frozenset((fc,))
+    return frozenset((gold_name, fc))
+
+
+def _style(names: str) -> str:
+    if names not in _STYLES:
+        raise ValueError(f"names must be one of {_STYLES}, got {names!r}")
+    return names
+
+
+def _styles(names: str | Sequence[str], n: int) -> list[str]:
+    """One name style per predicted call: ``names`` for all, or given one by one."""
+    if isinstance(names, str):
+        return [_style(names)] * n
+    styles = [_style(name) for name in names]
+    if len(styles) != n:
+        raise ValueError(f"names gives {len(styles)} styles for {n} predicted calls")
+    return styles
 
 
 def _function(schema: Mapping[str, Any] | None) -> tuple[Mapping[str, Any] | None, list[str]]:
@@ -409,19 +489,24 @@ def _function(schema: Mapping[str, Any] | None) -> tuple[Mapping[str, Any] | Non
     )
 
 
-def check_call(call: Any, gold: GoldCall, schema: Mapping[str, Any] | None = None, *, dots_as_underscores: bool = True) -> CallCheck:
+def check_call(call: Any, gold: GoldCall, schema: Mapping[str, Any] | None = None, *, names: str = "either") -> CallCheck:
     """Whether one predicted call passes one gold call (BFCL's AST rules; module docstring).
 
     ``call`` is a `ToolCall`, ``{"name", "arguments"}`` or BFCL's ``{name: {param: value}}``;
     ``schema`` the function's description (BFCL's or OpenAI's form), None to check by the gold
-    alone. Never raises on any call.
+    alone; ``names`` how a dotted gold name must be spelled: ``"prompting"`` (as written),
+    ``"fc"`` (dots as ``_``) or ``"either"``. Never raises on any call.
     """
+    return _check_call(call, gold, schema, _accepted(gold.name, _style(names)))
+
+
+def _check_call(call: Any, gold: GoldCall, schema: Mapping[str, Any] | None, accepted: frozenset[str]) -> CallCheck:
     pair = _name_args(call)
     if pair is None:
         return CallCheck(False, "malformed", f"not a call: {_shown(call)}")
     name, arguments = pair
-    if not _same_name(name, gold.name, dots_as_underscores):
-        return CallCheck(False, "wrong_name", f"called {name!r}, expected {gold.name!r}")
+    if name not in accepted:
+        return CallCheck(False, "wrong_name", f"called {name!r}, expected {' or '.join(repr(n) for n in sorted(accepted))}")
     properties, required = _function(schema)
     for param in required:
         if param not in arguments:
@@ -496,23 +581,28 @@ def match_calls(
     gold: Sequence[GoldCall],
     functions: Iterable[Mapping[str, Any]] | Mapping[str, Any] | None = None,
     *,
-    dots_as_underscores: bool = True,
+    names: str | Sequence[str] = "either",
 ) -> CallMatch:
-    """Match predicted calls to gold calls as multisets (module docstring); never raises.
+    """Match predicted calls to gold calls as multisets (module docstring); never raises on calls.
 
     ``predicted`` items are what `check_call` takes, or `CallError` (a call that could not be read:
-    it matches nothing and counts against precision). ``functions`` gives the schemas by gold name.
+    it matches nothing and counts against precision). ``functions`` gives the schemas by gold name
+    (and the FC names, `fc_names`); ``names`` is `check_call`'s, for every call or one per
+    predicted item (calls that came in different modes; a `ValueError` if the lengths differ).
     """
+    styles = _styles(names, len(predicted))
     schemas = function_index(functions)
+    renamed = fc_names(schemas)
+    accepted = {style: [_accepted(g.name, style, renamed.get(g.name)) for g in gold] for style in set(styles)}
     checked = list(predicted)[:MAX_CHECKED_CALLS]
     verdicts = [
         [
-            check_call(call, g, schemas.get(g.name), dots_as_underscores=dots_as_underscores)
+            _check_call(call, g, schemas.get(g.name), accepted[styles[i]][j])
             if not isinstance(call, CallError)
             else CallCheck(False, "malformed", call.reason)
-            for g in gold
+            for j, g in enumerate(gold)
         ]
-        for call in checked
+        for i, call in enumerate(checked)
     ]
     pairs = max_matching([[v.ok for v in row] for row in verdicts])
     used_pred = {p for p, _ in pairs}
@@ -553,15 +643,33 @@ class ToolCallVerifier:
     every call readable), ``f1``, ``precision``, ``recall`` (the multiset match; an unreadable call
     counts as a wrong one) and ``format`` (every call attempt could be read). ``score`` is the
     component named by ``reward`` (``"accuracy"`` or ``"f1"``).
+
+    ``names`` says how a dotted function name must be spelled (module docstring): ``"auto"``
+    (default) by the format the calls were read in, as BFCL scores prompting and FC models
+    (`NAME_STYLES`: pythonic → as listed, ``a.b``; Hermes/OpenAI/JSON → the tool name, ``a_b``);
+    or ``"prompting"``, ``"fc"``, ``"either"`` for every call.
+
+    ``"any_call"`` is stricter than BFCL on purpose: BFCL's relevance check passes *any* decodable
+    call, even to a function that is not listed; here the call must name a listed function (in the
+    format's spelling). A call to a tool that does not exist is not a relevant answer, and a reward
+    that pays for one teaches a policy to invent tools.
     """
 
     formats: tuple[str, ...] = DEFAULT_FORMATS
     reward: str = "accuracy"
-    dots_as_underscores: bool = True
+    names: str = "auto"
 
     def __post_init__(self) -> None:
         if self.reward not in ("accuracy", "f1"):
             raise ValueError(f"reward must be 'accuracy' or 'f1', got {self.reward!r}")
+        if self.names != "auto":
+            _style(self.names)
+
+    def style(self, parsed: ParsedTurn) -> str:
+        """The name style for the calls of ``parsed`` (``names``, or by its format when "auto")."""
+        if self.names != "auto":
+            return self.names
+        return NAME_STYLES.get(parsed.format or "", "either")
 
     def parse(self, completion: str) -> ParsedTurn:
         return parse_tool_calls(completion, self.formats)
@@ -572,8 +680,11 @@ class ToolCallVerifier:
         parsed = self.parse(completion)
         return self.score(parsed, problem)
 
-    def score(self, parsed: ParsedTurn, problem: Problem) -> Reward:
-        """The reward for calls already parsed from a completion."""
+    def score(self, parsed: ParsedTurn, problem: Problem, *, names: str | Sequence[str] | None = None) -> Reward:
+        """The reward for calls already parsed from a completion. ``names``: the name style of
+        every call or of each of ``parsed.calls`` (an env that merged calls made another way
+        says how each was made); default `style`."""
+        styles = _styles(names if names is not None else self.style(parsed), len(parsed.calls))
         expects = problem.meta.get("expects", "calls")
         functions = problem.meta.get("functions")
         fmt = 0.0 if parsed.errors else 1.0
@@ -587,8 +698,9 @@ class ToolCallVerifier:
                 info["error"] = f"expected no call, got {len(parsed.calls)}"
             return Reward(components[self.reward], components, info)
         if expects == "any_call":
-            known = function_index(functions)
-            named = [c for c in parsed.calls if any(_same_name(c.name, n, self.dots_as_underscores) for n in known)]
+            renamed = fc_names(function_index(functions))
+            listed = {s: frozenset().union(*(_accepted(n, s, fc) for n, fc in renamed.items())) for s in set(styles)}
+            named = [c for c, s in zip(parsed.calls, styles, strict=True) if c.name in listed[s]]
             ok = float(bool(named))
             components = {"accuracy": ok, "f1": ok, "precision": ok, "recall": ok, "format": fmt}
             if not ok:
@@ -598,7 +710,7 @@ class ToolCallVerifier:
             gold = [g if isinstance(g, GoldCall) else GoldCall.from_bfcl(g) for g in (problem.answer or [])]
         except (ValueError, TypeError) as exc:  # the problem's fault, not the model's: 0 with the reason
             return Reward.zero(f"the problem's gold calls are malformed: {exc}", _zeros(), **info)
-        match = match_calls([*parsed.calls, *parsed.errors], gold, functions, dots_as_underscores=self.dots_as_underscores)
+        match = match_calls([*parsed.calls, *parsed.errors], gold, functions, names=styles + ["prompting"] * len(parsed.errors))
         accuracy = float(match.exact and not parsed.errors)
         components = {"accuracy": accuracy, "f1": match.f1, "precision": match.precision, "recall": match.recall, "format": fmt}
         if match.reasons:
