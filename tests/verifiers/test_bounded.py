@@ -1,7 +1,9 @@
 """`BoundedPool`: results, errors, hard timeouts, dead workers, threads and asyncio.
 
 Functions sent to workers must be importable by module path, so these tests use stdlib ones:
-``time.sleep`` hangs, ``os._exit`` dies, ``operator.truediv(1, 0)`` raises.
+``sum(range(10**12))`` burns CPU for minutes (what an adversarial input does), ``time.sleep``
+blocks without CPU (the wall-clock cap's case), ``os._exit`` dies, ``operator.truediv(1, 0)``
+raises. The CPU-time budget and the start-up rules have their own file, test_bounded_load.py.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import time
 import pytest
 
 from thinkgym.verifiers.bounded import BoundedPool, run_bounded
+
+#: A call that burns CPU for minutes without allocating: killed at its CPU budget.
+SPIN = (sum, range(10**12))
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +46,10 @@ def test_exception_is_reported_not_raised(pool: BoundedPool) -> None:
 def test_timeout_kills_and_replaces_the_worker(pool: BoundedPool) -> None:
     before = pool.replaced
     start = time.perf_counter()
-    result = pool.call(time.sleep, 30, timeout=0.3)
+    result = pool.call(*SPIN, timeout=0.3)
     elapsed = time.perf_counter() - start
-    assert result.status == "timeout"
-    assert elapsed < 5  # generous: the point is that 30 s of sleep did not run to the end
+    assert result.status == "timeout" and not result.stalled
+    assert elapsed < 5  # generous: the point is that minutes of work did not run to the end
     assert pool.replaced == before + 1
     assert pool.call(pow, 2, 5, timeout=30).value == 32
 
@@ -60,7 +65,7 @@ def test_dead_worker_is_replaced(pool: BoundedPool) -> None:
 def test_map_with_hanging_and_dying_items_keeps_the_others() -> None:
     with BoundedPool(2) as p:
         p.warm()
-        items = [(pow, (2, 2)), (time.sleep, (30,)), (pow, (2, 3)), (os._exit, (1,)), (pow, (2, 4))]
+        items = [(pow, (2, 2)), (SPIN[0], SPIN[1:]), (pow, (2, 3)), (os._exit, (1,)), (pow, (2, 4))]
         results = [p.call(fn, *args, timeout=0.5) for fn, args in items]
         assert [r.status for r in results] == ["ok", "timeout", "ok", "died", "ok"]
         assert [r.value for r in results if r.ok] == [4, 8, 16]
@@ -72,7 +77,7 @@ def test_bound_holds_from_threads(pool: BoundedPool) -> None:
 
     def work() -> None:
         start = time.perf_counter()
-        result = pool.call(time.sleep, 30, timeout=0.3)
+        result = pool.call(*SPIN, timeout=0.3)
         with lock:
             outcomes.append((result.status, time.perf_counter() - start))
 
@@ -89,7 +94,7 @@ def test_bound_holds_from_asyncio(pool: BoundedPool) -> None:
     async def main() -> list:
         start = time.perf_counter()
         results = await asyncio.gather(
-            pool.acall(time.sleep, 30, timeout=0.3), pool.acall(pow, 2, 6, timeout=30)
+            pool.acall(*SPIN, timeout=0.3), pool.acall(pow, 2, 6, timeout=30)
         )
         return [results, time.perf_counter() - start]
 
@@ -175,13 +180,16 @@ def test_a_function_the_worker_cannot_import_is_an_error(pool: BoundedPool) -> N
     assert pool.call(pow, 2, 9, timeout=30).value == 512
 
 
-def test_includes_start_bounds_a_cold_pool_from_the_first_call() -> None:
-    """A cold pool whose template imports sympy cannot answer within 10 ms: the call says so."""
+def test_includes_start_bounds_a_cold_pool_by_the_wall_cap() -> None:
+    """``includes_start=True``: the wall-clock cap covers the start-up too. A cold pool whose
+    template imports sympy is not ready within 50 ms: the call says so, as "unavailable" (the
+    machinery, not the call, ran out of time), and the template keeps starting."""
     with BoundedPool(1, preload=("sympy",)) as cold:
         start = time.perf_counter()
-        result = cold.call(pow, 2, 3, timeout=0.01, includes_start=True)
+        result = cold.call(pow, 2, 3, timeout=1, wall_timeout=0.05, includes_start=True)
         assert time.perf_counter() - start < 2.0
-        assert result.status == "timeout" and "still starting" in (result.error or "")
+        assert result.status == "unavailable" and "still starting" in (result.error or ""), result
+        assert result.inconclusive
         cold.warm()
         assert cold.call(pow, 2, 3, timeout=5, includes_start=True).value == 8  # warm now: counted, and fast
 

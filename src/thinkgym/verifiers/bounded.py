@@ -1,4 +1,4 @@
-"""Run a picklable function with a hard wall-clock bound in a killable worker process.
+"""Run a picklable function with a hard bound on its CPU time in a killable worker process.
 
 Why not ``signal.alarm`` or a thread: an alarm only works on the main thread of the main
 interpreter (trainers call rewards from threads and event loops), and a thread cannot be stopped
@@ -8,8 +8,29 @@ How: a *template* process (a fresh interpreter started with ``subprocess``) impo
 ``preload`` modules and runs the ``initializer`` once, then forks a worker whenever the pool
 needs one. Forking from the single-threaded template takes milliseconds and the worker inherits
 the warm imports and caches, so a worker killed for overrunning its bound is replaced at once.
-Each worker runs one call at a time; the caller waits on its socket with a timeout and kills it
-when the time is up. The call that caused a kill or a crash gets a `BoundedResult` that says so.
+Each worker runs one call at a time; the caller waits on its socket and kills it when its time
+is up. The call that caused a kill or a crash gets a `BoundedResult` that says so.
+
+**What a call is charged** (why: a trainer's node is always loaded, and a bound that counts the
+machine's load, not the input's cost, scores right answers as timeouts):
+
+- *Start-up is never charged.* A call on a cold pool first waits for the template (imports,
+  initializer) and the fork of its worker, up to the pool's ``startup_timeout`` (60 s by
+  default), a bound of its own. A pool that cannot start a worker in that time (or whose
+  template keeps dying) gives status ``"unavailable"`` with the reason: a failure of the
+  machinery, not a verdict on the call.
+- *The budget is CPU time.* ``timeout`` counts the CPU seconds the worker spends on the call
+  (user + system, read from ``/proc/<pid>/stat`` while the caller polls the socket in short
+  slices), which is what an adversarial input actually burns and what a loaded machine does not
+  inflate. Where ``/proc`` cannot be read (not Linux) it falls back to wall-clock seconds.
+- *A wall-clock cap is the safety net* for a worker that blocks without using CPU (a sleep, a
+  lock, a machine so overloaded the worker is not scheduled): ``wall_timeout``, by default
+  ``max(10 * timeout, timeout + 5)`` seconds from the moment the call is sent. A call ended by
+  the cap before it used its CPU budget is a ``"timeout"`` with ``stalled=True``. Pass
+  ``wall_timeout=timeout`` for a plain wall-clock bound (latency over fairness).
+- ``includes_start=True`` makes the wall-clock cap cover the whole call, the wait for a cold
+  pool included (a pool not ready within it gives ``"unavailable"``: "still starting"); the CPU
+  budget is unchanged. For callers who need a hard latency bound more than a verdict.
 
 Functions sent to workers must be importable by module path (the caller's ``sys.path`` is
 passed along). ``subprocess`` rather than ``multiprocessing`` because spawn and forkserver
@@ -44,7 +65,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.reduction import recv_handle, send_handle
 from typing import Any
 
-__all__ = ["BoundedResult", "BoundedPool", "run_bounded"]
+__all__ = ["BoundedResult", "BoundedPool", "default_wall_timeout", "run_bounded"]
 
 
 @dataclass(frozen=True)
@@ -52,18 +73,30 @@ class BoundedResult:
     """The outcome of one bounded call.
 
     ``status`` is ``"ok"`` (``value`` holds the return value), ``"error"`` (the function raised;
-    ``error`` holds ``Type: message``), ``"timeout"`` (killed after ``timeout`` seconds) or
-    ``"died"`` (the worker process exited mid-call, e.g. killed for memory).
+    ``error`` holds ``Type: message``), ``"timeout"`` (killed: it used ``timeout`` seconds of CPU,
+    or, with ``stalled`` set, it reached the wall-clock cap first), ``"died"`` (the worker process
+    exited mid-call, e.g. killed for memory) or ``"unavailable"`` (no worker could be started
+    within the start-up bound: the call never ran). ``elapsed`` is the call's wall time from the
+    moment it was sent (start-up not included), ``cpu`` the worker's CPU seconds on it (``None``
+    where they cannot be read, or the call never reached a worker).
     """
 
     status: str
     value: Any = None
     error: str | None = None
     elapsed: float = 0.0
+    cpu: float | None = None
+    stalled: bool = False
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def inconclusive(self) -> bool:
+        """The outcome says nothing about the call itself: no worker could be started, or the
+        wall-clock cap ended it before it had used its CPU budget (blocked or starved)."""
+        return self.status == "unavailable" or self.stalled
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,17 +273,27 @@ class _Template:
         self.conn = Connection(parent_sock.detach())
         self.lock = threading.Lock()
         self.ready = False
+        self.failed = False  # it hung up or said something else than "ready": restart it
 
     def wait_ready(self, timeout: float) -> bool:
-        with self.lock:
-            if not self.ready:
+        """Wait up to ``timeout`` s (in all, the wait for another waiter included) for "ready"."""
+        if self.ready:
+            return True
+        deadline = time.monotonic() + timeout
+        if not self.lock.acquire(timeout=max(timeout, 0.0)):
+            return self.ready
+        try:
+            if not self.ready and not self.failed:
                 try:
-                    if self.conn.poll(timeout):
+                    if self.conn.poll(max(deadline - time.monotonic(), 0.0)):
                         tag, _ = self.conn.recv()
                         self.ready = tag == "ready"
-                except (EOFError, OSError):
-                    self.ready = False
+                        self.failed = not self.ready
+                except (EOFError, OSError, ValueError):
+                    self.failed = True
             return self.ready
+        finally:
+            self.lock.release()
 
     def finish_warm_up(self, timeout: float) -> bool:
         """Ask the template to finish its warm-up and wait until it has."""
@@ -272,6 +315,7 @@ class _Template:
                     raise OSError("the template did not answer a fork request")
                 pid = self.conn.recv()
         except (EOFError, OSError, ValueError):
+            self.failed = True  # a late answer would be read as the next fork's: start afresh
             ours.close()
             return None
         finally:
@@ -279,7 +323,15 @@ class _Template:
         return _Worker(Connection(ours.detach()), pid)
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return not self.failed and self.process.poll() is None
+
+    def exit_note(self) -> str:
+        """How the template ended, for a start-up failure's reason."""
+        try:
+            code = self.process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            return "it stopped answering"
+        return f"it exited with code {code} (see its stderr: an import or the initializer failed?)"
 
     def stop(self) -> None:
         try:
@@ -342,10 +394,72 @@ class _Worker:
 
 _LIVE_POOLS: weakref.WeakSet[BoundedPool] = weakref.WeakSet()
 _FORK_TIMEOUT = 60.0
+#: Longest wait on a worker's socket between two reads of its CPU time. A single-threaded worker
+#: cannot use more CPU than the wall time that passes, so a slice never longer than the budget
+#: left cannot overshoot it; the cap bounds the overshoot of a worker that runs threads.
+_POLL_SLICE = 0.25
+_MIN_SLICE = 0.005
+
+try:
+    _CLOCK_TICKS = float(os.sysconf("SC_CLK_TCK"))
+except (AttributeError, ValueError, OSError):
+    _CLOCK_TICKS = 100.0
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system, its reaped children's included) process ``pid`` has used, from
+    ``/proc/<pid>/stat``; ``None`` where that cannot be read (not Linux, or the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        # after the command name: state is field 3, utime..cstime are fields 14-17
+        return sum(int(f) for f in fields[11:15]) / _CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def default_wall_timeout(timeout: float) -> float:
+    """The wall-clock cap of a call whose CPU budget is ``timeout``: ``max(10 * timeout,
+    timeout + 5)`` — room for a tenfold slowdown by load, and a few seconds for short budgets."""
+    return max(10.0 * timeout, timeout + 5.0)
+
+
+def _positive(name: str, value: Any) -> float:
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def _await_answer(
+    worker: _Worker, base: float | None, timeout: float, cap: float, start: float
+) -> tuple[str | None, float | None]:
+    """Wait for ``worker``'s answer: ``(None, cpu)`` once it can be read, else ``(why, cpu)`` with
+    ``why`` ``"cpu"`` (it used ``timeout`` s of CPU), ``"wall"`` (``timeout`` s of wall time, where
+    CPU time cannot be read) or ``"stalled"`` (the wall-clock cap ``cap`` passed first)."""
+    cpu: float | None = 0.0 if base is not None else None
+    while True:
+        waited = time.perf_counter() - start
+        if base is not None:
+            now = _cpu_seconds(worker.pid)
+            if now is not None:
+                cpu = now - base
+            left = timeout - (cpu or 0.0)
+        else:
+            left = timeout - waited
+        if left <= 0:
+            return ("cpu" if base is not None else "wall"), cpu
+        if waited >= cap:
+            return "stalled", cpu
+        try:
+            if worker.conn.poll(max(min(left, cap - waited, _POLL_SLICE), _MIN_SLICE)):
+                return None, cpu
+        except (OSError, EOFError):
+            return None, cpu  # recv reports the death
 
 
 class BoundedPool:
-    """A fixed number of worker processes that run calls with a hard wall-clock bound each.
+    """A fixed number of worker processes that run calls with a hard bound each: ``timeout``
+    seconds of the worker's CPU time, under a wall-clock cap (see the module docstring).
 
     Thread-safe: any thread may call `call` (at most ``size`` run at once; the others wait for a
     free worker, and that wait is not counted against their bound). `acall` is the asyncio
@@ -354,7 +468,9 @@ class BoundedPool:
     than the rest), and every worker inherits both. An initializer that returns a generator is
     stepped between fork requests after the template reports ready, so a cold pool answers its
     first call after the imports, not after the whole warm-up. ``memory_limit_mb`` caps each worker's
-    address space so a runaway allocation fails the call, not the machine.
+    address space so a runaway allocation fails the call, not the machine. ``startup_timeout``
+    bounds the wait for the template and a worker's fork (never charged to a call's ``timeout``);
+    a pool not ready by then answers ``"unavailable"`` and keeps starting for the next call.
     """
 
     def __init__(
@@ -364,7 +480,7 @@ class BoundedPool:
         preload: Sequence[str] = (),
         memory_limit_mb: int | None = None,
         initializer: str | None = None,
-        startup_timeout: float = 300.0,
+        startup_timeout: float = 60.0,
     ):
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             raise ValueError(f"BoundedPool size must be a positive int, got {size!r}")
@@ -372,7 +488,7 @@ class BoundedPool:
         self.preload = tuple(preload)
         self.memory_limit_mb = memory_limit_mb
         self.initializer = initializer
-        self.startup_timeout = float(startup_timeout)
+        self.startup_timeout = _positive("startup_timeout", startup_timeout)
         self._slots: queue.Queue[list[_Worker | None]] = queue.Queue()
         for _ in range(size):
             self._slots.put([None])
@@ -406,25 +522,37 @@ class BoundedPool:
                 self._template = _Template(self.preload, self.memory_limit_mb, self.initializer)
             return self._template
 
-    def _fork(self) -> _Worker | None:
-        for _ in range(2):  # a template that died (OOM killer) is restarted once
+    def _fork(self, wait: float) -> _Worker | str:
+        """A new worker, or why none could be started within ``wait`` seconds."""
+        deadline = time.monotonic() + wait
+        why = "no worker process could be started"
+        for _ in range(2):  # a template that died (OOM killer) or broke is restarted once
             template = self._get_template()
-            if not template.wait_ready(self.startup_timeout):
-                template.stop()
-                continue
-            worker = template.fork()
-            if worker is not None:
-                return worker
-        return None
+            if template.wait_ready(deadline - time.monotonic()):
+                worker = template.fork()
+                if worker is not None:
+                    return worker
+                why = "the template process did not fork a worker"
+            elif not template.failed and template.process.poll() is None:
+                return f"the worker process was still starting after {wait:g} s"
+            else:
+                why = f"the worker process could not start: {template.exit_note()}"
+            if time.monotonic() >= deadline:
+                break
+        return why
 
-    def _worker_for(self, slot: list[_Worker | None]) -> _Worker | None:
+    def _worker_for(self, slot: list[_Worker | None], wait: float) -> _Worker | str:
+        """The slot's worker, forked now if it has none (waiting up to ``wait`` s for start-up)."""
         worker = slot[0]
         if worker is not None and not worker.alive():
             worker.kill()
             worker = slot[0] = None
             self.replaced += 1
         if worker is None:
-            worker = slot[0] = self._fork()
+            got = self._fork(wait)
+            if isinstance(got, str):
+                return got
+            worker = slot[0] = got
         return worker
 
     def _discard(self, slot: list[_Worker | None]) -> None:
@@ -449,7 +577,7 @@ class BoundedPool:
             if template.wait_ready(self.startup_timeout):
                 template.finish_warm_up(self.startup_timeout)
             for slot in slots:
-                self._worker_for(slot)
+                self._worker_for(slot, self.startup_timeout)
         finally:
             for slot in slots:
                 self._slots.put(slot)
@@ -457,65 +585,76 @@ class BoundedPool:
     # ---- calls ---------------------------------------------------------------------------
 
     def call(
-        self, fn: Callable[..., Any], *args: Any, timeout: float, includes_start: bool = False, **kwargs: Any
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        timeout: float,
+        wall_timeout: float | None = None,
+        includes_start: bool = False,
+        **kwargs: Any,
     ) -> BoundedResult:
-        """Run ``fn(*args, **kwargs)`` in a worker; kill it if it runs longer than ``timeout`` s.
+        """Run ``fn(*args, **kwargs)`` in a worker; kill it once it has used ``timeout`` s of CPU.
 
-        ``includes_start=True`` makes ``timeout`` a wall-clock bound on the whole call, starting
-        a cold pool's template included: if it is not ready in time the call returns
-        ``"timeout"`` (and the template keeps starting for the next call).
+        Start-up (a cold template, forking the worker) is not charged: it is waited for up to the
+        pool's ``startup_timeout``, and a pool that cannot start gives ``"unavailable"``.
+        ``wall_timeout`` caps the call's wall time (default `default_wall_timeout`:
+        ``max(10 * timeout, timeout + 5)``), for a worker that blocks without using CPU.
+        ``includes_start=True`` counts the start-up wait against that cap too (see the module
+        docstring). Waiting for a free worker is never counted.
         """
-        if not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        timeout = _positive("timeout", timeout)
+        cap = default_wall_timeout(timeout) if wall_timeout is None else _positive("wall_timeout", wall_timeout)
         if self._closed:
             raise RuntimeError("this BoundedPool is closed")
         if self._pid != os.getpid():
             self._after_fork()
         slot = self._slots.get()
-        began = time.perf_counter()  # waiting for a free worker is not counted
+        began = time.perf_counter()
         try:
-            if includes_start and slot[0] is None:
-                if not self._get_template().wait_ready(timeout):
-                    return BoundedResult(
-                        "timeout", error=f"the worker process was still starting after {timeout:g} s",
-                        elapsed=time.perf_counter() - began,
-                    )
-                timeout = max(timeout - (time.perf_counter() - began), 0.01)
-            worker = self._worker_for(slot)
-            if worker is None:
-                return BoundedResult("died", error="no worker process could be started")
+            worker = self._worker_for(slot, cap if includes_start else self.startup_timeout)
+            if isinstance(worker, str):
+                return BoundedResult("unavailable", error=worker, elapsed=time.perf_counter() - began)
             if includes_start:
-                timeout = max(timeout - (time.perf_counter() - began), 0.01)
-            start = time.perf_counter()
-            try:
-                worker.conn.send((fn, args, kwargs))
-            except (OSError, EOFError) as exc:
-                self._discard(slot)
-                return BoundedResult("died", error=f"worker connection broken: {exc}")
-            except Exception as exc:  # pickling the call failed before anything was written
-                return BoundedResult("error", error=f"call could not be sent: {type(exc).__name__}: {exc}")
-            try:
-                arrived = worker.conn.poll(timeout)
-            except (OSError, EOFError):
-                arrived = True  # recv below reports the death
-            if not arrived:
-                self._discard(slot)
-                return BoundedResult(
-                    "timeout", error=f"timed out after {timeout:g} s", elapsed=time.perf_counter() - start
-                )
-            try:
-                tag, payload = worker.conn.recv()
-            except (EOFError, OSError):
-                self._discard(slot)
-                return BoundedResult(
-                    "died", error="worker process died mid-call", elapsed=time.perf_counter() - start
-                )
-            elapsed = time.perf_counter() - start
-            if tag == "ok":
-                return BoundedResult("ok", value=payload, elapsed=elapsed)
-            return BoundedResult("error", error=str(payload), elapsed=elapsed)
+                cap = max(cap - (time.perf_counter() - began), 0.01)
+            return self._run(slot, worker, (fn, args, kwargs), timeout, cap)
         finally:
             self._slots.put(slot)
+
+    def _run(self, slot: list[_Worker | None], worker: _Worker, message: tuple, timeout: float, cap: float) -> BoundedResult:
+        """Send one call to ``worker`` and wait for its answer within the CPU budget and the cap."""
+        start = time.perf_counter()
+        try:
+            worker.conn.send(message)
+        except (OSError, EOFError) as exc:
+            self._discard(slot)
+            return BoundedResult("died", error=f"worker connection broken: {exc}")
+        except Exception as exc:  # pickling the call failed before anything was written
+            return BoundedResult("error", error=f"call could not be sent: {type(exc).__name__}: {exc}")
+        base = _cpu_seconds(worker.pid)
+        ended, cpu = _await_answer(worker, base, timeout, cap, start)
+        elapsed = time.perf_counter() - start
+        if ended is not None:
+            self._discard(slot)
+            if ended == "cpu":
+                error = f"timed out after {timeout:g} s of CPU time ({elapsed:.2f} s wall)"
+            elif ended == "wall" and base is None:
+                error = f"timed out after {timeout:g} s"
+            else:
+                used = "an unmeasured part" if cpu is None else f"{cpu:.2f} s"
+                error = (f"timed out: the wall-clock cap of {cap:g} s passed with {used} of the "
+                         f"{timeout:g} s CPU budget used (the worker was blocked or starved of CPU)")
+            return BoundedResult("timeout", error=error, elapsed=elapsed, cpu=cpu, stalled=ended == "stalled")
+        try:
+            tag, payload = worker.conn.recv()
+        except (EOFError, OSError):
+            self._discard(slot)
+            return BoundedResult("died", error="worker process died mid-call", elapsed=elapsed, cpu=cpu)
+        if base is not None:  # the final reading: the answer arrived between two polls
+            now = _cpu_seconds(worker.pid)
+            cpu = max(now - base, cpu or 0.0) if now is not None else cpu
+        if tag == "ok":
+            return BoundedResult("ok", value=payload, elapsed=elapsed, cpu=cpu)
+        return BoundedResult("error", error=str(payload), elapsed=elapsed, cpu=cpu)
 
     async def acall(self, fn: Callable[..., Any], *args: Any, timeout: float, **kwargs: Any) -> BoundedResult:
         """`call` for asyncio code: the wait happens in a thread, the event loop keeps running."""
@@ -523,16 +662,24 @@ class BoundedPool:
         return await loop.run_in_executor(None, lambda: self.call(fn, *args, timeout=timeout, **kwargs))
 
     def map(
-        self, fn: Callable[..., Any], items: Iterable[Sequence[Any]], *, timeout: float, includes_start: bool = False
+        self,
+        fn: Callable[..., Any],
+        items: Iterable[Sequence[Any]],
+        *,
+        timeout: float,
+        wall_timeout: float | None = None,
+        includes_start: bool = False,
     ) -> list[BoundedResult]:
         """``[call(fn, *item) for item in items]`` using every worker at once; results in order."""
         items = list(items)
+
+        def one(item: Sequence[Any]) -> BoundedResult:
+            return self.call(fn, *item, timeout=timeout, wall_timeout=wall_timeout, includes_start=includes_start)
+
         if self.size == 1 or len(items) <= 1:
-            return [self.call(fn, *item, timeout=timeout, includes_start=includes_start) for item in items]
+            return [one(item) for item in items]
         with ThreadPoolExecutor(max_workers=min(self.size, len(items))) as executor:
-            return list(
-                executor.map(lambda item: self.call(fn, *item, timeout=timeout, includes_start=includes_start), items)
-            )
+            return list(executor.map(one, items))
 
     def pids(self) -> list[int]:
         """Process ids of the idle workers (for monitoring and tests)."""
@@ -585,6 +732,6 @@ def _close_live_pools() -> None:
 
 
 def run_bounded(fn: Callable[..., Any], *args: Any, timeout: float, **kwargs: Any) -> BoundedResult:
-    """One-off bounded call in a fresh worker (start-up not counted); prefer a long-lived pool."""
+    """One-off bounded call in a fresh worker (start-up not charged); prefer a long-lived pool."""
     with BoundedPool(1) as pool:
         return pool.call(fn, *args, timeout=timeout, **kwargs)
