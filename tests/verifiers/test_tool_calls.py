@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from thinkgym.core import Problem
 from thinkgym.tools import CallError, ToolCall, parse_tool_calls
+from thinkgym.tools.calls import TupleValue
 from thinkgym.verifiers.tool_calls import (
     GoldCall,
     ToolCallVerifier,
@@ -453,3 +454,33 @@ def test_check_call_never_raises(arguments, gold_arguments, kind):
     for candidate in (arguments, gold_arguments):
         result = check_call(call("f", **candidate), gold, schema)
         assert isinstance(result.ok, bool) and (result.ok or result.reason)
+
+
+def _tuples_in(value):
+    """The value with every list written as a Python tuple, as the pythonic parser marks them."""
+    if isinstance(value, list):
+        return TupleValue(_tuples_in(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples_in(v) for k, v in value.items()}
+    return value
+
+
+@given(_ARGS, st.sampled_from(["array", "tuple", "dict", "string", None]))
+def test_tuples_pass_exactly_where_they_are_the_whole_value_of_a_tuple_parameter(arguments, kind):
+    """The same arguments with their lists written as tuples: a verdict, never an exception; a pass
+    only if no tuple is left after a "tuple" parameter's own top-level one became a list."""
+    spec = {"type": kind} if kind else {}
+    schema = fn("f", {k: spec for k in arguments})
+    gold = GoldCall.exact("f", arguments, schema)
+    marked = {k: _tuples_in(v) for k, v in arguments.items()}
+    result = check_call(call("f", **marked), gold, schema)
+    assert isinstance(result.ok, bool) and (result.ok or result.reason)
+
+    def has_tuple(value, top):
+        if isinstance(value, TupleValue) and not (top and kind == "tuple"):
+            return True
+        inner = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        return any(has_tuple(v, False) for v in inner)
+
+    if any(has_tuple(v, True) for v in marked.values()):
+        assert not result.ok
