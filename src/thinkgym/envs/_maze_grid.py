@@ -2,7 +2,8 @@
 and the cheap, numpy-exact bounded draws, so a procedural reset costs about what reasoning-gym's
 maze generator costs (``perf/rg_bench.py``; it was ~6x slower).
 
-Why a separate module: none of this is the maze's meaning (that is `thinkgym.envs.maze`); it is
+Why a separate module: apart from the move alphabet and the goal reward (shared with
+`thinkgym.envs.maze_values`), none of this is the maze's meaning (that is `thinkgym.envs.maze`); it is
 how the same mazes are produced faster. Every table is derived from the grid size alone; the
 tests compare `generate_maze` with the step-by-step reference generator seed by seed.
 """
@@ -15,10 +16,16 @@ from typing import Any
 
 import numpy as np
 
-Cell = tuple[int, int]
-#: The neighbour order of `thinkgym.envs.maze.DELTAS` (R, L, U, D), which the carving's random
-#: choices index into (maze.py checks the two agree).
-DELTA_ORDER: tuple[tuple[int, int], ...] = ((0, 1), (0, -1), (-1, 0), (1, 0))
+Cell = tuple[int, int]  # (row, column), (0, 0) is the top-left cell
+
+#: The move alphabet, in the order of ``info["action_mask"]``: right, left, up, down.
+MOVES: tuple[str, ...] = ("R", "L", "U", "D")
+MOVE_NAMES: dict[str, str] = {"R": "right", "L": "left", "U": "up", "D": "down"}
+DELTAS: dict[str, tuple[int, int]] = {"R": (0, 1), "L": (0, -1), "U": (-1, 0), "D": (1, 0)}
+#: Reward for reaching the goal (the seed's 10.0); every other step earns 0.0.
+GOAL_REWARD = 10.0
+#: The neighbour order (R, L, U, D) the carving's random choices index into.
+DELTA_ORDER: tuple[tuple[int, int], ...] = tuple(DELTAS[m] for m in MOVES)
 
 
 def _edge(a: Cell, b: Cell) -> tuple[Cell, Cell]:
