@@ -19,10 +19,10 @@ In order, a predicted call fails on:
    ``float``, ``boolean``, ``array``, ``tuple``, ``dict``, ``any`` = string) plus JSON schema's
    ``number`` (= float) and ``object`` (= dict). An ``int`` is accepted for a float (and compared as
    one); a ``bool`` is never an integer. A Python tuple (a `TupleValue` from the pythonic parser)
-   is accepted only as the whole value of a ``tuple`` parameter: BFCL's decoder keeps tuples, and a
-   tuple is not the JSON array an ``array`` parameter (or a list or dict inside a value) asks for. Arrays check their items' type one level deep. A value whose
-   type is the type of the gold answers (not the declared one) is a *variable*: it must equal a gold
-   answer exactly;
+   is accepted only as the whole value of a ``tuple`` parameter: BFCL's decoder keeps tuples, and
+   a tuple is not the JSON array an ``array`` parameter (or a list or dict inside a value) asks
+   for. Arrays check their items' type one level deep. A value whose type is the type of the gold
+   answers (not the declared one) is a *variable*: it must equal a gold answer exactly;
 5. ``value``: strings compare after BFCL's normalisation (case, spaces and ``,./-_*^`` ignored,
    ``'`` read as ``"``), at the top level and inside lists and dicts; lists compare in order;
    dicts key by key (keys the gold marks optional may be missing); a list of dicts dict by dict;
