@@ -1,7 +1,7 @@
 """Bad input to `verify_math`: a reward of 0 with a reason, never a raise or a hang; threads and asyncio.
 
-Bounds here are generous (the machine is shared); the real bound is the 1 s ``timeout``, and the
-speed figures live in ``perf/``.
+Bounds here are generous (the machine is shared); the real bound is the 1 s ``timeout`` of CPU
+time, and the speed figures live in ``perf/``.
 """
 
 from __future__ import annotations
@@ -73,19 +73,22 @@ def test_bad_gold_is_refused_too() -> None:
 
 
 def test_cold_process_first_call_is_bounded() -> None:
-    """Adversarial input on the very first call of a fresh interpreter: bounded, 0, a reason."""
+    """Adversarial input on the very first call of a fresh interpreter: 0 with the reason, cut at
+    its CPU budget. The worker's start-up is waited for (not charged), so the whole call takes
+    the start-up plus about the budget."""
     code = (
         "import time\n"
         "from thinkgym.verifiers.math import verify_math\n"
         "start = time.perf_counter()\n"
         "reward = verify_math('\\\\boxed{\\\\sum_{k=1}^{n} k^{k}}', '1', timeout=1.0)\n"
         "elapsed = time.perf_counter() - start\n"
-        "assert reward.score == 0.0 and reward.info['reason'], reward.info\n"
+        "assert reward.score == 0.0 and 'timed out' in reward.info['reason'], reward.info\n"
+        "assert 'CPU time' in reward.info['reason'] and 'verification_failed' not in reward.info, reward.info\n"
         "print(elapsed)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert float(done.stdout.strip().splitlines()[-1]) < 1.0 + 1.0  # the bound, plus a kill's slack
+    assert float(done.stdout.strip().splitlines()[-1]) < 30.0  # start-up (seconds under load) + ~1 s
 
 
 def test_threads_get_their_own_verdicts() -> None:

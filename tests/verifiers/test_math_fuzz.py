@@ -72,7 +72,7 @@ def test_extract_answer_never_raises(completion: str) -> None:
 #: or it could not be checked in time. "not equal" is never one of them.
 _SELF_ZERO_REASONS = (
     "refused", "empty", "hedge", "several", "no final answer", "timed out", "still starting", "exceeds",
-    "could not", "units differ",
+    "could not", "units differ", "verification failed",
 )
 
 

@@ -20,9 +20,12 @@ How it decides, cheapest first:
    scientific notation, digit groups (``1,500``, ``1 500``, ``12,\\!345``), small integer powers,
    and sets, tuples, intervals and lists of them; multiple-choice letters; text answers; the
    hedge guard. It answers only where it is sure and defers the rest.
-4. **Symbolic path** for everything else, inside a worker process killed at the deadline
-   (``timeout``, default 1 s, a wall-clock bound on the whole call, a cold worker's start-up
-   included; safe from any thread or event loop): LaTeX parsed by ``latex2sympy2_extended``,
+4. **Symbolic path** for everything else, inside a worker process killed when the
+   verification has used ``timeout`` seconds of CPU time (default 1 s; CPU, not wall time, so a
+   loaded machine does not turn right answers into timeouts; a wall-clock cap of
+   ``max(10 × timeout, timeout + 5)`` s stops a worker that is blocked or starved; a cold
+   worker's start-up is waited for and never charged; safe from any thread or event loop; see
+   `thinkgym.verifiers.bounded`): LaTeX parsed by ``latex2sympy2_extended``,
    compared with sympy by the same structural rules (``_math_structure``); where our parser
    cannot read a leaf, math-verify's ``parse``/``verify`` (signal timeouts off) gets the pair.
    Model text is never ``eval``-ed, ``exec``-ed or ``sympify``-ed in the caller's process.
@@ -30,6 +33,11 @@ How it decides, cheapest first:
 Grading rules (both paths; ``problem`` is the problem text, when given):
 
 - **Unchecked is not correct**: unparseable on either side, timeout, oversized → 0 with the reason.
+  When the *machinery* fails rather than the answer (the worker pool could not start within its
+  start-up bound, or the wall-clock cap ended a comparison that had not used its CPU budget),
+  the reward is still 0, but ``info["verification_failed"]`` is ``True`` and ``info["error"]``
+  says what failed: a trainer or an evaluation should drop or retry such samples, not learn
+  from them (a wrong answer never carries that flag).
 - **Percent is a unit**, read one way only: ``59\\%`` ≡ ``59``, never 0.59.
 - **Precision**: a terminating exact value must match exactly (``0.25`` ≡ ``1/4``;
   ``\\frac{327551}{1000}`` ≠ ``327.6``; a decimal gold is exact). A non-terminating exact value
@@ -127,9 +135,14 @@ class MathOptions:
     """Settings of math verification (every public function takes them as keyword arguments).
 
     ``strict``: no last-number fallback. ``last_number_fallback``: overrides that choice either
-    way. ``timeout``: wall-clock seconds one verification may take, all of it (the symbolic
-    step runs in a worker process killed at the deadline; a worker still starting counts; call
-    ``math_worker_pool().warm()`` at start-up). ``rel_tol``: an extra relative tolerance for a
+    way. ``timeout``: CPU seconds one verification may use, this thread's work and its symbolic
+    comparisons' in the worker process together (the worker is killed when they are spent).
+    CPU, not wall time, so a check that a loaded machine slows down is not scored as a timeout;
+    a wall-clock cap of ``max(10 × timeout, timeout + 5)`` s per comparison stops a worker that
+    is blocked or starved (reported as ``info["verification_failed"]``, not as a wrong answer).
+    The start-up of a cold worker is never charged: the first symbolic comparison waits for it
+    (up to the pool's ``startup_timeout``, 60 s); call ``math_worker_pool().warm()`` at start-up
+    to pay it before the first reward. ``rel_tol``: an extra relative tolerance for a
     decimal standing for a non-terminating exact value (default 0: the precision rule alone).
     ``think_tag``: if set, only text after ``</think_tag>`` is searched (without it, text after a
     ``</think>`` is preferred when it holds an answer). ``allow_multiple_answers``: accept a
@@ -249,6 +262,7 @@ class _Judgement:
     reason: str
     path: str
     symbolic: tuple[str, str, float, bool] | None = None
+    failed: bool = False  # the machinery failed (no worker, a stalled one): no verdict on the answer
 
 
 @lru_cache(maxsize=4096)
@@ -390,6 +404,8 @@ def _finish(judgement: _Judgement, result: BoundedResult | None) -> _Judgement:
     if result.ok:
         same = bool(result.value)
         return _Judgement(same, "equal" if same else "not equal", "symbolic")
+    if result.inconclusive:  # no worker could start, or the wall-clock cap stopped a starved one
+        return _Judgement(False, f"verification failed: {result.error}", "symbolic", failed=True)
     if result.status == "timeout":
         return _Judgement(False, f"symbolic comparison {result.error}", "symbolic")
     if result.status == "died":
@@ -419,8 +435,25 @@ def _remember(key: tuple, result: BoundedResult) -> None:
             _VERDICTS.popitem(last=False)
 
 
-#: Seconds kept back from the bound for killing an overrunning worker and returning.
-_KILL_RESERVE = 0.1
+class _CpuBudget:
+    """What is left of ``MathOptions.timeout`` for one verification, in CPU seconds: this thread's
+    in-process work plus the worker's CPU time on each symbolic comparison. Wall time is not
+    counted (a loaded machine makes a check slower, not more expensive), nor is the start-up of
+    a cold worker."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._thread_start = time.thread_time()
+        self._worker = 0.0
+
+    def left(self) -> float:
+        return self.seconds - (time.thread_time() - self._thread_start) - self._worker
+
+    def charge(self, result: BoundedResult) -> None:
+        if result.cpu is not None:
+            self._worker += result.cpu
+        elif result.status != "unavailable":  # no CPU reading (not Linux): wall time stands in
+            self._worker += result.elapsed
 
 
 def _judge(
@@ -428,7 +461,7 @@ def _judge(
     gold: str,
     opts: MathOptions,
     pool: BoundedPool | None = None,
-    deadline: float | None = None,
+    budget: _CpuBudget | None = None,
     ctx: ProblemContext = NO_CONTEXT,
 ) -> _Judgement:
     judgement = _judge_fast(pred, gold, opts, ctx)
@@ -438,10 +471,11 @@ def _judge(
         verdict = _cached_verdict(judgement.symbolic)
         if verdict is not None:
             return _Judgement(verdict, "equal" if verdict else "not equal", "symbolic-cached")
-    budget = opts.timeout if deadline is None else deadline - time.monotonic()
-    budget = max(budget - _KILL_RESERVE, 0.01)
+    budget = budget or _CpuBudget(opts.timeout)
     pool = pool or math_worker_pool()
-    result = pool.call(_symbolic_call, *judgement.symbolic, timeout=budget, includes_start=True)
+    # CPU seconds; the start-up of a cold pool is waited for, not charged (see bounded.py)
+    result = pool.call(_symbolic_call, *judgement.symbolic, timeout=max(budget.left(), 0.01))
+    budget.charge(result)
     if opts.cache:
         _remember(judgement.symbolic, result)
     return _finish(judgement, result)
@@ -575,31 +609,39 @@ def _reward(prepared: _Prepared, judgement: _Judgement) -> Reward:
     info.update(reason=judgement.reason, path=judgement.path)
     if not judgement.equal:
         info["error"] = judgement.reason
+    if judgement.failed:
+        info["verification_failed"] = True
     return Reward(score, {"accuracy": score}, info)
 
 
 def _verify_prepared(
-    prepared: _Prepared, opts: MathOptions, pool: BoundedPool | None, deadline: float | None = None
+    prepared: _Prepared, opts: MathOptions, pool: BoundedPool | None, budget: _CpuBudget | None = None
 ) -> Reward:
     if prepared.reward is not None:
         return prepared.reward
     ctx = prepared.ctx
+    budget = budget or _CpuBudget(opts.timeout)
     for other in prepared.others[:8]:  # an earlier final answer must agree with the last one
-        if not oversize_reason(other, opts.max_answer_chars) and _judge(other, prepared.pred, opts, pool, deadline).equal:
+        agrees = None if oversize_reason(other, opts.max_answer_chars) else _judge(other, prepared.pred, opts, pool, budget)
+        if agrees is not None and agrees.equal:
             continue
         if _lists_several(prepared.gold):  # "x = \\boxed{2} or x = \\boxed{3}" for the gold "2, 3"
             combined = ", ".join((*prepared.others[:8], prepared.pred))
             if not oversize_reason(combined, opts.max_answer_chars):
-                together = _judge(combined, prepared.gold, opts, pool, deadline, ctx)
+                together = _judge(combined, prepared.gold, opts, pool, budget, ctx)
                 if together.equal:
                     return _reward(replace(prepared, pred=combined), together)
+        if agrees is not None and agrees.failed:  # not known to differ: no hedge verdict either
+            return _reward(prepared, agrees)
         reason = f"hedge: several different final answers ({other[:60]!r} and {prepared.pred[:60]!r})"
         return _reward(prepared, _Judgement(False, reason, "fast"))
-    judgement = _judge(prepared.pred, prepared.gold, opts, pool, deadline, ctx)
+    judgement = _judge(prepared.pred, prepared.gold, opts, pool, budget, ctx)
     if not judgement.equal and prepared.alternative is not None:
-        converted = _judge(*prepared.alternative, opts, pool, deadline, ctx)
+        converted = _judge(*prepared.alternative, opts, pool, budget, ctx)
         if converted.equal:
             judgement = replace(converted, reason="equal (degrees read as radians: the problem is about angles)")
+        elif converted.failed and not judgement.failed:  # the other reading could not be checked
+            judgement = converted
     return _reward(prepared, judgement)
 
 
@@ -620,12 +662,12 @@ def verify_math(completion: str, gold: Any, *, problem: str | Problem | None = N
     Options: see `MathOptions`. Never raises on model output; raises `TypeError` for non-string input.
     """
     opts = MathOptions.of(options)
-    deadline = time.monotonic() + opts.timeout
+    budget = _CpuBudget(opts.timeout)
     _check_types(completion, gold)
     _start_default_pool()
     problem_text = _problem_text(problem)
     try:
-        return _verify_prepared(_prepare(completion, gold, opts, problem_text), opts, None, deadline)
+        return _verify_prepared(_prepare(completion, gold, opts, problem_text), opts, None, budget)
     except Exception as exc:  # noqa: BLE001 - model output must never raise
         return _zero(f"could not verify: {type(exc).__name__}: {str(exc)[:200]}", None, "none")
 
@@ -716,7 +758,7 @@ def verify_math_batch(
             else:
                 judgements[i] = judgement
                 pending.append(i)
-    # a batch waits for a cold pool to start (its bound is per pair); a single call does not
+    # per pair: ``timeout`` s of the worker's CPU; a cold pool's start-up is waited for, not charged
     outcomes = pool.map(_symbolic_call, [judgements[i].symbolic for i in pending], timeout=opts.timeout)  # type: ignore[misc]
     for i, outcome in zip(pending, outcomes, strict=False):
         results[i] = _reward(prepared[i], _finish(judgements[i], outcome))
