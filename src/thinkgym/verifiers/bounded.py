@@ -446,15 +446,18 @@ def _await_answer(
             left = timeout - (cpu or 0.0)
         else:
             left = timeout - waited
+        over = None
         if left <= 0:
-            return ("cpu" if base is not None else "wall"), cpu
-        if waited >= cap:
-            return "stalled", cpu
+            over = "cpu" if base is not None else "wall"
+        elif waited >= cap:
+            over = "stalled"
         try:
-            if worker.conn.poll(max(min(left, cap - waited, _POLL_SLICE), _MIN_SLICE)):
-                return None, cpu
+            if worker.conn.poll(0 if over else max(min(left, cap - waited, _POLL_SLICE), _MIN_SLICE)):
+                return None, cpu  # (an answer already there when the time ran out still counts)
         except (OSError, EOFError):
             return None, cpu  # recv reports the death
+        if over:
+            return over, cpu
 
 
 class BoundedPool:
