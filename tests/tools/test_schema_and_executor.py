@@ -275,3 +275,37 @@ def test_tool_decorator_and_bad_declarations():
     with pytest.raises(ValueError):
         box.add(double)
     assert math.isclose(box.timeout, 10.0)
+
+
+def test_a_process_tool_that_blocks_is_stopped_at_its_wall_time_limit(tmp_path, monkeypatch):
+    """A tool that waits without using CPU (a network call that never answers, a sleep) is stopped
+    at its own time limit: a tool's limit is wall time, not the CPU budget of the math verifier."""
+    from thinkgym.verifiers.bounded import BoundedPool
+
+    (tmp_path / "blocking_tools.py").write_text(
+        textwrap.dedent(
+            '''
+            import time
+
+            def wait(seconds: float) -> str:
+                """Wait, then answer.
+
+                Args:
+                    seconds: how long
+                """
+                time.sleep(seconds)
+                return "done"
+            '''
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import blocking_tools
+
+    with BoundedPool(1) as pool:
+        box = Toolbox([Tool.from_function(blocking_tools.wait, timeout=1.0)], pool=pool)
+        assert box.call(ToolCall("wait", {"seconds": 0.01}, "w0")).content == "done"
+        began = time.perf_counter()
+        result = box.call(ToolCall("wait", {"seconds": 60}, "w1"))
+        took = time.perf_counter() - began
+    assert result.error == "timeout" and "did not finish within 1 s" in result.content, result
+    assert took < 4.0, f"a blocked tool ran {took:.1f} s past its 1 s limit"

@@ -245,7 +245,10 @@ class Toolbox:
             return _in_thread(tool.fn, arguments, timeout)
         # a partial carries the arguments as one object, so a tool's parameter may be called
         # ``timeout`` without meeting the pool's own keywords
-        result = (self.pool or _process_pool()).call(functools.partial(tool.fn, **arguments), timeout=timeout)
+        # a tool's limit is wall time (the episode waits for it, blocked or busy): both bounds are ``timeout``
+        result = (self.pool or _process_pool()).call(
+            functools.partial(tool.fn, **arguments), timeout=timeout, wall_timeout=timeout
+        )
         if result.status == "ok":
             return "ok", result.value
         return result.status, result.error
