@@ -199,3 +199,24 @@ def test_a_generator_initializer_warms_up_between_forks() -> None:
     with BoundedPool(1, initializer="thinkgym.verifiers._math_sympy:warm_up", preload=("thinkgym.verifiers._math_sympy",)) as pool:
         pool.warm()
         assert pool.call(pow, 3, 3, timeout=5).value == 27
+
+
+def test_the_first_worker_of_a_cold_pool_is_forked_fully_warm(tmp_path, monkeypatch) -> None:
+    """A stepwise warm-up still running when the first call arrives is finished before the worker
+    is forked: the first call never inherits (and pays, in its CPU budget, for) a half-done warm-up."""
+    (tmp_path / "slow_warm_module.py").write_text(
+        "import time\n"
+        "DONE = False\n"
+        "def warm():\n"
+        "    global DONE\n"
+        "    for _ in range(4):\n"
+        "        time.sleep(0.25)\n"
+        "        yield\n"
+        "    DONE = True\n"
+        "def done():\n"
+        "    return DONE\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with BoundedPool(1, preload=("slow_warm_module",), initializer="slow_warm_module:warm") as pool:
+        first = pool.call(__import__("slow_warm_module").done, timeout=5)
+    assert first.status == "ok" and first.value is True, first

@@ -441,8 +441,8 @@ _WARM_UP_PAIRS = (
 def warm_up() -> Iterator[None]:
     """Pay first-call costs (parser tables, evalf and solver imports) before any call's bound.
 
-    A generator: the bounded pool's template steps it between fork requests, so a cold pool
-    serves its first call as soon as the imports are done (see ``bounded.BoundedPool``).
+    A generator: the bounded pool's template steps it while idle and finishes it before it forks
+    its first worker, so no worker's first call pays for it (see ``bounded.BoundedPool``).
     """
     symbolic_equal("1", "1")
     yield

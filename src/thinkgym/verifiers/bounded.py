@@ -165,7 +165,7 @@ def _template_main(conn: Any, preload: Sequence[str], memory_limit_mb: int | Non
     if initializer:
         module, _, function = initializer.partition(":")
         result = getattr(importlib.import_module(module), function)()
-        if hasattr(result, "__next__"):  # a generator: warm up step by step, between fork requests
+        if hasattr(result, "__next__"):  # a generator: warm up step by step until the first fork request
             warming = result
     try:
         conn.send(("ready", os.getpid()))
@@ -185,6 +185,9 @@ def _template_main(conn: Any, preload: Sequence[str], memory_limit_mb: int | Non
             continue
         if message != "fork":
             return
+        # every worker starts fully warm: a first call must not pay (in its CPU budget) for warm-up
+        # steps its worker inherited unfinished (start-up, this included, is never charged)
+        warming = _warm_step(warming, None)
         _fork_worker(conn, memory_limit_mb)
 
 
@@ -469,8 +472,8 @@ class BoundedPool:
     form. ``preload`` names modules the template imports once, ``initializer``
     ("module:function") runs once after them (warm caches there, so first calls are not slower
     than the rest), and every worker inherits both. An initializer that returns a generator is
-    stepped between fork requests after the template reports ready, so a cold pool answers its
-    first call after the imports, not after the whole warm-up. ``memory_limit_mb`` caps each worker's
+    stepped in the background after the template reports ready, and finished before the first
+    worker is forked, so every worker starts fully warm (the wait is start-up: never charged). ``memory_limit_mb`` caps each worker's
     address space so a runaway allocation fails the call, not the machine. ``startup_timeout``
     bounds the wait for the template and a worker's fork (never charged to a call's ``timeout``);
     a pool not ready by then answers ``"unavailable"`` and keeps starting for the next call.
