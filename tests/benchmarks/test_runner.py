@@ -356,3 +356,55 @@ def test_a_second_run_on_the_same_out_is_refused_while_the_first_holds_it(tmp_pa
     assert evaluate(
         suite_from_envs(["toybench/Add-v0"], n=2), "oracle", tmp_path, EvalSettings(**TOY)
     )["run"]["complete"]
+
+
+# ---- a verifier that could not judge ------------------------------------------------------------
+
+_JUDGE_DOWN = {"down": True}
+
+
+def _flaky_judge(completion, problem):
+    """Right answers score 1 — unless the judging machinery is down (as when a math worker pool
+    cannot start): then 0 with ``verification_failed``, like `MathVerifier` reports it."""
+    from thinkgym.core import Reward
+
+    if _JUDGE_DOWN["down"]:
+        return Reward.zero("verification failed: the worker pool could not start", verification_failed=True)
+    return toy.add_verifier(completion, problem)
+
+
+class JudgeDownEnv(toy.AddEnv):
+    def __init__(self, **kwargs):
+        from thinkgym.core import GeneratorSource, SingleTurnEnv
+        from thinkgym.verifiers.compose import WeightedSum
+
+        SingleTurnEnv.__init__(  # the flag sits inside a composite's parts, as in the real envs
+            self, GeneratorSource("toy-add", toy._make_add, split="test"), WeightedSum({"accuracy": _flaky_judge}), **kwargs
+        )
+
+
+def test_a_reward_the_verifier_could_not_judge_is_a_failed_sample_not_a_zero(tmp_path):
+    import thinkgym
+    from thinkgym import registry
+
+    thinkgym.register("toybench/JudgeDown-v0", JudgeDownEnv, description="toy", override=True)
+    try:
+        suite = suite_from_envs(["toybench/JudgeDown-v0"], n=4)
+        oracle = toy.HashPolicy()  # answers from the oracle on some queries, wrongly on others
+        _JUDGE_DOWN["down"] = True
+        first = evaluate(suite, oracle, tmp_path, EvalSettings(samples=1, **TOY), policy_label="hash")
+        env = first["envs"]["toybench/JudgeDown-v0"]
+        assert env["failed"] == 4 and not first["run"]["complete"], env
+        assert "verification failed" in next(iter(env["failure_reasons"]))
+        records = RunDir(tmp_path).read_samples()
+        assert all(r["error"] and r["correct"] is False and r["reason"] is None for r in records)
+        _JUDGE_DOWN["down"] = False
+        second = evaluate(suite, oracle, tmp_path, EvalSettings(samples=1, **TOY), policy_label="hash")
+        env = second["envs"]["toybench/JudgeDown-v0"]
+        assert env["failed"] == 0 and env["samples_scored"] == 4 and second["run"]["complete"], env
+    finally:
+        _JUDGE_DOWN["down"] = True
+        registry._REGISTRY.pop("toybench/JudgeDown-v0", None)
+        import gymnasium
+
+        gymnasium.registry.pop("toybench/JudgeDown-v0", None)

@@ -47,6 +47,7 @@ from thinkgym.benchmarks.judging import (
     jsonable,
     miss_reason,
     step_outcome,
+    verification_failure,
 )
 from thinkgym.benchmarks.metrics import summarize
 from thinkgym.benchmarks.store import RunDir, best_records, sample_key
@@ -414,6 +415,9 @@ class _Evaluation:
         components = tally.components()
         reward = float(sum(step_rewards))
         reward_info = outcome.get("reward_info") or {}
+        why = None if error else verification_failure(reward_info)
+        if why:  # the verifier could not judge: a failed sample (retried), never a zero
+            error = why if why.startswith("verification failed") else f"verification failed: {why}"
         found, answer, vote_key = extract_answer(reward_info)
         correct = (not error) and is_correct(reward, components, pool.success_component)
         record: dict[str, Any] = {
