@@ -7,7 +7,7 @@ splits text differently, so the reloaded model would read other tokens than it l
 from __future__ import annotations
 
 from thinkgym.agents.tiny import build_tiny, env_corpus, load_model
-from thinkgym.utils.tokenizers import load_tokenizer
+from thinkgym.tokenizers import load_tokenizer
 
 TEXTS = [
     "Find a path from S to G. Moves: R D L U\n#S..#\n#..G#\nRRDD",

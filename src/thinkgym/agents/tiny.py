@@ -222,7 +222,7 @@ def load_model(
         return build_tiny(corpus=env_corpus(env_id) if env_id else None)
     from transformers import AutoModelForCausalLM
 
-    from thinkgym.utils.tokenizers import load_tokenizer
+    from thinkgym.tokenizers import load_tokenizer
 
     tokenizer = load_tokenizer(name_or_path)
     tokenizer.padding_side = "left"

@@ -117,7 +117,7 @@ class RewardModelVerifier:
             source = self.model_path or getattr(self._model, "name_or_path", None)
             if not source:
                 raise TypeError("a tokenizer is required when the model was not loaded from a path")
-            from thinkgym.utils.tokenizers import load_tokenizer
+            from thinkgym.tokenizers import load_tokenizer
 
             self._tokenizer = load_tokenizer(source)
             self.__dict__["_tokenizer_from_path"] = True

@@ -106,7 +106,7 @@ def load_policy(path: Path, device: str = "cpu") -> tuple[Any, Any]:
     """A fresh copy of a saved stage (every RL variant starts from its own copy of the SFT model)."""
     from transformers import AutoModelForCausalLM
 
-    from thinkgym.utils.tokenizers import load_tokenizer
+    from thinkgym.tokenizers import load_tokenizer
 
     model = AutoModelForCausalLM.from_pretrained(str(path)).to(device)
     tokenizer = load_tokenizer(path)  # as saved (AutoTokenizer would re-split the tiny model's text)
