@@ -389,11 +389,12 @@ def report_command(out: str = typer.Argument(..., help="An output folder of `thi
 def compare_command(
     dir_a: str = typer.Argument(..., help="Eval folder A (the baseline)."),
     dir_b: str = typer.Argument(..., help="Eval folder B."),
+    html: str | None = typer.Option(None, "--html", help="Where to write compare.html (default: in folder B)."),
 ) -> None:
-    """Per-env differences B - A with 95 % intervals; flags differences within noise."""
+    """Per-env differences B - A with 95 % intervals; flags differences within noise; writes compare.html."""
     from thinkgym.benchmarks.commands import run_compare_command
 
-    raise typer.Exit(run_compare_command(dir_a, dir_b, console=console))
+    raise typer.Exit(run_compare_command(dir_a, dir_b, console=console, html=html))
 
 
 @app.command("pipeline")

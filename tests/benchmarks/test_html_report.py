@@ -483,6 +483,14 @@ def test_browser_report_summary_filters_sample_view_and_no_injection(runs, brows
     assert _severe(driver) == []
 
 
+def test_compare_command_writes_compare_html_where_asked(runs, tmp_path):
+    target = tmp_path / "pages" / "a-vs-b.html"
+    target.parent.mkdir()
+    result = CliRunner().invoke(app, ["compare", str(runs["attack"]), str(runs["oracle"]), "--html", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "Differences per env (B − A)" in _page(target)
+
+
 def test_browser_compare_page(runs, browser):
     from selenium.webdriver.common.by import By
 
