@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from thinkgym.core import Problem, Reward
+from thinkgym.verifiers.compose import Gate, WeightedSum
 
 __all__ = [
     "with_format_reward",
@@ -266,8 +267,6 @@ def with_format_reward(
     and with ``gate`` accuracy counts only when the format passes. Without ``think`` it is
     ``accuracy`` alone (still under its name, so components look the same either way).
     """
-    from thinkgym.verifiers.compose import Gate, WeightedSum
-
     if not think:
         return WeightedSum({"accuracy": accuracy}, normalize=True)
     format_check = FormatVerifier(fmt, mode=format_mode)  # type: ignore[arg-type]
