@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
+import hashlib
 import marshal
 import os
 import signal
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 
 from thinkgym.sandbox.base import Job, Limits, SandboxResult, stdin_bytes
 
-__all__ = ["WarmJob", "JobProcessLost", "encode_job", "stdin_memfd", "supervise", "wait_frame"]
+__all__ = ["WarmJob", "JobProcessLost", "compile_module", "encode_job", "pidfd_pid", "stdin_memfd", "supervise", "wait_frame"]
 
 
 class WarmJob:
@@ -29,6 +31,7 @@ class WarmJob:
     def __init__(self, pid: int, conn: socket.socket, out_r: int, err_r: int, done_r: int, pidfd: int):
         self.pid, self.conn, self.out_r, self.err_r, self.pidfd = pid, conn, out_r, err_r, pidfd
         self.done_r = done_r
+        self.modules = 0  # how many of the zygote's shared modules it held when it forked this one
 
     def kill(self) -> None:
         """SIGKILL the job process (pid 1 of its namespace: the kernel kills all of its tree)."""
@@ -45,6 +48,19 @@ class WarmJob:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self.out_r = self.err_r = self.done_r = self.pidfd = -1
+
+
+def pidfd_pid(pidfd: int) -> int | None:
+    """The pid (in this process's pid namespace) of the process a pidfd refers to."""
+    try:
+        with open(f"/proc/self/fdinfo/{pidfd}") as fh:
+            for line in fh:
+                if line.startswith("Pid:"):
+                    pid = int(line.split()[1])
+                    return pid if pid > 0 else None
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def stdin_memfd(stdin: str | bytes) -> int:
@@ -322,11 +338,31 @@ def _collect(work_fd: int, paths: Sequence[str], max_bytes: int) -> dict[str, by
     return files
 
 
-def encode_job(job: Job, required: list[str]) -> bytes:
-    """The job frame: files, entry, argv, limits. Never the stdin, which travels as a descriptor
-    (`stdin_memfd`) so that the job process, which reads this frame, never holds it."""
+@functools.lru_cache(maxsize=64)
+def compile_module(name: str, source: bytes) -> tuple[str, bytes | None]:
+    """One of `Job.modules`, compiled once per host process: (its digest, its marshalled code), or
+    no code when it does not compile (it then goes as a file, and the job's import of it fails)."""
+    digest = hashlib.sha256(name.encode() + b"\0" + source).hexdigest()
+    try:
+        return digest, marshal.dumps(compile(source, name + ".py", "exec", dont_inherit=True))
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return digest, None
+
+
+def encode_job(job: Job, required: list[str]) -> tuple[dict, list[tuple[str, str, bytes]]]:
+    """The job frame (files, entry, argv, limits) and the job's modules compiled as (name, digest,
+    code), which the host adds to the frame once it knows which modules the job process holds
+    already. Never the stdin, which travels as a descriptor (`stdin_memfd`) so that the job
+    process, which reads this frame, never holds it."""
     limits = job.limits
-    files = {}
+    files, modules = {}, []
+    for name, source in job.modules.items():
+        data = source.encode() if isinstance(source, str) else bytes(source)
+        digest, code = compile_module(name, data)
+        if code is not None:
+            modules.append((name, digest, code))
+        else:  # a file: its import fails in the job, as it would anywhere
+            files[os.path.join(os.path.dirname(job.entry), name + ".py")] = data
     for path, data in job.files.items():
         if not isinstance(path, str):
             raise TypeError(f"file names must be str, got {type(path).__name__}")
@@ -340,22 +376,21 @@ def encode_job(job: Job, required: list[str]) -> bytes:
         else:
             raise TypeError(f"file {path!r} must be str or bytes, got {type(data).__name__}")
     stdin_bytes(job.stdin)  # a clear TypeError now rather than in the middle of sending
-    return marshal.dumps(
-        {
-            "files": files,
-            "entry": job.entry,
-            "argv": [str(a) for a in job.argv],
-            "limits": {
-                "wall_s": float(limits.wall_s),
-                "cpu_s": float(limits.cpu_limit_s),
-                "memory_mb": int(limits.memory_mb),
-                "max_processes": int(limits.max_processes),
-                "max_output_bytes": int(limits.max_output_bytes),
-                "max_file_mb": int(limits.max_file_mb),
-                "max_open_files": int(limits.max_open_files),
-                "cpus": float(limits.cpus),
-            },
-            "collect": [str(p) for p in job.collect],
-            "required": required,
-        }
-    )
+    frame = {
+        "files": files,
+        "entry": job.entry,
+        "argv": [str(a) for a in job.argv],
+        "limits": {
+            "wall_s": float(limits.wall_s),
+            "cpu_s": float(limits.cpu_limit_s),
+            "memory_mb": int(limits.memory_mb),
+            "max_processes": int(limits.max_processes),
+            "max_output_bytes": int(limits.max_output_bytes),
+            "max_file_mb": int(limits.max_file_mb),
+            "max_open_files": int(limits.max_open_files),
+            "cpus": float(limits.cpus),
+        },
+        "collect": [str(p) for p in job.collect],
+        "required": required,
+    }
+    return frame, modules

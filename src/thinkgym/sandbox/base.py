@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -60,6 +61,28 @@ class Job:
     limits: Limits = field(default_factory=Limits)
     #: Paths (relative to the work dir) whose contents come back in `SandboxResult.files`.
     collect: Sequence[str] = ()
+    #: Python modules the job's code can import by name (``name -> source``): code that many jobs
+    #: share, such as a test harness. A backend may compile and load each one once per worker
+    #: instead of once per job (the local backend keeps their code in its zygote, so a job
+    #: imports them without reading, unmarshalling or writing anything); where it does not, they
+    #: are files ``<name>.py`` beside the entry. Shared between jobs, so never a place for secrets.
+    modules: Mapping[str, str | bytes] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, source in self.modules.items():
+            if not isinstance(name, str) or not name.isidentifier():
+                raise ValueError(f"Job.modules: {name!r} is not a top-level module name")
+            if not isinstance(source, (str, bytes)):
+                raise TypeError(f"Job.modules[{name!r}] must be source text or bytes, got {type(source).__name__}")
+        clash = set(self.module_files()) & set(self.files)
+        if clash:
+            raise ValueError(f"Job.modules clash with the job's files {sorted(clash)}")
+
+    def module_files(self) -> dict[str, bytes]:
+        """The modules as the files a backend without a module cache writes beside the entry."""
+        entry_dir = os.path.dirname(self.entry)
+        return {os.path.join(entry_dir, name + ".py"): source.encode() if isinstance(source, str) else bytes(source)
+                for name, source in self.modules.items()}  # fmt: skip
 
     @classmethod
     def of(
@@ -71,11 +94,12 @@ class Job:
         limits: Limits | None = None,
         entry: str = "main.py",
         collect: Sequence[str] = (),
+        modules: Mapping[str, str | bytes] | None = None,
     ) -> Job:
         files = {entry: code_or_files} if isinstance(code_or_files, str) else dict(code_or_files)
         if entry not in files:
             raise ValueError(f"entry {entry!r} is not among the job's files {sorted(files)}")
-        return cls(files, entry, stdin, tuple(argv), limits or Limits(), tuple(collect))
+        return cls(files, entry, stdin, tuple(argv), limits or Limits(), tuple(collect), dict(modules or {}))
 
 
 @dataclass(frozen=True)

@@ -223,7 +223,7 @@ class _Slot:
 def _encode(job: Job) -> bytes:
     """The job frame for the supervisor; raises ValueError on files that would leave the work dir."""
     names, blobs = [], []
-    for name, content in job.files.items():
+    for name, content in {**job.files, **job.module_files()}.items():  # (no module cache here)
         if not isinstance(name, str) or not isinstance(content, (str, bytes, bytearray)):
             raise TypeError(f"job files map str paths to str or bytes, got {type(name).__name__}: {type(content).__name__}")
         norm = os.path.normpath(name)

@@ -37,6 +37,7 @@ from collections.abc import Iterable, Sequence
 
 from thinkgym.errors import SandboxUnavailableError
 from thinkgym.sandbox import _supervise as sv
+from thinkgym.sandbox._frames import recv_fds, send_frame
 from thinkgym.sandbox.base import Job, Limits, Sandbox, SandboxResult, StartedJob
 
 __all__ = ["LocalSandbox", "LOCAL_LAYERS", "DEFAULT_PRELOAD", "default_masked_paths"]
@@ -70,6 +71,9 @@ _ZYGOTE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_N
 _PROBE = "print('ok')"
 #: Job uids are ``uid_base + slot``; a sandbox owns this many (slots are bounded by concurrency).
 UIDS_PER_SANDBOX = 1024
+#: `Job.modules` a zygote holds at most, and the largest one (marshalled) it takes; others travel
+#: with each job.
+MAX_SHARED_MODULES, _SHARED_MODULE_BYTES = 32, 120_000
 #: Paths that are the job's own inside the sandbox; host directories cannot be shown there.
 _RESERVED = ("/tmp", "/dev", "/proc", "/sandbox", "/etc")
 
@@ -104,19 +108,6 @@ def _next_uid_base() -> int:
     return 1_000_000 + ((os.getpid() * 64 + next(_uid_bases)) % 32768) * UIDS_PER_SANDBOX
 
 
-def _pidfd_pid(pidfd: int) -> int | None:
-    """The pid (in this process's pid namespace) of the process a pidfd refers to."""
-    try:
-        with open(f"/proc/self/fdinfo/{pidfd}") as fh:
-            for line in fh:
-                if line.startswith("Pid:"):
-                    pid = int(line.split()[1])
-                    return pid if pid > 0 else None
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
 class _Zygote:
     """One running zygote process, its control socket and the warm job processes it handed us."""
 
@@ -139,6 +130,7 @@ class _Zygote:
         self.lock = threading.Lock()
         self.ready: collections.deque[sv.WarmJob] = collections.deque()
         self.broken = False  # set when the control socket failed: the zygote is restarted
+        self.shared: dict[str, int] = {}  # module digest -> how many modules the zygote held with it
         self.startup_timeout_s = startup_timeout_s
         host_end.settimeout(startup_timeout_s)
         try:
@@ -169,8 +161,6 @@ class _Zygote:
 
     def _receive(self, block: bool) -> bool:
         """Take one warm job process's handles off the control socket; False when none is waiting."""
-        from thinkgym.sandbox._zygote import recv_fds
-
         # (Never a timeout on the socket itself: Python would then wait for it even with
         # MSG_DONTWAIT, in `alive` on another thread too.)
         if block and not select.select([self.ctl], [], [], self.startup_timeout_s)[0]:
@@ -181,15 +171,16 @@ class _Zygote:
             return False
         if not msg:
             raise _ZygoteGone("the zygote closed its control socket")
-        pid, _slot = marshal.loads(msg)
+        pid, _slot, held = marshal.loads(msg)
         if len(fds) < 4:
             for fd in fds:
                 os.close(fd)
             raise _ZygoteGone("the zygote sent an incomplete job process")
         pidfd = fds[4] if len(fds) > 4 else -1
         if pidfd >= 0 and self.userns:  # the zygote's pid is namespace-local in a user namespace
-            pid = _pidfd_pid(pidfd) or pid
+            pid = sv.pidfd_pid(pidfd) or pid
         self.ready.append(sv.WarmJob(pid, socket.socket(fileno=fds[0]), fds[1], fds[2], fds[3], pidfd))
+        self.ready[-1].modules = held
         return True
 
     def _drain(self) -> None:
@@ -201,7 +192,22 @@ class _Zygote:
         """One more warm job process, its slot's cgroup limits set for jobs like ``job``."""
         self.ctl.send(b"t" + marshal.dumps(_cgroup_limits(job.limits)))
 
-    def take(self, job: Job) -> tuple[sv.WarmJob, bool]:
+    def _share(self, modules: list[tuple[str, str, bytes]]) -> None:
+        """Send the zygote the job's modules it does not hold yet (up to `MAX_SHARED_MODULES`): the
+        job processes it forks from then on hold their code (call with the lock held)."""
+        for _name, digest, code in modules:
+            if digest in self.shared or len(self.shared) >= MAX_SHARED_MODULES or len(code) > _SHARED_MODULE_BYTES:
+                continue
+            self.ctl.send(b"m" + marshal.dumps((digest, code)))
+            self.shared[digest] = len(self.shared) + 1
+
+    def frame(self, frame: dict, modules: list[tuple[str, str, bytes]], warm: sv.WarmJob) -> bytes:
+        """The job frame for ``warm``, each module's code in it unless the job process holds it."""
+        held = [[name, digest, None if self.shared.get(digest, 1 << 30) <= warm.modules else code]
+                for name, digest, code in modules]  # fmt: skip
+        return marshal.dumps({**frame, "modules": held})
+
+    def take(self, job: Job, modules: list[tuple[str, str, bytes]] = ()) -> tuple[sv.WarmJob, bool]:
         """A warm job process for one job, and whether its replacement is still to be asked for.
 
         With one ready, the replacement is asked for (`replenish`) after the job: preparing it
@@ -210,6 +216,7 @@ class _Zygote:
         """
         with self.lock:
             try:
+                self._share(modules)
                 self._drain()
                 if self.ready:
                     return self.ready.popleft(), True
@@ -424,7 +431,7 @@ class LocalSandbox(Sandbox):
             raise TypeError(f"submit expects a Job, got {type(job).__name__}")
         required = sorted(self.required_layers) if self.strict else []
         try:
-            finish = self._begin(self._ensure_zygote(), job, sv.encode_job(job, required))
+            finish = self._begin(self._ensure_zygote(), job, *sv.encode_job(job, required))
         except _ZygoteGone:  # run it from scratch on a restarted zygote
             return StartedJob(lambda: self._run_payload(job, required))
 
@@ -437,24 +444,23 @@ class LocalSandbox(Sandbox):
         return StartedJob(wait)
 
     def _run_payload(self, job: Job, required: list[str]) -> SandboxResult:
-        payload = sv.encode_job(job, required)
+        frame, modules = sv.encode_job(job, required)
         for attempt in range(2):
             zygote = self._ensure_zygote()
             try:
-                return self._begin(zygote, job, payload)()
+                return self._begin(zygote, job, frame, modules)()
             except _ZygoteGone:
                 if attempt:
                     break
         return SandboxResult(None, error="the sandbox zygote died twice in a row")
 
-    def _begin(self, zygote: _Zygote, job: Job, payload: bytes):
+    def _begin(self, zygote: _Zygote, job: Job, frame: dict, modules: list):
         """Send the job to a warm job process, its stdin as a memfd; returns a function that
         supervises it to the end (raising `_ZygoteGone` when the zygote died under it)."""
-        from thinkgym.sandbox._zygote import send_frame
-
         stdin_fd = sv.stdin_memfd(job.stdin)
         try:
-            warm, owed = zygote.take(job)
+            warm, owed = zygote.take(job, modules)
+            payload = zygote.frame(frame, modules, warm)
             with self._lock:
                 self._active.add(warm.pid)
             started = time.monotonic()

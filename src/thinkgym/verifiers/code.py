@@ -344,13 +344,11 @@ class TestResult:
 
 
 @functools.lru_cache(maxsize=1)
-def _harness_files() -> dict[str, bytes]:
-    """The harness as the job's files: its source, and its code marshalled (loading that is ~10x
-    faster than compiling the source, which the bootstrap does only where the tags differ)."""
+def _harness_modules() -> dict[str, bytes]:
+    """The harness as a `Job.modules` module: the same in every job, so a backend may load it once
+    per worker (the local one keeps its code in the zygote) instead of once per job."""
     with open(harness.__file__, "rb") as fh:
-        source = fh.read()
-    code = compile(source, "_harness.py", "exec", dont_inherit=True)
-    return {"_harness.py": source, "_harness.bin": harness.bytecode_tag().encode() + b"\n" + marshal.dumps(code)}
+        return {_HARNESS_MODULE: fh.read()}
 
 
 def _program_files(program: str) -> dict[str, bytes]:
@@ -369,21 +367,8 @@ def _program_files(program: str) -> dict[str, bytes]:
     return files
 
 
-_BOOTSTRAP = """\
-import marshal as _m, sys as _s
-_fie = _s.modules.get("_frozen_importlib_external")
-_tag = ("%s:%s\\n" % (_s.implementation.cache_tag, _fie.MAGIC_NUMBER.hex() if _fie else _s.hexversion)).encode()
-with open("_harness.bin", "rb") as _f:
-    _blob = _f.read()
-if _blob.startswith(_tag):
-    _code = _m.loads(_blob[len(_tag):])
-else:
-    with open("_harness.py", encoding="utf-8") as _f:
-        _code = compile(_f.read(), "_harness.py", "exec")
-_ns = {"__name__": "thinkgym_code_harness", "__builtins__": __builtins__}
-exec(_code, _ns)
-_ns["main"](MODE)
-"""
+_HARNESS_MODULE = "thinkgym_code_harness"
+_BOOTSTRAP = f"from {_HARNESS_MODULE} import main\nmain(MODE)\n"
 
 
 @dataclass
@@ -624,9 +609,9 @@ class CodeVerifier:
         fresh nonce go on stdin, which the harness reads only after it forked the candidate's worker."""
         task.nonce = os.urandom(16).hex()
         payload = {**task.payload, "nonce": task.nonce, "budget": task.budget, "first": task.first}
-        files = {"main.py": _BOOTSTRAP.replace("MODE", repr(task.mode)).encode(), **_harness_files(), **_program_files(task.program)}
+        files = {"main.py": _BOOTSTRAP.replace("MODE", repr(task.mode)).encode(), **_program_files(task.program)}
         limits = self._limits(task.mode, len(task.names) - task.first, task.budget)
-        return Job(files=files, entry="main.py", stdin=marshal.dumps(payload), limits=limits)
+        return Job(files=files, entry="main.py", stdin=marshal.dumps(payload), limits=limits, modules=_harness_modules())
 
     def _absorb(self, task: _Task, result: SandboxResult) -> None:
         """Record the verdicts of one job; set up the next job if the worker was lost."""
