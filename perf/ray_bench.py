@@ -172,19 +172,81 @@ def dispatch_per_s(count: int) -> float:
         return count / (time.perf_counter() - start)
 
 
-def ray_throughput(workers: int, count: int, math_count: int, address: str | None = None) -> dict[str, float]:
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it, from ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as fh:
+                    children.setdefault(int(fh.read().rsplit(b")", 1)[1].split()[1]), []).append(int(name))
+            except (OSError, IndexError, ValueError):
+                continue
+    found, todo = [], [pid]
+    while todo:
+        found.append(todo.pop())
+        todo.extend(children.get(found[-1], ()))
+    return found
+
+
+def pin_workers(actor_pool) -> None:
+    """Confine each worker's processes (every thread of the actor, its sandbox's zygote and jobs,
+    its math worker pool) to a CPU of its own, as if each worker were a node of one CPU: workers on
+    distinct nodes (or, on one node, distinct workers) get distinct CPUs. What they start later
+    inherits the CPU. The driver and Ray's own processes stay free to run anywhere."""
+    cpus = sorted(os.sched_getaffinity(0))
+    places: dict[str, int] = {}
+    for index, worker in enumerate(sorted(actor_pool.workers(), key=lambda w: w["number"])):
+        key = worker["node"] if len({w["node"] for w in actor_pool.workers()}) > 1 else str(index)
+        cpu = cpus[places.setdefault(key, len(places)) % len(cpus)]
+        for pid in _descendants(worker["pid"]):
+            try:
+                tids = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in tids:
+                try:
+                    os.sched_setaffinity(int(tid), {cpu})
+                except OSError:
+                    pass
+
+
+def ray_throughput(workers: int, count: int, math_count: int, address: str | None = None, pin: bool = False) -> dict[str, float]:
     from thinkgym.sandbox import make_sandbox
     from thinkgym.verifiers import RayVerifierPool
 
     out = {}
     with make_sandbox("ray", address=address, workers=workers) as box:
         box.pool.wait_ready()
+        if pin:
+            box.run("pass")
+            pin_workers(box.pool)
         out["jobs_per_s"] = jobs_per_s(box, count)
         out["humaneval_per_s"] = humaneval_per_s(box)
     with RayVerifierPool(address=address, workers=workers, chunk_size=16) as pool:
         pool.pool.wait_ready()
+        if pin:
+            pin_workers(pool.pool)
         out["math_per_s"] = math_per_s(math_count, pool)
+        out["humaneval_batch_per_s"] = humaneval_batch_per_s(pool)
     return out
+
+
+def humaneval_batch_per_s(pool) -> float:
+    """HumanEval through `verify_batch(CodeVerifier(), ..., backend="ray")`: each actor verifies
+    whole chunks with a verifier and a sandbox of its own (the driver only ships the chunks)."""
+    from thinkgym.verifiers import verify_batch
+    from thinkgym.verifiers.code import CodeVerifier
+
+    completions, problems = humaneval()
+    verifier = CodeVerifier()
+    verify_batch(verifier, completions[:32], problems[:32], backend="ray", pool=pool)  # warm
+    start = time.perf_counter()
+    rewards = verify_batch(verifier, completions, problems, backend="ray", pool=pool)
+    elapsed = time.perf_counter() - start
+    passed = sum(r.score == 1.0 for r in rewards)
+    assert passed >= len(problems) - 2, f"only {passed} of {len(problems)} canonical solutions passed"
+    return len(problems) / elapsed
 
 
 def local_throughput(concurrency: int, count: int) -> dict[str, float]:
@@ -227,6 +289,7 @@ def main() -> None:
             report["overhead_ray"] = sequential_latency(box, args.jobs)
         report["dispatch_per_s"] = dispatch_per_s(2000)
         report["ray"] = {str(w): ray_throughput(w, args.batch, args.math) for w in (1, 2)}
+        report["ray_pinned"] = {str(w): ray_throughput(w, args.batch, args.math, pin=True) for w in (1, 2)}
     finally:
         ray.shutdown()
 
@@ -238,13 +301,16 @@ def main() -> None:
     ray.init(address=cluster.address, log_to_driver=False, logging_level="warning")
     try:
         report["two_nodes"] = ray_throughput(2, args.batch, args.math)
+        report["two_nodes_pinned"] = ray_throughput(2, args.batch, args.math, pin=True)
     finally:
         ray.shutdown()
         cluster.shutdown()
     report["load_after"] = load()
     report["math_unexpected_verdicts"] = list(UNEXPECTED)  # local, ray 1, ray 2, two nodes
-    for kind in ("jobs_per_s", "humaneval_per_s", "math_per_s"):
+    for kind in ("jobs_per_s", "humaneval_per_s", "math_per_s", "humaneval_batch_per_s"):
         report.setdefault("scaling", {})[kind] = report["ray"]["2"][kind] / (2 * report["ray"]["1"][kind])
+        report.setdefault("scaling_pinned", {})[kind] = report["ray_pinned"]["2"][kind] / (2 * report["ray_pinned"]["1"][kind])
+        report.setdefault("scaling_two_nodes_pinned", {})[kind] = report["two_nodes_pinned"][kind] / (2 * report["ray_pinned"]["1"][kind])
     print(render(report))
     if args.json:
         with open(args.json, "w") as fh:
@@ -264,21 +330,27 @@ def render(r: dict) -> str:
         "",
         f"Driver ceiling: {r['dispatch_per_s']:.0f} no-op calls/s through the actor pool (2 actors).",
         "",
-        "| throughput | jobs/s | HumanEval verifications/s | math verifications/s |",
-        "|---|---|---|---|",
+        "| throughput | jobs/s | HumanEval verifications/s (sandbox jobs) | math verifications/s | HumanEval verifications/s (`verify_batch`) |",
+        "|---|---|---|---|---|",
     ]
     rows = [("local, 1 at a time", r["local"]["1"]), ("local, 2 at a time", r["local"]["2"]),
             ("ray, 1 worker", r["ray"]["1"]), ("ray, 2 workers", r["ray"]["2"]),
-            ("ray, simulated 2 nodes x 1 worker", r["two_nodes"])]  # fmt: skip
+            ("ray, simulated 2 nodes x 1 worker", r["two_nodes"]),
+            ("ray, 1 worker on 1 CPU", r["ray_pinned"]["1"]), ("ray, 2 workers on 1 CPU each", r["ray_pinned"]["2"]),
+            ("ray, simulated 2 nodes x 1 worker on 1 CPU each", r["two_nodes_pinned"])]  # fmt: skip
     for name, row in rows:
         math = f"{row['math_per_s']:.0f}" if "math_per_s" in row else "–"
-        lines.append(f"| {name} | {row['jobs_per_s']:.1f} | {row['humaneval_per_s']:.1f} | {math} |")
+        batch = f"{row['humaneval_batch_per_s']:.1f}" if "humaneval_batch_per_s" in row else "–"
+        lines.append(f"| {name} | {row['jobs_per_s']:.1f} | {row['humaneval_per_s']:.1f} | {math} | {batch} |")
     if any(r.get("math_unexpected_verdicts") or []):
         lines += ["", f"Math verdicts not the expected ones (local, ray 1, ray 2, two nodes; of {r.get('math_count')} each): "
                       f"{r['math_unexpected_verdicts']} — symbolic comparisons that ran out of time on the loaded machine."]
-    s = r["scaling"]
-    lines += ["", f"Scaling efficiency ray 1 -> 2 workers: jobs {s['jobs_per_s']:.2f}, HumanEval {s['humaneval_per_s']:.2f}, "
-                  f"math {s['math_per_s']:.2f} (target >= 0.8)."]  # fmt: skip
+    for key, what in (("scaling", "ray 1 -> 2 workers, every process free to use both CPUs"),
+                      ("scaling_pinned", "ray 1 -> 2 workers, each worker's processes on a CPU of its own"),
+                      ("scaling_two_nodes_pinned", "ray 1 worker -> simulated 2 nodes, each worker's processes on a CPU of its own")):  # fmt: skip
+        s = r[key]
+        lines += ["", f"Scaling efficiency, {what}: jobs {s['jobs_per_s']:.2f}, HumanEval (sandbox jobs) {s['humaneval_per_s']:.2f}, "
+                      f"math {s['math_per_s']:.2f}, HumanEval (`verify_batch`) {s['humaneval_batch_per_s']:.2f} (target >= 0.8)."]  # fmt: skip
     return "\n".join(lines)
 
 
