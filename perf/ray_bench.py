@@ -11,7 +11,10 @@ One run measures, on this machine:
   verifications/s (`verify_batch(MathVerifier(), ..., backend="ray")`, chunks to actors);
 - the same throughput on a **simulated two-node cluster** (`ray.cluster_utils.Cluster`, one CPU
   per node, one worker per node);
-- **scaling efficiency** 1 -> 2 workers = throughput(2) / (2 x throughput(1));
+- the same again with each worker's processes pinned to a CPU of its own (`pin_workers`: a node
+  of one CPU, as separate machines would be), on one node and on the simulated cluster; and
+  HumanEval through ``verify_batch(CodeVerifier(), ..., backend="ray")`` (actors build the jobs);
+- **scaling efficiency** 1 -> 2 workers = throughput(2) / (2 x throughput(1)), free and pinned;
 - the **driver's ceiling**: no-op calls per second through the actor pool (what one driver can
   dispatch at all, whatever the cluster's size).
 
