@@ -131,6 +131,7 @@ SAME_JOBS = {
                          "    print('limited at', len(pids) < 100)", limits=Limits(max_processes=8, wall_s=5.0)),  # fmt: skip
     "killed_by_signal": Job.of("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
     "host_file": Job.of("import os\nprint(os.path.exists('/etc/shadow'), os.getuid() == 0)"),
+    "modules": Job.of("import helper\nprint(helper.twice(21))", modules={"helper": "def twice(x):\n    return 2 * x\n"}),
 }
 
 
