@@ -157,6 +157,7 @@ def test_the_same_results_as_the_local_backend(ray_box, local_box):
     assert by_name["timeout"].timed_out and by_name["sleep_timeout"].timed_out
     assert by_name["oom"].out_of_memory and by_name["truncated"].stdout_truncated
     assert by_name["files"].files == {"out.txt": b"done"}
+    assert by_name["modules"].ok and by_name["modules"].stdout.strip() == "42"
     assert {"seccomp", "netns", "cgroup-memory"} <= by_name["print"].isolation  # per result, as locally
     assert ray_box.available_layers() == local_box.available_layers()
 
