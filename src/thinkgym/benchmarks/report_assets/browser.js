@@ -480,6 +480,20 @@ const TG = (function () {
     };
   }
 
+  /* A `Table` (100 rows a page) whose count line (`countEl`) says how many of the `noun` match and
+     how long filtering took; each refresh is recorded in the page's status (for people and tests). */
+  function countedTable(opts) {
+    return new Table({
+      ...opts,
+      pageSize: 100,
+      onRender: (stats) => {
+        opts.countEl.textContent = stats.matched + " of " + opts.count + " " + opts.noun + " · filtered in " + stats.totalMs.toFixed(0) + " ms";
+        status.last = stats;
+        status.refreshes++;
+      },
+    });
+  }
+
   /* The page's status object for people and tests: ready, timings of the last refresh. */
   const status = (window.thinkgymReport = { ready: false, openMs: null, last: null, refreshes: 0, errors: [] });
   window.addEventListener("error", (ev) => status.errors.push(String(ev.message)));
@@ -487,6 +501,6 @@ const TG = (function () {
 
   return {
     el, append, readData, loadChunks, num, shortNum, asText, componentsText, badge, debounce, answerSpan,
-    textBlock, jsonBlock, kvTable, renderSample, makeDialog, Table, select, searcher, status,
+    textBlock, jsonBlock, kvTable, renderSample, makeDialog, Table, countedTable, select, searcher, status,
   };
 })();

@@ -67,17 +67,7 @@
       { id: "rb", label: "B reward", num: true, value: (i) => items[i].b.r, cell: (i) => TG.num(items[i].b.r) },
       { id: "dr", label: "Δ reward", num: true, value: (i) => delta(items[i], "r"), cell: (i) => signed(delta(items[i], "r")) },
     ];
-    const table = new TG.Table({
-      count: items.length,
-      columns,
-      pageSize: 100,
-      onOpen: (i) => open(i),
-      onRender: (stats) => {
-        count.textContent = stats.matched + " of " + items.length + " problems · filtered in " + stats.totalMs.toFixed(0) + " ms";
-        status.last = stats;
-        status.refreshes++;
-      },
-    });
+    const table = TG.countedTable({ count: items.length, columns, countEl: count, noun: "problems", onOpen: (i) => open(i) });
 
     const dlg = TG.makeDialog();
     let current = null;

@@ -85,17 +85,7 @@
       { id: "reason", label: "reason", cls: "reason", value: (i) => (S[i].w >= 0 ? D.reasons[S[i].w] : ""), title: (i) => S[i].why || (S[i].w >= 0 ? D.reasons[S[i].w] : "") },
       { id: "length", label: "length (chars)", num: true, value: (i) => S[i].n, title: (i) => (S[i].t === null || S[i].t === undefined ? "" : S[i].t + " tokens") },
     ];
-    const table = new TG.Table({
-      count: S.length,
-      columns,
-      pageSize: 100,
-      onOpen: (i) => open(i),
-      onRender: (stats) => {
-        count.textContent = stats.matched + " of " + S.length + " samples · filtered in " + stats.totalMs.toFixed(0) + " ms";
-        status.last = stats;
-        status.refreshes++;
-      },
-    });
+    const table = TG.countedTable({ count: S.length, columns, countEl: count, noun: "samples", onOpen: (i) => open(i) });
 
     /* ---- the sample dialog -------------------------------------------------------------------- */
     const dlg = TG.makeDialog();
