@@ -10,6 +10,7 @@ its tests are collected into this module and its ``sandbox`` fixture is replaced
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import importlib
 import importlib.util
@@ -415,3 +416,54 @@ def sandbox(ray_box):
 def test_the_attack_suite_is_collected_here():
     attacks = {name for name in vars(_attacks) if name.startswith("test_")}
     assert len(attacks) >= 10 and attacks <= set(globals())
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_ray_client_address_reaches_a_cluster_started_elsewhere():
+    """``make_sandbox("ray", address="ray://host:port")`` and a verifier pool over Ray Client, against
+    a head started by ``ray start`` (token authentication on, as Ray enables it by default), from a
+    process that has no Ray of its own; the head is stopped with its process group afterwards."""
+    temp = tempfile.mkdtemp(prefix="tgrc", dir="/tmp")  # (Ray's socket paths must stay short)
+    gcs, client = _free_port(), _free_port()
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": os.urandom(16).hex(), "RAY_TMPDIR": temp}
+    ray_cli = str(Path(sys.executable).with_name("ray"))
+    head = subprocess.Popen([ray_cli, "start", "--head", "--block", f"--port={gcs}", f"--ray-client-server-port={client}",
+                             "--num-cpus=2", "--include-dashboard=false", f"--temp-dir={temp}/ray", "--disable-usage-stats"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    script = (
+        "import sys\nfrom thinkgym.core import Problem\nfrom thinkgym.sandbox import make_sandbox\n"
+        "from thinkgym.verifiers import MathVerifier, RayVerifierPool, verify_batch\n"
+        f"address = 'ray://127.0.0.1:{client}'\n"
+        "with make_sandbox('ray', address=address, workers=1) as sandbox:\n"
+        "    result = sandbox.run('print(6 * 7)')\n"
+        "    print('RUN', result.stdout.strip(), result.ok, 'seccomp' in result.isolation)\n"
+        "    with RayVerifierPool(address=address, workers=1) as pool:\n"
+        "        rewards = verify_batch(MathVerifier(), ['$\\\\boxed{2}$', '$\\\\boxed{3}$'], [Problem('p', '1 + 1?', '2')] * 2,\n"
+        "                               backend='ray', pool=pool)\n"
+        "    print('VERIFY', [r.score for r in rewards])\n"
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:  # the client server listens once the head is up
+            try:
+                __import__("socket").create_connection(("127.0.0.1", client), timeout=1).close()
+                break
+            except OSError:
+                assert head.poll() is None, "ray start --head exited"
+                time.sleep(0.5)
+        done = subprocess.run([sys.executable, "-c", script], env={**env, "PYTHONPATH": str(ROOT / "src")},
+                              capture_output=True, text=True, timeout=240)  # fmt: skip
+        assert "RUN 42 True True" in done.stdout, done.stdout + done.stderr[-3000:]
+        assert "VERIFY [1.0, 0.0]" in done.stdout, done.stdout + done.stderr[-3000:]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(head.pid, signal.SIGKILL)  # the head and every Ray process it started
+        head.wait(30)
+        __import__("shutil").rmtree(temp, ignore_errors=True)
