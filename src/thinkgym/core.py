@@ -128,6 +128,27 @@ class Reward:
         return self.score
 
 
+def verification_failure(reward_info: Any, depth: int = 0) -> str | None:
+    """Why the verification itself failed (``verification_failed`` anywhere in a reward's info,
+    a composite's parts included), or None.
+
+    Such a reward is 0 because the machinery could not judge (a worker pool that could not start,
+    a stalled worker, a lost Ray actor), not because the answer is wrong: the eval records the
+    sample as failed (retried on resume, never scored as a zero) and the TRL reward functions try
+    once more, then give no reward (None) rather than a zero that would train on it.
+    """
+    if not isinstance(reward_info, Mapping) or depth > 8:
+        return None
+    if reward_info.get("verification_failed") is True:
+        return str(reward_info.get("error") or reward_info.get("reason") or "verification failed")
+    for value in reward_info.values():
+        if isinstance(value, Mapping):
+            found = verification_failure(value, depth + 1)
+            if found:
+                return found
+    return None
+
+
 @runtime_checkable
 class Verifier(Protocol):
     """A reward function over one completion: pure, deterministic, picklable, bounded in time."""

@@ -421,3 +421,46 @@ def test_component_reward_functions_for_an_env_whose_oracle_has_no_answer():
     dataset = to_dataset("rg/boxnet-v0", 1, seed=0)
     scores = {f.__name__: f(prompts=list(dataset["prompt"]), completions=["<think>x</think><answer>[]</answer>"], **_columns(dataset)) for f in funcs}
     assert scores["accuracy"] == [0.0] and scores["format"] == [1.0], scores
+
+
+_ATTEMPTS: dict[tuple[str, str], int] = {}
+
+
+def _flaky_verifier(completion, problem):
+    """Fails to judge ("once": the first try of each completion; "always": every try), as a math
+    worker pool that cannot start would; otherwise exact match."""
+    from thinkgym.core import Reward
+
+    key = (problem.id, completion)
+    _ATTEMPTS[key] = _ATTEMPTS.get(key, 0) + 1
+    if problem.id == "always" or (problem.id == "once" and _ATTEMPTS[key] == 1):
+        return Reward.zero("the worker pool could not start", verification_failed=True)
+    right = float(completion.strip() == problem.answer)
+    return Reward(right, {"exact": right})
+
+
+def _flaky_env(**kwargs):
+    from thinkgym.core import ListSource, Problem, SingleTurnEnv
+
+    return SingleTurnEnv(ListSource([Problem("once", "1 + 1?", "2"), Problem("always", "2 + 2?", "4")]), verifier=_flaky_verifier, **kwargs)
+
+
+def test_a_reward_the_verifier_could_not_judge_is_tried_again_then_left_out():
+    """A `verification_failed` reward is not a wrong answer: the reward function tries once more,
+    and when that fails too the row gets None (TRL leaves it out) with a warning, never a cached 0."""
+    import thinkgym
+
+    thinkgym.register("scratch/Flaky-v0", _flaky_env, override=True)
+    dataset = to_dataset("scratch/Flaky-v0", 2, seed=0)
+    answers = {"once": "2", "always": "4"}
+    completions = [answers[pid] for pid in dataset["problem_id"]]
+    (score,) = reward_funcs("scratch/Flaky-v0")
+    _ATTEMPTS.clear()
+    with pytest.warns(RuntimeWarning, match="could not verify a completion for problem 'always' twice"):
+        rewards = score(prompts=list(dataset["prompt"]), completions=completions, **_columns(dataset))
+    by_id = dict(zip(dataset["problem_id"], rewards, strict=True))
+    assert by_id == {"once": 1.0, "always": None}
+    assert _ATTEMPTS == {("once", "2"): 2, ("always", "4"): 2}  # each failed first try was tried again
+    with pytest.warns(RuntimeWarning):  # not cached: judged again (and failing again) on the next call
+        score(prompts=list(dataset["prompt"]), completions=completions, **_columns(dataset))
+    assert _ATTEMPTS[("always", "4")] == 4 and _ATTEMPTS[("once", "2")] == 2  # the right answer came from the cache

@@ -87,8 +87,13 @@ def collect_preferences(
                     if len(stats.error_examples) < 3:
                         stats.error_examples.append(generation.error)
                     continue
-                score, _ = verifier(env_id, problem, generation.text, None)
-                scored.append((score, generation.text))
+                outcome = verifier(env_id, problem, generation.text, None)
+                if outcome is None:  # the verifier could not judge it (twice): no pair from it
+                    stats.errors += 1
+                    if len(stats.error_examples) < 3:
+                        stats.error_examples.append("verification failed")
+                    continue
+                scored.append((outcome[0], generation.text))
             if len(scored) < 2:
                 continue
             best = max(scored, key=lambda item: item[0])

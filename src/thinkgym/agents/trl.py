@@ -49,12 +49,13 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from thinkgym.agents.base import env_attr
-from thinkgym.core import Problem, TextEnv
+from thinkgym.core import Problem, TextEnv, verification_failure
 from thinkgym.registry import make
 
 if TYPE_CHECKING:
@@ -220,7 +221,11 @@ class _Verifier:
             return [text]
         return text.split()  # a multi-turn completion as whitespace-separated actions
 
-    def __call__(self, env_id: str, problem: Problem, text: str, ids: Sequence[int] | None) -> tuple[float, dict[str, float]]:
+    def __call__(self, env_id: str, problem: Problem, text: str, ids: Sequence[int] | None) -> tuple[float, dict[str, float]] | None:
+        """The completion's (score, components); None when the verifier could not judge it twice
+        running (``verification_failed``: a worker pool that did not start, a lost Ray actor):
+        TRL then leaves the row out of the reward instead of training on a zero that says nothing
+        about the answer. Failures are never cached."""
         env = self.env(env_id)
         env.reset(options={"problem": problem})  # first: some envs set their turn limit per problem
         actions = self.split(env, text, ids)
@@ -228,21 +233,32 @@ class _Verifier:
         if key in self.cache:
             self.cache.move_to_end(key)
             return self.cache[key]
-        score, components = 0.0, {}
-        if not actions:
-            actions = [""]  # an empty completion is still judged (and earns what the env says)
+        outcome, failed = self._play(env, actions or [""])  # an empty completion is still judged
+        if failed:  # once more: such failures are mostly passing (a pool starting, an actor replaced)
+            env.reset(options={"problem": problem})
+            outcome, failed = self._play(env, actions or [""])
+        if failed:
+            warnings.warn(f"{env_id} could not verify a completion for problem {problem.id!r} twice ({failed}); "
+                          "its reward is None (left out), not 0", RuntimeWarning, stacklevel=2)  # fmt: skip
+            return None
+        self.cache[key] = outcome
+        if len(self.cache) > self.cache_size:
+            self.cache.popitem(last=False)
+        return outcome
+
+    @staticmethod
+    def _play(env: TextEnv, actions: list[str]) -> tuple[tuple[float, dict[str, float]], str | None]:
+        """Play the actions: ((score, components), why the verification failed or None)."""
+        score, components, failed = 0.0, {}, None
         for action in actions:
             _, reward, terminated, truncated, info = env.step(action)
             score += float(reward)
             for name, value in info.get("reward_components", {}).items():
                 components[name] = components.get(name, 0.0) + float(value)
+            failed = failed or verification_failure(info.get("reward_info"))
             if terminated or truncated:
                 break
-        outcome = (score, components)
-        self.cache[key] = outcome
-        if len(self.cache) > self.cache_size:
-            self.cache.popitem(last=False)
-        return outcome
+        return (score, components), failed
 
 
 def _component_names(env_id: str, env_kwargs: Mapping[str, Any]) -> list[str]:

@@ -76,26 +76,6 @@ def extract_answer(reward_info: Mapping[str, Any]) -> tuple[bool, Any, Any]:
     return False, None, None
 
 
-def verification_failure(reward_info: Any, depth: int = 0) -> str | None:
-    """Why the verification itself failed (``verification_failed`` anywhere in the reward's info,
-    a composite's parts included), or None.
-
-    Such a reward is 0 because the machinery could not judge (a worker pool that could not start,
-    a stalled worker, a lost Ray actor), not because the answer is wrong: the eval records the
-    sample as failed (retried on resume, never scored as a zero) instead of as a miss.
-    """
-    if not isinstance(reward_info, Mapping) or depth > 8:
-        return None
-    if reward_info.get("verification_failed") is True:
-        return str(reward_info.get("error") or reward_info.get("reason") or "verification failed")
-    for value in reward_info.values():
-        if isinstance(value, Mapping):
-            found = verification_failure(value, depth + 1)
-            if found:
-                return found
-    return None
-
-
 def jsonable(value: Any, limit: int = MAX_INFO_CHARS) -> Any:
     """A JSON-safe copy with long strings cut (reward_info can hold whole programs)."""
     if isinstance(value, str):

@@ -47,13 +47,12 @@ from thinkgym.benchmarks.judging import (
     jsonable,
     miss_reason,
     step_outcome,
-    verification_failure,
 )
 from thinkgym.benchmarks.metrics import summarize
 from thinkgym.benchmarks.store import RunDir, best_records, sample_key
 from thinkgym.benchmarks.suites import Suite, SuiteEntry
 from thinkgym.benchmarks.workers import import_modules, kill_pool, worker_step
-from thinkgym.core import Problem
+from thinkgym.core import Problem, verification_failure
 from thinkgym.errors import ConfigError, ThinkgymError
 
 __all__ = ["EvalSettings", "evaluate", "run_identity", "is_correct", "extract_answer"]
