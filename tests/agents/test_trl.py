@@ -450,7 +450,19 @@ def test_a_reward_the_verifier_could_not_judge_is_tried_again_then_left_out():
     and when that fails too the row gets None (TRL leaves it out) with a warning, never a cached 0."""
     import thinkgym
 
-    thinkgym.register("scratch/Flaky-v0", _flaky_env, override=True)
+    thinkgym.register("scratch/Flaky-v0", _flaky_env, override=True, description="a verifier that fails to judge (test)")
+    try:
+        _judge_flaky_rows()
+    finally:  # out of the registry again: tests that walk every registered env must not meet it
+        import gymnasium
+
+        from thinkgym import registry
+
+        registry._REGISTRY.pop("scratch/Flaky-v0", None)
+        gymnasium.registry.pop("scratch/Flaky-v0", None)
+
+
+def _judge_flaky_rows() -> None:
     dataset = to_dataset("scratch/Flaky-v0", 2, seed=0)
     answers = {"once": "2", "always": "4"}
     completions = [answers[pid] for pid in dataset["problem_id"]]
