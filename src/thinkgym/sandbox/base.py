@@ -69,6 +69,8 @@ class Job:
     modules: Mapping[str, str | bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not self.modules:
+            return
         for name, source in self.modules.items():
             if not isinstance(name, str) or not name.isidentifier():
                 raise ValueError(f"Job.modules: {name!r} is not a top-level module name")
