@@ -554,3 +554,46 @@ def test_samples_split_into_blocks_load_whole(runs, browser):
         == 0
     )
     assert browser.execute_script("return window.__tgPwned") is None and _severe(browser) == []
+
+
+def test_browser_dialogs_step_through_the_rows_in_the_tables_order(runs, browser):
+    """report.html and compare.html: previous/next (buttons and arrow keys) follow the table's
+    shown order, stop at its ends, and closing the dialog resets the address."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from thinkgym.benchmarks.compare import compare_runs
+
+    _open(browser, runs["attack"] / REPORT_HTML)
+    browser.execute_script("const c = thinkgymReport.api.controls; c.env.value = '1'; thinkgymReport.api.apply()")
+    count = len(_rows(browser))
+    _rows(browser)[0].click()
+    dialog = browser.find_element(By.CSS_SELECTOR, "dialog.detail")
+    buttons = {b.text: b for b in dialog.find_elements(By.CSS_SELECTOR, ".head button")}
+    key = lambda: browser.execute_script("return decodeURIComponent(location.hash)")  # noqa: E731
+    first = key()
+    assert buttons["← previous"].get_attribute("disabled") is not None  # the first row
+    dialog.send_keys(Keys.ARROW_RIGHT)
+    second = key()
+    assert second != first and second.startswith("#sample=walk|")
+    buttons["next →"].click()
+    assert key() not in (first, second)
+    buttons["← previous"].click()
+    assert key() == second
+    dialog.send_keys(Keys.ARROW_LEFT)
+    assert key() == first
+    for _ in range(count):  # to the last row: next is disabled there
+        dialog.send_keys(Keys.ARROW_RIGHT)
+    assert buttons["next →"].get_attribute("disabled") is not None
+    dialog.send_keys(Keys.ESCAPE)
+    assert dialog.get_attribute("open") is None and key() == "#samples"
+
+    write_compare_html(compare_runs(runs["attack"], runs["oracle"]))
+    _open(browser, runs["oracle"] / "compare.html")
+    assert len(_rows(browser)) >= 2
+    _rows(browser)[0].click()
+    title = browser.find_element(By.CSS_SELECTOR, "dialog.detail .title")
+    before = title.text
+    browser.find_element(By.CSS_SELECTOR, "dialog.detail").send_keys(Keys.ARROW_RIGHT)
+    assert title.text != before
+    assert browser.execute_script("return thinkgymReport.errors") == [] and _severe(browser) == []

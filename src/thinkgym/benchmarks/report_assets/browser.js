@@ -239,6 +239,39 @@ const TG = (function () {
     return { dialog, title, prev, next, body };
   }
 
+  /* A `makeDialog` over `table`'s rows: previous/next (the buttons, ← and →) follow the table's
+     filtered, sorted order through `open(i)`, the page's function that fills the dialog and then
+     calls `shown(i)`; `onClose` runs when the dialog closes. */
+  function rowDialog(table, open, onClose) {
+    const dlg = makeDialog();
+    let current = null;
+    dlg.shown = (i) => {
+      current = i;
+      dlg.prev.disabled = table.neighbour(i, -1) === null;
+      dlg.next.disabled = table.neighbour(i, 1) === null;
+      if (!dlg.dialog.open) dlg.dialog.showModal();
+    };
+    function step(delta) {
+      if (current === null) return;
+      const j = table.neighbour(current, delta);
+      if (j !== null) {
+        table.reveal(j);
+        open(j);
+      }
+    }
+    dlg.prev.addEventListener("click", () => step(-1));
+    dlg.next.addEventListener("click", () => step(1));
+    dlg.dialog.addEventListener("keydown", (ev) => {
+      if (ev.key === "ArrowLeft") step(-1);
+      else if (ev.key === "ArrowRight") step(1);
+    });
+    dlg.dialog.addEventListener("close", () => {
+      current = null;
+      if (onClose) onClose();
+    });
+    return dlg;
+  }
+
   /* The paged, sortable, filterable table over `count` rows (row i = item i of the page's data).
      Filtering scans plain arrays and builds an index list; only one page of rows is in the DOM,
      so 100,000 items cost the DOM what 100 do. */
@@ -501,6 +534,6 @@ const TG = (function () {
 
   return {
     el, append, readData, loadChunks, num, shortNum, asText, componentsText, badge, debounce, answerSpan,
-    textBlock, jsonBlock, kvTable, renderSample, makeDialog, Table, countedTable, select, searcher, status,
+    textBlock, jsonBlock, kvTable, renderSample, rowDialog, Table, countedTable, select, searcher, status,
   };
 })();

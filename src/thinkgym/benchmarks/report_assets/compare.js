@@ -69,8 +69,7 @@
     ];
     const table = TG.countedTable({ count: items.length, columns, countEl: count, noun: "problems", onOpen: (i) => open(i) });
 
-    const dlg = TG.makeDialog();
-    let current = null;
+    const dlg = TG.rowDialog(table, (i) => open(i));
     function sideView(label, run, samples) {
       const blocks = samples.map((s) => TG.el("div", { cls: "sample-block" }, [TG.el("h3", { text: "sample " + s.s }), ...TG.renderSample(s, ctx, { problem: false })]));
       return TG.el("div", { cls: "side" }, [TG.el("h2", { text: label + ": " + (run.policy || "") }), TG.el("p", { cls: "muted", text: run.dir || "" }), ...blocks]);
@@ -78,7 +77,6 @@
     function open(i) {
       const it = items[i];
       if (!it) return;
-      current = i;
       const p = D.problems[it.q] || {};
       dlg.title.textContent = D.envs[it.e] + " · problem " + it.p + " · A " + share(it.a) + " correct, B " + share(it.b);
       dlg.body.replaceChildren(
@@ -86,25 +84,8 @@
         TG.el("h3", { text: "Prompt" }), TG.textBlock(p.prompt || "", null, "prompt"),
         TG.el("div", { cls: "sides" }, [sideView("A", D.runs.a, it.sa), sideView("B", D.runs.b, it.sb)]),
       );
-      dlg.prev.disabled = table.neighbour(i, -1) === null;
-      dlg.next.disabled = table.neighbour(i, 1) === null;
-      if (!dlg.dialog.open) dlg.dialog.showModal();
+      dlg.shown(i);
     }
-    function step(d) {
-      if (current === null) return;
-      const j = table.neighbour(current, d);
-      if (j !== null) {
-        table.reveal(j);
-        open(j);
-      }
-    }
-    dlg.prev.addEventListener("click", () => step(-1));
-    dlg.next.addEventListener("click", () => step(1));
-    dlg.dialog.addEventListener("keydown", (ev) => {
-      if (ev.key === "ArrowLeft") step(-1);
-      else if (ev.key === "ArrowRight") step(1);
-    });
-    dlg.dialog.addEventListener("close", () => { current = null; });
 
     root.replaceChildren(
       TG.el("div", { cls: "controls" }, [env.wrap, direction.wrap, TG.el("label", null, ["search ", search]), count]),

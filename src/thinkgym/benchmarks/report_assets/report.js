@@ -88,38 +88,16 @@
     const table = TG.countedTable({ count: S.length, columns, countEl: count, noun: "samples", onOpen: (i) => open(i) });
 
     /* ---- the sample dialog -------------------------------------------------------------------- */
-    const dlg = TG.makeDialog();
-    let current = null;
+    const dlg = TG.rowDialog(table, (i) => open(i), () => history.replaceState(null, "", "#samples"));
     function open(i) {
       const s = S[i];
       if (!s) return;
-      current = i;
       dlg.title.textContent = D.envs[s.e] + " · problem " + s.p + " · sample " + s.s;
       dlg.body.replaceChildren(...TG.renderSample(s, ctx));
-      dlg.prev.disabled = table.neighbour(i, -1) === null;
-      dlg.next.disabled = table.neighbour(i, 1) === null;
-      if (!dlg.dialog.open) dlg.dialog.showModal();
+      dlg.shown(i);
       dlg.body.scrollTop = 0;
       history.replaceState(null, "", "#sample=" + encodeURIComponent(s.key));
     }
-    function step(delta) {
-      if (current === null) return;
-      const j = table.neighbour(current, delta);
-      if (j !== null) {
-        table.reveal(j);
-        open(j);
-      }
-    }
-    dlg.prev.addEventListener("click", () => step(-1));
-    dlg.next.addEventListener("click", () => step(1));
-    dlg.dialog.addEventListener("keydown", (ev) => {
-      if (ev.key === "ArrowLeft") step(-1);
-      else if (ev.key === "ArrowRight") step(1);
-    });
-    dlg.dialog.addEventListener("close", () => {
-      current = null;
-      history.replaceState(null, "", "#samples");
-    });
 
     /* ---- the summary's reason table filters the samples --------------------------------------- */
     for (const tr of document.querySelectorAll("table.reasons tbody tr")) {
