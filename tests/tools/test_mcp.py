@@ -39,8 +39,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def http_url():
+def _start_http_server() -> tuple[subprocess.Popen, int]:
+    """The demo MCP server over HTTP on a free port, once it accepts connections."""
     port = _free_port()
     process = subprocess.Popen([sys.executable, SERVER, "http", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -52,6 +52,12 @@ def http_url():
             if process.poll() is not None:
                 pytest.fail("the MCP HTTP server exited at start")
             time.sleep(0.2)
+    return process, port
+
+
+@pytest.fixture(scope="module")
+def http_url():
+    process, port = _start_http_server()
     yield f"http://127.0.0.1:{port}/mcp", process
     process.terminate()
     process.wait(10)
@@ -118,16 +124,8 @@ def test_server_that_dies_mid_episode_gives_error_observations():
 
 
 def test_http_server_that_dies_mid_session_gives_error_text():
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, SERVER, "http", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process, port = _start_http_server()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.2)
         with MCPServer.http(f"http://127.0.0.1:{port}/mcp", timeout=3.0) as server:
             box = Toolbox(server.tools())
             assert box.call(ToolCall("add", {"a": 1, "b": 1}, "c")).content == "2"
