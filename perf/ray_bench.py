@@ -201,9 +201,11 @@ def pin_workers(actor_pool) -> None:
     distinct nodes (or, on one node, distinct workers) get distinct CPUs. What they start later
     inherits the CPU. The driver and Ray's own processes stay free to run anywhere."""
     cpus = sorted(os.sched_getaffinity(0))
+    workers = sorted(actor_pool.workers(), key=lambda w: w["number"])
+    by_node = len({w["node"] for w in workers}) > 1
     places: dict[str, int] = {}
-    for index, worker in enumerate(sorted(actor_pool.workers(), key=lambda w: w["number"])):
-        key = worker["node"] if len({w["node"] for w in actor_pool.workers()}) > 1 else str(index)
+    for index, worker in enumerate(workers):
+        key = worker["node"] if by_node else str(index)
         cpu = cpus[places.setdefault(key, len(places)) % len(cpus)]
         for pid in _descendants(worker["pid"]):
             try:

@@ -343,6 +343,9 @@ class TestResult:
         return {"name": self.name, "passed": self.passed, "reason": self.reason, **({"time_s": self.time_s} if with_time else {})}
 
 
+_HARNESS_MODULE = "thinkgym_code_harness"
+
+
 @functools.lru_cache(maxsize=1)
 def _harness_modules() -> dict[str, bytes]:
     """The harness as a `Job.modules` module: the same in every job, so a backend may load it once
@@ -367,7 +370,6 @@ def _program_files(program: str) -> dict[str, bytes]:
     return files
 
 
-_HARNESS_MODULE = "thinkgym_code_harness"
 _BOOTSTRAP = f"from {_HARNESS_MODULE} import main\nmain(MODE)\n"
 
 
